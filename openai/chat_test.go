@@ -1,0 +1,139 @@
+package openai
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseChatRequest(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     string
+		wantCode Code
+		wantMsg  string // substring of the client message
+	}{
+		{"minimal", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, "", ""},
+		{"content parts", `{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"x"}}]}]}`, "", ""},
+		{"null content", `{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[]}]}`, "", ""},
+		{"empty body", ``, CodeInvalidJSON, "empty"},
+		{"not json", `hello`, CodeInvalidJSON, "not a valid JSON object"},
+		{"array", `[1,2]`, CodeInvalidJSON, "expected an object"},
+		{"null", `null`, CodeInvalidJSON, "not null"},
+		{"truncated", `{"model":"m","messages":[`, CodeInvalidJSON, "not a valid JSON object"},
+		{"invalid utf8", "{\"model\":\"m\xff\",\"messages\":[]}", CodeInvalidJSON, "UTF-8"},
+		{"deep nesting", `{"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, CodeInvalidJSON, "too deep"},
+		{"missing messages", `{"model":"m"}`, CodeInvalidRequest, "'messages'"},
+		{"empty messages", `{"model":"m","messages":[]}`, CodeInvalidRequest, "at least one"},
+		{"messages not array", `{"model":"m","messages":"hi"}`, CodeInvalidRequest, "invalid type for 'messages'"},
+		{"model not string", `{"model":5,"messages":[{"role":"user","content":"x"}]}`, CodeInvalidRequest, "invalid type for 'model'"},
+		{"stream not bool", `{"model":"m","stream":"yes","messages":[{"role":"user","content":"x"}]}`, CodeInvalidRequest, "'stream'"},
+		{"missing role", `{"model":"m","messages":[{"content":"x"}]}`, CodeInvalidRequest, "role"},
+		{"content number", `{"model":"m","messages":[{"role":"user","content":5}]}`, CodeInvalidRequest, "content"},
+		{"part without type", `{"model":"m","messages":[{"role":"user","content":[{"text":"x"}]}]}`, CodeInvalidRequest, "type"},
+		{"n zero", `{"model":"m","n":0,"messages":[{"role":"user","content":"x"}]}`, CodeInvalidRequest, "'n'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := ParseChatRequest([]byte(tt.body))
+			if tt.wantCode == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				if req.Model != "m" {
+					t.Errorf("model = %q", req.Model)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error = %v, want *Error", err)
+			}
+			if e.Code != tt.wantCode {
+				t.Errorf("code = %s, want %s", e.Code, tt.wantCode)
+			}
+			if e.Status() != 400 {
+				t.Errorf("status = %d, want 400", e.Status())
+			}
+			if !strings.Contains(e.Message, tt.wantMsg) {
+				t.Errorf("message %q does not mention %q", e.Message, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestMessageText(t *testing.T) {
+	req, err := ParseChatRequest([]byte(`{"messages":[
+		{"role":"system","content":"be kind"},
+		{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{}},{"type":"text","text":"b"}]},
+		{"role":"assistant","content":"ok"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := req.LatestUserText(); got != "a\nb" {
+		t.Errorf("LatestUserText = %q, want %q", got, "a\nb")
+	}
+	if got := req.Messages[0].Text(); got != "be kind" {
+		t.Errorf("system text = %q", got)
+	}
+}
+
+func TestEncodeKeepsUnknownFields(t *testing.T) {
+	body := `{"model":"public","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"tool_choice":"auto","seed":7,"logprobs":true,"response_format":{"type":"json_object"},"stream":true,"stream_options":{"include_usage":false,"other":1}}`
+	req, err := ParseChatRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := req.Encode("upstream-model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want map[string]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal([]byte(body), &want)
+	want["model"] = "upstream-model"
+	want["stream_options"] = map[string]any{"include_usage": true, "other": float64(1)}
+	gb, _ := json.Marshal(got)
+	wb, _ := json.Marshal(want)
+	if string(gb) != string(wb) {
+		t.Errorf("encoded\n got %s\nwant %s", gb, wb)
+	}
+}
+
+func FuzzParseChatRequest(f *testing.F) {
+	seeds := []string{
+		`{"model":"m","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"stream":true}`,
+		`{"messages":[{"role":"user","content":null}],"n":2,"stream_options":{"include_usage":true}}`,
+		`[`, `{"a":[[[[[]]]]]}`, "{\"model\":\"\xff\"}", `{"messages":[{"role":1}]}`,
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := ParseChatRequest(body)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error is not *Error: %v", err)
+			}
+			if e.Status() < 400 || e.Status() >= 500 {
+				t.Fatalf("status %d for bad input", e.Status())
+			}
+			if e.Message == "" {
+				t.Fatal("empty client message")
+			}
+			return
+		}
+		for _, m := range req.Messages {
+			_ = m.Text()
+		}
+		_ = req.LatestUserText()
+		if _, err := req.Encode("x"); err != nil {
+			t.Fatalf("encode a parsed request: %v", err)
+		}
+	})
+}

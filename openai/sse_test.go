@@ -1,0 +1,108 @@
+package openai
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func readAll(t *testing.T, input string, maxLine int) ([]Event, error) {
+	t.Helper()
+	r := NewEventReader(strings.NewReader(input), maxLine)
+	var evs []Event
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return evs, nil
+			}
+			return evs, err
+		}
+		ev.Data = bytes.Clone(ev.Data)
+		evs = append(evs, ev)
+	}
+}
+
+func TestEventReader(t *testing.T) {
+	tests := []struct {
+		name    string
+		input   string
+		want    []string
+		wantErr error
+	}{
+		{"two events", "data: {\"a\":1}\n\ndata: [DONE]\n\n", []string{`{"a":1}`, "[DONE]"}, nil},
+		{"crlf", "data: x\r\n\r\n", []string{"x"}, nil},
+		{"no space", "data:x\n\n", []string{"x"}, nil},
+		{"multiline", "data: a\ndata: b\n\n", []string{"a\nb"}, nil},
+		{"comments and ids", ": keep-alive\nid: 3\nretry: 10\ndata: x\n\n", []string{"x"}, nil},
+		{"blank lines only", "\n\n\n", nil, nil},
+		{"truncated event", "data: x\n", nil, io.ErrUnexpectedEOF},
+		{"truncated line", "data: x", nil, io.ErrUnexpectedEOF},
+		{"too long", "data: " + strings.Repeat("x", 100) + "\n\n", nil, ErrEventTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs, err := readAll(t, tt.input, 64)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			var got []string
+			for _, e := range evs {
+				got = append(got, string(e.Data))
+			}
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("events = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEventReaderLongLineWithinLimit(t *testing.T) {
+	long := strings.Repeat("y", 40<<10) // longer than the bufio buffer
+	evs, err := readAll(t, "data: "+long+"\n\n", 1<<20)
+	if err != nil || len(evs) != 1 || string(evs[0].Data) != long {
+		t.Fatalf("got %d events, err %v", len(evs), err)
+	}
+}
+
+func TestEventWriter(t *testing.T) {
+	rec := httptest.NewRecorder()
+	w := NewEventWriter(rec)
+	if err := w.Data([]byte(`{"x":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Error(Errorf(CodeUpstreamError, "upstream closed the stream")); err != nil {
+		t.Fatal(err)
+	}
+	want := "data: {\"x\":1}\n\ndata: {\"error\":{\"message\":\"upstream closed the stream\",\"type\":\"upstream_error\",\"param\":null,\"code\":\"upstream_error\"}}\n\n"
+	if rec.Body.String() != want {
+		t.Errorf("body\n got %q\nwant %q", rec.Body.String(), want)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "text/event-stream" {
+		t.Errorf("content type %q", ct)
+	}
+	if !rec.Flushed {
+		t.Error("events were not flushed")
+	}
+}
+
+func FuzzEventReader(f *testing.F) {
+	f.Add("data: x\n\ndata: [DONE]\n\n")
+	f.Add("event: e\ndata: a\ndata: b\r\n\r\n:c\n")
+	f.Fuzz(func(t *testing.T, input string) {
+		r := NewEventReader(strings.NewReader(input), 256)
+		for i := 0; i <= len(input); i++ { // each event consumes at least one byte
+			ev, err := r.Next()
+			if err != nil {
+				return
+			}
+			if len(ev.Data) > len(input) {
+				t.Fatalf("event data longer than input")
+			}
+		}
+		t.Fatal("reader did not stop")
+	})
+}
