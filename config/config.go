@@ -1,0 +1,236 @@
+// Package config loads Firebreak's configuration. Values come from, in
+// rising order of precedence: built-in defaults, an optional YAML file,
+// FIREBREAK_* environment variables, and command-line flags. Defaults run
+// with no configuration at all: one node, embedded SQLite in ./firebreak-data,
+// the demo responder when no upstream is configured.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration of `firebreak serve`.
+type Config struct {
+	// Listen is the address of the OpenAI-compatible API. Default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// AdminListen, when set, serves the admin API on its own address;
+	// otherwise it is served under /admin/ on Listen. Default "".
+	AdminListen string `yaml:"admin_listen"`
+	// Data is the folder for the embedded database and local state.
+	// Default ./firebreak-data.
+	Data string `yaml:"data"`
+	// Database is a PostgreSQL DSN (postgres://…). Empty means embedded
+	// SQLite in Data. Default "".
+	Database string `yaml:"database"`
+	// Redis is a Redis URL (redis://127.0.0.1:6379/0). When set, rate and
+	// concurrency limits are exact across replicas. Default "".
+	Redis string `yaml:"redis"`
+
+	Log       Log        `yaml:"log"`
+	HTTP      HTTP       `yaml:"http"`
+	Safety    Safety     `yaml:"safety"`
+	Upstreams []Upstream `yaml:"upstreams"`
+	Models    []Model    `yaml:"models"`
+	Routing   Routing    `yaml:"routing"`
+	Users     Users      `yaml:"users"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error. Default info.
+	Format string `yaml:"format"` // text or json. Default text.
+}
+
+// HTTP holds the limits of the client-facing server.
+type HTTP struct {
+	MaxBodyBytes      int64         `yaml:"max_body_bytes"`      // default 8 MiB
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"` // default 10s
+	ReadTimeout       time.Duration `yaml:"read_timeout"`        // whole request body; default 60s
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`        // keep-alive; default 120s
+	WriteTimeout      time.Duration `yaml:"write_timeout"`       // non-stream responses; default 10m
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`    // in-flight streams; default 30s
+}
+
+// Safety selects what the machine review checks.
+type Safety struct {
+	// Starter enables the project's starter lexicon. Default true.
+	Starter *bool `yaml:"starter"`
+	// Lexicons are extra plain lexicon files: one term per line, optionally
+	// a tab and a risk code, optionally another tab and an action.
+	Lexicons []string `yaml:"lexicons"`
+	// History also checks earlier user turns, not only the latest. Default false.
+	History bool `yaml:"history"`
+	// System also checks system and developer messages. Default false.
+	System bool `yaml:"system"`
+	// PII enables the personal-information detectors (mask on output). Default true.
+	PII *bool `yaml:"pii"`
+}
+
+// Upstream is one OpenAI-compatible model server.
+type Upstream struct {
+	Name             string            `yaml:"name"`
+	BaseURL          string            `yaml:"base_url"`
+	APIKey           string            `yaml:"api_key"`     // secret; prefer APIKeyEnv
+	APIKeyEnv        string            `yaml:"api_key_env"` // name of an environment variable holding the key
+	Weight           int               `yaml:"weight"`
+	MaxConcurrent    int               `yaml:"max_concurrent"`
+	ConnectTimeout   time.Duration     `yaml:"connect_timeout"`
+	FirstByteTimeout time.Duration     `yaml:"first_byte_timeout"`
+	IdleTimeout      time.Duration     `yaml:"idle_timeout"`
+	Headers          map[string]string `yaml:"headers"`
+}
+
+// Model is a public model name and the upstream models behind it.
+type Model struct {
+	Name        string   `yaml:"name"`
+	Domain      string   `yaml:"domain"`
+	Description string   `yaml:"description"`
+	Targets     []Target `yaml:"targets"`
+}
+
+// Target is one upstream model serving a public model.
+type Target struct {
+	Upstream string `yaml:"upstream"`
+	Model    string `yaml:"model"`
+}
+
+// Routing is the 1+N shape: a general model and domain rules for "auto".
+type Routing struct {
+	General string       `yaml:"general"`
+	Domains []DomainRule `yaml:"domains"`
+}
+
+// DomainRule routes model "auto" to Model when the latest user message
+// matches one of its keywords or patterns.
+type DomainRule struct {
+	Domain   string   `yaml:"domain"`
+	Model    string   `yaml:"model"`
+	Keywords []string `yaml:"keywords"`
+	Patterns []string `yaml:"patterns"`
+}
+
+// Users says how a service key attributes requests to end users.
+type Users struct {
+	// Header carrying the end user's id when the body's "user" field is
+	// empty. Default X-Firebreak-User.
+	Header string `yaml:"header"`
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Listen: "127.0.0.1:8080",
+		Data:   "./firebreak-data",
+		Log:    Log{Level: "info", Format: "text"},
+		HTTP: HTTP{
+			MaxBodyBytes:      8 << 20,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			WriteTimeout:      10 * time.Minute,
+			ShutdownTimeout:   30 * time.Second,
+		},
+		Users: Users{Header: "X-Firebreak-User"},
+	}
+}
+
+// LoadFile reads a YAML file over the defaults. Unknown keys are errors, so
+// a typo does not silently fall back to a default.
+func LoadFile(path string, into *Config) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(into); err != nil && !errors.Is(err, io.EOF) { // EOF: an empty file
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// Validate checks the configuration as a whole.
+func (c *Config) Validate() error {
+	if c.Listen == "" {
+		return errors.New("listen address is empty")
+	}
+	if c.Data == "" && c.Database == "" {
+		return errors.New("either a data folder or a database DSN is needed")
+	}
+	if c.HTTP.MaxBodyBytes <= 0 {
+		return errors.New("http.max_body_bytes must be positive")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format %q: want text or json", c.Log.Format)
+	}
+	for i, u := range c.Upstreams {
+		if u.APIKeyEnv != "" && u.APIKey == "" {
+			c.Upstreams[i].APIKey = os.Getenv(u.APIKeyEnv)
+		}
+	}
+	return nil
+}
+
+// StarterEnabled reports whether the starter lexicon is loaded.
+func (s Safety) StarterEnabled() bool { return s.Starter == nil || *s.Starter }
+
+// PIIEnabled reports whether the PII detectors run.
+func (s Safety) PIIEnabled() bool { return s.PII == nil || *s.PII }
+
+// Redacted returns a copy that is safe to print: secrets are replaced.
+func (c Config) Redacted() Config {
+	r := c
+	r.Database = redactURL(c.Database)
+	r.Redis = redactURL(c.Redis)
+	r.Upstreams = append([]Upstream(nil), c.Upstreams...)
+	for i := range r.Upstreams {
+		if r.Upstreams[i].APIKey != "" {
+			r.Upstreams[i].APIKey = "REDACTED"
+		}
+		h := make(map[string]string, len(r.Upstreams[i].Headers))
+		for k := range r.Upstreams[i].Headers {
+			h[k] = "REDACTED"
+		}
+		if len(h) > 0 {
+			r.Upstreams[i].Headers = h
+		}
+	}
+	return r
+}
+
+func redactURL(s string) string {
+	if s == "" {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "REDACTED"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "REDACTED")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// YAML renders the configuration as YAML.
+func (c Config) YAML() ([]byte, error) { return yaml.Marshal(c) }

@@ -1,0 +1,98 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPrecedence(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "firebreak.yaml")
+	yml := "listen: 127.0.0.1:9000\ndata: /from/file\nhttp:\n  read_timeout: 7s\nupstreams:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n    api_key: sk-secret\n"
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := Default()
+	if err := LoadFile(path, &c); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"FIREBREAK_DATA": "/from/env", "FIREBREAK_READ_TIMEOUT": "9s"}
+	if err := c.ApplyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:9000" {
+		t.Errorf("listen = %q, want the file's value", c.Listen)
+	}
+	if c.Data != "/from/env" {
+		t.Errorf("data = %q, want env to override the file", c.Data)
+	}
+	if c.HTTP.ReadTimeout != 9*time.Second {
+		t.Errorf("read timeout = %v", c.HTTP.ReadTimeout)
+	}
+	if c.HTTP.ReadHeaderTimeout != 10*time.Second {
+		t.Errorf("default read header timeout lost: %v", c.HTTP.ReadHeaderTimeout)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Redacted().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "sk-secret") {
+		t.Errorf("redacted config shows the upstream key:\n%s", out)
+	}
+	if c.Upstreams[0].APIKey != "sk-secret" {
+		t.Error("Redacted changed the original")
+	}
+}
+
+func TestLoadFileErrors(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"unknown key", "listne: x\n", "listne"},
+		{"bad duration", "http:\n  read_timeout: soon\n", "soon"},
+		{"bad yaml", "listen: [\n", "yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			os.WriteFile(path, []byte(tt.yaml), 0o600)
+			c := Default()
+			err := LoadFile(path, &c)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want mention of %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("empty file", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		os.WriteFile(path, nil, 0o600)
+		c := Default()
+		if err := LoadFile(path, &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Listen != "127.0.0.1:8080" {
+			t.Errorf("listen = %q", c.Listen)
+		}
+	})
+}
+
+func TestRedactURL(t *testing.T) {
+	got := redactURL("postgres://app:hunter2@db:5432/fb?sslmode=disable")
+	if strings.Contains(got, "hunter2") || !strings.Contains(got, "app") {
+		t.Errorf("redactURL = %q", got)
+	}
+}
+
+func TestEnvNames(t *testing.T) {
+	for _, s := range Settings() {
+		if !strings.HasPrefix(s.Env, "FIREBREAK_") || strings.ContainsAny(s.Env, "-abcdefghijklmnopqrstuvwxyz") {
+			t.Errorf("setting %s has env %s", s.Flag, s.Env)
+		}
+	}
+	if envName("log-level") != "FIREBREAK_LOG_LEVEL" {
+		t.Error(envName("log-level"))
+	}
+}
