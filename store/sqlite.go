@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// sqliteFile is the database file name inside Options.DataDir.
+const sqliteFile = "firebreak.db"
+
+// sqlitePragmas apply to every connection. synchronous=NORMAL in WAL mode
+// means a commit is durable against a process crash but the last few
+// transactions may be lost if the machine loses power or the OS crashes
+// before the WAL is synced; the database itself never corrupts. In exchange a
+// commit costs no fsync. A domain that needs power-loss durability for some
+// writes must not rely on this default.
+var sqlitePragmas = []string{
+	"busy_timeout(5000)",
+	"journal_mode(WAL)",
+	"foreign_keys(1)",
+	"synchronous(NORMAL)",
+}
+
+func openSQLite(ctx context.Context, opts Options) (*DB, error) {
+	dir := opts.DataDir
+	if dir == "" {
+		dir = "./firebreak-data"
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	path := filepath.Join(dir, sqliteFile)
+	// Create the file ourselves so it is 0600 from the start; SQLite gives
+	// its -wal and -shm files the same mode as the database file.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create database file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("create database file: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		opts.Logger.Warn("database file is readable by others", "path", path, "mode", fi.Mode().Perm().String())
+	}
+
+	write, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	// The writer must exist first: it switches the file to WAL mode, which
+	// the read-only connections cannot do.
+	if err := write.PingContext(ctx); err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("ping sqlite: %w", err)
+	}
+
+	read, err := sql.Open("sqlite", sqliteDSN(path, true))
+	if err != nil {
+		_ = write.Close()
+		return nil, err
+	}
+	n := opts.MaxOpenConns
+	if n == 0 {
+		n = 4
+	}
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	read.SetConnMaxIdleTime(5 * time.Minute)
+	opts.Logger.Info("store opened", "dialect", "sqlite", "path", path)
+	return &DB{DB: write, read: read, dialect: SQLite, log: opts.Logger}, nil
+}
+
+// sqliteDSN builds a modernc.org/sqlite DSN. Transactions begin IMMEDIATE so a
+// transaction that reads and then writes never fails half-way on a lock
+// upgrade; read-only connections refuse writes.
+func sqliteDSN(path string, readOnly bool) string {
+	q := url.Values{}
+	for _, p := range sqlitePragmas {
+		q.Add("_pragma", p)
+	}
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
