@@ -54,17 +54,20 @@ func isLocal(c byte) bool {
 // inner dashes, at least two of them, the last one alphabetic and two or
 // more long.
 func validDomain(d string) bool {
-	labels := strings.Split(d, ".")
-	if len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
+	labels, start := 0, 0
+	for i := 0; i <= len(d); i++ {
+		if i < len(d) && d[i] != '.' {
+			continue
+		}
+		l := d[start:i]
 		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
 			return false
 		}
+		labels++
+		start = i + 1
 	}
-	tld := labels[len(labels)-1]
-	if len(tld) < 2 {
+	tld := d[strings.LastIndexByte(d, '.')+1:]
+	if labels < 2 || len(tld) < 2 {
 		return false
 	}
 	for i := 0; i < len(tld); i++ {

@@ -320,3 +320,24 @@ func BenchmarkDetect(b *testing.B) {
 		d.Detect(text)
 	}
 }
+
+// BenchmarkDetectProse measures the common case: 4 KB of mixed prose with
+// numbers but no personal information.
+func BenchmarkDetectProse(b *testing.B) {
+	d := newDetector(b, Options{})
+	para := "2024年第3季度，公司营收同比增长12.5%，达到1,380亿元。The model scored 87.3 on the benchmark, " +
+		"up from 79 in version 2.1; 详见第4章第12节。Order #20240315 shipped on 2024-03-15 at 10:30. "
+	var sb strings.Builder
+	for sb.Len() < 4096 {
+		sb.WriteString(para)
+	}
+	text := sb.String()[:4096]
+	if hits := d.Detect(text); len(hits) != 0 {
+		b.Fatalf("prose has hits: %q", found(text, hits))
+	}
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		d.Detect(text)
+	}
+}

@@ -1,8 +1,9 @@
 package pii
 
 import (
+	"cmp"
 	"net/netip"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/firebreak/firebreak/safety"
@@ -21,6 +22,9 @@ type scanner struct {
 func (s *scanner) on(k int) bool { return s.d.enabled[k] }
 
 func (s *scanner) add(k, start, end int) {
+	if s.hits == nil {
+		s.hits = make([]safety.Hit, 0, 8)
+	}
 	s.hits = append(s.hits, safety.Hit{
 		Detector: "pii",
 		Rule:     string(allKinds[k]),
@@ -75,7 +79,7 @@ func (s *scanner) run() {
 // dedupe sorts the hits by offset and drops any hit that overlaps an
 // earlier one (a mobile number that is the local part of an e-mail).
 func (s *scanner) dedupe() {
-	sort.SliceStable(s.hits, func(a, b int) bool { return s.hits[a].Start < s.hits[b].Start })
+	slices.SortStableFunc(s.hits, func(a, b safety.Hit) int { return cmp.Compare(a.Start, b.Start) })
 	out := s.hits[:1]
 	for _, h := range s.hits[1:] {
 		if h.Start >= out[len(out)-1].End {
