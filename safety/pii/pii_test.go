@@ -33,10 +33,10 @@ func TestDetect(t *testing.T) {
 	id := withIDCheck(t, "11010519491231002")
 	idX := idEndingInX(t)
 	badID := withIDCheck(t, "11010519491231002")[:17] + "Y"
-	union := withLuhn(t, "622202100001234567")        // 19 digits
-	visa := withLuhn(t, "411111111111111")            // 16 digits
-	amex := withLuhn(t, "37828224631000")             // 15 digits
-	unknownIIN := withLuhn(t, "990000000000000")      // passes Luhn, no issuer
+	union := withLuhn(t, "622202100001234567")   // 19 digits
+	visa := withLuhn(t, "411111111111111")       // 16 digits
+	amex := withLuhn(t, "37828224631000")        // 15 digits
+	unknownIIN := withLuhn(t, "990000000000000") // passes Luhn, no issuer
 	badLuhn := visa[:15] + string('0'+(visa[15]-'0'+1)%10)
 	uscc := withUSCCCheck(t, "91110108MA01ABCD1")
 	digitUSCC := withUSCCCheck(t, "12100000400000624")

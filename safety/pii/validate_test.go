@@ -46,7 +46,9 @@ func idEndingInX(t testing.TB) string {
 	return ""
 }
 
-func itoa3(n int) string { return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)}) }
+func itoa3(n int) string {
+	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+}
 
 // withLuhn appends the Luhn check digit to a prefix.
 func withLuhn(t testing.TB, prefix string) string {
