@@ -76,45 +76,45 @@ type Safety struct {
 
 // Upstream is one OpenAI-compatible model server.
 type Upstream struct {
-	Name             string            `yaml:"name"`
-	BaseURL          string            `yaml:"base_url"`
-	APIKey           string            `yaml:"api_key"`     // secret; prefer APIKeyEnv
-	APIKeyEnv        string            `yaml:"api_key_env"` // name of an environment variable holding the key
-	Weight           int               `yaml:"weight"`
-	MaxConcurrent    int               `yaml:"max_concurrent"`
-	ConnectTimeout   time.Duration     `yaml:"connect_timeout"`
-	FirstByteTimeout time.Duration     `yaml:"first_byte_timeout"`
-	IdleTimeout      time.Duration     `yaml:"idle_timeout"`
-	Headers          map[string]string `yaml:"headers"`
+	Name             string            `yaml:"name" json:"name,omitempty"`
+	BaseURL          string            `yaml:"base_url" json:"base_url,omitempty"`
+	APIKey           string            `yaml:"api_key" json:"api_key,omitempty"`         // secret; prefer APIKeyEnv
+	APIKeyEnv        string            `yaml:"api_key_env" json:"api_key_env,omitempty"` // name of an environment variable holding the key
+	Weight           int               `yaml:"weight" json:"weight,omitempty"`
+	MaxConcurrent    int               `yaml:"max_concurrent" json:"max_concurrent,omitempty"`
+	ConnectTimeout   Duration          `yaml:"connect_timeout" json:"connect_timeout,omitempty"`
+	FirstByteTimeout Duration          `yaml:"first_byte_timeout" json:"first_byte_timeout,omitempty"`
+	IdleTimeout      Duration          `yaml:"idle_timeout" json:"idle_timeout,omitempty"`
+	Headers          map[string]string `yaml:"headers" json:"headers,omitempty"`
 }
 
 // Model is a public model name and the upstream models behind it.
 type Model struct {
-	Name        string   `yaml:"name"`
-	Domain      string   `yaml:"domain"`
-	Description string   `yaml:"description"`
-	Targets     []Target `yaml:"targets"`
+	Name        string   `yaml:"name" json:"name,omitempty"`
+	Domain      string   `yaml:"domain" json:"domain,omitempty"`
+	Description string   `yaml:"description" json:"description,omitempty"`
+	Targets     []Target `yaml:"targets" json:"targets,omitempty"`
 }
 
 // Target is one upstream model serving a public model.
 type Target struct {
-	Upstream string `yaml:"upstream"`
-	Model    string `yaml:"model"`
+	Upstream string `yaml:"upstream" json:"upstream,omitempty"`
+	Model    string `yaml:"model" json:"model,omitempty"`
 }
 
 // Routing is the 1+N shape: a general model and domain rules for "auto".
 type Routing struct {
-	General string       `yaml:"general"`
-	Domains []DomainRule `yaml:"domains"`
+	General string       `yaml:"general" json:"general,omitempty"`
+	Domains []DomainRule `yaml:"domains" json:"domains,omitempty"`
 }
 
 // DomainRule routes model "auto" to Model when the latest user message
 // matches one of its keywords or patterns.
 type DomainRule struct {
-	Domain   string   `yaml:"domain"`
-	Model    string   `yaml:"model"`
-	Keywords []string `yaml:"keywords"`
-	Patterns []string `yaml:"patterns"`
+	Domain   string   `yaml:"domain" json:"domain,omitempty"`
+	Model    string   `yaml:"model" json:"model,omitempty"`
+	Keywords []string `yaml:"keywords" json:"keywords,omitempty"`
+	Patterns []string `yaml:"patterns" json:"patterns,omitempty"`
 }
 
 // Users says how a service key attributes requests to end users.
@@ -234,3 +234,17 @@ func redactURL(s string) string {
 
 // YAML renders the configuration as YAML.
 func (c Config) YAML() ([]byte, error) { return yaml.Marshal(c) }
+
+// Duration is a time.Duration written as "5s" in YAML and JSON.
+type Duration time.Duration
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("want a duration like 30s: %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,5 +95,25 @@ func TestEnvNames(t *testing.T) {
 	}
 	if envName("log-level") != "FIREBREAK_LOG_LEVEL" {
 		t.Error(envName("log-level"))
+	}
+}
+
+func TestUpstreamDurations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte("upstreams:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n    first_byte_timeout: 7s\n"), 0o600)
+	c := Default()
+	if err := LoadFile(path, &c); err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Duration(c.Upstreams[0].FirstByteTimeout); got != 7*time.Second {
+		t.Fatalf("first_byte_timeout = %v", got)
+	}
+	var u Upstream
+	if err := json.Unmarshal([]byte(`{"idle_timeout":"90s"}`), &u); err != nil || time.Duration(u.IdleTimeout) != 90*time.Second {
+		t.Fatalf("json duration: %v %v", u.IdleTimeout, err)
+	}
+	b, _ := json.Marshal(u)
+	if !strings.Contains(string(b), `"idle_timeout":"1m30s"`) {
+		t.Errorf("marshal: %s", b)
 	}
 }
