@@ -6,19 +6,15 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/coregx/ahocorasick"
 )
 
 // autoRouter picks a domain rule for model "auto". All keywords of all rules
-// are in one automaton, so the text is scanned once whatever the number of
-// rules and keywords.
+// are compiled into one automaton, so the text is scanned once whatever the
+// number of rules and keywords.
 type autoRouter struct {
-	ac       *ahocorasick.Automaton // nil when no rule has keywords
-	owners   [][]int32              // keyword id → indexes of the rules listing it
+	keywords *keywordDFA // nil when no rule has keywords
 	domains  []autoDomain
 	scratch  sync.Pool // *autoScratch
-	maxRules int
 }
 
 type autoDomain struct {
@@ -33,10 +29,9 @@ type autoScratch struct {
 }
 
 func newAutoRouter(rules []DomainRule, models map[string]*modelEntry) (*autoRouter, error) {
-	a := &autoRouter{maxRules: len(rules)}
-	ids := map[string]int32{}
-	var keywords [][]byte
+	a := &autoRouter{}
 	seen := map[string]bool{}
+	kb := newKeywordBuilder()
 	for i, rule := range rules {
 		if rule.Domain == "" || seen[rule.Domain] {
 			return nil, fmt.Errorf("routing: domain rule %d: empty or duplicate domain %q", i, rule.Domain)
@@ -58,29 +53,16 @@ func newAutoRouter(rules []DomainRule, models map[string]*modelEntry) (*autoRout
 			d.patterns = append(d.patterns, re)
 		}
 		for _, kw := range rule.Keywords {
-			low := string(foldLower(nil, kw))
-			if low == "" {
+			low := foldLower(nil, kw)
+			if len(low) == 0 {
 				return nil, fmt.Errorf("routing: domain %s: empty keyword", rule.Domain)
 			}
-			id, ok := ids[low]
-			if !ok {
-				id = int32(len(keywords))
-				ids[low] = id
-				keywords = append(keywords, []byte(low))
-				a.owners = append(a.owners, nil)
-			}
-			if o := a.owners[id]; len(o) == 0 || o[len(o)-1] != int32(i) {
-				a.owners[id] = append(o, int32(i))
-			}
+			kb.add(low, int32(i))
 		}
 		a.domains = append(a.domains, d)
 	}
-	if len(keywords) > 0 {
-		ac, err := ahocorasick.NewBuilder().SetMatchKind(ahocorasick.LeftmostLongest).AddPatterns(keywords).Build()
-		if err != nil {
-			return nil, fmt.Errorf("routing: build keyword automaton: %w", err)
-		}
-		a.ac = ac
+	if kb.count > 0 {
+		a.keywords = kb.build()
 	}
 	return a, nil
 }
@@ -92,21 +74,12 @@ func (a *autoRouter) pick(text string) int {
 	}
 	s, _ := a.scratch.Get().(*autoScratch)
 	if s == nil {
-		s = &autoScratch{scores: make([]int, a.maxRules)}
+		s = &autoScratch{scores: make([]int, len(a.domains))}
 	}
 	clear(s.scores)
-	if a.ac != nil {
+	if a.keywords != nil {
 		s.lower = foldLower(s.lower[:0], text)
-		for pos := 0; pos < len(s.lower); {
-			m, ok := a.ac.Find(s.lower, pos)
-			if !ok {
-				break
-			}
-			for _, d := range a.owners[m.PatternID] {
-				s.scores[d]++
-			}
-			pos = m.End
-		}
+		a.keywords.score(s.lower, s.scores)
 	}
 	for i, d := range a.domains {
 		for _, re := range d.patterns {

@@ -203,9 +203,12 @@ type Routing struct {
 }
 
 // DomainRule sends "auto" requests to Model when the latest user message
-// matches its keywords or patterns. Each keyword occurrence and each
-// matching pattern is one hit; the rule with the most hits wins, ties go to
-// the rule declared first, and no hit at all means the general model.
+// matches its keywords or patterns. Each occurrence of a keyword (overlapping
+// ones included) and each matching pattern is one hit; the rule with the
+// most hits wins, ties go to the rule declared first, and no hit at all
+// means the general model. Counting hits rather than taking the first rule
+// that matches keeps one stray word from overriding a clearly medical or
+// legal question.
 type DomainRule struct {
 	Domain   string   `json:"domain"`             // label, reported as Route.Reason "auto:<domain>"
 	Model    string   `json:"model"`              // public model name
