@@ -6,7 +6,7 @@ package upstream
 // reached, so every occurrence of every keyword (overlapping ones included)
 // adds one to the score of each rule that lists it.
 type keywordDFA struct {
-	classes  [256]uint16// byte → class; 0 is "in no keyword"
+	classes  [256]uint16 // byte → class; 0 is "in no keyword"
 	nclasses int
 	trans    []int32 // state*nclasses + class → next state
 	outOff   []int32 // rules credited in state s: outs[outOff[s]:outOff[s+1]]
