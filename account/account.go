@@ -1,0 +1,203 @@
+package account
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/firebreak/firebreak/store"
+)
+
+// Limits caps a subject's use of the service. Zero means unlimited. A key
+// carries its own limits; a tenant carries the defaults for its end users.
+type Limits struct {
+	RPM        int   // requests per minute
+	Concurrent int   // requests in flight at once
+	TPM        int   // tokens per minute
+	TokenQuota int64 // tokens over the subject's lifetime
+}
+
+func (l Limits) validate() error {
+	if l.RPM < 0 || l.Concurrent < 0 || l.TPM < 0 || l.TokenQuota < 0 {
+		return errors.New("limits must not be negative")
+	}
+	return nil
+}
+
+// ChangeKind names what a Change is about.
+type ChangeKind string
+
+const (
+	ChangeTenant ChangeKind = "tenant" // ID is a tenant ID
+	ChangeKey    ChangeKind = "key"    // ID is a key ID
+	ChangeUser   ChangeKind = "user"   // ID is an end-user ID
+	ChangeAdmin  ChangeKind = "admin"  // the admin token was rotated; no ID
+)
+
+// Change describes a write that other replicas must drop from their caches.
+// The zero Change means "anything may have changed".
+type Change struct {
+	Kind ChangeKind
+	ID   string
+}
+
+// Options configures New.
+type Options struct {
+	// DB is the store handle. Required.
+	DB *store.DB
+	// Logger receives background errors. Default: discard.
+	Logger *slog.Logger
+	// CacheTTL bounds how long a cached key, end user or admin token is
+	// trusted without asking the database; it is how late a change made on
+	// another replica is seen when no notifier is plugged in. Default 30s.
+	CacheTTL time.Duration
+	// KeyCacheSize bounds the number of cached API keys. Default 10,000.
+	KeyCacheSize int
+	// UserCacheSize bounds the number of cached end users. Default 100,000.
+	UserCacheSize int
+	// TouchInterval is how often "last used" and "last seen" times are
+	// written; each key or user is written at most once per interval.
+	// Default 1 minute.
+	TouchInterval time.Duration
+	// OnChange, if set, is called after every local write that changes a
+	// cached entity, so a notifier can tell other replicas. It must not block.
+	OnChange func(Change)
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Service is the account store with its caches. Create it with New and stop
+// it with Close.
+type Service struct {
+	Tenants *Tenants
+	Keys    *Keys
+	Users   *Users
+
+	db    *store.DB
+	opts  Options
+	admin adminCache
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+// New validates opts and starts the background writer of last-use times.
+func New(opts Options) (*Service, error) {
+	if opts.DB == nil {
+		return nil, errors.New("account: Options.DB is required")
+	}
+	if opts.CacheTTL < 0 || opts.KeyCacheSize < 0 || opts.UserCacheSize < 0 || opts.TouchInterval < 0 {
+		return nil, errors.New("account: negative cache option")
+	}
+	opts = withDefaults(opts)
+	s := &Service{db: opts.DB, opts: opts, stop: make(chan struct{}), done: make(chan struct{})}
+	s.Tenants = &Tenants{s: s}
+	s.Keys = newKeys(s)
+	s.Users = newUsers(s)
+	go s.flushLoop()
+	return s, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.CacheTTL == 0 {
+		o.CacheTTL = 30 * time.Second
+	}
+	if o.KeyCacheSize == 0 {
+		o.KeyCacheSize = 10_000
+	}
+	if o.UserCacheSize == 0 {
+		o.UserCacheSize = 100_000
+	}
+	if o.TouchInterval == 0 {
+		o.TouchInterval = time.Minute
+	}
+	if o.OnChange == nil {
+		o.OnChange = func(Change) {}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Close stops the background writer after a last flush of pending
+// last-use times. It does not close the store.
+func (s *Service) Close() error {
+	s.once.Do(func() { close(s.stop) })
+	<-s.done
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.flush(ctx)
+}
+
+// Invalidate drops what c names from this replica's caches. A notifier
+// calls it with changes published by other replicas' OnChange; the zero
+// Change drops everything.
+func (s *Service) Invalidate(c Change) {
+	switch c.Kind {
+	case ChangeTenant:
+		s.Keys.dropTenant(c.ID)
+		s.Users.dropTenant(c.ID)
+	case ChangeKey:
+		s.Keys.dropKey(c.ID)
+	case ChangeUser:
+		s.Users.dropUser(c.ID)
+	case ChangeAdmin:
+		s.admin.clear()
+	default:
+		s.Keys.cache.clear()
+		s.Users.cache.clear()
+		s.admin.clear()
+	}
+}
+
+// changed invalidates locally and publishes the change.
+func (s *Service) changed(c Change) {
+	s.Invalidate(c)
+	s.opts.OnChange(c)
+}
+
+func (s *Service) flushLoop() {
+	defer close(s.done)
+	t := time.NewTicker(s.opts.TouchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := s.flush(ctx); err != nil {
+				s.opts.Logger.Warn("write last-use times", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+func (s *Service) flush(ctx context.Context) error {
+	return errors.Join(s.Keys.touched.flush(ctx, s.db), s.Users.touched.flush(ctx, s.db))
+}
+
+// querier is what both *sql.DB and *sql.Tx offer, so one function can run
+// alone or inside a larger transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// notFound maps sql.ErrNoRows to store.ErrNotFound.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

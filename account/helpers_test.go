@@ -1,0 +1,67 @@
+package account_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/store"
+)
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2025, 11, 1, 12, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// newService returns a Service on db that is closed when the test ends.
+func newService(t testing.TB, db *store.DB, opts account.Options) *account.Service {
+	t.Helper()
+	opts.DB = db
+	s, err := account.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close accounts: %v", err)
+		}
+	})
+	return s
+}
+
+// mustTenant creates a tenant or fails the test.
+func mustTenant(t testing.TB, s *account.Service, tn account.Tenant) *account.Tenant {
+	t.Helper()
+	out, err := s.Tenants.Create(context.Background(), tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// mustKey creates a key or fails the test, and returns it with its plaintext.
+func mustKey(t testing.TB, s *account.Service, k account.Key) (*account.Key, string) {
+	t.Helper()
+	out, plain, err := s.Keys.Create(context.Background(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, plain
+}
