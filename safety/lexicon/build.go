@@ -1,0 +1,244 @@
+package lexicon
+
+import (
+	"fmt"
+	"sort"
+	"unicode"
+
+	"github.com/firebreak/firebreak/safety/textnorm"
+)
+
+// A pattern is one form of a term, or an allow/near phrase, as the
+// automaton sees it: collapsed folded runes.
+type pattern struct {
+	phrase    bool    // an allow or near phrase (owner is its phrase id), not a term
+	owner     int32   // term index, or phrase id
+	nsym      int32   // collapsed length
+	runs      []uint8 // minimum repeat of each symbol; nil when every run is 1
+	wordStart bool    // starts with a word rune: must not follow one
+	wordEnd   bool    // ends with a word rune: must not be followed by one
+}
+
+func (p *pattern) lastRun() uint8 {
+	if p.runs == nil {
+		return 1
+	}
+	return p.runs[len(p.runs)-1]
+}
+
+type builder struct {
+	l       *Lexicon
+	opts    Options
+	seqs    [][]rune // collapsed runes of each pattern
+	seen    map[string]bool
+	phrases map[string]int32
+}
+
+func newBuilder(l *Lexicon, opts Options) *builder {
+	return &builder{l: l, opts: opts, seen: map[string]bool{}, phrases: map[string]int32{}}
+}
+
+func (b *builder) addTerms() error {
+	ids := make(map[string]int, len(b.l.terms))
+	b.l.termAux = make([]termAux, len(b.l.terms))
+	for i := range b.l.terms {
+		t := &b.l.terms[i]
+		if t.ID == "" {
+			t.ID = t.Text
+		}
+		if j, dup := ids[t.ID]; dup {
+			return fmt.Errorf("lexicon: term %q: same id as term %d", t.ID, j+1)
+		}
+		ids[t.ID] = i
+		if err := b.addTerm(i, t); err != nil {
+			return fmt.Errorf("lexicon: term %q: %w", t.ID, err)
+		}
+	}
+	return nil
+}
+
+func (b *builder) addTerm(i int, t *Term) error {
+	forms, err := b.forms(t)
+	if err != nil {
+		return err
+	}
+	for k, f := range forms {
+		if err := b.addPattern(false, int32(i), f); err != nil {
+			if k == 0 {
+				return err
+			}
+			continue // an overlong derived form is dropped, not an error
+		}
+	}
+	aux := &b.l.termAux[i]
+	for _, a := range t.Allow {
+		id, err := b.phrase(a)
+		if err != nil {
+			return fmt.Errorf("allow phrase %q: %w", a, err)
+		}
+		aux.allow = append(aux.allow, id)
+	}
+	if t.Near != nil {
+		if len(t.Near.Phrases) == 0 {
+			return fmt.Errorf("near: no phrases")
+		}
+		aux.within = t.Near.Within
+		if aux.within == 0 {
+			aux.within = defaultWithin
+		}
+		if aux.within < 0 || aux.within > maxWithin {
+			return fmt.Errorf("near: within %d: must be 1…%d", aux.within, maxWithin)
+		}
+		b.l.maxWithin = max(b.l.maxWithin, aux.within)
+		for _, p := range t.Near.Phrases {
+			id, err := b.phrase(p)
+			if err != nil {
+				return fmt.Errorf("near phrase %q: %w", p, err)
+			}
+			aux.near = append(aux.near, id)
+		}
+	}
+	return nil
+}
+
+func (b *builder) phrase(text string) (int32, error) {
+	letters := []rune(b.l.norm.Letters(text))
+	key := string(letters)
+	if id, ok := b.phrases[key]; ok {
+		return id, nil
+	}
+	id := int32(len(b.phrases))
+	if err := b.addPattern(true, id, letters); err != nil {
+		return 0, err
+	}
+	b.phrases[key] = id
+	return id, nil
+}
+
+// addPattern collapses a form's folded letters and records it.
+func (b *builder) addPattern(phrase bool, owner int32, letters []rune) error {
+	if len(letters) == 0 {
+		return fmt.Errorf("nothing to match after normalisation")
+	}
+	var seq []rune
+	var runs []uint8
+	repeats := false
+	for _, r := range letters {
+		if b.l.collect && len(seq) > 0 && seq[len(seq)-1] == r {
+			if runs[len(runs)-1] < 255 {
+				runs[len(runs)-1]++
+			}
+			repeats = true
+			continue
+		}
+		seq = append(seq, r)
+		runs = append(runs, 1)
+	}
+	if len(seq) > MaxTermRunes {
+		return fmt.Errorf("%d characters after normalisation: at most %d", len(seq), MaxTermRunes)
+	}
+	key := fmt.Sprintf("%t|%d|%s|%v", phrase, owner, string(seq), runs)
+	if b.seen[key] {
+		return nil
+	}
+	b.seen[key] = true
+	p := pattern{phrase: phrase, owner: owner, nsym: int32(len(seq)),
+		wordStart: textnorm.IsWordRune(seq[0]), wordEnd: textnorm.IsWordRune(seq[len(seq)-1])}
+	if repeats {
+		p.runs = runs
+	}
+	b.l.pats = append(b.l.pats, p)
+	b.seqs = append(b.seqs, seq)
+	return nil
+}
+
+// build numbers the alphabet, builds the automaton and composes the
+// rune → symbol tables.
+func (b *builder) build() {
+	alpha := b.alphabet()
+	b.l.alpha = alpha
+	b.l.maxSym = len(alpha)
+	syms := make([][]uint32, len(b.seqs))
+	for i, seq := range b.seqs {
+		s := make([]uint32, len(seq))
+		for j, r := range seq {
+			s[j] = alpha[r]
+		}
+		syms[i] = s
+	}
+	b.l.da = buildDoubleArray(syms, b.l.pats, len(alpha))
+	b.seqs = nil
+	b.composeTables()
+}
+
+// alphabet numbers the runes of all patterns from 1, most frequent first,
+// so that the busiest transitions sit close together in the double array.
+func (b *builder) alphabet() map[rune]uint32 {
+	count := map[rune]int{}
+	for _, seq := range b.seqs {
+		for _, r := range seq {
+			count[r]++
+		}
+	}
+	runes := make([]rune, 0, len(count))
+	for r := range count {
+		runes = append(runes, r)
+	}
+	sort.Slice(runes, func(i, j int) bool {
+		if count[runes[i]] != count[runes[j]] {
+			return count[runes[i]] > count[runes[j]]
+		}
+		return runes[i] < runes[j]
+	})
+	alpha := make(map[rune]uint32, len(runes))
+	for i, r := range runes {
+		alpha[r] = uint32(i + 1)
+	}
+	return alpha
+}
+
+// composeTables folds every rune of the Basic Multilingual Plane once and
+// stores its class and symbol, so that the matcher pays one load per rune.
+func (b *builder) composeTables() {
+	l := b.l
+	l.bmp = make([]uint32, 0x10000)
+	multiIndex := map[string]uint32{}
+	var buf [16]rune
+	for r := rune(0); r < 0x10000; r++ {
+		l.bmp[r] = l.composeRune(r, buf[:0], multiIndex)
+	}
+}
+
+func (l *Lexicon) composeRune(r rune, buf []rune, multiIndex map[string]uint32) uint32 {
+	if r >= 0xD800 && r <= 0xDFFF {
+		r = unicode.ReplacementChar
+	}
+	cls, out := l.norm.AppendFold(buf, r)
+	if cls != textnorm.Letter {
+		return uint32(cls) << classShift
+	}
+	if len(out) == 1 {
+		return l.symWord(out[0])
+	}
+	key := string(out)
+	if i, ok := multiIndex[key]; ok {
+		return multiBit | i
+	}
+	seq := make([]uint32, len(out))
+	for i, x := range out {
+		seq[i] = l.symWord(x)
+	}
+	i := uint32(len(l.multi))
+	l.multi = append(l.multi, seq)
+	multiIndex[key] = i
+	return multiBit | i
+}
+
+// symWord is a folded rune's symbol with its word flag.
+func (l *Lexicon) symWord(f rune) uint32 {
+	e := l.alpha[f]
+	if textnorm.IsWordRune(f) {
+		e |= wordBit
+	}
+	return e
+}

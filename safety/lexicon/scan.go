@@ -1,0 +1,365 @@
+package lexicon
+
+import (
+	"math"
+	"sort"
+	"unicode/utf8"
+
+	"github.com/firebreak/firebreak/safety/textnorm"
+)
+
+const (
+	ringSize = 128 // > MaxTermRunes, a power of two
+	ringMask = ringSize - 1
+)
+
+// symInfo remembers where a recent symbol came from.
+type symInfo struct {
+	start     int   // byte offset of the first rune of the symbol's run
+	runeStart int   // rune index of the same
+	run       int32 // how often the symbol repeated
+	leftWord  bool  // directly after a word rune, with no noise between
+}
+
+// cand is a pattern occurrence that may still be rejected.
+type cand struct {
+	pat                int32
+	start, end         int
+	runeStart, runeEnd int
+	needEnd            bool // waiting for the rune after it (whole-word check)
+}
+
+type phraseHit struct {
+	id                 int32
+	start, end         int
+	runeStart, runeEnd int
+}
+
+// scanner is the matcher's state between runes; Find keeps one on the
+// stack, a Stream keeps one across chunks.
+type scanner struct {
+	l        *Lexicon
+	s        int32  // automaton state
+	pos      int    // absolute offset of the next byte to scan
+	runes    int    // runes scanned so far
+	nsym     int    // symbols fed to the automaton so far
+	last     uint32 // symbol of the last letter, 0 after a reset
+	gap      int    // noise runes since the last letter
+	noise    bool   // noise since the last letter
+	prevWord bool   // the last letter was a word rune
+	nEnd     int    // pending candidates waiting for the next rune
+	ring     [ringSize]symInfo
+	pending  []cand
+	phrases  []phraseHit
+	out      []Match
+}
+
+func (sc *scanner) init(l *Lexicon) { sc.l = l }
+
+// scan feeds whole runes (invalid bytes count as U+FFFD, one byte each).
+func (sc *scanner) scan(text string) {
+	bmp := sc.l.bmp
+	base := sc.pos
+	for i := 0; i < len(text); {
+		var e uint32
+		p := base + i
+		if c := text[i]; c < utf8.RuneSelf {
+			e = bmp[c]
+			i++
+		} else {
+			r, n := utf8.DecodeRuneInString(text[i:])
+			i += n
+			if r >= 0x10000 {
+				sc.pos = p
+				sc.supplementary(r, p, base+i)
+				sc.runes++
+				continue
+			}
+			e = bmp[r]
+		}
+		switch {
+		case e>>classShift != 0:
+			sc.other(textnorm.Class(e >> classShift))
+		case e&multiBit == 0:
+			sc.letter(e, p, base+i)
+		default:
+			for _, sw := range sc.l.multi[e&symMask] {
+				sc.letter(sw, p, base+i)
+			}
+		}
+		sc.runes++
+	}
+	sc.pos = base + len(text)
+}
+
+func (sc *scanner) supplementary(r rune, p, end int) {
+	var buf [16]rune
+	cls, out := sc.l.norm.AppendFold(buf[:0], r)
+	if cls != textnorm.Letter {
+		sc.other(cls)
+		return
+	}
+	for _, f := range out {
+		sc.letter(sc.l.symWord(f), p, end)
+	}
+}
+
+func (sc *scanner) other(cls textnorm.Class) {
+	switch cls {
+	case textnorm.Noise:
+		sc.gap++
+		sc.noise = true
+		if sc.gap > sc.l.maxGap {
+			sc.s, sc.last = 0, 0
+		}
+	case textnorm.Break:
+		sc.s, sc.last, sc.gap, sc.noise = 0, 0, 0, true
+	default:
+		return
+	}
+	if sc.nEnd > 0 {
+		sc.wordEdge(false)
+	}
+}
+
+// letter feeds one folded letter, sw being its symbol and word flag, that
+// came from the original bytes [p, end).
+func (sc *scanner) letter(sw uint32, p, end int) {
+	c := sw & symMask
+	if c != 0 && c == sc.last && sc.l.collect {
+		cur := &sc.ring[sc.nsym&ringMask]
+		cur.run++
+		sc.gap, sc.noise = 0, false
+		if sc.l.da.info[sc.s].repeat {
+			sc.repeat(end)
+		}
+		return
+	}
+	word := sw&wordBit != 0
+	if sc.nEnd > 0 {
+		sc.wordEdge(word && !sc.noise)
+	}
+	sc.nsym++
+	sc.ring[sc.nsym&ringMask] = symInfo{start: p, runeStart: sc.runes, run: 1, leftWord: sc.prevWord && !sc.noise}
+	sc.prevWord, sc.noise, sc.gap, sc.last = word, false, 0, c
+	if c == 0 {
+		sc.s = 0
+		return
+	}
+	cells, info := sc.l.da.cells, sc.l.da.info
+	s := sc.s
+	for {
+		t := cells[s].base + int32(c)
+		if cells[t].check&checkMask == s {
+			s = t
+			break
+		}
+		if s == 0 {
+			break
+		}
+		s = info[s].fail
+	}
+	sc.s = s
+	if cells[s].check < 0 {
+		sc.emit(end, false)
+	}
+}
+
+func (sc *scanner) repeat(end int) { sc.emit(end, true) }
+
+// emit reports the patterns that end in the current state. On a repeat,
+// only those whose last symbol needs exactly this many repeats.
+func (sc *scanner) emit(end int, onRepeat bool) {
+	da := &sc.l.da
+	for s := sc.s; s >= 0; s = da.info[s].dict {
+		inf := &da.info[s]
+		for _, id := range da.outs[inf.outStart:inf.outEnd] {
+			sc.candidate(id, end, onRepeat)
+		}
+		if s == 0 {
+			break
+		}
+	}
+}
+
+func (sc *scanner) candidate(id int32, end int, onRepeat bool) {
+	p := &sc.l.pats[id]
+	lastRun := int32(p.lastRun())
+	if onRepeat {
+		if lastRun == 1 || sc.ring[sc.nsym&ringMask].run != lastRun {
+			return
+		}
+	} else if lastRun > 1 {
+		return
+	}
+	first := sc.nsym - int(p.nsym) + 1
+	fi := &sc.ring[first&ringMask]
+	if p.wordStart && fi.leftWord {
+		return
+	}
+	for k := 0; k+1 < len(p.runs); k++ {
+		if sc.ring[(first+k)&ringMask].run < int32(p.runs[k]) {
+			return
+		}
+	}
+	c := cand{pat: id, start: fi.start, end: end, runeStart: fi.runeStart, runeEnd: sc.runes + 1}
+	if p.wordEnd {
+		c.needEnd = true
+		sc.pending = append(sc.pending, c)
+		sc.nEnd++
+		return
+	}
+	sc.accept(c)
+}
+
+// wordEdge settles the candidates waiting for the rune after them: a word
+// rune right after a Latin term means it was part of a longer word.
+func (sc *scanner) wordEdge(wordNext bool) {
+	kept := sc.pending[:0]
+	var accepted []cand
+	for _, c := range sc.pending {
+		if !c.needEnd {
+			kept = append(kept, c)
+			continue
+		}
+		if !wordNext {
+			c.needEnd = false
+			accepted = append(accepted, c)
+		}
+	}
+	sc.pending, sc.nEnd = kept, 0
+	for _, c := range accepted {
+		sc.accept(c)
+	}
+}
+
+func (sc *scanner) accept(c cand) {
+	p := &sc.l.pats[c.pat]
+	if p.phrase {
+		sc.phrases = append(sc.phrases, phraseHit{p.owner, c.start, c.end, c.runeStart, c.runeEnd})
+		return
+	}
+	aux := &sc.l.termAux[p.owner]
+	if len(aux.allow) == 0 && len(aux.near) == 0 {
+		sc.out = append(sc.out, Match{Term: int(p.owner), Start: c.start, End: c.end})
+		return
+	}
+	sc.pending = append(sc.pending, c)
+}
+
+// floor is the earliest byte (and rune) at which a future occurrence of any
+// pattern can start: the start of the automaton's current partial match.
+func (sc *scanner) floor() (int, int) {
+	d := int(sc.l.da.info[sc.s].depth)
+	if d == 0 {
+		return sc.pos, sc.runes
+	}
+	fi := &sc.ring[(sc.nsym-d+1)&ringMask]
+	return fi.start, fi.runeStart
+}
+
+// settle decides the candidates waiting on allow-lists and near rules as
+// far as the text seen so far allows; final treats the text as complete.
+func (sc *scanner) settle(final bool) {
+	if final && sc.nEnd > 0 {
+		sc.wordEdge(false)
+	}
+	floor, floorRune := sc.floor()
+	if len(sc.pending) == 0 {
+		if final {
+			sc.phrases = sc.phrases[:0]
+		} else if len(sc.phrases) > 0 {
+			sc.prunePhrases(floorRune)
+		}
+		return
+	}
+	if final {
+		floor, floorRune = math.MaxInt, math.MaxInt/2
+	}
+	minRune := floorRune
+	kept := sc.pending[:0]
+	for _, c := range sc.pending {
+		if c.needEnd {
+			kept = append(kept, c)
+			minRune = min(minRune, c.runeStart)
+			continue
+		}
+		switch sc.decide(c, floor, floorRune) {
+		case keep:
+			kept = append(kept, c)
+			minRune = min(minRune, c.runeStart)
+		case accept:
+			sc.out = append(sc.out, Match{Term: int(sc.l.pats[c.pat].owner), Start: c.start, End: c.end})
+		}
+	}
+	sc.pending = kept
+	sc.prunePhrases(minRune)
+}
+
+type verdict int
+
+const (
+	keep verdict = iota
+	accept
+	reject
+)
+
+func (sc *scanner) decide(c cand, floor, floorRune int) verdict {
+	aux := &sc.l.termAux[sc.l.pats[c.pat].owner]
+	for _, h := range sc.phrases {
+		if h.start <= c.start && h.end >= c.end && has(aux.allow, h.id) {
+			return reject
+		}
+	}
+	nearOK := len(aux.near) == 0
+	for _, h := range sc.phrases {
+		if !nearOK && has(aux.near, h.id) && runeDistance(c, h) <= aux.within {
+			nearOK = true
+		}
+	}
+	if !nearOK && floorRune-c.runeEnd > aux.within {
+		return reject
+	}
+	if nearOK && (len(aux.allow) == 0 || floor > c.start) {
+		return accept
+	}
+	return keep
+}
+
+// prunePhrases drops phrase hits that can no longer be near any candidate
+// starting at or after minRune.
+func (sc *scanner) prunePhrases(minRune int) {
+	kept := sc.phrases[:0]
+	for _, h := range sc.phrases {
+		if minRune-h.runeEnd <= sc.l.maxWithin {
+			kept = append(kept, h)
+		}
+	}
+	sc.phrases = kept
+}
+
+func runeDistance(c cand, h phraseHit) int {
+	return max(0, h.runeStart-c.runeEnd, c.runeStart-h.runeEnd)
+}
+
+func has(ids []int32, id int32) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func sortMatches(m []Match) {
+	sort.Slice(m, func(i, j int) bool {
+		a, b := m[i], m[j]
+		if a.Start != b.Start {
+			return a.Start < b.Start
+		}
+		if a.End != b.End {
+			return a.End < b.End
+		}
+		return a.Term < b.Term
+	})
+}
