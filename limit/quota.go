@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // quotaState is a subject's lifetime usage as this replica knows it:
@@ -24,7 +25,7 @@ func (l *Limiter) tracksQuota(lim Limits) bool {
 
 // checkQuota loads e's usage on first sight and reports whether it is below
 // quota. A store failure is handled by backendFailed (open or closed).
-func (l *Limiter) checkQuota(ctx context.Context, e *entry, quota int64) (ok bool, err error) {
+func (l *Limiter) checkQuota(ctx context.Context, e *entry, quota int64, now time.Time) (ok bool, err error) {
 	if quota <= 0 {
 		return true, nil
 	}
@@ -39,7 +40,8 @@ func (l *Limiter) checkQuota(ctx context.Context, e *entry, quota int64) (ok boo
 			return true, nil // fail open: admit until the store answers
 		}
 	}
-	e.mu.Lock()
+	e.mu.Lock() // an entry evicted meanwhile still holds a valid total
+	e.lastUsed = max(e.lastUsed, now.UnixNano()) // keeps the loaded total cached
 	used := e.quota.used()
 	e.mu.Unlock()
 	return used < quota, nil

@@ -59,7 +59,7 @@ func (l *Limiter) AcquireAll(ctx context.Context, subjects []Subject) (*Ticket, 
 		if h.e == nil || h.Limits.TokenQuota == 0 {
 			continue
 		}
-		ok, err := l.checkQuota(ctx, h.e, h.Limits.TokenQuota)
+		ok, err := l.checkQuota(ctx, h.e, h.Limits.TokenQuota, t.at)
 		if err != nil {
 			return nil, err
 		}
@@ -137,8 +137,9 @@ func (t *Ticket) Done(tokens int64) {
 	}
 	l := t.l
 	tokens = max(tokens, 0)
-	now := l.opts.Now()
+	var now time.Time // read only when needed: the clock is not free
 	if t.redisSlot != "" {
+		now = l.opts.Now()
 		l.redisRelease(t, tokens, now)
 	}
 	for _, h := range t.holds() {
@@ -146,13 +147,16 @@ func (t *Ticket) Done(tokens int64) {
 			continue
 		}
 		e := l.subj.lockLive(h.e)
-		e.lastUsed = max(e.lastUsed, now.UnixNano())
 		if l.redis == nil {
 			if h.Limits.Concurrent > 0 {
 				e.release(t.id)
 			}
 			if h.Limits.TPM > 0 && tokens > 0 {
+				if now.IsZero() {
+					now = l.opts.Now()
+				}
 				e.record(now, tokens)
+				e.lastUsed = max(e.lastUsed, now.UnixNano()) // keep it until the tokens leave
 			}
 		}
 		if h.quota {
