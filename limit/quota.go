@@ -40,7 +40,7 @@ func (l *Limiter) checkQuota(ctx context.Context, e *entry, quota int64, now tim
 			return true, nil // fail open: admit until the store answers
 		}
 	}
-	e.mu.Lock() // an entry evicted meanwhile still holds a valid total
+	e.mu.Lock()                                  // an entry evicted meanwhile still holds a valid total
 	e.lastUsed = max(e.lastUsed, now.UnixNano()) // keeps the loaded total cached
 	used := e.quota.used()
 	e.mu.Unlock()
