@@ -137,8 +137,8 @@ type Options struct {
 	// IdleAfter is how long a subject must be unused before its in-memory
 	// state is evicted. Default 2m (longer than the 61 s window).
 	IdleAfter time.Duration
-	// Timeout bounds each Redis call made by Ticket.Done and by flushes.
-	// Default 2s.
+	// Timeout bounds each Redis call; a call that takes longer counts as a
+	// backend failure. Default 2s.
 	Timeout time.Duration
 	// LogEvery is the least interval between two logs of backend failures.
 	// Default 10s.

@@ -145,6 +145,16 @@ func TestAcquireDoneDoesNotAllocateBeyondTheTicket(t *testing.T) {
 		tk.Done(10)
 	})
 	if allocs > 1 {
+		t.Fatalf("%v allocations per AcquireAll+Done, want 1 (the ticket)", allocs)
+	}
+	allocs = testing.AllocsPerRun(1000, func() {
+		tk, err := l.Acquire(ctx, "key:2", subjects[0].Limits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk.Done(10)
+	})
+	if allocs > 1 {
 		t.Fatalf("%v allocations per Acquire+Done, want 1 (the ticket)", allocs)
 	}
 }

@@ -142,7 +142,9 @@ func (l *Limiter) redisAdmit(ctx context.Context, t *Ticket) error {
 	if len(idx) == 0 {
 		return nil
 	}
-	res, err := l.runAcquire(ctx, keys, args)
+	rctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
+	defer cancel()
+	res, err := l.runAcquire(rctx, keys, args)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("acquire limits: %w", ctx.Err())

@@ -1,10 +1,13 @@
 package limit
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -178,5 +181,32 @@ func TestRedisKeysExpire(t *testing.T) {
 	}
 	if n, _ := c.ZCard(context.Background(), prefix+"{k}:c").Result(); n != 0 {
 		t.Errorf("%d slots left after Done, want 0", n)
+	}
+}
+
+func TestBackendFailureIsLoggedOncePerInterval(t *testing.T) {
+	var buf bytes.Buffer
+	var failures atomic.Int64
+	l := newLimiter(t, Options{
+		Redis:          deadRedis(t),
+		Logger:         slog.New(slog.NewTextHandler(&buf, nil)),
+		LogEvery:       time.Hour,
+		OnBackendError: func(error) { failures.Add(1) },
+	})
+	for range 5 {
+		tk, err := l.Acquire(context.Background(), "user:private", Limits{RPM: 1})
+		if err != nil {
+			t.Fatalf("fail-open refused: %v", err)
+		}
+		tk.Done(0)
+	}
+	if n := strings.Count(buf.String(), "limit backend failed"); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, buf.String())
+	}
+	if strings.Contains(buf.String(), "user:private") {
+		t.Error("the log names the subject")
+	}
+	if failures.Load() != 5 {
+		t.Errorf("OnBackendError called %d times, want 5", failures.Load())
 	}
 }
