@@ -98,8 +98,27 @@ func New(opts Options) (*Service, error) {
 	s.Tenants = &Tenants{s: s}
 	s.Keys = newKeys(s)
 	s.Users = newUsers(s)
+	if err := s.prepare(); err != nil {
+		return nil, err
+	}
 	go s.flushLoop()
 	return s, nil
+}
+
+// prepare readies the statements of the request path, which would
+// otherwise be parsed again on every cache miss.
+func (s *Service) prepare() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var err error
+	if s.Keys.authStmt, err = s.db.Read().PrepareContext(ctx, authQuery); err != nil {
+		return fmt.Errorf("account: prepare: %w", err)
+	}
+	if s.Users.selStmt, err = s.db.Read().PrepareContext(ctx, selectUser); err != nil {
+		_ = s.Keys.authStmt.Close()
+		return fmt.Errorf("account: prepare: %w", err)
+	}
+	return nil
 }
 
 func withDefaults(o Options) Options {
@@ -134,7 +153,7 @@ func (s *Service) Close() error {
 	<-s.done
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return s.flush(ctx)
+	return errors.Join(s.flush(ctx), s.Keys.authStmt.Close(), s.Users.selStmt.Close())
 }
 
 // Invalidate drops what c names from this replica's caches. A notifier

@@ -116,7 +116,7 @@ func (ks *Keys) read(ctx context.Context, id string, sum [sha256.Size]byte) (*au
 		tr     tenantRow
 	)
 	dest := append(append([]any{&stored}, kr.dest()...), tr.dest()...)
-	err := ks.s.db.Read().QueryRowContext(ctx, authQuery, id).Scan(dest...)
+	err := ks.authStmt.QueryRowContext(ctx, id).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrKeyUnknown
 	}
@@ -138,6 +138,9 @@ func (ks *Keys) read(ctx context.Context, id string, sum [sha256.Size]byte) (*au
 	}
 	p := Principal{Key: *k, Tenant: *t}
 	e := &authEntry{p: &p}
+	if p.Key.LastUsedAt != nil {
+		e.touched.Store(p.Key.LastUsedAt.UnixMilli())
+	}
 	if p.Key.ExpiresAt != nil {
 		e.expires = max(p.Key.ExpiresAt.UnixNano(), 1)
 	}

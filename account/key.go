@@ -40,8 +40,9 @@ type Key struct {
 
 // Keys manages API keys and authenticates them.
 type Keys struct {
-	s       *Service
-	cache   *cache[[sha256.Size]byte, *authEntry]
+	s        *Service
+	authStmt *sql.Stmt // authQuery, prepared on the read pool
+	cache    *cache[[sha256.Size]byte, *authEntry]
 	flight  singleflight.Group
 	touched *toucher
 }

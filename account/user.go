@@ -33,6 +33,7 @@ type EndUser struct {
 // Users resolves and lists end users.
 type Users struct {
 	s       *Service
+	selStmt *sql.Stmt // selectUser, prepared on the read pool
 	cache   *cache[userKey, *userEntry]
 	flight  singleflight.Group
 	touched *toucher
@@ -53,7 +54,10 @@ func newUsers(s *Service) *Users {
 	}
 }
 
-const userColumns = `id, tenant_id, external_id, status, created_at, last_seen_at`
+const (
+	userColumns = `id, tenant_id, external_id, status, created_at, last_seen_at`
+	selectUser  = `SELECT ` + userColumns + ` FROM end_users WHERE tenant_id = $1 AND external_id = $2`
+)
 
 // Resolve returns the tenant's end user with the given external id,
 // creating it on first sight. It is served from the cache when it can be;
@@ -91,8 +95,7 @@ func (us *Users) Resolve(ctx context.Context, tenantID, externalID string) (*End
 // upsert reads the user, and inserts it if it is new. ON CONFLICT DO
 // NOTHING makes concurrent first sights on other replicas create one row.
 func (us *Users) upsert(ctx context.Context, tenantID, externalID string, now time.Time) (*EndUser, error) {
-	const sel = `SELECT ` + userColumns + ` FROM end_users WHERE tenant_id = $1 AND external_id = $2`
-	u, err := scanUser(us.s.db.Read().QueryRowContext(ctx, sel, tenantID, externalID))
+	u, err := scanUser(us.selStmt.QueryRowContext(ctx, tenantID, externalID))
 	if !errors.Is(err, sql.ErrNoRows) {
 		return u, err
 	}
@@ -103,7 +106,7 @@ func (us *Users) upsert(ctx context.Context, tenantID, externalID string, now ti
 		return nil, err
 	}
 	// Read through the writer, which has seen the insert (ours or theirs).
-	return scanUser(us.s.db.QueryRowContext(ctx, sel, tenantID, externalID))
+	return scanUser(us.s.db.QueryRowContext(ctx, selectUser, tenantID, externalID))
 }
 
 // Get returns the end user with the given ID, or an error wrapping
