@@ -43,8 +43,8 @@ type Keys struct {
 	s        *Service
 	authStmt *sql.Stmt // authQuery, prepared on the read pool
 	cache    *cache[[sha256.Size]byte, *authEntry]
-	flight  singleflight.Group
-	touched *toucher
+	flight   singleflight.Group
+	touched  *toucher
 }
 
 func newKeys(s *Service) *Keys {
