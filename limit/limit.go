@@ -140,6 +140,10 @@ type Options struct {
 	// Timeout bounds each Redis call; a call that takes longer counts as a
 	// backend failure. Default 2s.
 	Timeout time.Duration
+	// Backoff is how long requests skip Redis after a failed call, each
+	// answered at once as FailClosed says, instead of each waiting for the
+	// connection to fail again. Default 1s.
+	Backoff time.Duration
 	// LogEvery is the least interval between two logs of backend failures.
 	// Default 10s.
 	LogEvery time.Duration
@@ -162,6 +166,7 @@ type Limiter struct {
 	redis   *redisBackend
 	slotSeq atomic.Uint64
 	lastLog atomic.Int64 // unix nanos of the last backend-failure log
+	downTil atomic.Int64 // unix nanos until which Redis is not tried
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -188,7 +193,7 @@ func New(opts Options) (*Limiter, error) {
 }
 
 func (o *Options) setDefaults() error {
-	if o.FlushEvery < 0 || o.SlotTTL < 0 || o.IdleAfter < 0 || o.Timeout < 0 || o.LogEvery < 0 {
+	if o.FlushEvery < 0 || o.SlotTTL < 0 || o.IdleAfter < 0 || o.Timeout < 0 || o.LogEvery < 0 || o.Backoff < 0 {
 		return errors.New("negative duration")
 	}
 	def := func(d *time.Duration, v time.Duration) {
@@ -201,6 +206,7 @@ func (o *Options) setDefaults() error {
 	def(&o.IdleAfter, 2*time.Minute)
 	def(&o.Timeout, 2*time.Second)
 	def(&o.LogEvery, 10*time.Second)
+	def(&o.Backoff, time.Second)
 	if o.IdleAfter < 62*time.Second {
 		return errors.New("idle after must exceed the 61s window")
 	}

@@ -102,6 +102,10 @@ end
 return 0
 `)
 
+// ErrBackoff is the backend error reported while Redis is skipped after a
+// failure (see Options.Backoff).
+var ErrBackoff = errors.New("redis skipped after a recent failure")
+
 type redisBackend struct {
 	c       redis.UniversalClient
 	prefix  string
@@ -142,6 +146,9 @@ func (l *Limiter) redisAdmit(ctx context.Context, t *Ticket) error {
 	if len(idx) == 0 {
 		return nil
 	}
+	if time.Now().UnixNano() < l.downTil.Load() {
+		return l.backendFailed("acquire", ErrBackoff)
+	}
 	rctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
 	defer cancel()
 	res, err := l.runAcquire(rctx, keys, args)
@@ -149,6 +156,7 @@ func (l *Limiter) redisAdmit(ctx context.Context, t *Ticket) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("acquire limits: %w", ctx.Err())
 		}
+		l.downTil.Store(time.Now().Add(l.opts.Backoff).UnixNano())
 		return l.backendFailed("acquire", err)
 	}
 	if res[0] != 0 {

@@ -103,7 +103,7 @@ func deadRedis(t *testing.T) redis.UniversalClient {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1, DialTimeout: time.Second})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
@@ -186,12 +186,18 @@ func TestRedisKeysExpire(t *testing.T) {
 
 func TestBackendFailureIsLoggedOncePerInterval(t *testing.T) {
 	var buf bytes.Buffer
-	var failures atomic.Int64
+	var failures, skipped atomic.Int64
 	l := newLimiter(t, Options{
-		Redis:          deadRedis(t),
-		Logger:         slog.New(slog.NewTextHandler(&buf, nil)),
-		LogEvery:       time.Hour,
-		OnBackendError: func(error) { failures.Add(1) },
+		Redis:    deadRedis(t),
+		Logger:   slog.New(slog.NewTextHandler(&buf, nil)),
+		LogEvery: time.Hour,
+		Backoff:  time.Hour,
+		OnBackendError: func(err error) {
+			failures.Add(1)
+			if errors.Is(err, ErrBackoff) {
+				skipped.Add(1)
+			}
+		},
 	})
 	for range 5 {
 		tk, err := l.Acquire(context.Background(), "user:private", Limits{RPM: 1})
@@ -208,5 +214,8 @@ func TestBackendFailureIsLoggedOncePerInterval(t *testing.T) {
 	}
 	if failures.Load() != 5 {
 		t.Errorf("OnBackendError called %d times, want 5", failures.Load())
+	}
+	if skipped.Load() != 4 {
+		t.Errorf("Redis skipped %d times after the first failure, want 4", skipped.Load())
 	}
 }
