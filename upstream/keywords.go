@@ -8,7 +8,7 @@ package upstream
 type keywordDFA struct {
 	classes  [256]uint16 // byte → class; 0 is "in no keyword"
 	nclasses int
-	trans    []int32 // state*nclasses + class → next state
+	trans    []int32 // state*nclasses + class → next state*nclasses, | hitFlag when it credits rules
 	outOff   []int32 // rules credited in state s: outs[outOff[s]:outOff[s+1]]
 	outs     []int32
 }
@@ -79,16 +79,32 @@ func (kb *keywordBuilder) build() *keywordDFA {
 		d.outs = append(d.outs, o...)
 		d.outOff[s+1] = int32(len(d.outs))
 	}
+	// Premultiply the targets and flag those that credit rules, so that a
+	// byte costs one dependent load and the output table is read only on hits.
+	for i, next := range d.trans {
+		v := next * int32(d.nclasses)
+		if len(outs[next]) > 0 {
+			v |= hitFlag
+		}
+		d.trans[i] = v
+	}
 	return d
 }
 
+// hitFlag marks a transition into a state that credits rules.
+const hitFlag = -1 << 31
+
 // score adds one to scores[rule] for every keyword occurrence in text.
 func (d *keywordDFA) score(text []byte, scores []int) {
-	s, nc := int32(0), d.nclasses
+	trans, classes, s := d.trans, &d.classes, int32(0)
 	for _, c := range text {
-		s = d.trans[int(s)*nc+int(d.classes[c])]
-		for _, r := range d.outs[d.outOff[s]:d.outOff[s+1]] {
-			scores[r]++
+		v := trans[s+int32(classes[c])]
+		s = v &^ hitFlag
+		if v < 0 {
+			st := s / int32(d.nclasses)
+			for _, r := range d.outs[d.outOff[st]:d.outOff[st+1]] {
+				scores[r]++
+			}
 		}
 	}
 }
