@@ -16,6 +16,12 @@
 // used, and a subject whose window already holds TPM tokens or more is
 // refused until enough old buckets leave the window.
 //
+// Every refusal is an *openai.Error: 429 rate_limit_exceeded with a
+// Retry-After of at least one second (for RPM and TPM the moment the window
+// has room; for concurrency one second, as slots usually free when a
+// request ends), or 429 insufficient_quota without Retry-After, since no
+// retry succeeds until the quota is raised.
+//
 // Concurrency slots are leases: each carries an expiry (Options.SlotTTL) so a
 // ticket that is never Done, or a replica that crashed, frees its slot by
 // itself. The gateway still calls Done in a defer.
@@ -69,7 +75,8 @@ func (l Limits) windowed() bool { return l.RPM > 0 || l.TPM > 0 || l.Concurrent 
 // Subject is one party a request is charged to.
 type Subject struct {
 	// Name identifies the subject across replicas, e.g. "key:123" or
-	// "user:42". Names of one call should be distinct.
+	// "user:42". It is stored in Redis keys, so it must be an ID, never a
+	// secret. Names of one call should be distinct.
 	Name   string
 	Limits Limits
 	// Label is how refusal messages call the subject ("key", "user").
