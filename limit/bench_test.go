@@ -92,3 +92,16 @@ func benchParallel(b *testing.B, l *Limiter, subjects []Subject) {
 		}
 	})
 }
+
+// BenchmarkRedisPingBaseline is one bare round trip to the same Redis, to
+// read the Redis figures above against (Acquire+Done is two round trips).
+func BenchmarkRedisPingBaseline(b *testing.B) {
+	c := redisClient(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Ping(ctx).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
