@@ -200,3 +200,31 @@ func TestLastSeenIsBatched(t *testing.T) {
 		}
 	})
 }
+
+func BenchmarkResolve(b *testing.B) {
+	db := storetest.Open(b, store.Options{DataDir: b.TempDir()})
+	s := newService(b, db, account.Options{})
+	tn := mustTenant(b, s, account.Tenant{Name: "a"})
+	ctx := context.Background()
+	u, err := s.Users.Resolve(ctx, tn.ID, "alice")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("hit", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Users.Resolve(ctx, tn.ID, "alice"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("miss", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			s.Invalidate(account.Change{Kind: account.ChangeUser, ID: u.ID})
+			if _, err := s.Users.Resolve(ctx, tn.ID, "alice"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,53 @@
+package account
+
+import (
+	"testing"
+	"time"
+)
+
+func TestCache(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	t.Run("expires after ttl", func(t *testing.T) {
+		c := newCache[string, int](time.Second, 10)
+		c.putIfCurrent("a", 1, c.generation(), t0)
+		if v, ok := c.get("a", t0.Add(999*time.Millisecond)); !ok || v != 1 {
+			t.Fatalf("get before ttl = %d, %v", v, ok)
+		}
+		if _, ok := c.get("a", t0.Add(time.Second)); ok {
+			t.Fatal("entry alive at ttl")
+		}
+	})
+	t.Run("bounded", func(t *testing.T) {
+		c := newCache[int, int](time.Minute, 16)
+		for i := range 1000 {
+			c.putIfCurrent(i, i, c.generation(), t0)
+			if c.len() > 16 {
+				t.Fatalf("cache holds %d entries, max 16", c.len())
+			}
+		}
+		if _, ok := c.get(999, t0); !ok {
+			t.Fatal("the newest entry was evicted")
+		}
+	})
+	t.Run("expired entries go first", func(t *testing.T) {
+		c := newCache[int, int](time.Second, 4)
+		for i := range 3 {
+			c.putIfCurrent(i, i, c.generation(), t0)
+		}
+		c.putIfCurrent(10, 10, c.generation(), t0.Add(500*time.Millisecond))
+		later := t0.Add(1200 * time.Millisecond) // 0..2 expired, 10 alive
+		c.putIfCurrent(11, 11, c.generation(), later)
+		if _, ok := c.get(10, later); !ok {
+			t.Fatal("a live entry was evicted while expired ones remained")
+		}
+	})
+	t.Run("no stale put after invalidation", func(t *testing.T) {
+		c := newCache[string, int](time.Minute, 10)
+		gen := c.generation() // a load starts
+		c.deleteFunc(func(string, int) bool { return true })
+		c.putIfCurrent("a", 1, gen, t0) // and finishes after the invalidation
+		if _, ok := c.get("a", t0); ok {
+			t.Fatal("value loaded before an invalidation was cached")
+		}
+	})
+}
