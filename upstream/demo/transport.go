@@ -45,11 +45,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	go func() {
 		defer func() {
 			stop()
-			if p := recover(); p != nil {
-				pw.CloseWithError(fmt.Errorf("demo responder: panic: %v", p))
-			}
 			w.WriteHeader(http.StatusOK) // a handler that wrote nothing answered 200
-			pw.Close()
+			switch p := recover(); {
+			case p != nil:
+				pw.CloseWithError(fmt.Errorf("demo responder: panic: %v", p))
+			case ctx.Err() != nil: // the handler stopped early: never let that read as a clean end
+				pw.CloseWithError(context.Cause(ctx))
+			default:
+				pw.Close()
+			}
 		}()
 		t.h.ServeHTTP(w, in)
 	}()
