@@ -47,8 +47,8 @@ func BenchmarkResolveAuto(b *testing.B) {
 }
 
 // BenchmarkDo sends a non-stream chat request through the router to a
-// loopback fake upstream and reads the answer: the router's cost is the
-// difference to BenchmarkDirect.
+// loopback fake upstream (in the same process) and reads the answer; the
+// figure includes the fake's own work and the loopback round trip.
 func BenchmarkDo(b *testing.B) {
 	s := fakeupstream.New(fakeupstream.Options{Default: fakeupstream.Reply{Text: "ok"}})
 	b.Cleanup(s.Close)
