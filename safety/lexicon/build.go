@@ -11,19 +11,14 @@ import (
 // A pattern is one form of a term, or an allow/near phrase, as the
 // automaton sees it: collapsed folded runes.
 type pattern struct {
+	simple    bool    // a term with no checks: every occurrence is a match
+	lastRun   uint8   // runs[len(runs)-1], or 1
 	phrase    bool    // an allow or near phrase (owner is its phrase id), not a term
 	owner     int32   // term index, or phrase id
 	nsym      int32   // collapsed length
 	runs      []uint8 // minimum repeat of each symbol; nil when every run is 1
 	wordStart bool    // starts with a word rune: must not follow one
 	wordEnd   bool    // ends with a word rune: must not be followed by one
-}
-
-func (p *pattern) lastRun() uint8 {
-	if p.runs == nil {
-		return 1
-	}
-	return p.runs[len(p.runs)-1]
 }
 
 type builder struct {
@@ -144,8 +139,10 @@ func (b *builder) addPattern(phrase bool, owner int32, letters []rune) error {
 	b.seen[key] = true
 	p := pattern{phrase: phrase, owner: owner, nsym: int32(len(seq)),
 		wordStart: textnorm.IsWordRune(seq[0]), wordEnd: textnorm.IsWordRune(seq[len(seq)-1])}
+	p.lastRun = 1
 	if repeats {
 		p.runs = runs
+		p.lastRun = runs[len(runs)-1]
 	}
 	b.l.pats = append(b.l.pats, p)
 	b.seqs = append(b.seqs, seq)
@@ -165,6 +162,11 @@ func (b *builder) build() {
 			s[j] = alpha[r]
 		}
 		syms[i] = s
+	}
+	for i := range b.l.pats {
+		p := &b.l.pats[i]
+		p.simple = !p.phrase && p.runs == nil && !p.wordStart && !p.wordEnd &&
+			len(b.l.termAux[p.owner].allow) == 0 && len(b.l.termAux[p.owner].near) == 0
 	}
 	b.l.da = buildDoubleArray(syms, b.l.pats, len(alpha))
 	b.seqs = nil

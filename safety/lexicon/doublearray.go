@@ -29,7 +29,6 @@ const (
 
 // stateInfo is what the matcher needs off the fast path.
 type stateInfo struct {
-	fail     int32 // longest proper suffix state
 	dict     int32 // nearest state on the failure chain with own outputs, or -1
 	outStart int32 // own outputs: outs[outStart:outEnd]
 	outEnd   int32
@@ -39,6 +38,7 @@ type stateInfo struct {
 
 type doubleArray struct {
 	cells  []cell
+	fail   []int32 // longest proper suffix state; apart from info for locality
 	info   []stateInfo
 	outs   []int32 // pattern ids
 	states int
@@ -163,7 +163,7 @@ func buildDoubleArray(syms [][]uint32, pats []pattern, alphabet int) doubleArray
 		maxBase = max(maxBase, b)
 	}
 	size = max(size, int(maxBase)+alphabet+1)
-	da := doubleArray{cells: make([]cell, size), info: make([]stateInfo, size), states: len(tr.kids)}
+	da := doubleArray{cells: make([]cell, size), fail: make([]int32, size), info: make([]stateInfo, size), states: len(tr.kids)}
 	for i := range da.cells {
 		da.cells[i].check = freeCheck
 	}
@@ -191,7 +191,7 @@ func (da *doubleArray) link(tr *trie, order []int32, state []int32, pats []patte
 		inf.outEnd = int32(len(da.outs))
 		inf.dict = -1
 		for _, id := range tr.outs[n] {
-			if pats[id].lastRun() > 1 {
+			if pats[id].lastRun > 1 {
 				inf.repeat = true
 			}
 		}
@@ -203,21 +203,21 @@ func (da *doubleArray) link(tr *trie, order []int32, state []int32, pats []patte
 			ti := &da.info[t]
 			ti.depth = da.info[s].depth + 1
 			if s != 0 {
-				f := da.info[s].fail
+				f := da.fail[s]
 				for {
 					if g, ok := da.child(f, c); ok {
-						ti.fail = g
+						da.fail[t] = g
 						break
 					}
 					if f == 0 {
 						break
 					}
-					f = da.info[f].fail
+					f = da.fail[f]
 				}
 			}
-			fi := &da.info[ti.fail]
+			fi := &da.info[da.fail[t]]
 			if fi.outEnd > fi.outStart {
-				ti.dict = ti.fail
+				ti.dict = da.fail[t]
 			} else {
 				ti.dict = fi.dict
 			}

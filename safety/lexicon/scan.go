@@ -1,8 +1,9 @@
 package lexicon
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/firebreak/firebreak/safety/textnorm"
@@ -57,39 +58,90 @@ type scanner struct {
 func (sc *scanner) init(l *Lexicon) { sc.l = l }
 
 // scan feeds whole runes (invalid bytes count as U+FFFD, one byte each).
+// The common case — a rune that folds to one letter starting a new symbol —
+// is handled inline; everything else goes through letter and other.
 func (sc *scanner) scan(text string) {
-	bmp := sc.l.bmp
+	l := sc.l
+	bmp, cells, fail := l.bmp, l.da.cells, l.da.fail
 	base := sc.pos
 	for i := 0; i < len(text); {
 		var e uint32
-		p := base + i
+		p := i
 		if c := text[i]; c < utf8.RuneSelf {
 			e = bmp[c]
 			i++
+		} else if c < 0xF0 && c >= 0xE0 && i+2 < len(text) && text[i+1]&0xC0 == 0x80 && text[i+2]&0xC0 == 0x80 &&
+			(c != 0xE0 || text[i+1] >= 0xA0) && (c != 0xED || text[i+1] < 0xA0) {
+			// a valid three-byte sequence (CJK): decode inline
+			e = bmp[rune(c&0x0F)<<12|rune(text[i+1]&0x3F)<<6|rune(text[i+2]&0x3F)]
+			i += 3
 		} else {
 			r, n := utf8.DecodeRuneInString(text[i:])
 			i += n
 			if r >= 0x10000 {
-				sc.pos = p
-				sc.supplementary(r, p, base+i)
+				sc.pos = base + p
+				sc.supplementary(r, base+p, base+i)
 				sc.runes++
 				continue
 			}
 			e = bmp[r]
 		}
-		switch {
-		case e>>classShift != 0:
-			sc.other(textnorm.Class(e >> classShift))
-		case e&multiBit == 0:
-			sc.letter(e, p, base+i)
-		default:
-			for _, sw := range sc.l.multi[e&symMask] {
-				sc.letter(sw, p, base+i)
+		c := e & symMask
+		if c == 0 && e&(3<<classShift|multiBit) == 0 && sc.nEnd == 0 {
+			// a letter in no pattern: nothing can span it
+			sc.prevWord, sc.noise, sc.gap, sc.last, sc.s = e&wordBit != 0, false, 0, 0, 0
+			sc.runes++
+			continue
+		}
+		if e>>classShift == uint32(textnorm.Noise) && sc.nEnd == 0 {
+			sc.gap++
+			sc.noise = true
+			if sc.gap > sc.l.maxGap {
+				sc.s, sc.last = 0, 0
 			}
+			sc.runes++
+			continue
+		}
+		if e&(3<<classShift|multiBit) != 0 || sc.nEnd > 0 || c == sc.last {
+			sc.slowRune(e, base+p, base+i)
+			sc.runes++
+			continue
+		}
+		sc.nsym++
+		sc.ring[sc.nsym&ringMask] = symInfo{start: base + p, runeStart: sc.runes, run: 1, leftWord: sc.prevWord && !sc.noise}
+		sc.prevWord, sc.noise, sc.gap, sc.last = e&wordBit != 0, false, 0, c
+		s := sc.s
+		for {
+			t := cells[s].base + int32(c)
+			if cells[t].check&checkMask == s {
+				s = t
+				break
+			}
+			if s == 0 {
+				break
+			}
+			s = fail[s]
+		}
+		sc.s = s
+		if cells[s].check < 0 {
+			sc.emit(base+i, false)
 		}
 		sc.runes++
 	}
 	sc.pos = base + len(text)
+}
+
+func (sc *scanner) slowRune(e uint32, p, end int) {
+	switch {
+	case e>>classShift != 0:
+		sc.other(textnorm.Class(e >> classShift))
+	case e&multiBit == 0:
+		sc.letter(e, p, end)
+	default:
+		for _, sw := range sc.l.multi[e&symMask] {
+			sc.letter(sw, p, end)
+		}
+	}
 }
 
 func (sc *scanner) supplementary(r rune, p, end int) {
@@ -139,14 +191,14 @@ func (sc *scanner) letter(sw uint32, p, end int) {
 	if sc.nEnd > 0 {
 		sc.wordEdge(word && !sc.noise)
 	}
+	if c == 0 {
+		sc.prevWord, sc.noise, sc.gap, sc.last, sc.s = word, false, 0, 0, 0
+		return
+	}
 	sc.nsym++
 	sc.ring[sc.nsym&ringMask] = symInfo{start: p, runeStart: sc.runes, run: 1, leftWord: sc.prevWord && !sc.noise}
 	sc.prevWord, sc.noise, sc.gap, sc.last = word, false, 0, c
-	if c == 0 {
-		sc.s = 0
-		return
-	}
-	cells, info := sc.l.da.cells, sc.l.da.info
+	cells, fail := sc.l.da.cells, sc.l.da.fail
 	s := sc.s
 	for {
 		t := cells[s].base + int32(c)
@@ -157,7 +209,7 @@ func (sc *scanner) letter(sw uint32, p, end int) {
 		if s == 0 {
 			break
 		}
-		s = info[s].fail
+		s = fail[s]
 	}
 	sc.s = s
 	if cells[s].check < 0 {
@@ -174,6 +226,11 @@ func (sc *scanner) emit(end int, onRepeat bool) {
 	for s := sc.s; s >= 0; s = da.info[s].dict {
 		inf := &da.info[s]
 		for _, id := range da.outs[inf.outStart:inf.outEnd] {
+			if p := &sc.l.pats[id]; p.simple && !onRepeat {
+				first := &sc.ring[(sc.nsym-int(p.nsym)+1)&ringMask]
+				sc.out = append(sc.out, Match{Term: int(p.owner), Start: first.start, End: end})
+				continue
+			}
 			sc.candidate(id, end, onRepeat)
 		}
 		if s == 0 {
@@ -184,7 +241,7 @@ func (sc *scanner) emit(end int, onRepeat bool) {
 
 func (sc *scanner) candidate(id int32, end int, onRepeat bool) {
 	p := &sc.l.pats[id]
-	lastRun := int32(p.lastRun())
+	lastRun := int32(p.lastRun)
 	if onRepeat {
 		if lastRun == 1 || sc.ring[sc.nsym&ringMask].run != lastRun {
 			return
@@ -352,14 +409,13 @@ func has(ids []int32, id int32) bool {
 }
 
 func sortMatches(m []Match) {
-	sort.Slice(m, func(i, j int) bool {
-		a, b := m[i], m[j]
+	slices.SortFunc(m, func(a, b Match) int {
 		if a.Start != b.Start {
-			return a.Start < b.Start
+			return cmp.Compare(a.Start, b.Start)
 		}
 		if a.End != b.End {
-			return a.End < b.End
+			return cmp.Compare(a.End, b.End)
 		}
-		return a.Term < b.Term
+		return cmp.Compare(a.Term, b.Term)
 	})
 }
