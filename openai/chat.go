@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -43,30 +45,7 @@ type ContentPart struct {
 
 // Text returns the message's text: the string content, or the text parts of
 // an array content joined by newlines. Non-text parts are skipped.
-func (m Message) Text() string {
-	c := bytes.TrimSpace(m.Content)
-	if len(c) == 0 || c[0] == 'n' { // null
-		return ""
-	}
-	if c[0] == '"' {
-		var s string
-		_ = json.Unmarshal(c, &s) // validated by ParseChatRequest
-		return s
-	}
-	var parts []ContentPart
-	_ = json.Unmarshal(c, &parts)
-	var b strings.Builder
-	for _, p := range parts {
-		if p.Type != "text" && p.Type != "input_text" {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(p.Text)
-	}
-	return b.String()
-}
+func (m Message) Text() string { return strings.Join(m.TextParts(), "\n") }
 
 // Roles the gateway knows. Others pass through.
 const (
@@ -80,27 +59,16 @@ const (
 // ParseChatRequest decodes and validates a chat completion request body.
 // Every failure is an *Error with a message that tells the client what to fix.
 func ParseChatRequest(body []byte) (*ChatRequest, error) {
-	raw, err := parseObject(body)
+	raw, err := ParseObject(body)
 	if err != nil {
 		return nil, err
 	}
 	req := &ChatRequest{Raw: raw}
-	if err := decodeField(raw, "model", &req.Model); err != nil {
-		return nil, err
-	}
-	if err := decodeField(raw, "messages", &req.Messages); err != nil {
-		return nil, err
-	}
-	if err := decodeField(raw, "stream", &req.Stream); err != nil {
-		return nil, err
-	}
-	if err := decodeField(raw, "stream_options", &req.StreamOptions); err != nil {
-		return nil, err
-	}
-	if err := decodeField(raw, "user", &req.User); err != nil {
-		return nil, err
-	}
-	if err := decodeField(raw, "n", &req.N); err != nil {
+	err = DecodeFields(raw, map[string]any{
+		"model": &req.Model, "messages": &req.Messages, "stream": &req.Stream,
+		"stream_options": &req.StreamOptions, "user": &req.User, "n": &req.N,
+	})
+	if err != nil {
 		return nil, err
 	}
 	if err := req.validate(); err != nil {
@@ -168,8 +136,34 @@ func (r *ChatRequest) LatestUserText() string {
 // received, with model replaced and, for streams, usage requested so the
 // gateway can count tokens. Field order is not preserved; values are.
 func (r *ChatRequest) Encode(model string) ([]byte, error) {
-	out := make(map[string]json.RawMessage, len(r.Raw)+1)
-	for k, v := range r.Raw {
+	if !r.Stream {
+		return EncodeWithModel(r.Raw, model)
+	}
+	opts := map[string]json.RawMessage{}
+	if so, ok := r.Raw["stream_options"]; ok && string(bytes.TrimSpace(so)) != "null" {
+		if err := json.Unmarshal(so, &opts); err != nil {
+			return nil, err
+		}
+	}
+	opts["include_usage"] = json.RawMessage("true")
+	b, err := json.Marshal(opts)
+	if err != nil {
+		return nil, err
+	}
+	return encodeWith(r.Raw, map[string]json.RawMessage{"stream_options": b}, model)
+}
+
+// EncodeWithModel re-encodes a request object with its "model" replaced.
+func EncodeWithModel(raw map[string]json.RawMessage, model string) ([]byte, error) {
+	return encodeWith(raw, nil, model)
+}
+
+func encodeWith(raw, set map[string]json.RawMessage, model string) ([]byte, error) {
+	out := make(map[string]json.RawMessage, len(raw)+1)
+	for k, v := range raw {
+		out[k] = v
+	}
+	for k, v := range set {
 		out[k] = v
 	}
 	m, err := json.Marshal(model)
@@ -177,26 +171,12 @@ func (r *ChatRequest) Encode(model string) ([]byte, error) {
 		return nil, err
 	}
 	out["model"] = m
-	if r.Stream {
-		opts := map[string]json.RawMessage{}
-		if so, ok := r.Raw["stream_options"]; ok && string(bytes.TrimSpace(so)) != "null" {
-			if err := json.Unmarshal(so, &opts); err != nil {
-				return nil, err
-			}
-		}
-		opts["include_usage"] = json.RawMessage("true")
-		b, err := json.Marshal(opts)
-		if err != nil {
-			return nil, err
-		}
-		out["stream_options"] = b
-	}
 	return json.Marshal(out)
 }
 
-// parseObject checks that body is one valid UTF-8 JSON object and splits it
-// into its top-level fields.
-func parseObject(body []byte) (map[string]json.RawMessage, error) {
+// ParseObject checks that body is one valid UTF-8 JSON object and splits it
+// into its top-level fields. Failures are *Error values for the client.
+func ParseObject(body []byte) (map[string]json.RawMessage, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, Errorf(CodeInvalidJSON, "request body is empty: send a JSON object")
 	}
@@ -227,6 +207,19 @@ func jsonProblem(err error) string {
 	default:
 		return "malformed JSON"
 	}
+}
+
+// DecodeFields decodes the named top-level fields into the given pointers.
+// Absent and null fields are left alone. A field of the wrong type is an
+// *Error that names it. Fields are decoded in name order, so the first
+// error is stable.
+func DecodeFields(raw map[string]json.RawMessage, fields map[string]any) error {
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		if err := decodeField(raw, name, fields[name]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func decodeField(raw map[string]json.RawMessage, name string, into any) error {

@@ -22,6 +22,7 @@ const (
 	CodeNotFound         Code = "not_found"           // 404
 	CodeModelNotFound    Code = "model_not_found"     // 404
 	CodeMethodNotAllowed Code = "method_not_allowed"  // 405
+	CodeConflict         Code = "conflict"            // 409
 	CodeBodyTooLarge     Code = "request_too_large"   // 413
 	CodeUnsupportedMedia Code = "unsupported_media"   // 415
 	CodeRateLimited      Code = "rate_limit_exceeded" // 429
@@ -47,6 +48,7 @@ var codes = map[Code]codeInfo{
 	CodeNotFound:         {http.StatusNotFound, "invalid_request_error"},
 	CodeModelNotFound:    {http.StatusNotFound, "invalid_request_error"},
 	CodeMethodNotAllowed: {http.StatusMethodNotAllowed, "invalid_request_error"},
+	CodeConflict:         {http.StatusConflict, "invalid_request_error"},
 	CodeBodyTooLarge:     {http.StatusRequestEntityTooLarge, "invalid_request_error"},
 	CodeUnsupportedMedia: {http.StatusUnsupportedMediaType, "invalid_request_error"},
 	CodeRateLimited:      {http.StatusTooManyRequests, "rate_limit_error"},
