@@ -1,0 +1,137 @@
+package safety
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/firebreak/firebreak/safety/lexicon"
+)
+
+// action applies the overrides to a hit's own action: the most specific
+// override wins (code and direction, code, class and direction, class).
+func (e *Engine) action(dir Direction, code string, own Action) Action {
+	if len(e.overrides) == 0 {
+		return own
+	}
+	for _, k := range []overrideKey{{code, int(dir)}, {code, -1}, {CodeClass(code), int(dir)}, {CodeClass(code), -1}} {
+		if a, ok := e.overrides[k]; ok {
+			return a
+		}
+	}
+	return own
+}
+
+func (e *Engine) lexHits(dir Direction, ms []lexicon.Match, hits []Hit) []Hit {
+	for _, m := range ms {
+		t := e.lex.Term(m.Term)
+		hits = append(hits, Hit{
+			Detector: "lexicon", Rule: t.ID, Term: t.Text, Code: t.Code,
+			Action: e.action(dir, t.Code, e.termAction[m.Term]),
+			Start:  m.Start, End: m.End,
+		})
+	}
+	return hits
+}
+
+// detectorHits runs rules and detectors over text, which starts at offset
+// base of the whole text.
+func (e *Engine) detectorHits(dir Direction, text string, base int, hits []Hit) []Hit {
+	for i := range e.rules {
+		r := &e.rules[i]
+		for _, loc := range r.re.FindAllStringIndex(text, -1) {
+			if loc[1]-loc[0] > r.MaxSpan || loc[1] == loc[0] {
+				continue
+			}
+			hits = append(hits, Hit{Detector: "rule", Rule: r.ID, Term: r.ID, Code: r.Code,
+				Action: e.action(dir, r.Code, r.action), Start: base + loc[0], End: base + loc[1]})
+		}
+	}
+	for _, d := range e.dets {
+		for _, h := range d.d.Detect(text) {
+			if h.Start < 0 || h.End > len(text) || h.Start >= h.End {
+				continue // a detector's bad offsets are ignored, not trusted
+			}
+			if d.id != "" {
+				h.Detector = d.id
+			}
+			h.Start += base
+			h.End += base
+			h.Action = e.action(dir, h.Code, h.Action)
+			hits = append(hits, h)
+		}
+	}
+	return hits
+}
+
+func sortHits(hits []Hit) {
+	slices.SortFunc(hits, func(a, b Hit) int {
+		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.End, b.End),
+			cmp.Compare(a.Detector, b.Detector), cmp.Compare(a.Rule, b.Rule))
+	})
+}
+
+// decide turns hits into a decision: the most severe hit decides, the
+// first of equally severe ones gives the code.
+func (e *Engine) decide(dir Direction, text string, hits []Hit) Decision {
+	sortHits(hits)
+	d := Decision{Action: Allow, Hits: hits, Version: e.version}
+	for _, h := range hits {
+		if h.Action > d.Action {
+			d.Action, d.Code = h.Action, h.Code
+		}
+	}
+	switch {
+	case d.Action >= Refuse:
+		d.Reply = e.reply(d.Code, mostlyChinese(text))
+	case d.Action >= Mask && hasMask(hits):
+		d.Masked = e.maskText(text, 0, hits)
+	}
+	return d
+}
+
+func hasMask(hits []Hit) bool {
+	return slices.ContainsFunc(hits, func(h Hit) bool { return h.Action == Mask })
+}
+
+// maskText returns text (which starts at offset base) with the runes of
+// every Mask hit replaced by the mask.
+func (e *Engine) maskText(text string, base int, hits []Hit) string {
+	var b strings.Builder
+	b.Grow(len(text))
+	last := 0 // bytes of text written or masked
+	for _, h := range hits {
+		if h.Action != Mask {
+			continue
+		}
+		s, t := max(h.Start-base, last), min(h.End-base, len(text))
+		if s >= t {
+			continue
+		}
+		b.WriteString(text[last:s])
+		for range utf8.RuneCountInString(text[s:t]) {
+			b.WriteString(e.mask)
+		}
+		last = t
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
+// mostlyChinese reports whether Han characters are at least half of the
+// letters of text.
+func mostlyChinese(text string) bool {
+	han, letters := 0, 0
+	for _, r := range text {
+		switch {
+		case unicode.Is(unicode.Han, r):
+			han++
+			letters++
+		case unicode.IsLetter(r):
+			letters++
+		}
+	}
+	return letters > 0 && 2*han >= letters
+}

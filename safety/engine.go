@@ -1,0 +1,265 @@
+// Package safety is Firebreak's content safety engine: text in, decision
+// out. A policy configuration compiles into an immutable Engine that checks
+// prompts and answers against lexicons (with evasion-proof normalisation),
+// regular-expression rules and pluggable detectors, decides to allow, mask,
+// review, refuse (with a safe reply) or block, and does the same
+// incrementally on a streamed answer without letting a violating byte out.
+//
+// The package is a pure library: no network, no database, no logging.
+package safety
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/firebreak/firebreak/safety/lexicon"
+	"github.com/firebreak/firebreak/safety/textnorm"
+)
+
+// Config is a policy as the engine compiles it.
+type Config struct {
+	Version   string              // policy version, stamped on every decision; required
+	Terms     []lexicon.Term      // lexicon terms; Code must be a risk code
+	Rules     []Rule              // regular-expression rules
+	Detectors []DetectorConfig    // registry detectors (PII …)
+	Normalise textnorm.Options    // text normalisation; zero value: every fold, gap 3
+	Lexicon   lexicon.Options     // lexicon-wide pinyin/numeral forms; its Norm is replaced by Normalise
+	Replies   map[string]Reply    // safe replies by risk code or class ("A1"); built-in defaults otherwise
+	Overrides []Override          // actions by risk code/class and direction, over the hits' own
+	// DefaultAction is the action of terms and rules that name none;
+	// default "refuse".
+	DefaultAction string
+	// Mask replaces each rune of a masked span; default "＊".
+	Mask string
+	// DetectorSpan is the hold-back, in bytes, for detectors that do not
+	// say their MaxSpan; default 256.
+	DetectorSpan int
+}
+
+// Rule is a regular expression (RE2 syntax) whose matches are hits.
+type Rule struct {
+	ID      string `json:"id" yaml:"id"`
+	Pattern string `json:"pattern" yaml:"pattern"`
+	Code    string `json:"code" yaml:"code"`
+	Action  string `json:"action,omitempty" yaml:"action,omitempty"` // default: Config.DefaultAction
+	// MaxSpan bounds a match's length in bytes, which is what a stream
+	// holds back for this rule; default 256. Longer matches are ignored.
+	MaxSpan int `json:"max_span,omitempty" yaml:"max_span,omitempty"`
+}
+
+// DetectorConfig configures one detector from the registry (see
+// RegisterDetector).
+type DetectorConfig struct {
+	ID       string          `json:"id" yaml:"id"`
+	Type     string          `json:"type" yaml:"type"`
+	Settings json.RawMessage `json:"settings,omitempty" yaml:"settings,omitempty"`
+}
+
+// Override sets the action of hits by risk code or class, optionally for
+// one direction only, e.g. {Code: "A4f", Direction: "input", Action: "allow"}.
+type Override struct {
+	Code      string `json:"code" yaml:"code"`                               // "A4f" or class "A4"
+	Direction string `json:"direction,omitempty" yaml:"direction,omitempty"` // "input", "output" or "" for both
+	Action    string `json:"action" yaml:"action"`
+}
+
+// Decision is the engine's verdict on a text.
+type Decision struct {
+	Action  Action `json:"action"`
+	Code    string `json:"code,omitempty"` // risk code of the deciding hit
+	Hits    []Hit  `json:"hits,omitempty"` // every hit, ordered by position
+	Version string `json:"version"`        // policy version
+	// Masked is the text with mask spans replaced, when the text passes
+	// (Mask or Review) and some hit asks for a mask.
+	Masked string `json:"masked,omitempty"`
+	// Reply is the safe reply when Action >= Refuse, in the text's
+	// language (Chinese when the text is mostly Chinese).
+	Reply string `json:"reply,omitempty"`
+}
+
+// Engine is a compiled policy. It is immutable and safe for concurrent use.
+type Engine struct {
+	version    string
+	lex        *lexicon.Lexicon
+	termAction []Action
+	rules      []rule
+	dets       []detector
+	overrides  map[overrideKey]Action
+	replies    map[string]Reply
+	mask       string
+	span       int // longest hold-back any rule or detector needs
+}
+
+type rule struct {
+	Rule
+	re     *regexp.Regexp
+	action Action
+}
+
+type detector struct {
+	id   string
+	d    Detector
+	span int
+}
+
+type overrideKey struct {
+	code string
+	dir  int // -1: both directions
+}
+
+// Compile validates cfg and builds an Engine. Errors name the offending
+// term, rule, detector or override.
+func Compile(cfg Config) (*Engine, error) {
+	if cfg.Version == "" {
+		return nil, errors.New("compile policy: version is required")
+	}
+	e := &Engine{version: cfg.Version, replies: cfg.Replies, mask: cfg.Mask, overrides: map[overrideKey]Action{}}
+	if e.mask == "" {
+		e.mask = "＊"
+	}
+	def, err := parseDefaultAction(cfg.DefaultAction)
+	if err != nil {
+		return nil, fmt.Errorf("compile policy: default action: %w", err)
+	}
+	steps := []func(Config, Action) error{e.compileTerms, e.compileRules, e.compileDetectors, e.compileOverrides, e.checkReplies}
+	for _, step := range steps {
+		if err := step(cfg, def); err != nil {
+			return nil, fmt.Errorf("compile policy %s: %w", cfg.Version, err)
+		}
+	}
+	return e, nil
+}
+
+func parseDefaultAction(s string) (Action, error) {
+	if s == "" {
+		return Refuse, nil
+	}
+	return ParseAction(s)
+}
+
+func (e *Engine) compileTerms(cfg Config, def Action) error {
+	e.termAction = make([]Action, len(cfg.Terms))
+	for i, t := range cfg.Terms {
+		if err := ValidCode(t.Code); err != nil {
+			return fmt.Errorf("term %q: %w", t.Text, err)
+		}
+		e.termAction[i] = def
+		if t.Action != "" {
+			a, err := ParseAction(t.Action)
+			if err != nil {
+				return fmt.Errorf("term %q: %w", t.Text, err)
+			}
+			e.termAction[i] = a
+		}
+	}
+	opts := cfg.Lexicon
+	opts.Norm = cfg.Normalise
+	lx, err := lexicon.New(cfg.Terms, opts)
+	if err != nil {
+		return err
+	}
+	e.lex = lx
+	return nil
+}
+
+func (e *Engine) compileRules(cfg Config, def Action) error {
+	for _, r := range cfg.Rules {
+		if r.ID == "" {
+			return fmt.Errorf("rule %q: id is required", r.Pattern)
+		}
+		re, err := regexp.Compile(r.Pattern)
+		if err != nil {
+			return fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+		if err := ValidCode(r.Code); err != nil {
+			return fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+		a := def
+		if r.Action != "" {
+			if a, err = ParseAction(r.Action); err != nil {
+				return fmt.Errorf("rule %s: %w", r.ID, err)
+			}
+		}
+		if r.MaxSpan <= 0 {
+			r.MaxSpan = 256
+		}
+		e.span = max(e.span, r.MaxSpan)
+		e.rules = append(e.rules, rule{Rule: r, re: re, action: a})
+	}
+	return nil
+}
+
+func (e *Engine) compileDetectors(cfg Config, _ Action) error {
+	defSpan := cfg.DetectorSpan
+	if defSpan <= 0 {
+		defSpan = 256
+	}
+	for _, dc := range cfg.Detectors {
+		f, ok := LookupDetector(dc.Type)
+		if !ok {
+			return fmt.Errorf("detector %s: unknown type %q (registered: %v)", dc.ID, dc.Type, DetectorTypes())
+		}
+		d, err := f(dc.Settings)
+		if err != nil {
+			return fmt.Errorf("detector %s: %w", dc.ID, err)
+		}
+		span := defSpan
+		if s, ok := d.(Spanner); ok && s.MaxSpan() > 0 {
+			span = s.MaxSpan()
+		}
+		e.span = max(e.span, span)
+		e.dets = append(e.dets, detector{id: dc.ID, d: d, span: span})
+	}
+	return nil
+}
+
+func (e *Engine) compileOverrides(cfg Config, _ Action) error {
+	for _, o := range cfg.Overrides {
+		if err := ValidCodeOrClass(o.Code); err != nil {
+			return fmt.Errorf("override: %w", err)
+		}
+		a, err := ParseAction(o.Action)
+		if err != nil {
+			return fmt.Errorf("override %s: %w", o.Code, err)
+		}
+		k := overrideKey{code: o.Code, dir: -1}
+		switch o.Direction {
+		case "":
+		case "input":
+			k.dir = int(Input)
+		case "output":
+			k.dir = int(Output)
+		default:
+			return fmt.Errorf("override %s: direction %q (want input, output or empty)", o.Code, o.Direction)
+		}
+		e.overrides[k] = a
+	}
+	return nil
+}
+
+func (e *Engine) checkReplies(cfg Config, _ Action) error {
+	for k := range cfg.Replies {
+		if k == "" {
+			continue
+		}
+		if err := ValidCodeOrClass(k); err != nil {
+			return fmt.Errorf("reply: %w", err)
+		}
+	}
+	return nil
+}
+
+// Version is the policy version the engine was compiled from.
+func (e *Engine) Version() string { return e.version }
+
+// Lexicon returns the compiled lexicon.
+func (e *Engine) Lexicon() *lexicon.Lexicon { return e.lex }
+
+// Check decides on a whole text.
+func (e *Engine) Check(dir Direction, text string) Decision {
+	hits := e.lexHits(dir, e.lex.Find(text), nil)
+	hits = e.detectorHits(dir, text, 0, hits)
+	return e.decide(dir, text, hits)
+}

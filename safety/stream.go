@@ -1,0 +1,201 @@
+package safety
+
+import (
+	"unicode/utf8"
+
+	"github.com/firebreak/firebreak/safety/lexicon"
+)
+
+// StreamResult is what one Write or Close of a Stream yields.
+type StreamResult struct {
+	// Release is text that may go to the client now, masked where a mask
+	// hit applies. The Releases of a stream concatenate to a prefix of the
+	// text (with masks) that holds no violating term.
+	Release string
+	// Stop means the output must be cut now: a Refuse or Block hit was
+	// found. Decision then carries the safe reply.
+	Stop bool
+	// Decision is set when Stop is set and on Close.
+	Decision Decision
+	// Hits are the hits found by this call.
+	Hits []Hit
+}
+
+// Stream checks a text that arrives in chunks, holding back only what a
+// match could still need. Close returns the same decision as Check on the
+// whole text. A Stream is not safe for concurrent use.
+type Stream struct {
+	e        *Engine
+	dir      Direction
+	lex      *lexicon.Stream
+	text     []byte // everything written; detectors see the whole text at Close
+	released int    // bytes of text released
+	lexHits  []Hit  // lexicon hits so far (final)
+	winHits  []Hit  // provisional rule and detector hits on the held-back window
+	stopped  bool
+	stopDec  Decision
+	closed   bool
+}
+
+// NewStream starts checking a streamed text in direction dir.
+func (e *Engine) NewStream(dir Direction) *Stream {
+	return &Stream{e: e, dir: dir, lex: e.lex.NewStream()}
+}
+
+// Write adds chunk, which may end inside a UTF-8 sequence.
+func (s *Stream) Write(chunk string) StreamResult {
+	if s.closed {
+		return StreamResult{Stop: s.stopped, Decision: s.stopDec}
+	}
+	s.text = append(s.text, chunk...)
+	found := s.e.lexHits(s.dir, s.lex.Write(chunk), nil)
+	s.lexHits = append(s.lexHits, found...)
+	if s.e.span > 0 && !s.stopped {
+		found = append(found, s.windowHits()...)
+	}
+	res := StreamResult{Hits: found}
+	if s.stopped {
+		res.Stop, res.Decision = true, s.stopDec
+		return res
+	}
+	if severest(found) >= Refuse {
+		s.stop()
+		res.Stop, res.Decision = true, s.stopDec
+		return res
+	}
+	res.Release = s.release(s.safe())
+	return res
+}
+
+// Close ends the stream: it decides on the whole text and flushes what
+// was held back, unless the decision stops the output.
+func (s *Stream) Close() StreamResult {
+	if s.closed {
+		return StreamResult{Stop: s.stopped, Decision: s.stopDec}
+	}
+	s.closed = true
+	last := s.e.lexHits(s.dir, s.lex.Close(), nil)
+	s.lexHits = append(s.lexHits, last...)
+	text := string(s.text)
+	det := s.e.detectorHits(s.dir, text, 0, nil)
+	hits := append(append([]Hit(nil), s.lexHits...), det...)
+	d := s.e.decide(s.dir, text, hits)
+	res := StreamResult{Decision: d, Hits: append(last, newHits(det, s.winHits)...)}
+	if s.stopped || d.Action >= Refuse {
+		s.stopped, s.stopDec = true, d
+		res.Stop = true
+		return res
+	}
+	s.winHits = hitsAfter(hits, s.released)
+	res.Release = s.release(len(s.text))
+	return res
+}
+
+func (s *Stream) stop() {
+	hits := append(append([]Hit(nil), s.lexHits...), s.winHits...)
+	s.stopped = true
+	s.stopDec = s.e.decide(s.dir, string(s.text), hits)
+}
+
+// windowHits runs rules and detectors over the held-back text plus enough
+// context before it, and returns the hits not seen before.
+func (s *Stream) windowHits() []Hit {
+	start := max(0, s.released-s.e.span)
+	for start > 0 && !utf8.RuneStart(s.text[start]) {
+		start--
+	}
+	end := len(s.text)
+	if i := lastRuneStart(s.text, start); !utf8.FullRune(s.text[i:]) {
+		end = i // the last rune is still incomplete
+	}
+	got := s.e.detectorHits(s.dir, string(s.text[start:end]), start, nil)
+	fresh := newHits(got, s.winHits)
+	s.winHits = append(hitsAfter(s.winHits, s.released), fresh...)
+	return fresh
+}
+
+// safe is how much of the text may be released: nothing a lexicon match
+// may still start in, and nothing a rule or detector may still need.
+func (s *Stream) safe() int {
+	safe := s.lex.Safe()
+	if s.e.span > 0 {
+		safe = min(safe, max(s.released, len(s.text)-s.e.span))
+	}
+	for safe > s.released && safe < len(s.text) && !utf8.RuneStart(s.text[safe]) {
+		safe--
+	}
+	return max(safe, s.released)
+}
+
+// release returns text[released:upto] with mask hits applied, and moves
+// the release point.
+func (s *Stream) release(upto int) string {
+	if upto <= s.released {
+		return ""
+	}
+	seg := string(s.text[s.released:upto])
+	var masks []Hit
+	for _, h := range s.lexHits {
+		if h.Action == Mask && h.End > s.released && h.Start < upto {
+			masks = append(masks, h)
+		}
+	}
+	for _, h := range s.winHits {
+		if h.Action == Mask && h.End > s.released && h.Start < upto {
+			masks = append(masks, h)
+		}
+	}
+	if len(masks) > 0 {
+		sortHits(masks)
+		seg = s.e.maskText(seg, s.released, masks)
+	}
+	s.released = upto
+	return seg
+}
+
+func severest(hits []Hit) Action {
+	a := Allow
+	for _, h := range hits {
+		a = max(a, h.Action)
+	}
+	return a
+}
+
+func sameHit(a, b Hit) bool {
+	return a.Start == b.Start && a.End == b.End && a.Detector == b.Detector && a.Rule == b.Rule
+}
+
+func newHits(got, known []Hit) []Hit {
+	var fresh []Hit
+	for _, h := range got {
+		seen := false
+		for _, k := range known {
+			if sameHit(h, k) {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			fresh = append(fresh, h)
+		}
+	}
+	return fresh
+}
+
+func hitsAfter(hits []Hit, off int) []Hit {
+	var out []Hit
+	for _, h := range hits {
+		if h.End > off {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func lastRuneStart(b []byte, floor int) int {
+	i := len(b) - 1
+	for i > floor && !utf8.RuneStart(b[i]) {
+		i--
+	}
+	return max(i, floor)
+}
