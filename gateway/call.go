@@ -1,0 +1,197 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/openai"
+)
+
+// call is what the gateway knows about one API request as it goes through
+// the pipeline. It feeds the request's log line and metrics; it never holds
+// prompt or answer text.
+type call struct {
+	id        string
+	endpoint  string
+	start     time.Time
+	principal *account.Principal
+	user      *account.EndUser
+	model     string // public model name
+	route     string // why this model: direct, tenant, auto:<domain>
+	upstream  string
+	stream    bool
+	input     string // review decision on the input
+	output    string // review decision on the output
+	code      string // deciding risk code, if any
+	policy    string // safety engine version that decided
+	tokens    int64
+	outcome   string // ok, refused, filtered, upstream_error, client_gone …
+	promptLen int
+	promptSum string // short hash of the reviewed prompt text
+}
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) *call {
+	c, _ := ctx.Value(callKey{}).(*call)
+	if c == nil {
+		return &call{}
+	}
+	return c
+}
+
+// statusWriter records the status code and whether anything was written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and deadlines.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// api wraps an endpoint with what every API request gets: a request id,
+// authentication, panic recovery, one log line and metrics.
+func (g *Gateway) api(endpoint string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{id: requestID(r), endpoint: endpoint, start: time.Now()}
+		sw := &statusWriter{ResponseWriter: w}
+		sw.Header().Set("X-Request-Id", c.id)
+		g.metrics.inflight.Inc()
+		defer func() {
+			g.metrics.inflight.Dec()
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				g.log.Error("panic", "request_id", c.id, "panic", p, "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					openai.WriteError(sw, openai.Errorf(openai.CodeInternal, "internal error (request %s)", c.id))
+				}
+				c.outcome = "panic"
+			}
+			g.finish(r.Context(), c, sw.status)
+		}()
+		p, err := g.authenticate(r)
+		if err != nil {
+			c.outcome = "unauthenticated"
+			openai.WriteError(sw, err)
+			return
+		}
+		c.principal = p
+		h(sw, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
+	})
+}
+
+// authenticate reads the API key from "Authorization: Bearer …" (or the
+// "api-key" header some clients send) and looks it up.
+func (g *Gateway) authenticate(r *http.Request) (*account.Principal, error) {
+	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		key = r.Header.Get("Api-Key")
+	}
+	key = strings.TrimSpace(key)
+	if key == "" {
+		return nil, openai.Errorf(openai.CodeInvalidAPIKey, "missing API key: send it as 'Authorization: Bearer <key>'")
+	}
+	p, err := g.accounts.Authenticate(r.Context(), key)
+	switch {
+	case errors.Is(err, account.ErrInvalidKey):
+		return nil, openai.Wrap(openai.CodeInvalidAPIKey, err, "invalid API key")
+	case err != nil:
+		return nil, openai.Wrap(openai.CodeUnavailable, err, "could not check the API key; try again")
+	}
+	return p, nil
+}
+
+// finish writes the request's log line and records its metrics.
+func (g *Gateway) finish(ctx context.Context, c *call, status int) {
+	if status == 0 {
+		status = 499 // the client went away before anything was written
+	}
+	d := time.Since(c.start)
+	if c.outcome == "" {
+		c.outcome = "ok"
+		if status >= 400 {
+			c.outcome = "error"
+		}
+	}
+	g.metrics.observe(c, status, d)
+	attrs := []slog.Attr{
+		slog.String("request_id", c.id),
+		slog.String("endpoint", c.endpoint),
+		slog.Int("status", status),
+		slog.String("outcome", c.outcome),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+	}
+	if c.principal != nil {
+		attrs = append(attrs, slog.String("tenant", c.principal.Tenant.Name), slog.String("key_id", c.principal.Key.ID))
+	}
+	if c.user != nil {
+		attrs = append(attrs, slog.String("end_user", c.user.ID))
+	}
+	if c.model != "" {
+		attrs = append(attrs, slog.String("model", c.model), slog.String("route", c.route),
+			slog.String("upstream", c.upstream), slog.Bool("stream", c.stream))
+	}
+	if c.input != "" {
+		attrs = append(attrs, slog.String("input", c.input), slog.Int("prompt_bytes", c.promptLen),
+			slog.String("prompt_sha256", c.promptSum), slog.String("policy", c.policy))
+	}
+	if c.output != "" {
+		attrs = append(attrs, slog.String("output", c.output))
+	}
+	if c.code != "" {
+		attrs = append(attrs, slog.String("risk_code", c.code))
+	}
+	if c.tokens > 0 {
+		attrs = append(attrs, slog.Int64("tokens", c.tokens))
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	g.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// requestID keeps a well-formed client-sent X-Request-Id and makes one
+// otherwise.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
+		return id
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}

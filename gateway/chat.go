@@ -1,0 +1,190 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/limit"
+	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/upstream"
+)
+
+// chatCompletions is POST /v1/chat/completions: parse → end user → route →
+// limits → input review → upstream → output review.
+func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c := callFrom(ctx)
+	body, err := g.readBody(w, r)
+	if err != nil {
+		openai.WriteError(w, err)
+		return
+	}
+	req, err := openai.ParseChatRequest(body)
+	if err != nil {
+		openai.WriteError(w, err)
+		return
+	}
+	c.stream = req.Stream
+	if c.user, err = g.endUser(ctx, c.principal, req.User, r); err != nil {
+		openai.WriteError(w, err)
+		return
+	}
+	router := g.router()
+	route, err := g.resolve(router, c.principal, req)
+	if err != nil {
+		openai.WriteError(w, err)
+		return
+	}
+	c.model, c.route = route.Model.Name, route.Reason
+	w.Header().Set("X-Firebreak-Model", route.Model.Name)
+	w.Header().Set("X-Firebreak-Route", route.Reason)
+
+	ticket, err := g.acquire(ctx, c)
+	if err != nil {
+		c.outcome = "limited"
+		openai.WriteError(w, err)
+		return
+	}
+	var tokens int64
+	defer func() { ticket.Done(tokens); c.tokens = tokens }()
+
+	engine := g.engine()
+	w.Header().Set("X-Firebreak-Policy", engine.Version())
+	in := g.reviewInput(engine, req, c)
+	if in.decision.Action >= safety.Refuse {
+		c.outcome = "refused"
+		g.writeRefusal(w, c, req, in.decision)
+		return
+	}
+	upCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	resp, err := router.Do(upCtx, route, upstream.Request{
+		Path:   "/chat/completions",
+		Body:   in.request.Encode,
+		Stream: req.Stream,
+	})
+	if err != nil {
+		c.outcome = "upstream_error"
+		openai.WriteError(w, err)
+		return
+	}
+	defer resp.Body.Close()
+	c.upstream = resp.Upstream
+	if resp.StatusCode != http.StatusOK {
+		c.outcome = "upstream_status"
+		passThrough(w, resp.Response)
+		return
+	}
+	rel := relay{g: g, c: c, engine: engine, req: req, input: in.decision, cancel: cancel}
+	if req.Stream {
+		tokens = rel.stream(ctx, w, resp.Body)
+	} else {
+		tokens = rel.complete(w, resp.Body)
+	}
+}
+
+// readBody reads the whole request body within the size limit.
+func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return nil, openai.Errorf(openai.CodeUnsupportedMedia, "Content-Type must be application/json, got %q", ct)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, openai.Errorf(openai.CodeBodyTooLarge, "request body is larger than the limit of %d bytes", g.maxBody)
+	case err != nil:
+		return nil, openai.Wrap(openai.CodeInvalidRequest, err, "could not read the request body")
+	}
+	return body, nil
+}
+
+// endUser resolves the end user a service key names in the body's "user"
+// field or the user header. A key that belongs to one end user always
+// speaks for that user.
+func (g *Gateway) endUser(ctx context.Context, p *account.Principal, bodyUser string, r *http.Request) (*account.EndUser, error) {
+	id := strings.TrimSpace(bodyUser)
+	if id == "" {
+		id = strings.TrimSpace(r.Header.Get(g.userHeader))
+	}
+	if id == "" {
+		return nil, nil
+	}
+	if len(id) > 256 {
+		return nil, &openai.Error{Code: openai.CodeInvalidRequest, Param: "user", Message: "'user' must be at most 256 characters"}
+	}
+	u, err := g.accounts.Users.Resolve(ctx, p.Tenant.ID, id)
+	if err != nil {
+		return nil, openai.Wrap(openai.CodeUnavailable, err, "could not record the end user; try again")
+	}
+	return u, nil
+}
+
+// resolve picks the model (1+N) and checks the key and tenant may use it.
+func (g *Gateway) resolve(router *upstream.Router, p *account.Principal, req *openai.ChatRequest) (upstream.Route, error) {
+	route, err := router.Resolve(req.Model, p.Tenant.DefaultModel, req.LatestUserText())
+	if err != nil {
+		return route, err
+	}
+	if !modelAllowed(p, route.Model.Name) {
+		return route, &openai.Error{Code: openai.CodeModelNotAllowed, Param: "model",
+			Message: "this API key may not use model '" + route.Model.Name + "'"}
+	}
+	return route, nil
+}
+
+func modelAllowed(p *account.Principal, model string) bool {
+	return allowedIn(p.Tenant.Models, model) && allowedIn(p.Key.Models, model)
+}
+
+func allowedIn(list []string, model string) bool {
+	return len(list) == 0 || slices.Contains(list, model)
+}
+
+// acquire takes the request's limits: the key's, and the end user's when
+// the request names one.
+func (g *Gateway) acquire(ctx context.Context, c *call) (*limit.Ticket, error) {
+	subjects := []limit.Subject{{Name: "key:" + c.principal.Key.ID, Limits: limits(c.principal.Key.Limits), Label: "key"}}
+	if c.user != nil {
+		subjects = append(subjects, limit.Subject{Name: "user:" + c.user.ID, Limits: limits(c.principal.Tenant.Limits), Label: "user"})
+	}
+	t, err := g.limiter.AcquireAll(ctx, subjects)
+	if err != nil {
+		var e *openai.Error
+		if errors.As(err, &e) {
+			g.metrics.limitHits.WithLabelValues(string(e.Code)).Inc()
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+func limits(l account.Limits) limit.Limits {
+	return limit.Limits{RPM: l.RPM, Concurrent: l.Concurrent, TPM: l.TPM, TokenQuota: l.TokenQuota}
+}
+
+// passThrough copies an upstream's non-200 answer (a 400 for a prompt that
+// is too long, say) to the client as it is.
+func passThrough(w http.ResponseWriter, resp *http.Response) {
+	for _, h := range []string{"Content-Type", "Retry-After"} {
+		if v := resp.Header.Get(h); v != "" {
+			w.Header().Set(h, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, io.LimitReader(resp.Body, 1<<20))
+}
+
+// digest is a short, stable fingerprint of text for logs.
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}

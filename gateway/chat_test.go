@@ -1,0 +1,301 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/upstream"
+)
+
+func TestChatPassThrough(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.ups[0].Push(fakeupstream.Reply{Text: "Hello there.", Echo: []string{"tools", "seed", "response_format"}})
+	resp := h.post(chat("general", "hi", false, `"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"seed":7,"response_format":{"type":"json_object"},"logprobs":true`))
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	var out struct {
+		Choices []struct {
+			Message      struct{ Content string }
+			FinishReason string `json:"finish_reason"`
+		}
+		Echo  map[string]json.RawMessage
+		Usage struct{ TotalTokens int64 `json:"total_tokens"` }
+	}
+	decodeJSON(t, resp.Body, &out)
+	if out.Choices[0].Message.Content != "Hello there." || out.Choices[0].FinishReason != "stop" {
+		t.Errorf("answer = %+v", out.Choices)
+	}
+	if string(out.Echo["seed"]) != "7" || !strings.Contains(string(out.Echo["tools"]), `"name":"f"`) {
+		t.Errorf("fields not passed through: %s", out.Echo)
+	}
+	got := h.ups[0].Requests()[0]
+	if got.Model != "fake-model" {
+		t.Errorf("upstream saw model %q, want the target's name", got.Model)
+	}
+	if string(got.Fields["logprobs"]) != "true" {
+		t.Errorf("logprobs not passed: %s", got.Fields["logprobs"])
+	}
+	if resp.Header.Get("X-Firebreak-Model") != "general" || resp.Header.Get("X-Firebreak-Route") != "direct" {
+		t.Errorf("route headers %q %q", resp.Header.Get("X-Firebreak-Model"), resp.Header.Get("X-Firebreak-Route"))
+	}
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Error("no request id")
+	}
+}
+
+func TestRouting(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	tests := []struct{ model, text, wantModel, wantRoute string }{
+		{"auto", "我最近有头痛的症状", "medical", "auto:medical"},
+		{"auto", "write a poem", "general", "auto:general"},
+		{"", "hi", "general", "general"},
+		{"medical", "hi", "medical", "direct"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.model+"/"+tt.text, func(t *testing.T) {
+			resp := h.post(chat(tt.model, tt.text, false, ""))
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if got := resp.Header.Get("X-Firebreak-Model"); got != tt.wantModel {
+				t.Errorf("model = %q, want %q", got, tt.wantModel)
+			}
+			if got := resp.Header.Get("X-Firebreak-Route"); got != tt.wantRoute {
+				t.Errorf("route = %q, want %q", got, tt.wantRoute)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	h := newHarness(t, harnessOptions{maxBody: 1 << 20})
+	ctx := t.Context()
+	_, narrowKey, err := h.accounts.Keys.Create(ctx, account.Key{TenantID: h.tenant.ID, Models: []string{"medical"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := `{"model":"general","messages":[{"role":"user","content":"` + strings.Repeat("x", 2<<20) + `"}]}`
+	tests := []struct {
+		name, method, path, body, key string
+		status                        int
+		code                          string
+	}{
+		{"no key", "POST", "/v1/chat/completions", chat("general", "hi", false, ""), "", 401, "invalid_api_key"},
+		{"bad key", "POST", "/v1/chat/completions", chat("general", "hi", false, ""), "fbk_aaaaaaaa_bbbb", 401, "invalid_api_key"},
+		{"unknown model", "POST", "/v1/chat/completions", chat("nope", "hi", false, ""), h.key, 404, "model_not_found"},
+		{"forbidden model", "POST", "/v1/chat/completions", chat("general", "hi", false, ""), narrowKey, 403, "model_not_allowed"},
+		{"invalid json", "POST", "/v1/chat/completions", `{"model":`, h.key, 400, "invalid_json"},
+		{"invalid utf8", "POST", "/v1/chat/completions", "{\"model\":\"general\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}", h.key, 400, "invalid_json"},
+		{"deep nesting", "POST", "/v1/chat/completions", `{"x":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`, h.key, 400, "invalid_json"},
+		{"too large", "POST", "/v1/chat/completions", big, h.key, 413, "request_too_large"},
+		{"no messages", "POST", "/v1/chat/completions", `{"model":"general"}`, h.key, 400, "invalid_request"},
+		{"unknown endpoint", "POST", "/v1/completions", `{}`, h.key, 404, "not_found"},
+		{"wrong method", "GET", "/v1/chat/completions", ``, h.key, 404, "not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := h.do(tt.method, tt.path, tt.body, tt.key)
+			if resp.StatusCode != tt.status {
+				t.Errorf("status = %d, want %d", resp.StatusCode, tt.status)
+			}
+			var e struct {
+				Error struct{ Message, Type, Code string }
+			}
+			decodeJSON(t, resp.Body, &e)
+			if e.Error.Code != tt.code || e.Error.Message == "" || e.Error.Type == "" {
+				t.Errorf("error = %+v, want code %s", e.Error, tt.code)
+			}
+		})
+	}
+	if n := len(h.ups[0].Requests()); n != 0 {
+		t.Errorf("bad requests reached the upstream %d times", n)
+	}
+}
+
+func TestStreamUsage(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	for _, include := range []bool{true, false} {
+		extra := ""
+		if include {
+			extra = `"stream_options":{"include_usage":true}`
+		}
+		h.ups[0].Push(fakeupstream.Reply{Chunks: []string{"Hel", "lo ", "world."}})
+		resp := h.post(chat("general", "hi", true, extra))
+		if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+			t.Fatalf("content type %q", ct)
+		}
+		events := sse(t, resp.Body)
+		text, finish := streamText(t, events)
+		if text != "Hello world." || finish != "stop" {
+			t.Errorf("include_usage=%v: text %q finish %q", include, text, finish)
+		}
+		if events[len(events)-1] != "[DONE]" {
+			t.Errorf("stream did not end with [DONE]: %q", events[len(events)-1])
+		}
+		sawUsage := false
+		for _, e := range events {
+			if strings.Contains(e, `"usage":{`) {
+				sawUsage = true
+			}
+		}
+		if sawUsage != include {
+			t.Errorf("include_usage=%v but usage chunk sent=%v", include, sawUsage)
+		}
+	}
+	for _, r := range h.ups[0].Requests() {
+		if !r.IncludeUsage {
+			t.Error("the gateway must always ask the upstream for usage")
+		}
+	}
+}
+
+func TestStreamFailures(t *testing.T) {
+	h := newHarness(t, harnessOptions{upstream: upstream.Config{IdleTimeout: 300 * time.Millisecond, FirstByteTimeout: 2 * time.Second}})
+	tests := []struct {
+		name  string
+		reply fakeupstream.Reply
+		code  string
+	}{
+		{"dies mid-stream", fakeupstream.Reply{Chunks: []string{"one ", "two ", "three"}, Die: true, DieAfter: 2}, "upstream_error"},
+		{"stalls mid-stream", fakeupstream.Reply{Chunks: []string{"one ", "two"}, Stall: 2 * time.Second}, "upstream_timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := h.counter("firebreak_stream_failures_total")
+			h.ups[0].Push(tt.reply)
+			resp := h.post(chat("general", "hi", true, ""))
+			events := sse(t, resp.Body)
+			if len(events) == 0 {
+				t.Fatal("no events")
+			}
+			last := events[len(events)-1]
+			for _, e := range events {
+				if e == "[DONE]" {
+					t.Fatalf("a failed stream ended with [DONE]: %q", events)
+				}
+			}
+			if !strings.Contains(last, `"error"`) || !strings.Contains(last, tt.code) {
+				t.Errorf("last event %q, want an error with code %s", last, tt.code)
+			}
+			if got := h.counter("firebreak_stream_failures_total"); got != before+1 {
+				t.Errorf("stream failure metric %v → %v", before, got)
+			}
+		})
+	}
+}
+
+func TestFailoverBeforeFirstByte(t *testing.T) {
+	h := newHarness(t, harnessOptions{replicas: 2})
+	// Replica a refuses every request; round robin sends one of two
+	// requests to it first, and the gateway must retry that one on b.
+	for i := 0; i < 2; i++ {
+		h.ups[0].Push(fakeupstream.Reply{Status: 500})
+	}
+	for i := 0; i < 2; i++ {
+		resp := h.post(chat("general", "hi", false, ""))
+		if resp.StatusCode != 200 {
+			b, _ := io.ReadAll(resp.Body)
+			t.Fatalf("request %d: status %d: %s", i, resp.StatusCode, b)
+		}
+	}
+	if got := h.counter("firebreak_upstream_attempts_total", "upstream", "upa", "result", "status"); got != 1 {
+		t.Errorf("failed attempts on replica a = %v, want 1", got)
+	}
+	if got := len(h.ups[1].Requests()); got != 2 {
+		t.Errorf("replica b served %d requests, want 2", got)
+	}
+}
+
+func TestUpstreamTimeout(t *testing.T) {
+	h := newHarness(t, harnessOptions{upstream: upstream.Config{FirstByteTimeout: 200 * time.Millisecond}})
+	h.ups[0].Push(fakeupstream.Reply{HeaderDelay: 2 * time.Second})
+	resp := h.post(chat("general", "hi", false, ""))
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		t.Fatalf("status %d, want 504", resp.StatusCode)
+	}
+}
+
+func TestUpstreamClientErrorPassesThrough(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.ups[0].Push(fakeupstream.Reply{Status: 400, ErrorCode: "context_length_exceeded", ErrorMessage: "too long"})
+	resp := h.post(chat("general", "hi", false, ""))
+	if resp.StatusCode != 400 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), "context_length_exceeded") {
+		t.Errorf("body %s", b)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	h := newHarness(t, harnessOptions{keyLimits: account.Limits{RPM: 2}})
+	for i := 0; i < 2; i++ {
+		if resp := h.post(chat("general", "hi", false, "")); resp.StatusCode != 200 {
+			t.Fatalf("request %d: status %d", i, resp.StatusCode)
+		}
+	}
+	resp := h.post(chat("general", "hi", false, ""))
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("status %d retry-after %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if h.counter("firebreak_limit_hits_total") != 1 {
+		t.Error("limit hit not counted")
+	}
+}
+
+func TestEndUserLimitAndRecord(t *testing.T) {
+	h := newHarness(t, harnessOptions{userLimits: account.Limits{RPM: 1}})
+	if resp := h.post(chat("general", "hi", false, `"user":"alice"`)); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if resp := h.post(chat("general", "hi", false, `"user":"alice"`)); resp.StatusCode != 429 {
+		t.Fatalf("second request of alice: status %d, want 429", resp.StatusCode)
+	}
+	if resp := h.post(chat("general", "hi", false, `"user":"bob"`)); resp.StatusCode != 200 {
+		t.Fatalf("bob: status %d", resp.StatusCode)
+	}
+	users, err := h.accounts.Users.List(t.Context(), h.tenant.ID, "", 10)
+	if err != nil || len(users) != 2 {
+		t.Fatalf("end users = %+v, %v", users, err)
+	}
+}
+
+func TestModelsList(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	resp := h.do("GET", "/v1/models", "", h.key)
+	var out struct {
+		Object string
+		Data   []struct{ ID string }
+	}
+	decodeJSON(t, resp.Body, &out)
+	var ids []string
+	for _, m := range out.Data {
+		ids = append(ids, m.ID)
+	}
+	if strings.Join(ids, ",") != "auto,general,medical" {
+		t.Errorf("models = %v", ids)
+	}
+}
+
+func TestEmbeddings(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	resp := h.do("POST", "/v1/embeddings", `{"model":"general","input":"hello"}`, h.key)
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	var out struct{ Data []struct{ Embedding []float64 } }
+	decodeJSON(t, resp.Body, &out)
+	if len(out.Data) == 0 || len(out.Data[0].Embedding) == 0 {
+		t.Errorf("no embedding: %+v", out)
+	}
+}

@@ -1,0 +1,126 @@
+// Package gateway is Firebreak's OpenAI-compatible HTTP surface and its
+// request pipeline. A chat completion goes through, in order:
+//
+//	authenticate → end user → route (1+N) → allowed model → limits →
+//	input review → upstream → output review (incremental on streams) → client
+//
+// Each step is a short function in this package over a service from another
+// package (account, limit, upstream, safety); the gateway owns only the
+// order, the wire format and the metrics.
+package gateway
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/limit"
+	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/upstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options configure a Gateway. Accounts, Router and Engine are required.
+type Options struct {
+	Accounts *account.Service
+	// Limiter enforces per-key and per-user limits. Default: an in-memory
+	// limiter with no store behind its quotas.
+	Limiter *limit.Limiter
+	// Router returns the current model router; it may change between
+	// requests when upstreams or routes are edited.
+	Router func() *upstream.Router
+	// Engine returns the current safety engine; a request keeps the engine
+	// it started with.
+	Engine func() *safety.Engine
+	// Review says which messages the input review reads.
+	Review ReviewScope
+	// UserHeader names the end user when the body's "user" field is empty.
+	// Default X-Firebreak-User.
+	UserHeader string
+	// MaxBodyBytes caps a request body. Default 8 MiB.
+	MaxBodyBytes int64
+	// Logger receives one line per request, never with prompt or answer text.
+	// Default: discard.
+	Logger *slog.Logger
+	// Registerer receives the gateway's metrics. Default: a private registry.
+	Registerer prometheus.Registerer
+}
+
+// ReviewScope says which messages of a request the input review reads. The
+// latest user message is always read.
+type ReviewScope struct {
+	History bool // earlier user turns too
+	System  bool // system and developer messages too
+}
+
+// Gateway serves the /v1 API.
+type Gateway struct {
+	accounts   *account.Service
+	limiter    *limit.Limiter
+	router     func() *upstream.Router
+	engine     func() *safety.Engine
+	review     ReviewScope
+	userHeader string
+	maxBody    int64
+	log        *slog.Logger
+	metrics    *metrics
+	mux        *http.ServeMux
+}
+
+// New validates opts and returns a gateway.
+func New(opts Options) (*Gateway, error) {
+	if opts.Accounts == nil || opts.Router == nil || opts.Engine == nil {
+		return nil, errors.New("gateway: Accounts, Router and Engine are required")
+	}
+	if opts.Limiter == nil {
+		l, err := limit.New(limit.Options{})
+		if err != nil {
+			return nil, err
+		}
+		opts.Limiter = l
+	}
+	if opts.UserHeader == "" {
+		opts.UserHeader = "X-Firebreak-User"
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 8 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registerer == nil {
+		opts.Registerer = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{
+		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
+		engine: opts.Engine, review: opts.Review, userHeader: opts.UserHeader,
+		maxBody: opts.MaxBodyBytes, log: opts.Logger, metrics: m,
+	}
+	g.routes()
+	return g, nil
+}
+
+// Observer returns the hooks the upstream router reports to, so upstream
+// attempts and ejections show in the gateway's metrics.
+func (g *Gateway) Observer() upstream.Observer { return g.metrics }
+
+func (g *Gateway) routes() {
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/chat/completions", g.api("chat", g.chatCompletions))
+	mux.Handle("POST /v1/embeddings", g.api("embeddings", g.embeddings))
+	mux.Handle("GET /v1/models", g.api("models", g.listModels))
+	mux.Handle("GET /v1/models/{model}", g.api("models", g.getModel))
+	mux.Handle("/v1/", g.api("unknown", func(w http.ResponseWriter, r *http.Request) {
+		openai.WriteError(w, openai.Errorf(openai.CodeNotFound, "unknown endpoint %s %s", r.Method, r.URL.Path))
+	}))
+	g.mux = mux
+}
+
+// ServeHTTP serves the /v1 API.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }

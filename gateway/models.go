@@ -1,0 +1,134 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/upstream"
+)
+
+// modelObject is one entry of GET /v1/models.
+type modelObject struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+	Domain  string `json:"domain,omitempty"`
+}
+
+// autoModel is the model name that asks for routing by domain.
+const autoModel = "auto"
+
+// visibleModels lists the public models this key may use, "auto" first.
+func (g *Gateway) visibleModels(c *call) []modelObject {
+	var out []modelObject
+	created := time.Now().Unix()
+	router := g.router()
+	if modelAllowed(c.principal, autoModel) {
+		out = append(out, modelObject{ID: autoModel, Object: "model", Created: created, OwnedBy: "firebreak", Domain: "auto"})
+	}
+	for _, m := range router.Models() {
+		if modelAllowed(c.principal, m.Name) {
+			out = append(out, modelObject{ID: m.Name, Object: "model", Created: created, OwnedBy: "firebreak", Domain: m.Domain})
+		}
+	}
+	return out
+}
+
+func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
+	models := g.visibleModels(callFrom(r.Context()))
+	if models == nil {
+		models = []modelObject{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	writeJSON(w, map[string]any{"object": "list", "data": models})
+}
+
+func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("model")
+	for _, m := range g.visibleModels(callFrom(r.Context())) {
+		if m.ID == id {
+			w.Header().Set("Content-Type", "application/json")
+			writeJSON(w, m)
+			return
+		}
+	}
+	openai.WriteError(w, &openai.Error{Code: openai.CodeModelNotFound, Param: "model",
+		Message: "the model '" + id + "' does not exist or this key may not use it"})
+}
+
+// embeddings is POST /v1/embeddings: authenticated, limited, routed and
+// passed through. Embedding inputs are not generated content; they are not
+// reviewed.
+func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c := callFrom(ctx)
+	body, err := g.readBody(w, r)
+	if err != nil {
+		openai.WriteError(w, err)
+		return
+	}
+	var req struct {
+		Model string `json:"model"`
+		User  string `json:"user"`
+	}
+	raw, err := openai.ParseObject(body)
+	if err == nil {
+		err = openai.DecodeFields(raw, map[string]any{"model": &req.Model, "user": &req.User})
+	}
+	if err != nil {
+		openai.WriteError(w, err)
+		return
+	}
+	if c.user, err = g.endUser(ctx, c.principal, req.User, r); err != nil {
+		openai.WriteError(w, err)
+		return
+	}
+	router := g.router()
+	route, err := router.Resolve(req.Model, "", "")
+	if err == nil && !modelAllowed(c.principal, route.Model.Name) {
+		err = &openai.Error{Code: openai.CodeModelNotAllowed, Param: "model", Message: "this API key may not use model '" + route.Model.Name + "'"}
+	}
+	if err != nil {
+		openai.WriteError(w, err)
+		return
+	}
+	c.model, c.route = route.Model.Name, route.Reason
+	ticket, err := g.acquire(ctx, c)
+	if err != nil {
+		c.outcome = "limited"
+		openai.WriteError(w, err)
+		return
+	}
+	var tokens int64
+	defer func() { ticket.Done(tokens); c.tokens = tokens }()
+	resp, err := router.Do(ctx, route, upstream.Request{Path: "/embeddings", Body: func(model string) ([]byte, error) {
+		return openai.EncodeWithModel(raw, model)
+	}})
+	if err != nil {
+		c.outcome = "upstream_error"
+		openai.WriteError(w, err)
+		return
+	}
+	defer resp.Body.Close()
+	c.upstream = resp.Upstream
+	out, err := readAllLimited(resp.Body)
+	if err != nil {
+		openai.WriteError(w, upstreamReadError(err))
+		return
+	}
+	var usage struct {
+		Usage *openai.Usage `json:"usage"`
+	}
+	_ = json.Unmarshal(out, &usage)
+	tokens = usage.Usage.Tokens()
+	for _, h := range []string{"Content-Type", "Retry-After"} {
+		if v := resp.Header.Get(h); v != "" {
+			w.Header().Set(h, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(out)
+}

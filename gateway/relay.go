@@ -1,0 +1,130 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/upstream"
+)
+
+// maxCompletionBytes bounds a non-streamed upstream answer the gateway
+// buffers for review.
+const maxCompletionBytes = 32 << 20
+
+var errTooLarge = errors.New("upstream answer larger than the gateway's limit")
+
+// relay carries an upstream's answer to the client through output review.
+type relay struct {
+	g      *Gateway
+	c      *call
+	engine *safety.Engine
+	req    *openai.ChatRequest
+	input  safety.Decision
+	cancel context.CancelFunc // stops the upstream call
+}
+
+// complete reviews a non-streamed answer choice by choice and writes it.
+// It returns the tokens used.
+func (rl *relay) complete(w http.ResponseWriter, body io.Reader) int64 {
+	raw, err := readAllLimited(body)
+	if err != nil {
+		rl.c.outcome = "upstream_error"
+		openai.WriteError(w, upstreamReadError(err))
+		return 0
+	}
+	resp, err := openai.ParseChatResponse(raw)
+	if err != nil {
+		rl.c.outcome = "upstream_error"
+		openai.WriteError(w, openai.Wrap(openai.CodeUpstreamError, err, "the model server sent an answer that is not a chat completion"))
+		return 0
+	}
+	out := safety.Decision{Action: safety.Allow, Version: rl.engine.Version()}
+	var patches []openai.Patch
+	for _, ch := range resp.Choices {
+		if ch.Message.Content == nil {
+			continue
+		}
+		d := rl.engine.Check(safety.Output, *ch.Message.Content)
+		merge(&out, d)
+		if p, ok := patchFor(ch.Index, d); ok {
+			patches = append(patches, p)
+		}
+	}
+	rl.finishOutput(w, out)
+	if len(patches) == 0 && !rl.reportable(out) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(raw) // the upstream's bytes, untouched
+		return resp.Usage.Tokens()
+	}
+	b, err := resp.Encode(patches, map[string]any{"firebreak": rl.reports(out)})
+	if err != nil {
+		openai.WriteError(w, openai.Wrap(openai.CodeInternal, err, "could not encode the answer"))
+		return resp.Usage.Tokens()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+	return resp.Usage.Tokens()
+}
+
+// patchFor says how a choice changes after review: masked, or replaced by
+// the safe reply with finish_reason "content_filter".
+func patchFor(index int, d safety.Decision) (openai.Patch, bool) {
+	switch {
+	case d.Action >= safety.Refuse:
+		filtered := "content_filter"
+		return openai.Patch{Index: index, Content: &d.Reply, FinishReason: &filtered}, true
+	case d.Action == safety.Mask:
+		return openai.Patch{Index: index, Content: &d.Masked}, true
+	}
+	return openai.Patch{}, false
+}
+
+// reportable says whether a response carries a "firebreak" report: when
+// either review found anything.
+func (rl *relay) reportable(out safety.Decision) bool {
+	return len(out.Hits) > 0 || len(rl.input.Hits) > 0
+}
+
+func (rl *relay) reports(out safety.Decision) map[string]any {
+	m := map[string]any{"output": newReport(safety.Output, out)}
+	if len(rl.input.Hits) > 0 {
+		m["input"] = newReport(safety.Input, rl.input)
+	}
+	return m
+}
+
+// finishOutput records the output decision on the call and in metrics.
+func (rl *relay) finishOutput(w http.ResponseWriter, out safety.Decision) {
+	rl.c.output = out.Action.String()
+	if out.Action > rl.input.Action && out.Code != "" {
+		rl.c.code = out.Code
+	}
+	if out.Action >= safety.Refuse {
+		rl.c.outcome = "filtered"
+	}
+	if w != nil && out.Action > safety.Allow {
+		w.Header().Set("X-Firebreak-Decision", out.Action.String())
+	}
+	rl.g.metrics.decision("output", out)
+}
+
+// upstreamReadError turns a failure to read an upstream's body into the
+// error the client sees.
+func upstreamReadError(err error) *openai.Error {
+	if errors.Is(err, upstream.ErrIdleTimeout) {
+		return openai.Wrap(openai.CodeUpstreamTimeout, err, "the model server stopped sending data")
+	}
+	if errors.Is(err, context.Canceled) {
+		return openai.Wrap(openai.CodeUpstreamError, err, "the request was cancelled")
+	}
+	return openai.Wrap(openai.CodeUpstreamError, err, "the model server's answer was cut off")
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	_ = json.NewEncoder(w).Encode(v)
+}

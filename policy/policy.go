@@ -1,0 +1,113 @@
+// Package policy turns what an operator configured — the starter lexicon,
+// their own lexicon files, the PII detectors — into a compiled safety
+// engine, and holds the engine in force so it can be swapped atomically
+// while requests keep the version they started with.
+package policy
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync/atomic"
+
+	"github.com/firebreak/firebreak/safety"
+	_ "github.com/firebreak/firebreak/safety/pii" // registers the "pii" detector
+	"github.com/firebreak/firebreak/safety/starter"
+)
+
+// Sources name what a local policy is built from.
+type Sources struct {
+	// Starter includes the project's starter lexicon.
+	Starter bool
+	// Lexicons are plain lexicon files: one term per line, optionally a
+	// tab and a risk code, optionally another tab and an action.
+	Lexicons []string
+	// DefaultCode is the risk code of lexicon lines that name none.
+	// Default "A1h" (other content that laws forbid).
+	DefaultCode string
+	// PII adds the personal-information detectors: masked in answers,
+	// allowed in prompts (a user may give their own number).
+	PII bool
+}
+
+// Build reads the sources into an engine configuration. The version is
+// derived from the content, so the same sources always give the same
+// version and any change gives a new one.
+func Build(src Sources) (safety.Config, error) {
+	var cfg safety.Config
+	if src.DefaultCode == "" {
+		src.DefaultCode = "A1h"
+	}
+	sum := sha256.New()
+	if src.Starter {
+		for _, name := range starter.Names {
+			b, err := fs.ReadFile(starter.Files, name)
+			if err != nil {
+				return cfg, fmt.Errorf("starter lexicon: %w", err)
+			}
+			if err := addTerms(&cfg, b, "starter/"+name, src.DefaultCode, sum); err != nil {
+				return cfg, err
+			}
+		}
+	}
+	for _, path := range src.Lexicons {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("lexicon: %w", err)
+		}
+		if err := addTerms(&cfg, b, path, src.DefaultCode, sum); err != nil {
+			return cfg, err
+		}
+	}
+	if src.PII {
+		cfg.Detectors = append(cfg.Detectors, safety.DetectorConfig{ID: "pii", Type: "pii", Settings: json.RawMessage(`{}`)})
+		cfg.Overrides = append(cfg.Overrides, safety.Override{Code: "A4f", Direction: "input", Action: "allow"})
+		sum.Write([]byte("\x00pii"))
+	}
+	cfg.Version = "local-" + hex.EncodeToString(sum.Sum(nil))[:12]
+	return cfg, nil
+}
+
+func addTerms(cfg *safety.Config, content []byte, name, defaultCode string, sum interface{ Write([]byte) (int, error) }) error {
+	terms, err := safety.ParseLexicon(bytes.NewReader(content), name, defaultCode)
+	if err != nil {
+		return err
+	}
+	cfg.Terms = append(cfg.Terms, terms...)
+	sum.Write([]byte(name))
+	sum.Write([]byte{0})
+	sum.Write(content)
+	return nil
+}
+
+// Compile builds and compiles the sources.
+func Compile(src Sources) (*safety.Engine, error) {
+	cfg, err := Build(src)
+	if err != nil {
+		return nil, err
+	}
+	return safety.Compile(cfg)
+}
+
+// Holder holds the engine in force. Load is one atomic read; a request
+// that loaded an engine keeps it to the end, whatever is swapped meanwhile.
+type Holder struct {
+	p atomic.Pointer[safety.Engine]
+}
+
+// NewHolder returns a holder with e in force.
+func NewHolder(e *safety.Engine) *Holder {
+	h := &Holder{}
+	h.p.Store(e)
+	return h
+}
+
+// Load returns the engine in force.
+func (h *Holder) Load() *safety.Engine { return h.p.Load() }
+
+// Swap puts e in force and returns the previous engine.
+func (h *Holder) Swap(e *safety.Engine) *safety.Engine { return h.p.Swap(e) }
