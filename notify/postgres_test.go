@@ -1,0 +1,151 @@
+package notify_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/firebreak/firebreak/notify"
+	"github.com/firebreak/firebreak/store"
+	"github.com/firebreak/firebreak/store/storetest"
+)
+
+// openPostgres returns a fresh PostgreSQL store and its DSN.
+func openPostgres(t testing.TB) (*store.DB, string) {
+	t.Helper()
+	dsn := storetest.PostgresDSN(t)
+	return storetest.Open(t, store.Options{DSN: dsn}), dsn
+}
+
+// waitListener waits until n's listener pid satisfies ok and returns it.
+func waitListener(t *testing.T, n *notify.Notifier, what string, ok func(uint32) bool) uint32 {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for {
+		if pid := n.ListenerPID(); ok(pid) {
+			return pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listener not %s after %s", what, patience)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func listening(pid uint32) bool { return pid != 0 }
+func down(pid uint32) bool      { return pid == 0 }
+
+// terminate kills the backend with pid, as a failover or an operator would.
+func terminate(t *testing.T, db *store.DB, pid uint32) {
+	t.Helper()
+	var ok bool
+	if err := db.QueryRowContext(context.Background(), `SELECT pg_terminate_backend($1)`, int64(pid)).Scan(&ok); err != nil || !ok {
+		t.Fatalf("pg_terminate_backend(%d) = %v, %v", pid, ok, err)
+	}
+}
+
+func TestLatencyPostgres(t *testing.T) {
+	const publishes = 50
+	db, _ := openPostgres(t)
+	a, b := open(t, db, notify.Options{}), open(t, db, notify.Options{})
+	r := record(t, b, "t")
+	waitListener(t, b, "listening", listening)
+	lat := make([]time.Duration, 0, publishes)
+	for i, p := range seqPayloads(publishes) {
+		start := time.Now()
+		publish(t, a, "t", p)
+		r.wait(t, i+1)
+		lat = append(lat, r.arrivedAt(i).Sub(start))
+	}
+	if got, want := r.payloads(), seqPayloads(publishes); !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	t.Logf("publish-to-receive on another replica over %d publishes: p50 %s, p99 %s, max %s",
+		publishes, percentile(lat, 50), percentile(lat, 99), percentile(lat, 100))
+}
+
+func TestPollingFallback(t *testing.T) {
+	db, dsn := openPostgres(t)
+	a := open(t, db, notify.Options{})
+	// The listener never comes back once killed: whatever arrives after
+	// that came through polling.
+	b := open(t, db, notify.Options{DSN: dsn, PollInterval: 20 * time.Millisecond, ReconnectDelay: time.Hour})
+	r := record(t, b, "sanction")
+	pid := waitListener(t, b, "listening", listening)
+	publish(t, a, "sanction", "while-up")
+	r.wait(t, 1)
+
+	terminate(t, db, pid)
+	waitListener(t, b, "down", down)
+	publish(t, a, "sanction", "while-down-1")
+	publish(t, a, "sanction", "while-down-2")
+	got := r.wait(t, 3)
+	if want := []string{"while-up", "while-down-1", "while-down-2"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if pid := b.ListenerPID(); pid != 0 {
+		t.Fatalf("listener came back (pid %d): delivery did not depend on polling", pid)
+	}
+}
+
+func TestListenerReconnects(t *testing.T) {
+	db, _ := openPostgres(t)
+	a := open(t, db, notify.Options{})
+	// No polling to speak of: what arrives came by notice or by the read
+	// of the log that follows every reconnect.
+	b := open(t, db, notify.Options{PollInterval: time.Hour, ReconnectDelay: 500 * time.Millisecond})
+	r := record(t, b, "blacklist")
+	pid := waitListener(t, b, "listening", listening)
+	publish(t, a, "blacklist", "up")
+	r.wait(t, 1)
+
+	terminate(t, db, pid)
+	waitListener(t, b, "down", down)
+	publish(t, a, "blacklist", "down")
+	if b.ListenerPID() != 0 {
+		t.Log("listener reconnected before the publication; it may have come by notice")
+	}
+	r.wait(t, 2)
+	again := waitListener(t, b, "back", listening)
+	if again == pid {
+		t.Fatalf("listener pid %d unchanged after terminate", pid)
+	}
+	publish(t, a, "blacklist", "again")
+	if got, want := r.wait(t, 3), []string{"up", "down", "again"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestPooledListenerIsReturnedClean(t *testing.T) {
+	db, _ := openPostgres(t)
+	ctx := context.Background()
+	b, err := notify.Open(ctx, db, notify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitListener(t, b, "listening", listening)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Hold every open connection at once, so the one that listened is
+	// among them, and ask each what it listens to.
+	conns := db.Stats().OpenConnections
+	for range conns {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		var channels int
+		if err := c.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_listening_channels()`).Scan(&channels); err != nil {
+			t.Fatal(err)
+		}
+		if channels != 0 {
+			t.Errorf("a pooled connection still listens on %d channels", channels)
+		}
+	}
+	if conns == 0 {
+		t.Fatal("no open connections to check")
+	}
+}
