@@ -27,7 +27,9 @@ func TestChatPassThrough(t *testing.T) {
 			FinishReason string `json:"finish_reason"`
 		}
 		Echo  map[string]json.RawMessage
-		Usage struct{ TotalTokens int64 `json:"total_tokens"` }
+		Usage struct {
+			TotalTokens int64 `json:"total_tokens"`
+		}
 	}
 	decodeJSON(t, resp.Body, &out)
 	if out.Choices[0].Message.Content != "Hello there." || out.Choices[0].FinishReason != "stop" {
@@ -293,7 +295,9 @@ func TestEmbeddings(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("status %d: %s", resp.StatusCode, b)
 	}
-	var out struct{ Data []struct{ Embedding []float64 } }
+	var out struct {
+		Data []struct{ Embedding []float64 }
+	}
 	decodeJSON(t, resp.Body, &out)
 	if len(out.Data) == 0 || len(out.Data[0].Embedding) == 0 {
 		t.Errorf("no embedding: %+v", out)
