@@ -20,14 +20,14 @@ import (
 
 // Config is a policy as the engine compiles it.
 type Config struct {
-	Version   string              // policy version, stamped on every decision; required
-	Terms     []lexicon.Term      // lexicon terms; Code must be a risk code
-	Rules     []Rule              // regular-expression rules
-	Detectors []DetectorConfig    // registry detectors (PII …)
-	Normalise textnorm.Options    // text normalisation; zero value: every fold, gap 3
-	Lexicon   lexicon.Options     // lexicon-wide pinyin/numeral forms; its Norm is replaced by Normalise
-	Replies   map[string]Reply    // safe replies by risk code or class ("A1"); built-in defaults otherwise
-	Overrides []Override          // actions by risk code/class and direction, over the hits' own
+	Version   string           // policy version, stamped on every decision; required
+	Terms     []lexicon.Term   // lexicon terms; Code must be a risk code
+	Rules     []Rule           // regular-expression rules
+	Detectors []DetectorConfig // registry detectors (PII …)
+	Normalise textnorm.Options // text normalisation; zero value: every fold, gap 3
+	Lexicon   lexicon.Options  // lexicon-wide pinyin/numeral forms; its Norm is replaced by Normalise
+	Replies   map[string]Reply // safe replies by risk code or class ("A1"); built-in defaults otherwise
+	Overrides []Override       // actions by risk code/class and direction, over the hits' own
 	// DefaultAction is the action of terms and rules that name none;
 	// default "refuse".
 	DefaultAction string
