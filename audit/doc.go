@@ -1,0 +1,76 @@
+// Package audit keeps Firebreak's audit trail and its complaint intake.
+//
+// The trail answers "who asked what, what did the model answer, what did
+// the gateway decide, under which policy version" for at least six months
+// (Cybersecurity Law, Art. 21), while keeping no more personal data than
+// needed (Interim Measures, Art. 11). Complaints give the public a channel
+// with a deadline (Art. 15).
+//
+// # Records and content
+//
+// The gateway fills a Record per request and calls Trail.Append before it
+// finishes the response. The prompt and answer are never stored as
+// plaintext: per tenant (Options.Retention, Options.TenantRetention) a
+// record keeps nothing, the SHA-256 of each (ModeHash), or both sealed with
+// AES-256-GCM under the newest key of a Keyring (ModeEncrypted), with the
+// key id stored so keys rotate. By default flagged records are encrypted
+// when a keyring is configured and clean ones are hashed.
+//
+// # Durability: group commit
+//
+// One writer goroutine per Trail drains the append queue and writes up to
+// Options.MaxBatch records in one transaction; Append returns only after
+// that transaction commits, so a record whose Append returned survives
+// SIGKILL (on SQLite, WAL with synchronous=NORMAL: a process crash loses no
+// commit; a power loss may lose the last transactions, see package store).
+//
+// # Hash chain
+//
+// Records form one chain ordered by seq. Each record stores
+//
+//	hash = SHA-256(prev_hash || canonical(record))
+//
+// where canonical is a versioned, length-prefixed encoding of every stored
+// field except seq, the content column and its erasure mark (see
+// row.canonical). The writer assigns seq and prev_hash inside the batch
+// transaction after locking the single chain-head row (audit_chain; SELECT
+// … FOR UPDATE on PostgreSQL, the database write lock on SQLite), so
+// replicas sharing a PostgreSQL database extend one chain in one order.
+//
+// Content is bound to the chain through a digest: the record hash covers
+// content_digest = SHA-256(content column), not the content itself. An
+// Art. 11 deletion (ForgetUser) empties the content column and sets
+// content_erased_at; the hash still verifies, Verify counts the erasure, and
+// content that is present must still match its digest. The hashed form
+// carries a random salt and the encrypted form a random nonce, so the
+// digest that remains says nothing about the erased text.
+//
+// # Checkpoints, anchors and Verify
+//
+// Every Options.CheckpointEvery the chain head (seq, hash, time) is
+// signed with an Ed25519 key (GenerateSigningKey, LoadSigningKey) and
+// stored in audit_checkpoints. Purge deletes the oldest records and, in the
+// same transaction, writes a signed anchor naming the last deleted record,
+// from which Verify starts. Verify walks the chain in one read snapshot and
+// names the first bad record: changed, removed, inserted, reordered, content
+// that does not match its digest, checkpoints that disagree or carry a bad
+// signature, and a chain head that does not match the last record.
+//
+// What the chain cannot show: someone with write access to the database
+// can rewrite the records after the last signed checkpoint and recompute
+// their hashes, because the chain itself holds no secret. Signed
+// checkpoints bound that window to Options.CheckpointEvery; publishing
+// checkpoints outside the database (a log, a timestamping service) makes
+// rewriting older records detectable even by a verifier who distrusts the
+// database. Without a signing key, checkpoints and anchors are unsigned and
+// prove nothing to a third party.
+//
+// # Complaints
+//
+// Complaints have an intake (Create), a deadline (ComplaintOptions.Deadline,
+// default 15 days), a status (open, in_review, answered, closed), an answer,
+// and a hook (Enqueuer) that puts each new complaint into the review queue.
+// Contact details are sealed with the keyring when one is configured and are
+// otherwise stored as given; complaint text is stored as given, because
+// reviewers must read it.
+package audit

@@ -1,0 +1,287 @@
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"database/sql"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/firebreak/firebreak/store"
+)
+
+// Problem kinds reported by Verify.
+const (
+	ProblemChanged    = "changed"    // the record's fields no longer match its hash
+	ProblemRemoved    = "removed"    // a record is missing: a gap, a broken link, or a truncated tail
+	ProblemInserted   = "inserted"   // the record was not in the chain its successor was written after
+	ProblemReordered  = "reordered"  // the record links to the one stored after it
+	ProblemContent    = "content"    // the stored content does not match its digest
+	ProblemCheckpoint = "checkpoint" // a checkpoint names a hash the record at its seq does not have
+	ProblemSignature  = "signature"  // a checkpoint or anchor signature does not verify
+	ProblemHead       = "head"       // the chain head row does not match the last record
+	ProblemSequence   = "sequence"   // links are intact but sequence numbers were changed
+)
+
+// maxProblems caps Report.Problems.
+const maxProblems = 100
+
+// Problem is one finding of Verify.
+type Problem struct {
+	Kind   string `json:"kind"`
+	Seq    int64  `json:"seq"`          // the first bad record's sequence number
+	ID     string `json:"id,omitempty"` // its id, when the record is present
+	Detail string `json:"detail"`
+}
+
+// Report is the result of Verify. Problems are ordered by Seq; the first
+// one names the first bad record.
+type Report struct {
+	OK                bool        `json:"ok"`
+	Records           int64       `json:"records"`             // records walked
+	FirstSeq          int64       `json:"first_seq"`           // 0 when no record
+	LastSeq           int64       `json:"last_seq"`            // 0 when no record
+	Head              int64       `json:"head"`                // the chain head's seq
+	Anchor            *Checkpoint `json:"anchor,omitempty"`    // the purge anchor the walk started from
+	Checkpoints       int         `json:"checkpoints"`         // checkpoints and anchors checked
+	SignaturesChecked bool        `json:"signatures_checked"`  // false when no public key was given
+	Erased            int64       `json:"erased"`              // records whose content was erased on request
+	Problems          []Problem   `json:"problems,omitempty"`  // at most 100
+	Truncated         bool        `json:"truncated,omitempty"` // more problems than listed
+}
+
+// Verify walks the whole chain in one read snapshot: from the newest purge
+// anchor (or the genesis hash), every record's hash must match its stored
+// fields, link to the record before it, and the sequence must have no gap;
+// stored content must match its digest unless it was erased; every
+// checkpoint must match the record at its seq and, when public keys are
+// given, carry a valid signature by one of them; the chain head must match
+// the last record. With no key, signatures are not checked (see
+// Report.SignaturesChecked).
+func Verify(ctx context.Context, db *store.DB, pubs ...ed25519.PublicKey) (Report, error) {
+	var rep Report
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.Dialect() == store.Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := db.Read().BeginTx(ctx, opts)
+	if err != nil {
+		return rep, fmt.Errorf("verify: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	w, err := newWalker(ctx, tx, pubs)
+	if err != nil {
+		return rep, fmt.Errorf("verify: %w", err)
+	}
+	if err := w.walk(ctx, tx); err != nil {
+		return rep, fmt.Errorf("verify: %w", err)
+	}
+	return w.report(), nil
+}
+
+// walker holds the state of one Verify walk.
+type walker struct {
+	rep       Report
+	keys      map[string]ed25519.PublicKey
+	cps       []Checkpoint // sorted by seq
+	ci        int          // next checkpoint to match
+	headSeq   int64
+	headHash  string
+	expPrev   string // the hash the next record must link to
+	expSeq    int64  // the seq the next record must have
+	afterPair string // after a reordered pair: what the record after the pair links to
+	last      *row
+}
+
+func newWalker(ctx context.Context, tx *sql.Tx, pubs []ed25519.PublicKey) (*walker, error) {
+	w := &walker{keys: map[string]ed25519.PublicKey{}, expPrev: genesisHash, expSeq: 1}
+	for _, p := range pubs {
+		w.keys[PublicKeyID(p)] = p
+	}
+	w.rep.SignaturesChecked = len(pubs) > 0
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_chain WHERE id = 1`).Scan(&w.headSeq, &w.headHash)
+	if err != nil {
+		return nil, fmt.Errorf("read chain head: %w", err)
+	}
+	if w.cps, err = loadCheckpoints(ctx, tx); err != nil {
+		return nil, err
+	}
+	for i := range w.cps {
+		c := &w.cps[i]
+		if w.rep.SignaturesChecked {
+			if err := c.verify(w.keys); err != nil {
+				w.problem(ProblemSignature, c.Seq, "", fmt.Sprintf("%s at seq %d: %v", c.Kind, c.Seq, err))
+			}
+		}
+		if c.Kind == KindAnchor && (w.rep.Anchor == nil || c.Seq > w.rep.Anchor.Seq) {
+			w.rep.Anchor = c
+		}
+	}
+	if a := w.rep.Anchor; a != nil {
+		w.expPrev, w.expSeq = a.Hash, a.Seq+1
+	}
+	w.rep.Checkpoints = len(w.cps)
+	return w, nil
+}
+
+func loadCheckpoints(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) ([]Checkpoint, error) {
+	rows, err := q.QueryContext(ctx, `SELECT kind, seq, hash, time_ms, key_id, signature
+		FROM audit_checkpoints ORDER BY seq, kind`)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []Checkpoint
+	for rows.Next() {
+		var c Checkpoint
+		var ms int64
+		if err := rows.Scan(&c.Kind, &c.Seq, &c.Hash, &ms, &c.KeyID, &c.Signature); err != nil {
+			return nil, fmt.Errorf("read checkpoints: %w", err)
+		}
+		c.Time = time.UnixMilli(ms).UTC()
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read checkpoints: %w", err)
+	}
+	return out, nil
+}
+
+// walk streams the records after the anchor in seq order, judging each one
+// with the next one in view.
+func (w *walker) walk(ctx context.Context, tx *sql.Tx) error {
+	start := w.expSeq - 1
+	rows, err := tx.QueryContext(ctx, `SELECT `+rowColumns+` FROM audit_records WHERE seq > $1 ORDER BY seq`, start)
+	if err != nil {
+		return fmt.Errorf("read records: %w", err)
+	}
+	defer rows.Close()
+	var cur *row
+	for rows.Next() {
+		next, err := scanRow(rows)
+		if err != nil {
+			return err
+		}
+		if cur != nil {
+			w.step(cur, next)
+		}
+		cur = next
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read records: %w", err)
+	}
+	if cur != nil {
+		w.step(cur, nil)
+	}
+	w.finish()
+	return nil
+}
+
+// step judges r, given the record stored after it (nil at the end).
+func (w *walker) step(r, next *row) {
+	w.rep.Records++
+	if w.rep.FirstSeq == 0 {
+		w.rep.FirstSeq = r.seq
+	}
+	w.rep.LastSeq, w.last = r.seq, r
+	w.matchCheckpoints(r)
+	w.checkContent(r)
+	exp, expSeq := w.expPrev, w.expSeq
+	w.expPrev, w.expSeq = r.hash, r.seq+1
+	if w.afterPair != "" {
+		// r closes a reordered pair: the record after the pair links to
+		// the pair's first record.
+		defer func() { w.expPrev, w.afterPair = w.afterPair, "" }()
+	}
+	self := chainHash(r.prevHash, r.canonical()) == r.hash
+	switch {
+	case next != nil && r.prevHash == next.hash:
+		w.problem(ProblemReordered, r.seq, r.id, "links to the record stored after it")
+		w.expPrev, w.afterPair = exp, r.hash
+	case next != nil && next.prevHash == exp:
+		w.problem(ProblemInserted, r.seq, r.id, "the next record was chained directly after the one before this")
+		w.expPrev = exp
+	case !self:
+		w.problem(ProblemChanged, r.seq, r.id, "stored fields do not match the record hash")
+	case r.prevHash == exp && r.seq != expSeq:
+		w.problem(ProblemSequence, r.seq, r.id, fmt.Sprintf("links correctly but has seq %d, want %d", r.seq, expSeq))
+	case r.prevHash == exp:
+		// Linked as written.
+	case r.seq > expSeq:
+		w.problem(ProblemRemoved, expSeq, "", fmt.Sprintf("records %d to %d are missing", expSeq, r.seq-1))
+	default:
+		w.problem(ProblemRemoved, r.seq, r.id,
+			"does not link to the record before it: records were removed and renumbered, or the one before was rewritten")
+	}
+}
+
+// matchCheckpoints compares r with the checkpoints at its seq, and reports
+// checkpoints whose record is missing.
+func (w *walker) matchCheckpoints(r *row) {
+	for ; w.ci < len(w.cps) && w.cps[w.ci].Seq <= r.seq; w.ci++ {
+		c := w.cps[w.ci]
+		switch {
+		case c.Seq == r.seq && c.Hash != r.hash:
+			w.problem(ProblemCheckpoint, r.seq, r.id,
+				fmt.Sprintf("%s of %s names another hash", c.Kind, c.Time.Format(time.RFC3339)))
+		case c.Seq < r.seq && c.Seq >= w.rep.FirstSeq:
+			w.problem(ProblemRemoved, c.Seq, "", fmt.Sprintf("the %s of %s names a missing record", c.Kind, c.Time.Format(time.RFC3339)))
+		}
+	}
+}
+
+// checkContent checks stored content against the digest the hash covers.
+func (w *walker) checkContent(r *row) {
+	switch {
+	case r.content != "":
+		if sha256Hex(r.content) != r.digest {
+			w.problem(ProblemContent, r.seq, r.id, "stored content does not match its digest")
+		}
+	case r.erasedAt.Valid:
+		w.rep.Erased++
+	case r.digest != "":
+		w.problem(ProblemContent, r.seq, r.id, "content is missing but was not erased on request")
+	}
+}
+
+// finish checks what lies after the last record: checkpoints and the head.
+func (w *walker) finish() {
+	lastSeq, lastHash := int64(0), genesisHash
+	if a := w.rep.Anchor; a != nil {
+		lastSeq, lastHash = a.Seq, a.Hash
+	}
+	if w.last != nil {
+		lastSeq, lastHash = w.last.seq, w.last.hash
+	}
+	for ; w.ci < len(w.cps); w.ci++ {
+		if c := w.cps[w.ci]; c.Seq > lastSeq {
+			w.problem(ProblemRemoved, lastSeq+1, "",
+				fmt.Sprintf("the %s of %s names seq %d, after the last record", c.Kind, c.Time.Format(time.RFC3339), c.Seq))
+			break
+		}
+	}
+	w.rep.Head = w.headSeq
+	switch {
+	case w.headSeq > lastSeq:
+		w.problem(ProblemRemoved, lastSeq+1, "", fmt.Sprintf("the chain head is at seq %d, the last record is %d", w.headSeq, lastSeq))
+	case w.headSeq < lastSeq || w.headHash != lastHash:
+		w.problem(ProblemHead, w.headSeq, "", "the chain head does not match the last record")
+	}
+}
+
+func (w *walker) problem(kind string, seq int64, id, detail string) {
+	if len(w.rep.Problems) >= maxProblems {
+		w.rep.Truncated = true
+		return
+	}
+	w.rep.Problems = append(w.rep.Problems, Problem{Kind: kind, Seq: seq, ID: id, Detail: detail})
+}
+
+func (w *walker) report() Report {
+	sort.SliceStable(w.rep.Problems, func(i, j int) bool { return w.rep.Problems[i].Seq < w.rep.Problems[j].Seq })
+	w.rep.OK = len(w.rep.Problems) == 0
+	return w.rep
+}
