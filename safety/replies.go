@@ -40,11 +40,8 @@ var defaultReplies = map[string]Reply{
 // the configured ones before the built-in ones.
 func (e *Engine) reply(code string, zh bool) string {
 	for _, key := range []string{code, CodeClass(code), ""} {
-		r, ok := e.replies[key]
-		if !ok {
-			r, ok = defaultReplies[key]
-		}
-		if ok {
+		for _, table := range []map[string]Reply{e.replies, defaultReplies} {
+			r := table[key]
 			if zh && r.Zh != "" {
 				return r.Zh
 			}
