@@ -91,11 +91,10 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// readBody reads the whole request body within the size limit.
+// readBody reads the whole request body within the size limit. The
+// Content-Type is not checked: the body must parse as JSON whatever the
+// client labelled it (curl -d sends a form type).
 func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return nil, openai.Errorf(openai.CodeUnsupportedMedia, "Content-Type must be application/json, got %q", ct)
-	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
 	var tooLarge *http.MaxBytesError
 	switch {
