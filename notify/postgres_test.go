@@ -2,7 +2,10 @@ package notify_test
 
 import (
 	"context"
+	"log/slog"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,4 +151,88 @@ func TestPooledListenerIsReturnedClean(t *testing.T) {
 	if conns == 0 {
 		t.Fatal("no open connections to check")
 	}
+}
+
+func TestListenerUnreachable(t *testing.T) {
+	db, _ := openPostgres(t)
+	logs := &capture{}
+	a := open(t, db, notify.Options{})
+	// Nothing listens on port 1: every connect fails at once.
+	b := open(t, db, notify.Options{
+		DSN:               "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=1",
+		PollInterval:      20 * time.Millisecond,
+		ReconnectDelay:    time.Millisecond,
+		MaxReconnectDelay: time.Millisecond,
+		Logger:            slog.New(logs),
+	})
+	r := record(t, b, "t")
+	const payload = "payload-that-must-not-be-logged"
+	publish(t, a, "t", payload)
+	if got := r.wait(t, 1); !slices.Equal(got, []string{payload}) {
+		t.Errorf("got %q", got)
+	}
+	deadline := time.Now().Add(patience)
+	for logs.count(slog.LevelDebug, "notify: listener down") < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than 4 reconnect attempts after %s", patience)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := logs.count(slog.LevelWarn, "notify: listener down"); n != 1 {
+		t.Errorf("outage logged %d times at warn, want once", n)
+	}
+	if logs.contains(payload) {
+		t.Error("a payload reached the log")
+	}
+}
+
+// capture is a slog.Handler that keeps every record as text.
+type capture struct {
+	mu    sync.Mutex
+	lines []captured
+}
+
+type captured struct {
+	level slog.Level
+	msg   string
+	text  string
+}
+
+func (c *capture) Enabled(context.Context, slog.Level) bool { return true }
+func (c *capture) WithAttrs([]slog.Attr) slog.Handler       { return c }
+func (c *capture) WithGroup(string) slog.Handler            { return c }
+
+func (c *capture) Handle(_ context.Context, r slog.Record) error {
+	text := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		text += " " + a.String()
+		return true
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lines = append(c.lines, captured{level: r.Level, msg: r.Message, text: text})
+	return nil
+}
+
+func (c *capture) count(level slog.Level, msg string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, l := range c.lines {
+		if l.level == level && l.msg == msg {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *capture) contains(s string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, l := range c.lines {
+		if strings.Contains(l.text, s) {
+			return true
+		}
+	}
+	return false
 }
