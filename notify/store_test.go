@@ -205,3 +205,23 @@ func (c *clock) Add(d time.Duration) {
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
+
+// TestOwnPublicationsWithoutPolling shows that a replica's own
+// publications, plain or in a transaction, arrive by notice (PostgreSQL) or
+// by the wake-up after the write (SQLite), not by the periodic read.
+func TestOwnPublicationsWithoutPolling(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		n := open(t, db, notify.Options{PollInterval: time.Hour})
+		r := record(t, n, "t")
+		publish(t, n, "t", "plain")
+		err := db.Tx(context.Background(), func(tx *sql.Tx) error {
+			return n.PublishTx(context.Background(), tx, "t", "in-tx")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := r.wait(t, 2), []string{"plain", "in-tx"}; !slices.Equal(got, want) {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	})
+}
