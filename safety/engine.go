@@ -89,7 +89,8 @@ type Engine struct {
 	overrides  map[overrideKey]Action
 	replies    map[string]Reply
 	mask       string
-	span       int // longest hold-back any rule or detector needs
+	span       int  // longest hold-back any rule or detector needs
+	hasAllow   bool // some term has an allow-list
 }
 
 type rule struct {
@@ -146,6 +147,7 @@ func (e *Engine) compileTerms(cfg Config, def Action) error {
 			return fmt.Errorf("term %q: %w", t.Text, err)
 		}
 		e.termAction[i] = def
+		e.hasAllow = e.hasAllow || len(t.Allow) > 0
 		if t.Action != "" {
 			a, err := ParseAction(t.Action)
 			if err != nil {

@@ -117,14 +117,58 @@ func (s *Stream) windowHits() []Hit {
 // safe is how much of the text may be released: nothing a lexicon match
 // may still start in, and nothing a rule or detector may still need.
 func (s *Stream) safe() int {
-	safe := s.lex.Safe()
+	lexSafe := s.lex.Safe()
+	safe := lexSafe
 	if s.e.span > 0 {
 		safe = min(safe, max(s.released, len(s.text)-s.e.span))
 	}
 	for safe > s.released && safe < len(s.text) && !utf8.RuneStart(s.text[safe]) {
 		safe--
 	}
+	if safe > s.released && (safe < lexSafe || s.e.hasAllow) {
+		safe = s.trimTail(safe)
+	}
 	return max(safe, s.released)
+}
+
+// tailWindow is how much text before a release point trimTail rescans.
+const tailWindow = 256
+
+// trimTail moves a release point back until the released prefix, read on
+// its own, ends in no term that the rest of the text cancels (a cut inside
+// an allow phrase "炸弹|面包", or inside a word "bomb|astic").
+func (s *Stream) trimTail(safe int) int {
+	for safe > s.released {
+		from := max(0, safe-tailWindow)
+		for from > 0 && !utf8.RuneStart(s.text[from]) {
+			from--
+		}
+		cut := safe
+		for _, m := range s.e.lex.Find(string(s.text[from:safe])) {
+			start := from + m.Start
+			if from > 0 && m.Start < tailWindow/4 {
+				continue // may be an artefact of the window's own start
+			}
+			if s.e.termAction[m.Term] >= Mask && !s.knownLexHit(m.Term, start, from+m.End) {
+				cut = min(cut, start)
+			}
+		}
+		if cut == safe {
+			return safe
+		}
+		safe = cut
+	}
+	return safe
+}
+
+func (s *Stream) knownLexHit(term, start, end int) bool {
+	id := s.e.lex.Term(term).ID
+	for _, h := range s.lexHits {
+		if h.Start == start && h.End == end && h.Rule == id {
+			return true
+		}
+	}
+	return false
 }
 
 // release returns text[released:upto] with mask hits applied, and moves
