@@ -1,0 +1,143 @@
+package sanction
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/firebreak/firebreak/store"
+)
+
+// Service keeps strikes, sanctions and blacklists. It is safe for
+// concurrent use. Create it with New and stop it with Close.
+type Service struct {
+	opts   Options
+	db     *store.DB
+	users  *stateCache
+	flight singleflight.Group
+	bl     *blacklist
+
+	cancels []func()
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+}
+
+// New validates opts, loads the blacklist and, if a Notifier is set,
+// subscribes to the changes other replicas publish.
+func New(ctx context.Context, opts Options) (*Service, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		opts:  opts,
+		db:    opts.DB,
+		users: newStateCache(opts.CacheTTL, opts.CacheSize),
+		bl:    newBlacklist(),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	if n := opts.Notifier; n != nil {
+		// Subscribe before loading, so a change committed during the load
+		// is applied after it rather than lost.
+		s.cancels = append(s.cancels,
+			n.Subscribe(TopicUser, s.onUser),
+			n.Subscribe(TopicBlacklist, s.onBlacklist))
+	}
+	if err := s.reload(ctx); err != nil {
+		s.unsubscribe()
+		return nil, fmt.Errorf("sanction: %w", err)
+	}
+	go s.reloadLoop()
+	return s, nil
+}
+
+// Close stops the background reload and the subscriptions. It does not
+// close the store.
+func (s *Service) Close() error {
+	s.once.Do(func() {
+		s.unsubscribe()
+		close(s.stop)
+		<-s.done
+	})
+	return nil
+}
+
+func (s *Service) unsubscribe() {
+	for _, c := range s.cancels {
+		c()
+	}
+}
+
+func (s *Service) reloadLoop() {
+	defer close(s.done)
+	t := time.NewTicker(s.opts.ReloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if err := s.reload(ctx); err != nil {
+				s.opts.Logger.Error("reload blacklist", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// onUser drops a user's cached standing when another replica changed it.
+func (s *Service) onUser(payload string) {
+	tenantID, endUserID, ok := strings.Cut(payload, "\n")
+	if !ok {
+		s.opts.Logger.Warn("bad sanction notice", "topic", TopicUser, "len", len(payload))
+		return
+	}
+	s.users.drop(userKey{tenantID, endUserID})
+}
+
+// changedUser drops the user's standing here and tells the other replicas.
+// A failed publication is logged: the others catch up after CacheTTL.
+func (s *Service) changedUser(ctx context.Context, k userKey) {
+	s.users.drop(k)
+	s.publish(ctx, TopicUser, k.tenantID+"\n"+k.endUserID)
+}
+
+func (s *Service) publish(ctx context.Context, topic, payload string) {
+	if s.opts.Notifier == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.opts.Notifier.Publish(ctx, topic, payload); err != nil {
+		s.opts.Logger.Error("publish sanction change", "topic", topic, "err", err)
+	}
+}
+
+// b32 is lowercase base32 without padding, for ids.
+var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newID returns a prefixed random id with 80 bits of entropy.
+func newID(prefix string) string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return prefix + b32.EncodeToString(b)
+}
+
+func fromMs(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// nullMs stores a zero time as NULL.
+func nullMs(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
