@@ -14,10 +14,10 @@ import (
 
 // Query selects records for Search and Export. Zero fields match anything.
 type Query struct {
-	From     time.Time // records at or after From
-	To       time.Time // records before To
-	TenantID string
-	EndUser  string
+	From      time.Time // records at or after From
+	To        time.Time // records before To
+	TenantID  string
+	EndUser   string
 	RequestID string
 	// Decision matches records where either direction's action is this one
 	// ("allow", "mask", "review", "refuse", "block").
