@@ -1,0 +1,87 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/openai"
+)
+
+// Requirements says which verification level an end user needs to use a
+// model. The zero value requires nothing.
+//
+// Art. 9 of the Deep Synthesis Provisions forbids publishing features to
+// unverified users; a public service sets at least {"*": phone}.
+type Requirements struct {
+	// MinLevel maps a public model name to the lowest level that may use
+	// it; the key "*" applies to every model not listed. Default: {} (any
+	// level, including unverified).
+	MinLevel map[string]Level `json:"min_level" yaml:"min_level"`
+	// VerifyURL is where a refused user can verify; the refusal message
+	// names it. Default "" (the message names no place).
+	VerifyURL string `json:"verify_url" yaml:"verify_url"`
+}
+
+// compiledRequirements is Requirements checked and ready for the hot path.
+type compiledRequirements struct {
+	byModel  map[string]Level
+	fallback Level
+	suffix   string // "; verify at <url>" or ""
+}
+
+func compileRequirements(r Requirements) (compiledRequirements, error) {
+	c := compiledRequirements{byModel: make(map[string]Level, len(r.MinLevel))}
+	for model, l := range r.MinLevel {
+		if !l.valid() {
+			return c, fmt.Errorf("requirements: model %q: invalid level %d", model, int(l))
+		}
+		if model == "" {
+			return c, fmt.Errorf("requirements: empty model name")
+		}
+		if model == "*" {
+			c.fallback = l
+			continue
+		}
+		c.byModel[model] = l
+	}
+	if u := strings.TrimSpace(r.VerifyURL); u != "" {
+		c.suffix = "; verify at " + u
+	}
+	return c, nil
+}
+
+// need returns the level model requires.
+func (c *compiledRequirements) need(model string) Level {
+	if l, ok := c.byModel[model]; ok {
+		return l
+	}
+	return c.fallback
+}
+
+// Required returns the level Options.Requirements asks of model.
+func (s *Service) Required(model string) Level { return s.req.need(model) }
+
+// Check returns nil if u may use model, or an *openai.Error (403
+// forbidden) whose message says what verification is needed and where to
+// get it; its cause is a *LevelError. It reads the state from the cache.
+func (s *Service) Check(ctx context.Context, u *account.EndUser, model string) error {
+	need := s.req.need(model)
+	if need == LevelUnverified {
+		return nil
+	}
+	st, err := s.State(ctx, u.ID)
+	if err != nil {
+		return openai.Wrap(openai.CodeUnavailable, err, "identity verification is unavailable")
+	}
+	if st.Level >= need {
+		return nil
+	}
+	cause := &LevelError{Model: model, Need: need, Have: st.Level}
+	msg := "this service requires " + need.phrase() + " verification" + s.req.suffix
+	if _, own := s.req.byModel[model]; own {
+		msg = fmt.Sprintf("model %q requires %s verification%s", model, need.phrase(), s.req.suffix)
+	}
+	return openai.Wrap(openai.CodeForbidden, cause, msg)
+}

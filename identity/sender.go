@@ -1,0 +1,146 @@
+package identity
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/firebreak/firebreak/safety/pii"
+)
+
+// Sender delivers a text message to a mainland mobile number (11 digits).
+type Sender interface {
+	Send(ctx context.Context, phone, message string) error
+}
+
+// LogSender is the development Sender: it sends nothing. It logs at info
+// level that a message went to the masked number, and the message itself,
+// which holds the code, only at debug level, so a developer can read the
+// code from a debug log. It is the only place a code is ever logged; never
+// run it with debug logging where real users verify.
+type LogSender struct {
+	Logger *slog.Logger // Default: discard
+}
+
+var (
+	_ Sender = (*LogSender)(nil)
+	_ Sender = (*WebhookSender)(nil)
+)
+
+// Send logs the message instead of sending it.
+func (l *LogSender) Send(ctx context.Context, phone, message string) error {
+	log := l.Logger
+	if log == nil {
+		return nil
+	}
+	log.InfoContext(ctx, "text message not sent: development sender", "phone", pii.MaskMobile(phone), "len", len(message))
+	log.DebugContext(ctx, "development sender message", "phone", pii.MaskMobile(phone), "message", message)
+	return nil
+}
+
+// SignatureHeader carries a WebhookSender request's signature:
+// "t=<unix seconds>,v1=<hex HMAC-SHA-256(secret, "<t>.<body>")>". The
+// receiver recomputes it and rejects old timestamps, which stops replays.
+const SignatureHeader = "X-Firebreak-Signature"
+
+// WebhookOptions configures NewWebhookSender.
+type WebhookOptions struct {
+	// URL receives a POST of {"phone": "...", "message": "...", "sent_at":
+	// <unix seconds>} as JSON. Required; http or https.
+	URL string
+	// Secret signs each request (SignatureHeader). At least 16 bytes.
+	// Required.
+	Secret []byte
+	// Timeout bounds each request, connection included. Default 5s.
+	Timeout time.Duration
+	// Client sends the requests. Default: a client with no redirects.
+	Client *http.Client
+	// Now is the clock of the timestamp. Default time.Now.
+	Now func() time.Time
+}
+
+// WebhookSender hands messages to the operator's own SMS service.
+type WebhookSender struct {
+	opts WebhookOptions
+}
+
+// NewWebhookSender validates opts.
+func NewWebhookSender(opts WebhookOptions) (*WebhookSender, error) {
+	u, err := url.Parse(opts.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("webhook sender: URL must be an absolute http or https URL")
+	}
+	if len(opts.Secret) < 16 {
+		return nil, errors.New("webhook sender: Secret must be at least 16 bytes")
+	}
+	if opts.Timeout < 0 {
+		return nil, errors.New("webhook sender: negative Timeout")
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Client == nil {
+		opts.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // a redirect would re-send the code elsewhere
+		}}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &WebhookSender{opts: opts}, nil
+}
+
+type webhookBody struct {
+	Phone   string `json:"phone"`
+	Message string `json:"message"`
+	SentAt  int64  `json:"sent_at"`
+}
+
+// Send posts the message and succeeds on any 2xx answer.
+func (w *WebhookSender) Send(ctx context.Context, phone, message string) error {
+	ts := w.opts.Now().Unix()
+	body, err := json.Marshal(webhookBody{Phone: phone, Message: message, SentAt: ts})
+	if err != nil {
+		return fmt.Errorf("webhook sender: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, w.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.opts.URL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("webhook sender: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(SignatureHeader, Sign(w.opts.Secret, ts, body))
+	resp, err := w.opts.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("webhook sender: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("webhook sender: status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// Sign returns the SignatureHeader value for body sent at unix second ts.
+// A receiver verifies a request by recomputing it.
+func Sign(secret []byte, ts int64, body []byte) string {
+	t := strconv.FormatInt(ts, 10)
+	h := hmac.New(sha256.New, secret)
+	h.Write([]byte(t))
+	h.Write([]byte{'.'})
+	h.Write(body)
+	return "t=" + t + ",v1=" + hex.EncodeToString(h.Sum(nil))
+}
