@@ -3,6 +3,8 @@ package safety
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -210,5 +212,29 @@ func TestParseLexicon(t *testing.T) {
 	}
 	if _, err := ParseLexicon(strings.NewReader("毒品\tA9z\n"), "t.txt", ""); err == nil || !strings.Contains(err.Error(), "t.txt:1") {
 		t.Fatalf("error = %v, want one naming t.txt:1", err)
+	}
+}
+
+func TestLexiconFileCompiles(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "lexicon.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	terms, err := ParseLexicon(f, "lexicon.txt", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := mustCompile(t, Config{Version: "file", Terms: terms})
+	tests := []struct {
+		text   string
+		action Action
+	}{{"du pin", Refuse}, {"陆 肆", Refuse}, {"恐怖袭击", Block}, {"傻瓜", Mask}, {"减肥药", Review}, {"面包", Allow}}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			if got := e.Check(Input, tt.text).Action; got != tt.action {
+				t.Errorf("Check(%q) = %v, want %v", tt.text, got, tt.action)
+			}
+		})
 	}
 }

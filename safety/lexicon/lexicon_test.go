@@ -159,6 +159,19 @@ func TestOffsetsOnRuneBoundaries(t *testing.T) {
 	}
 }
 
+// isRuneStart reports whether i is a rune boundary of s as Go decodes it:
+// an invalid byte is a rune of its own.
 func isRuneStart(s string, i int) bool {
-	return i == len(s) || s[i]&0xC0 != 0x80
+	if i == len(s) {
+		return true
+	}
+	for j := range s {
+		if j == i {
+			return true
+		}
+		if j > i {
+			break
+		}
+	}
+	return false
 }
