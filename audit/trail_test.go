@@ -1,10 +1,10 @@
 package audit
 
 import (
-	"crypto/ed25519"
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"

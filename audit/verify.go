@@ -92,6 +92,7 @@ type walker struct {
 	expSeq    int64  // the seq the next record must have
 	afterPair string // after a reordered pair: what the record after the pair links to
 	last      *row
+	goodCkpt  int64 // seq of the last checkpoint that matched its record
 }
 
 func newWalker(ctx context.Context, tx *sql.Tx, pubs []ed25519.PublicKey) (*walker, error) {
@@ -187,8 +188,8 @@ func (w *walker) step(r, next *row) {
 		w.rep.FirstSeq = r.seq
 	}
 	w.rep.LastSeq, w.last = r.seq, r
-	w.matchCheckpoints(r)
-	w.checkContent(r)
+	defer w.checkContent(r)
+	defer w.matchCheckpoints(r)
 	exp, expSeq := w.expPrev, w.expSeq
 	w.expPrev, w.expSeq = r.hash, r.seq+1
 	if w.afterPair != "" {
@@ -225,8 +226,11 @@ func (w *walker) matchCheckpoints(r *row) {
 		c := w.cps[w.ci]
 		switch {
 		case c.Seq == r.seq && c.Hash != r.hash:
-			w.problem(ProblemCheckpoint, r.seq, r.id,
-				fmt.Sprintf("%s of %s names another hash", c.Kind, c.Time.Format(time.RFC3339)))
+			w.problem(ProblemCheckpoint, r.seq, r.id, fmt.Sprintf(
+				"the %s of %s names another hash: a record after seq %d, the last checkpoint that matches, was rewritten",
+				c.Kind, c.Time.Format(time.RFC3339), w.goodCkpt))
+		case c.Seq == r.seq:
+			w.goodCkpt = c.Seq
 		case c.Seq < r.seq && c.Seq >= w.rep.FirstSeq:
 			w.problem(ProblemRemoved, c.Seq, "", fmt.Sprintf("the %s of %s names a missing record", c.Kind, c.Time.Format(time.RFC3339)))
 		}

@@ -1,0 +1,188 @@
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"testing"
+	"time"
+
+	"github.com/firebreak/firebreak/store"
+	"github.com/firebreak/firebreak/store/storetest"
+)
+
+// chainOf appends n records (ids r01…) and checkpoints the head after
+// record cpAt (0: no checkpoint).
+func chainOf(t *testing.T, db *store.DB, signer ed25519.PrivateKey, n, cpAt int) *Trail {
+	t.Helper()
+	tr := newTrail(t, db, Options{Signer: signer, Keys: testKeyring(t, "a")})
+	base := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
+	for i := 1; i <= n; i++ {
+		r := sample(i, base.Add(time.Duration(i)*time.Second))
+		r.ID = idOf(i)
+		mustAppend(t, tr, r)
+		if i == cpAt {
+			if _, err := tr.Checkpoint(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return tr
+}
+
+func idOf(i int) string { return string([]byte{'r', byte('0' + i/10), byte('0' + i%10)}) }
+
+// renumber moves records with seq >= from by delta, in two steps so that
+// neither database trips over the primary key half-way.
+func renumber(t *testing.T, db *store.DB, from, delta int64) {
+	t.Helper()
+	mustExec(t, db, `UPDATE audit_records SET seq = -seq WHERE seq >= $1`, from)
+	mustExec(t, db, `UPDATE audit_records SET seq = -seq + $1 WHERE seq < 0`, delta)
+}
+
+// forge inserts a record at seq that chains properly after prev, as an
+// attacker who knows the format would.
+func forge(t *testing.T, db *store.DB, seq int64, prev string) {
+	t.Helper()
+	rec := sample(99, time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC))
+	rec.ID = "forged"
+	r, err := newRow(&rec, ModeNone, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.seq, r.prevHash = seq, prev
+	r.hash = chainHash(prev, r.canonical())
+	mustExec(t, db, `INSERT INTO audit_records (`+rowColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,
+		$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32)`, r.args()...)
+}
+
+func hashAt(t *testing.T, db *store.DB, seq int64) string {
+	t.Helper()
+	var h string
+	if err := db.QueryRowContext(context.Background(), `SELECT hash FROM audit_records WHERE seq = $1`, seq).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestVerifyNamesFirstBadRecord(t *testing.T) {
+	signer := testSigner(t)
+	pub := signer.Public().(ed25519.PublicKey)
+	cases := []struct {
+		name     string
+		cpAt     int // checkpoint after this record
+		tamper   func(t *testing.T, db *store.DB)
+		wantKind string
+		wantSeq  int64
+	}{
+		{name: "untouched", cpAt: 6},
+		{name: "field edited", tamper: func(t *testing.T, db *store.DB) {
+			mustExec(t, db, `UPDATE audit_records SET outcome = 'ok', input_action = 'allow' WHERE seq = 6`)
+		}, wantKind: ProblemChanged, wantSeq: 6},
+		{name: "time edited", tamper: func(t *testing.T, db *store.DB) {
+			mustExec(t, db, `UPDATE audit_records SET time_ms = time_ms + 1 WHERE seq = 4`)
+		}, wantKind: ProblemChanged, wantSeq: 4},
+		{name: "content replaced", tamper: func(t *testing.T, db *store.DB) {
+			mustExec(t, db, `UPDATE audit_records SET content = (SELECT content FROM audit_records WHERE seq = 2) WHERE seq = 3`)
+		}, wantKind: ProblemContent, wantSeq: 3},
+		{name: "content removed without erasure", tamper: func(t *testing.T, db *store.DB) {
+			mustExec(t, db, `UPDATE audit_records SET content = '' WHERE seq = 5`)
+		}, wantKind: ProblemContent, wantSeq: 5},
+		{name: "deleted", tamper: func(t *testing.T, db *store.DB) {
+			mustExec(t, db, `DELETE FROM audit_records WHERE seq IN (5, 6)`)
+		}, wantKind: ProblemRemoved, wantSeq: 5},
+		{name: "deleted and renumbered", tamper: func(t *testing.T, db *store.DB) {
+			mustExec(t, db, `DELETE FROM audit_records WHERE seq = 5`)
+			renumber(t, db, 6, -1)
+			mustExec(t, db, `UPDATE audit_chain SET seq = seq - 1`)
+		}, wantKind: ProblemRemoved, wantSeq: 5},
+		{name: "tail truncated", tamper: func(t *testing.T, db *store.DB) {
+			mustExec(t, db, `DELETE FROM audit_records WHERE seq >= 9`)
+		}, wantKind: ProblemRemoved, wantSeq: 9},
+		{name: "tail truncated and head moved", cpAt: 10, tamper: func(t *testing.T, db *store.DB) {
+			mustExec(t, db, `DELETE FROM audit_records WHERE seq >= 9`)
+			mustExec(t, db, `UPDATE audit_chain SET seq = 8, hash = $1`, hashAt(t, db, 8))
+		}, wantKind: ProblemRemoved, wantSeq: 9},
+		{name: "inserted", tamper: func(t *testing.T, db *store.DB) {
+			renumber(t, db, 4, 1)
+			forge(t, db, 4, hashAt(t, db, 3))
+		}, wantKind: ProblemInserted, wantSeq: 4},
+		{name: "inserted at the end", cpAt: 10, tamper: func(t *testing.T, db *store.DB) {
+			renumber(t, db, 10, 1)
+			forge(t, db, 10, hashAt(t, db, 9))
+		}, wantKind: ProblemInserted, wantSeq: 10},
+		{name: "reordered", tamper: func(t *testing.T, db *store.DB) {
+			mustExec(t, db, `UPDATE audit_records SET seq = -1 WHERE seq = 5`)
+			mustExec(t, db, `UPDATE audit_records SET seq = 5 WHERE seq = 6`)
+			mustExec(t, db, `UPDATE audit_records SET seq = 6 WHERE seq = -1`)
+		}, wantKind: ProblemReordered, wantSeq: 5},
+		{name: "edited and re-hashed before a checkpoint", cpAt: 9, tamper: func(t *testing.T, db *store.DB) {
+			rehashFrom(t, db, 7)
+		}, wantKind: ProblemCheckpoint, wantSeq: 9},
+		{name: "checkpoint signature forged", cpAt: 6, tamper: func(t *testing.T, db *store.DB) {
+			mustExec(t, db, `UPDATE audit_checkpoints SET time_ms = time_ms + 1000`)
+		}, wantKind: ProblemSignature, wantSeq: 6},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T, db *store.DB) {
+				chainOf(t, db, signer, 10, tc.cpAt)
+				wantOK(t, mustVerify(t, db, pub))
+				if tc.tamper == nil {
+					return
+				}
+				tc.tamper(t, db)
+				rep := mustVerify(t, db, pub)
+				if rep.OK || len(rep.Problems) == 0 {
+					t.Fatalf("tampering not detected: %+v", rep)
+				}
+				if p := rep.Problems[0]; p.Kind != tc.wantKind || p.Seq != tc.wantSeq {
+					t.Fatalf("first problem %+v, want %s at seq %d (all: %+v)", p, tc.wantKind, tc.wantSeq, rep.Problems)
+				}
+			})
+		})
+	}
+}
+
+// rehashFrom changes the record at seq and recomputes its hash and every
+// later hash and link, as an attacker with database access could.
+func rehashFrom(t *testing.T, db *store.DB, seq int64) {
+	t.Helper()
+	ctx := context.Background()
+	mustExec(t, db, `UPDATE audit_records SET status = 500 WHERE seq = $1`, seq)
+	rows, err := db.QueryContext(ctx, `SELECT `+rowColumns+` FROM audit_records WHERE seq >= $1 ORDER BY seq`, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []*row
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	rows.Close()
+	prev := hashAt(t, db, seq-1)
+	for _, r := range rs {
+		r.hash = chainHash(prev, r.canonical())
+		mustExec(t, db, `UPDATE audit_records SET prev_hash = $1, hash = $2 WHERE seq = $3`, prev, r.hash, r.seq)
+		prev = r.hash
+	}
+	mustExec(t, db, `UPDATE audit_chain SET hash = $1`, prev)
+}
+
+func TestVerifyWithoutKeysSkipsSignatures(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		chainOf(t, db, nil, 3, 2)
+		rep := mustVerify(t, db)
+		wantOK(t, rep)
+		if rep.SignaturesChecked || rep.Checkpoints != 1 {
+			t.Fatalf("report %+v: want one unsigned checkpoint, signatures not checked", rep)
+		}
+		// An unsigned checkpoint fails once a key is required.
+		rep = mustVerify(t, db, testSigner(t).Public().(ed25519.PublicKey))
+		if rep.OK || rep.Problems[0].Kind != ProblemSignature {
+			t.Fatalf("unsigned checkpoint accepted under a key: %+v", rep)
+		}
+	})
+}
