@@ -25,13 +25,13 @@ func (e *Engine) action(dir Direction, code string, own Action) Action {
 }
 
 func (e *Engine) lexHits(dir Direction, ms []lexicon.Match, hits []Hit) []Hit {
+	if hits == nil {
+		hits = make([]Hit, 0, len(ms))
+	}
 	for _, m := range ms {
-		t := e.lex.Term(m.Term)
-		hits = append(hits, Hit{
-			Detector: "lexicon", Rule: t.ID, Term: t.Text, Code: t.Code,
-			Action: e.action(dir, t.Code, e.termAction[m.Term]),
-			Start:  m.Start, End: m.End,
-		})
+		h := e.termHits[dir][m.Term]
+		h.Start, h.End = m.Start, m.End
+		hits = append(hits, h)
 	}
 	return hits
 }

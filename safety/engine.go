@@ -84,6 +84,7 @@ type Engine struct {
 	version    string
 	lex        *lexicon.Lexicon
 	termAction []Action
+	termHits   [2][]Hit // per direction, each term's hit with Start and End unset
 	rules      []rule
 	dets       []detector
 	overrides  map[overrideKey]Action
@@ -124,7 +125,7 @@ func Compile(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile policy: default action: %w", err)
 	}
-	steps := []func(Config, Action) error{e.compileTerms, e.compileRules, e.compileDetectors, e.compileOverrides, e.checkReplies}
+	steps := []func(Config, Action) error{e.compileTerms, e.compileRules, e.compileDetectors, e.compileOverrides, e.prepareTermHits, e.checkReplies}
 	for _, step := range steps {
 		if err := step(cfg, def); err != nil {
 			return nil, fmt.Errorf("compile policy %s: %w", cfg.Version, err)
@@ -163,6 +164,21 @@ func (e *Engine) compileTerms(cfg Config, def Action) error {
 		return err
 	}
 	e.lex = lx
+	return nil
+}
+
+// prepareTermHits builds each term's hit once, with the overrides of each
+// direction applied, so that a check only fills in the offsets.
+func (e *Engine) prepareTermHits(Config, Action) error {
+	for _, dir := range []Direction{Input, Output} {
+		hits := make([]Hit, e.lex.Len())
+		for i := range hits {
+			t := e.lex.Term(i)
+			hits[i] = Hit{Detector: "lexicon", Rule: t.ID, Term: t.Text, Code: t.Code,
+				Action: e.action(dir, t.Code, e.termAction[i])}
+		}
+		e.termHits[dir] = hits
+	}
 	return nil
 }
 

@@ -145,7 +145,7 @@ func (l *Lexicon) Normaliser() *textnorm.Normaliser { return l.norm }
 func (l *Lexicon) Find(text string) []Match {
 	var sc scanner
 	sc.init(l)
-	sc.out = make([]Match, 0, len(text)/64+4)
+	sc.out = make([]Match, 0, len(text)/16+4)
 	sc.scan(text)
 	sc.settle(true)
 	sortMatches(sc.out)

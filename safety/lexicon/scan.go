@@ -273,7 +273,8 @@ func (sc *scanner) candidate(id int32, end int, onRepeat bool) {
 // rune right after a Latin term means it was part of a longer word.
 func (sc *scanner) wordEdge(wordNext bool) {
 	kept := sc.pending[:0]
-	var accepted []cand
+	var buf [8]cand
+	accepted := buf[:0]
 	for _, c := range sc.pending {
 		if !c.needEnd {
 			kept = append(kept, c)
