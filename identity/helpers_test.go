@@ -3,9 +3,11 @@ package identity_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,6 +90,8 @@ func (b *smsBox) count() int {
 	return len(b.sent)
 }
 
+var tenantSeq atomic.Int64
+
 // env is one identity service on a fresh database, with a tenant.
 type env struct {
 	db       *store.DB
@@ -113,7 +117,8 @@ func newEnv(t testing.TB, db *store.DB, opts identity.Options) *env {
 		}
 	})
 	e.accounts = accts
-	e.tenant, err = accts.Tenants.Create(context.Background(), account.Tenant{Name: "acme"})
+	name := fmt.Sprintf("acme-%d", tenantSeq.Add(1)) // several envs may share a database
+	e.tenant, err = accts.Tenants.Create(context.Background(), account.Tenant{Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}
