@@ -2,66 +2,96 @@ package sanction
 
 import (
 	"net/netip"
-	"slices"
 	"time"
 )
 
-// index holds the blacklist in memory for Blocked: exact maps for ids and
-// hashes, and one map per IP prefix length in use, so a lookup costs one
-// map probe per length that has entries, however many prefixes there are.
+// index holds the blacklist in memory for Blocked. Per tenant it keeps one
+// map per exact kind, a map of single addresses, and a path-compressed
+// binary trie of prefixes per address family, so a lookup costs a few map
+// probes and a walk no deeper than the nesting of the prefixes, however
+// many there are and whatever their lengths.
 type index struct {
-	byID  map[string]*Entry
-	exact map[exactKey]*Entry
-	nets  map[netKey]*Entry
-	lens  map[string]*prefixLens // by tenant
+	byID    map[string]*Entry
+	tenants map[string]*tenantIndex
 }
 
-type exactKey struct {
-	tenantID string
-	kind     Kind
-	value    string
+type tenantIndex struct {
+	exact  [numExact]map[string]*Entry // by exactKind
+	hosts  map[netip.Addr]*Entry       // /32 and /128 entries
+	v4, v6 *node
+	n      int // entries
 }
 
-type netKey struct {
-	tenantID string
-	prefix   netip.Prefix
+// exactKind numbers the kinds matched by value.
+func exactKind(k Kind) int {
+	switch k {
+	case KindUser:
+		return 0
+	case KindDevice:
+		return 1
+	case KindPhone:
+		return 2
+	case KindIDNumber:
+		return 3
+	}
+	return -1
 }
 
-// prefixLens counts a tenant's prefixes by length and lists the lengths in
-// use, longest first, for each address family.
-type prefixLens struct {
-	n4     [33]int
-	n6     [129]int
-	v4, v6 []int
-}
+const numExact = 4
 
 func newIndex() *index {
-	return &index{
-		byID:  map[string]*Entry{},
-		exact: map[exactKey]*Entry{},
-		nets:  map[netKey]*Entry{},
-		lens:  map[string]*prefixLens{},
-	}
+	return &index{byID: map[string]*Entry{}, tenants: map[string]*tenantIndex{}}
 }
 
 // put adds e, replacing the entry with the same id or the same key.
 func (ix *index) put(e *Entry) {
 	ix.remove(e.ID)
-	if e.Kind == KindIP {
-		k := netKey{e.TenantID, e.prefix}
-		if old, ok := ix.nets[k]; ok {
-			ix.remove(old.ID)
+	ti := ix.tenants[e.TenantID]
+	if ti == nil {
+		ti = &tenantIndex{hosts: map[netip.Addr]*Entry{}}
+		for i := range ti.exact {
+			ti.exact[i] = map[string]*Entry{}
 		}
-		ix.nets[k] = e
-		ix.countPrefix(e.TenantID, e.prefix, +1)
-	} else {
-		k := exactKey{e.TenantID, e.Kind, e.Value}
-		if old, ok := ix.exact[k]; ok {
-			ix.remove(old.ID)
-		}
-		ix.exact[k] = e
+		ix.tenants[e.TenantID] = ti
 	}
+	if old := ti.find(e); old != nil {
+		ix.remove(old.ID)
+	}
+	switch {
+	case e.Kind != KindIP:
+		ti.exact[exactKind(e.Kind)][e.Value] = e
+	case e.prefix.IsSingleIP():
+		ti.hosts[e.prefix.Addr()] = e
+	default:
+		insert(ti.root(e.prefix.Addr()), e)
+	}
+	ti.n++
 	ix.byID[e.ID] = e
+}
+
+// find returns the entry stored under e's key, if any.
+func (ti *tenantIndex) find(e *Entry) *Entry {
+	switch {
+	case e.Kind != KindIP:
+		return ti.exact[exactKind(e.Kind)][e.Value]
+	case e.prefix.IsSingleIP():
+		return ti.hosts[e.prefix.Addr()]
+	}
+	n := *ti.root(e.prefix.Addr())
+	for n != nil && n.p.Bits() <= e.prefix.Bits() && n.p.Contains(e.prefix.Addr()) {
+		if n.p == e.prefix {
+			return n.e
+		}
+		n = n.child[bitAt(e.prefix.Addr(), n.p.Bits())]
+	}
+	return nil
+}
+
+func (ti *tenantIndex) root(a netip.Addr) **node {
+	if a.Is4() {
+		return &ti.v4
+	}
+	return &ti.v6
 }
 
 // remove drops the entry with the given id, if present.
@@ -71,74 +101,42 @@ func (ix *index) remove(id string) {
 		return
 	}
 	delete(ix.byID, id)
-	if e.Kind == KindIP {
-		delete(ix.nets, netKey{e.TenantID, e.prefix})
-		ix.countPrefix(e.TenantID, e.prefix, -1)
-		return
+	ti := ix.tenants[e.TenantID]
+	switch {
+	case e.Kind != KindIP:
+		delete(ti.exact[exactKind(e.Kind)], e.Value)
+	case e.prefix.IsSingleIP():
+		delete(ti.hosts, e.prefix.Addr())
+	default:
+		r := ti.root(e.prefix.Addr())
+		*r = removeNode(*r, e.prefix)
 	}
-	delete(ix.exact, exactKey{e.TenantID, e.Kind, e.Value})
-}
-
-func (ix *index) countPrefix(tenantID string, p netip.Prefix, d int) {
-	pl := ix.lens[tenantID]
-	if pl == nil {
-		pl = &prefixLens{}
-		ix.lens[tenantID] = pl
-	}
-	if p.Addr().Is4() {
-		pl.n4[p.Bits()] += d
-		pl.v4 = inUse(pl.n4[:])
-	} else {
-		pl.n6[p.Bits()] += d
-		pl.v6 = inUse(pl.n6[:])
-	}
-	if len(pl.v4) == 0 && len(pl.v6) == 0 {
-		delete(ix.lens, tenantID)
+	if ti.n--; ti.n == 0 {
+		delete(ix.tenants, e.TenantID)
 	}
 }
 
-// inUse lists the lengths with a non-zero count, longest first.
-func inUse(n []int) []int {
-	var out []int
-	for bits, c := range n {
-		if c > 0 {
-			out = append(out, bits)
-		}
-	}
-	slices.Reverse(out)
-	return out
-}
-
-// lookup returns the tenant's first live entry that matches sub.
+// lookup returns the tenant's first live entry that matches sub: by
+// value, then by address, then by the most specific live prefix.
 func (ix *index) lookup(tenantID string, sub *Subject, now time.Time) *Entry {
-	for _, p := range [...]struct {
-		kind  Kind
-		value string
-	}{{KindUser, sub.EndUserID}, {KindDevice, sub.DeviceID}, {KindPhone, sub.PhoneHash}, {KindIDNumber, sub.IDHash}} {
-		if p.value == "" {
+	ti := ix.tenants[tenantID]
+	if ti == nil {
+		return nil
+	}
+	for k, v := range [numExact]string{sub.EndUserID, sub.DeviceID, sub.PhoneHash, sub.IDHash} {
+		if v == "" {
 			continue
 		}
-		if e := ix.exact[exactKey{tenantID, p.kind, p.value}]; e != nil && e.liveAt(now) {
+		if e := ti.exact[k][v]; e != nil && e.liveAt(now) {
 			return e
 		}
 	}
 	if !sub.IP.IsValid() {
 		return nil
 	}
-	pl := ix.lens[tenantID]
-	if pl == nil {
-		return nil
+	addr := sub.IP.Unmap().WithZone("")
+	if e := ti.hosts[addr]; e != nil && e.liveAt(now) {
+		return e
 	}
-	addr := sub.IP.Unmap()
-	lens := pl.v6
-	if addr.Is4() {
-		lens = pl.v4
-	}
-	for _, bits := range lens {
-		p, _ := addr.Prefix(bits)
-		if e := ix.nets[netKey{tenantID, p}]; e != nil && e.liveAt(now) {
-			return e
-		}
-	}
-	return nil
+	return match(*ti.root(addr), addr, now)
 }
