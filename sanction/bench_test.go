@@ -135,3 +135,22 @@ func BenchmarkRequestCheck(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkRecordViolation measures the database path of a strike on the
+// embedded SQLite store: one transaction with the ladder's counting
+// queries, then a fresh standing. Users are spread so that most
+// violations only warn.
+func BenchmarkRecordViolation(b *testing.B) {
+	db := storetest.Open(b, store.Options{DataDir: b.TempDir()})
+	s := newService(b, db, sanction.Options{})
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		_, err := s.RecordViolation(ctx, sanction.Violation{TenantID: "ten_1", EndUserID: fmt.Sprint("usr_", i%4096), Code: "A1a"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

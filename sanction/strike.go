@@ -131,11 +131,15 @@ func (s *Service) RecordViolation(ctx context.Context, v Violation) (Outcome, er
 		out.Warn = true
 		out.Notice = s.notice(out.Sanction)
 	}
-	st, err := s.Standing(ctx, v.TenantID, v.EndUserID)
+	// Load afresh rather than through state: a load another request
+	// started before the commit may still be in flight.
+	gen := s.users.generation()
+	st, err := s.loadState(ctx, k, now)
 	if err != nil {
 		return out, fmt.Errorf("record violation: %w", err)
 	}
-	out.Standing = st
+	s.users.putIfCurrent(k, st, gen, now)
+	out.Standing = st.standing(now)
 	return out, nil
 }
 

@@ -283,6 +283,9 @@ func TestOutcomeTellsTheUser(t *testing.T) {
 		ctx := context.Background()
 		c := newClock()
 		s := newService(t, db, sanction.Options{Now: c.Now})
+		if st, err := s.Standing(ctx, "ten_1", "usr_1"); err != nil || st.Action != sanction.None {
+			t.Fatalf("standing before = %+v, %v", st, err)
+		}
 		var out sanction.Outcome
 		for range 3 {
 			var err error
@@ -300,6 +303,10 @@ func TestOutcomeTellsTheUser(t *testing.T) {
 		}
 		if out.Standing.Action != sanction.Suspend || !out.Standing.Until.Equal(until) || out.Standing.Allowed() {
 			t.Errorf("standing = %+v", out.Standing)
+		}
+		// The standing cached before the violations was dropped at once.
+		if st, err := s.Standing(ctx, "ten_1", "usr_1"); err != nil || st.Action != sanction.Suspend {
+			t.Errorf("standing after = %+v, %v", st, err)
 		}
 		var oe *openai.Error
 		if err := out.Standing.Err(); !errors.As(err, &oe) || oe.Code != openai.CodeForbidden {
