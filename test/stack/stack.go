@@ -1,0 +1,155 @@
+// Package stack assembles a whole Firebreak gateway in process — a real
+// SQLite store, tenant and API keys, limiter, compiled safety policy and
+// 1+N router — in front of a scripted fake upstream, all on 127.0.0.1. The
+// SDK compatibility tests and the latency benchmark under test/ run against
+// it, so they measure and exercise the same pipeline `firebreak serve` builds.
+package stack
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/gateway"
+	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/limit"
+	"github.com/firebreak/firebreak/policy"
+	"github.com/firebreak/firebreak/store"
+	"github.com/firebreak/firebreak/upstream"
+)
+
+// Model is the public model the stack serves; "auto" and requests without a
+// model reach it too.
+const Model = "general"
+
+// UpstreamModel is the name the fake upstream sees for Model.
+const UpstreamModel = "fake-model"
+
+// Options configure a Stack. The zero value is a gateway with the starter
+// lexicon and PII detectors, no limits on Key, in front of an upstream that
+// answers fakeupstream.DefaultText.
+type Options struct {
+	// Script decides the upstream's reply to each request. Default: the
+	// fake upstream's default answer.
+	Script func(fakeupstream.Request) fakeupstream.Reply
+	// Policy is what the safety engine is compiled from. Default: the
+	// starter lexicon and the PII detectors, as `firebreak serve` loads them.
+	Policy *policy.Sources
+	// KeyLimits are the limits of Stack.Key. Default: none.
+	KeyLimits account.Limits
+	// UserLimits are the tenant's limits for each end user. Default: none.
+	UserLimits account.Limits
+	// Upstream is the template of the upstream's settings (timeouts, caps);
+	// its name and base URL are filled in. Default: the upstream defaults.
+	Upstream upstream.Config
+	// Wrap, when set, wraps the gateway's handler, e.g. to label profiles.
+	Wrap func(http.Handler) http.Handler
+}
+
+// Stack is a running gateway and its upstream.
+type Stack struct {
+	// URL is the gateway's OpenAI base URL, with "/v1".
+	URL string
+	// Key is an API key of tenant "default" with Options.KeyLimits.
+	Key string
+	// LimitedKey is an API key of the same tenant allowed one request per
+	// minute: its second request is refused with 429.
+	LimitedKey string
+	// Upstream is the fake model server behind Model.
+	Upstream *fakeupstream.Server
+}
+
+// Start builds and starts a stack; everything is closed when tb ends.
+func Start(tb testing.TB, opts Options) *Stack {
+	tb.Helper()
+	s := &Stack{}
+	accounts := startAccounts(tb)
+	s.Key, s.LimitedKey = createKeys(tb, accounts, opts)
+	src := policy.Sources{Starter: true, PII: true}
+	if opts.Policy != nil {
+		src = *opts.Policy
+	}
+	engine, err := policy.Compile(src)
+	if err != nil {
+		tb.Fatalf("compile policy: %v", err)
+	}
+	limiter, err := limit.New(limit.Options{Quota: accounts})
+	if err != nil {
+		tb.Fatalf("new limiter: %v", err)
+	}
+	tb.Cleanup(func() { _ = limiter.Close(context.Background()) })
+	var router *upstream.Router
+	gw, err := gateway.New(gateway.Options{
+		Accounts: accounts, Limiter: limiter,
+		Engine: policy.NewHolder(engine).Load,
+		Router: func() *upstream.Router { return router },
+	})
+	if err != nil {
+		tb.Fatalf("new gateway: %v", err)
+	}
+	s.Upstream = fakeupstream.New(fakeupstream.Options{Script: opts.Script})
+	tb.Cleanup(s.Upstream.Close)
+	router = startRouter(tb, s.Upstream.URL, opts.Upstream, gw.Observer())
+	var h http.Handler = gw
+	if opts.Wrap != nil {
+		h = opts.Wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	tb.Cleanup(srv.Close)
+	s.URL = srv.URL + "/v1"
+	return s
+}
+
+// startAccounts opens a SQLite store in a temporary folder and the account
+// service on it.
+func startAccounts(tb testing.TB) *account.Service {
+	tb.Helper()
+	db, err := store.Open(context.Background(), store.Options{DataDir: tb.TempDir()})
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	accounts, err := account.New(account.Options{DB: db})
+	if err != nil {
+		tb.Fatalf("new accounts: %v", err)
+	}
+	tb.Cleanup(func() { _ = accounts.Close() })
+	return accounts
+}
+
+// createKeys creates tenant "default", its key and its limited key.
+func createKeys(tb testing.TB, accounts *account.Service, opts Options) (key, limited string) {
+	tb.Helper()
+	ctx := context.Background()
+	tenant, err := accounts.Tenants.Create(ctx, account.Tenant{Name: "default", Limits: opts.UserLimits})
+	if err != nil {
+		tb.Fatalf("create tenant: %v", err)
+	}
+	_, key, err = accounts.Keys.Create(ctx, account.Key{TenantID: tenant.ID, Name: "test", Limits: opts.KeyLimits})
+	if err != nil {
+		tb.Fatalf("create key: %v", err)
+	}
+	_, limited, err = accounts.Keys.Create(ctx, account.Key{TenantID: tenant.ID, Name: "limited", Limits: account.Limits{RPM: 1}})
+	if err != nil {
+		tb.Fatalf("create limited key: %v", err)
+	}
+	return key, limited
+}
+
+// startRouter routes Model to the one upstream at baseURL.
+func startRouter(tb testing.TB, baseURL string, tmpl upstream.Config, obs upstream.Observer) *upstream.Router {
+	tb.Helper()
+	tmpl.Name, tmpl.BaseURL = "fake", baseURL
+	router, err := upstream.New(upstream.Options{
+		Upstreams: []upstream.Config{tmpl}, Observer: obs,
+		Models:  []upstream.Model{{Name: Model, Domain: "general", Targets: []upstream.Target{{Upstream: tmpl.Name, Model: UpstreamModel}}}},
+		Routing: upstream.Routing{General: Model},
+	})
+	if err != nil {
+		tb.Fatalf("new router: %v", err)
+	}
+	tb.Cleanup(func() { _ = router.Close() })
+	return router
+}
