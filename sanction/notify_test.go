@@ -1,0 +1,75 @@
+package sanction_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/firebreak/firebreak/notify"
+	"github.com/firebreak/firebreak/sanction"
+	"github.com/firebreak/firebreak/store"
+	"github.com/firebreak/firebreak/store/storetest"
+)
+
+var _ sanction.Notifier = (*notify.Notifier)(nil)
+
+// patience bounds waits for asynchronous delivery: long enough to catch
+// only "never arrives".
+const patience = 10 * time.Second
+
+// TestReplicasOverNotify runs two replicas, each with its own notifier on
+// the shared store as in production: a user blacklisted on one is refused
+// by the other once the change_log notice arrives, and a lifted suspension
+// is lifted on the other too.
+func TestReplicasOverNotify(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a := newService(t, db, sanction.Options{Notifier: openNotifier(t, db)})
+		b := newService(t, db, sanction.Options{Notifier: openNotifier(t, db)})
+		sub := sanction.Subject{TenantID: "ten_1", EndUserID: "usr_1"}
+		if _, ok := b.Blocked(ctx, sub); ok {
+			t.Fatal("blocked before any entry")
+		}
+		mustAdd(t, a, sanction.Entry{TenantID: "ten_1", Kind: sanction.KindUser, Value: "usr_1"})
+		eventually(t, "b blocks the user", func() bool { _, ok := b.Blocked(ctx, sub); return ok })
+
+		if _, err := b.Standing(ctx, "ten_1", "usr_2"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Impose(ctx, sanction.Imposition{TenantID: "ten_1", EndUserID: "usr_2", Action: sanction.Suspend,
+			Reason: "manual", Actor: "adm_1"}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "b sees the suspension", func() bool {
+			st, err := b.Standing(ctx, "ten_1", "usr_2")
+			return err == nil && st.Action == sanction.Suspend
+		})
+	})
+}
+
+func openNotifier(t *testing.T, db *store.DB) *notify.Notifier {
+	t.Helper()
+	n, err := notify.Open(context.Background(), db, notify.Options{PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Registered before the service's cleanup, so it runs after it.
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Errorf("close notifier: %v", err)
+		}
+	})
+	return n
+}
+
+// eventually polls cond until it holds, failing the test after patience.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, patience)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
