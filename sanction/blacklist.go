@@ -197,12 +197,12 @@ func parsePrefix(v string) (netip.Prefix, error) {
 
 const entryColumns = `id, tenant_id, kind, value, reason, created_by, created_at, expires_at`
 
-// Add puts e on the blacklist, or updates the reason, creator and expiry
+// AddEntry puts e on the blacklist, or updates the reason, creator and expiry
 // of the entry with the same tenant, kind and value. For KindPhone and
 // KindIDNumber, Value may be the plain number (hashed here, never stored)
 // or its hash. It returns the stored entry, which is enforced on this
 // replica at once and on the others as soon as the notice arrives.
-func (s *Service) Add(ctx context.Context, e Entry) (*Entry, error) {
+func (s *Service) AddEntry(ctx context.Context, e Entry) (*Entry, error) {
 	now := s.opts.Now()
 	if err := s.normalise(&e, now); err != nil {
 		return nil, fmt.Errorf("add blacklist entry: %w", err)
@@ -226,9 +226,9 @@ func (s *Service) Add(ctx context.Context, e Entry) (*Entry, error) {
 	return out, nil
 }
 
-// Remove deletes a blacklist entry, or returns an error wrapping
+// RemoveEntry deletes a blacklist entry, or returns an error wrapping
 // store.ErrNotFound.
-func (s *Service) Remove(ctx context.Context, id string) error {
+func (s *Service) RemoveEntry(ctx context.Context, id string) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM blacklist WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("remove blacklist entry: %w", err)
@@ -323,7 +323,7 @@ func scanEntry(r scanner) (*Entry, error) {
 	return &e, nil
 }
 
-// Filter selects blacklist entries for List.
+// Filter selects blacklist entries for Entries.
 type Filter struct {
 	TenantID  string // with AnyTenant false: only this tenant's ("" : entries for every tenant)
 	AnyTenant bool   // all entries, whatever the tenant
@@ -332,8 +332,8 @@ type Filter struct {
 	Limit     int    // default and maximum 1000
 }
 
-// List returns blacklist entries ordered by ID, expired ones included.
-func (s *Service) List(ctx context.Context, f Filter) ([]Entry, error) {
+// Entries returns blacklist entries ordered by ID, expired ones included.
+func (s *Service) Entries(ctx context.Context, f Filter) ([]Entry, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 1000
 	}

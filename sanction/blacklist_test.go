@@ -21,7 +21,7 @@ func mustAdd(t testing.TB, s *sanction.Service, e sanction.Entry) *sanction.Entr
 	if e.CreatedBy == "" {
 		e.CreatedBy = "adm_1"
 	}
-	out, err := s.Add(context.Background(), e)
+	out, err := s.AddEntry(context.Background(), e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,13 +179,13 @@ func TestBlacklistRemove(t *testing.T) {
 		if _, ok := s.Blocked(ctx, sub); !ok {
 			t.Fatal("not blocked")
 		}
-		if err := s.Remove(ctx, e.ID); err != nil {
+		if err := s.RemoveEntry(ctx, e.ID); err != nil {
 			t.Fatal(err)
 		}
 		if _, ok := s.Blocked(ctx, sub); ok {
 			t.Error("blocked after removal")
 		}
-		if err := s.Remove(ctx, e.ID); !errors.Is(err, store.ErrNotFound) {
+		if err := s.RemoveEntry(ctx, e.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("second removal: %v, want not found", err)
 		}
 	})
@@ -211,7 +211,7 @@ func TestBlacklistAddRejects(t *testing.T) {
 		s := newService(t, db, sanction.Options{})
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				if e, err := s.Add(context.Background(), tc.e); err == nil {
+				if e, err := s.AddEntry(context.Background(), tc.e); err == nil {
 					t.Errorf("accepted as %+v", e)
 				}
 			})
@@ -239,7 +239,7 @@ func TestBlacklistList(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				got, err := s.List(ctx, tc.f)
+				got, err := s.Entries(ctx, tc.f)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -248,11 +248,11 @@ func TestBlacklistList(t *testing.T) {
 				}
 			})
 		}
-		all, err := s.List(ctx, sanction.Filter{AnyTenant: true})
+		all, err := s.Entries(ctx, sanction.Filter{AnyTenant: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rest, err := s.List(ctx, sanction.Filter{AnyTenant: true, After: all[1].ID})
+		rest, err := s.Entries(ctx, sanction.Filter{AnyTenant: true, After: all[1].ID})
 		if err != nil || len(rest) != 1 || rest[0].ID != all[2].ID {
 			t.Errorf("second page = %v, %v", rest, err)
 		}

@@ -15,7 +15,7 @@
 //     90 days terminates. Every step is written to a history with its reason,
 //     time and actor, and can be lifted on appeal (Lift).
 //   - Blacklists of end users, devices, IP addresses and ranges, and keyed
-//     hashes of phone and identity numbers (Add, Remove, Blocked).
+//     hashes of phone and identity numbers (AddEntry, RemoveEntry, Blocked).
 //
 // The gateway asks Standing and Blocked on every request. Both are answered
 // from memory: standings from a cache that a change drops at once on this

@@ -34,7 +34,7 @@ func TestReplicasShareBlacklist(t *testing.T) {
 		if got, ok := b.Blocked(ctx, sub); !ok || got.ID != e.ID {
 			t.Fatalf("replica b: blocked = %v %v after a added %s", got, ok, e.ID)
 		}
-		if err := a.Remove(ctx, e.ID); err != nil {
+		if err := a.RemoveEntry(ctx, e.ID); err != nil {
 			t.Fatal(err)
 		}
 		if _, ok := b.Blocked(ctx, sub); ok {

@@ -232,8 +232,8 @@ func (s *Service) History(ctx context.Context, tenantID, endUserID string, limit
 	return list, nil
 }
 
-// Get returns one sanction, or an error wrapping store.ErrNotFound.
-func (s *Service) Get(ctx context.Context, sanctionID string) (*Sanction, error) {
+// Sanction returns one sanction, or an error wrapping store.ErrNotFound.
+func (s *Service) Sanction(ctx context.Context, sanctionID string) (*Sanction, error) {
 	sa, err := scanSanction(s.db.QueryRowContext(ctx, `SELECT `+sanctionColumns+` FROM sanctions WHERE id = $1`, sanctionID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("get sanction %s: %w", sanctionID, store.ErrNotFound)
@@ -261,7 +261,7 @@ func (s *Service) Lift(ctx context.Context, sanctionID, actor, reason string) (*
 	if err != nil {
 		return nil, fmt.Errorf("lift sanction: %w", err)
 	}
-	sa, err := s.Get(ctx, sanctionID)
+	sa, err := s.Sanction(ctx, sanctionID)
 	if err != nil {
 		return nil, fmt.Errorf("lift sanction: %w", err)
 	}
