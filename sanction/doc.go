@@ -20,7 +20,8 @@
 // The gateway asks Standing and Blocked on every request. Both are answered
 // from memory: standings from a cache that a change drops at once on this
 // replica and, through the Notifier, on the others; blacklists from an index
-// of exact maps plus one map per IP prefix length in use, kept current the
-// same way and rebuilt from the database every Options.ReloadInterval.
+// of exact maps plus a path-compressed binary trie of IP prefixes, kept
+// current the same way and rebuilt from the database every
+// Options.ReloadInterval.
 // Expiry is checked on every read, so nothing waits for a reload to end.
 package sanction

@@ -91,10 +91,11 @@ type Ladder struct {
 	Steps []Step `json:"steps"`
 }
 
-// DefaultLadder is the ladder of the guidance in the national standard as
-// commonly read (unverified, hence configurable): the first violation
-// warns; 3 in a row or 5 in one day suspend for 7 days; a second suspension
-// within 90 days terminates.
+// DefaultLadder is the ladder Firebreak ships: each violation warns (the
+// warning stands for a day); 3 in a row or 5 in one calendar day suspend
+// for 7 days, the rule secondary sources attribute to the national
+// standard (unverified, hence configurable); a second suspension within 90
+// days terminates.
 func DefaultLadder() Ladder {
 	const day = 24 * time.Hour
 	return Ladder{Steps: []Step{
