@@ -36,7 +36,7 @@ var testTerms = []lexicon.Term{
 // harness is a gateway in front of scripted upstreams, on a real SQLite
 // store with real accounts, limits, router and safety engine.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	ups      []*fakeupstream.Server
 	srv      *httptest.Server
 	accounts *account.Service
@@ -53,7 +53,7 @@ type harnessOptions struct {
 	maxBody    int64
 }
 
-func newHarness(t *testing.T, o harnessOptions) *harness {
+func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, store.Options{DataDir: t.TempDir()})
