@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/upstream/demo"
+)
+
+// server is `firebreak serve` started for real by run, on port 0.
+type server struct {
+	url, key, admin string
+	cancel          context.CancelFunc
+	done            chan error
+	stdout          *bytes.Buffer
+}
+
+// syncBuffer is an io.Writer the test can read while run writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startServer(t *testing.T, args ...string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	s := &server{cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		s.done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--log-level", "warn"}, args...), out, io.Discard)
+	}()
+	t.Cleanup(func() { s.stop(t) })
+	listening := regexp.MustCompile(`Listening on (http://\S+)`)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listening.FindStringSubmatch(out.String()); m != nil {
+			s.url = m[1]
+			break
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("serve exited: %v\n%s", err, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if s.url == "" {
+		t.Fatalf("serve did not start:\n%s", out.String())
+	}
+	text := out.String()
+	if m := regexp.MustCompile(`API key:\s+(\S+)`).FindStringSubmatch(text); m != nil {
+		s.key = m[1]
+	}
+	if m := regexp.MustCompile(`Admin token:\s+(\S+)`).FindStringSubmatch(text); m != nil {
+		s.admin = m[1]
+	}
+	s.stdout = bytes.NewBufferString(text)
+	return s
+}
+
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	s.cancel = nil
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("serve did not stop")
+	}
+}
+
+// cli runs a firebreak subcommand against the server and returns stdout.
+func (s *server) cli(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(context.Background(), append(args, "--server", s.url, "--admin-token", s.admin), &out, io.Discard)
+	return out.String(), err
+}
+
+func (s *server) chat(t *testing.T, key, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.url+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, "--data", data)
+	if s.key == "" || s.admin == "" || !strings.Contains(s.stdout.String(), "DEMO") {
+		t.Fatalf("first start did not print key, token and the demo notice:\n%s", s.stdout)
+	}
+
+	resp, body := s.chat(t, s.key, `{"model":"auto","messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), demo.Label) {
+		t.Fatalf("demo chat: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := s.chat(t, "fbk_nope", `{}`); resp.StatusCode != 401 {
+		t.Fatalf("bad key: %d", resp.StatusCode)
+	}
+
+	// Admin CLI: a tenant, a key, a revocation.
+	if out, err := s.cli(t, "tenants", "create", "shop", "--user-rpm", "30"); err != nil || !strings.Contains(out, `"name": "shop"`) {
+		t.Fatalf("tenants create: %v\n%s", err, out)
+	}
+	out, err := s.cli(t, "keys", "create", "shop", "--name", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shopKey := regexp.MustCompile(`fbk_\S+`).FindString(out)
+	if resp, _ := s.chat(t, shopKey, `{"messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 200 {
+		t.Fatalf("new key: %d", resp.StatusCode)
+	}
+	out, _ = s.cli(t, "keys", "list", "shop")
+	keyID := strings.Fields(strings.Split(out, "\n")[1])[0]
+	if _, err := s.cli(t, "keys", "revoke", keyID); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := s.chat(t, shopKey, `{"messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 401 {
+		t.Fatalf("revoked key: %d", resp.StatusCode)
+	}
+	if _, err := s.cli(t, "tenants", "create", "shop"); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Fatalf("duplicate tenant: %v", err)
+	}
+
+	// Connect a real upstream: the demo steps aside.
+	up := fakeupstream.New(fakeupstream.Options{Default: fakeupstream.Reply{Text: "from the real model"}})
+	t.Cleanup(up.Close)
+	if _, err := s.cli(t, "upstreams", "set", "local", "--base-url", up.URL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.cli(t, "models", "set", "general", "--target", "local:fake-model"); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = s.chat(t, s.key, `{"model":"general","messages":[{"role":"user","content":"hi"}]}`)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "from the real model") {
+		t.Fatalf("chat through the new upstream: %d %s", resp.StatusCode, body)
+	}
+	if out, _ := s.cli(t, "models", "list"); strings.Contains(out, demo.ModelName) || !strings.Contains(out, "local:fake-model") {
+		t.Fatalf("models list:\n%s", out)
+	}
+
+	// A restart on the same data folder keeps everything and prints no secret.
+	s.stop(t)
+	s2 := startServer(t, "--data", data)
+	if s2.key != "" || strings.Contains(s2.stdout.String(), "Admin token") {
+		t.Fatalf("second start printed secrets:\n%s", s2.stdout)
+	}
+	s2.admin = s.admin
+	if resp, body := s2.chat(t, s.key, `{"model":"general","messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 200 {
+		t.Fatalf("after restart: %d %s", resp.StatusCode, body)
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get(s2.url + path)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", path, resp, err)
+		}
+		resp.Body.Close()
+	}
+	if _, err := os.Stat(filepath.Join(data, "firebreak.db")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGracefulShutdown stops the server while a stream is in flight: the
+// stream finishes with [DONE] and serve returns without error.
+func TestGracefulShutdown(t *testing.T) {
+	up := fakeupstream.New(fakeupstream.Options{Default: fakeupstream.Reply{
+		Chunks: strings.Split("one two three four five six seven eight", " "), ChunkDelay: 60 * time.Millisecond}})
+	t.Cleanup(up.Close)
+	cfg := filepath.Join(t.TempDir(), "firebreak.yaml")
+	yml := "upstreams:\n  - name: local\n    base_url: " + up.URL + "\nmodels:\n  - name: general\n    targets: [{upstream: local, model: fake-model}]\n"
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--data", t.TempDir(), "--config", cfg)
+	req, _ := http.NewRequest("POST", s.url+"/v1/chat/completions",
+		strings.NewReader(`{"model":"general","stream":true,"messages":[{"role":"user","content":"count"}]}`))
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	if _, err := r.ReadString('\n'); err != nil { // the first event is out
+		t.Fatal(err)
+	}
+	s.cancel() // SIGTERM, as far as run is concerned
+	rest, _ := io.ReadAll(r)
+	if !strings.Contains(string(rest), "data: [DONE]") || !strings.Contains(string(rest), "eight") {
+		t.Fatalf("in-flight stream cut by shutdown:\n%s", rest)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not return after shutdown")
+	}
+	s.cancel = nil
+}
+
+func TestPrintConfigRedacts(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "firebreak.yaml")
+	os.WriteFile(cfg, []byte("upstreams:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n    api_key: sk-very-secret\n"), 0o600)
+	t.Setenv("FIREBREAK_LISTEN", "127.0.0.1:9999")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"serve", "--config", cfg, "--print-config", "--data", "/tmp/x"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	if strings.Contains(got, "sk-very-secret") || !strings.Contains(got, "listen: 127.0.0.1:9999") || !strings.Contains(got, "data: /tmp/x") {
+		t.Fatalf("print-config:\n%s", got)
+	}
+}
+
+func TestScan(t *testing.T) {
+	dir := t.TempDir()
+	lex := filepath.Join(dir, "words.txt")
+	os.WriteFile(lex, []byte("# test lexicon\n违禁词\tA1h\nforbidden phrase\tA2i\n"), 0o600)
+	in := filepath.Join(dir, "items.jsonl")
+	os.WriteFile(in, []byte(`{"text":"clean line"}`+"\n"+`{"text":"这里有违禁词"}`+"\n"+`{"text":"a Forbidden  Phrase here"}`+"\n"+`{"other":1}`+"\n"), 0o600)
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"scan", "--no-starter", "--lexicon", lex, "--field", "text", in}, &out, &errOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var results []scanResult
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var r scanResult
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		results = append(results, r)
+	}
+	if len(results) != 4 {
+		t.Fatalf("got %d results", len(results))
+	}
+	if results[0].Decision != "allow" || results[3].Decision != "error" {
+		t.Errorf("results = %+v", results)
+	}
+	h := results[1].Hits
+	if len(h) != 1 || h[0].Code != "A1h" || "这里有违禁词"[h[0].Start:h[0].End] != "违禁词" {
+		t.Errorf("zh hit = %+v", h)
+	}
+	h = results[2].Hits
+	if len(h) != 1 || h[0].Code != "A2i" || "a Forbidden  Phrase here"[h[0].Start:h[0].End] != "Forbidden  Phrase" {
+		t.Errorf("en hit = %+v", h)
+	}
+	if !strings.Contains(errOut.String(), "A1h") || !strings.Contains(errOut.String(), "MB/s") {
+		t.Errorf("summary:\n%s", errOut.String())
+	}
+}
