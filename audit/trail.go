@@ -3,10 +3,12 @@ package audit
 import (
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/firebreak/firebreak/safety"
@@ -63,14 +65,17 @@ type Trail struct {
 	opts Options
 	log  *slog.Logger
 
-	queue    chan *pending
-	stop     chan struct{} // closed by Close: the writer drains and exits
-	exited   chan struct{} // closed when the writer has exited
-	cpDone   chan struct{} // closed when the checkpoint job has exited
-	closeMu  sync.RWMutex  // held for reading while enqueueing
-	closed   bool
-	inserts  map[int]string // multi-row INSERT text by row count; writer goroutine only
-	lastCkpt int64          // seq of the last checkpoint written; checkpoint job only
+	queue     chan *pending
+	stop      chan struct{} // closed by Close: the writer drains and exits
+	exited    chan struct{} // closed when the writer has exited
+	cpDone    chan struct{} // closed when the checkpoint job has exited
+	closeMu   sync.RWMutex  // held for reading while enqueueing
+	closed    bool
+	inserts   map[int]string // multi-row INSERT text by row count; writer goroutine only
+	insertOne *sql.Stmt      // SQLite only: the prepared single-row INSERT
+	batches   atomic.Int64   // committed batch transactions
+	written   atomic.Int64   // records in them
+	lastCkpt  int64          // seq of the last checkpoint written; checkpoint job only
 }
 
 // New validates opts and starts the writer and, unless disabled, the
@@ -93,6 +98,17 @@ func New(opts Options) (*Trail, error) {
 		exited:  make(chan struct{}),
 		cpDone:  make(chan struct{}),
 		inserts: map[int]string{},
+	}
+	if opts.DB.Dialect() == store.SQLite {
+		// Prepared before any transaction: SQLite's one write connection
+		// is held by the transaction while it runs.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stmt, err := opts.DB.PrepareContext(ctx, insertSQL(1))
+		if err != nil {
+			return nil, fmt.Errorf("audit: prepare insert: %w", err)
+		}
+		t.insertOne = stmt
 	}
 	go t.writeLoop()
 	if opts.CheckpointEvery > 0 {
@@ -211,6 +227,9 @@ func (t *Trail) Close() error {
 	close(t.stop)
 	<-t.exited
 	<-t.cpDone
+	if t.insertOne != nil {
+		_ = t.insertOne.Close()
+	}
 	if t.opts.Signer == nil {
 		return nil
 	}
@@ -220,4 +239,15 @@ func (t *Trail) Close() error {
 		return fmt.Errorf("audit close: %w", err)
 	}
 	return nil
+}
+
+// Stats counts what the writer committed since New.
+type Stats struct {
+	Batches int64 // transactions committed
+	Records int64 // records in them
+}
+
+// Stats reports the writer's counters; Records/Batches is the mean batch.
+func (t *Trail) Stats() Stats {
+	return Stats{Batches: t.batches.Load(), Records: t.written.Load()}
 }

@@ -114,6 +114,8 @@ func (t *Trail) writeBatch(batch []*pending) error {
 	if err != nil {
 		return fmt.Errorf("audit write: %w", err)
 	}
+	t.batches.Add(1)
+	t.written.Add(int64(len(batch)))
 	return nil
 }
 
@@ -130,7 +132,20 @@ func lockHead(ctx context.Context, tx *sql.Tx, d store.Dialect) (int64, string, 
 	return seq, hash, nil
 }
 
+// insertRows inserts ps. SQLite runs in process, so one prepared
+// single-row statement per record is cheapest (it resolves "$N" names by a
+// linear search, which makes wide multi-row statements slow); PostgreSQL
+// gets one multi-row statement per chunk, one round trip.
 func (t *Trail) insertRows(ctx context.Context, tx *sql.Tx, ps []*pending) error {
+	if t.insertOne != nil {
+		stmt := tx.StmtContext(ctx, t.insertOne)
+		for _, p := range ps {
+			if _, err := stmt.ExecContext(ctx, p.row.args()...); err != nil {
+				return fmt.Errorf("insert record: %w", err)
+			}
+		}
+		return nil
+	}
 	q, ok := t.inserts[len(ps)]
 	if !ok {
 		q = insertSQL(len(ps))
