@@ -186,3 +186,38 @@ func TestVerifyWithoutKeysSkipsSignatures(t *testing.T) {
 		}
 	})
 }
+
+func TestCheckpointJob(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		signer := testSigner(t)
+		tr, err := New(Options{DB: db, Signer: signer, CheckpointEvery: 5 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustAppend(t, tr, sample(1, time.Now()))
+		var n int
+		for range 400 { // bounded: the job ticks every 5ms
+			if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_checkpoints`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n != 1 {
+			t.Fatalf("%d checkpoints after the first append, want 1", n)
+		}
+		mustAppend(t, tr, sample(2, time.Now()))
+		if err := tr.Close(); err != nil {
+			t.Fatal(err)
+		}
+		rep := mustVerify(t, db, signer.Public().(ed25519.PublicKey))
+		wantOK(t, rep)
+		var last int64
+		_ = db.QueryRowContext(context.Background(), `SELECT MAX(seq) FROM audit_checkpoints`).Scan(&last)
+		if last != 2 {
+			t.Fatalf("last checkpoint at seq %d, want 2 (Close checkpoints the head)", last)
+		}
+	})
+}
