@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/sanction"
 )
 
 // call is what the gateway knows about one API request as it goes through
@@ -36,6 +37,8 @@ type call struct {
 	outcome   string // ok, refused, filtered, upstream_error, client_gone …
 	promptLen int
 	promptSum string // short hash of the reviewed prompt text
+	standing  sanction.Standing
+	sanction  string // sanction a violation in this request imposed
 }
 
 type callKey struct{}
@@ -164,6 +167,9 @@ func (g *Gateway) finish(ctx context.Context, c *call, status int) {
 	}
 	if c.code != "" {
 		attrs = append(attrs, slog.String("risk_code", c.code))
+	}
+	if c.sanction != "" {
+		attrs = append(attrs, slog.String("sanction", c.sanction))
 	}
 	if c.tokens > 0 {
 		attrs = append(attrs, slog.Int64("tokens", c.tokens))

@@ -14,6 +14,7 @@ import (
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/upstream"
 )
 
@@ -37,8 +38,15 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, err)
 		return
 	}
+	if err := g.checkStanding(ctx, c, r); err != nil {
+		openai.WriteError(w, err)
+		return
+	}
 	router := g.router()
 	route, err := g.resolve(router, c.principal, req)
+	if err == nil {
+		err = restrictedModel(c, route.Model.Name)
+	}
 	if err != nil {
 		openai.WriteError(w, err)
 		return
@@ -59,9 +67,10 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	engine := g.engine()
 	w.Header().Set("X-Firebreak-Policy", engine.Version())
 	in := g.reviewInput(engine, req, c)
+	warning := g.strike(ctx, c, in.decision)
 	if in.decision.Action >= safety.Refuse {
 		c.outcome = "refused"
-		g.writeRefusal(w, c, req, in.decision)
+		g.writeRefusal(w, c, req, in.decision, warning)
 		return
 	}
 	upCtx, cancel := context.WithCancel(ctx)
@@ -153,7 +162,11 @@ func allowedIn(list []string, model string) bool {
 func (g *Gateway) acquire(ctx context.Context, c *call) (*limit.Ticket, error) {
 	subjects := []limit.Subject{{Name: "key:" + c.principal.Key.ID, Limits: limits(c.principal.Key.Limits), Label: "key"}}
 	if c.user != nil {
-		subjects = append(subjects, limit.Subject{Name: "user:" + c.user.ID, Limits: limits(c.principal.Tenant.Limits), Label: "user"})
+		l := limits(c.principal.Tenant.Limits)
+		if rpm := c.standing.Restrict.RPM; c.standing.Action == sanction.Restrict && rpm > 0 && (l.RPM == 0 || rpm < l.RPM) {
+			l.RPM = rpm // a restricted user gets the lower rate
+		}
+		subjects = append(subjects, limit.Subject{Name: "user:" + c.user.ID, Limits: l, Label: "user"})
 	}
 	t, err := g.limiter.AcquireAll(ctx, subjects)
 	if err != nil {

@@ -28,7 +28,9 @@ func FuzzChatCompletions(f *testing.F) {
 			t.Fatalf("status %d for %q: %s", resp.StatusCode, body, b)
 		}
 		if resp.StatusCode != 200 {
-			var e struct{ Error struct{ Message, Code string } }
+			var e struct {
+				Error struct{ Message, Code string }
+			}
 			if err := json.Unmarshal(b, &e); err != nil || e.Error.Message == "" || e.Error.Code == "" {
 				t.Fatalf("status %d with a body that is not an OpenAI error: %s", resp.StatusCode, b)
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/upstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -34,6 +35,13 @@ type Options struct {
 	// Engine returns the current safety engine; a request keeps the engine
 	// it started with.
 	Engine func() *safety.Engine
+	// Sanctions applies blacklists, graded sanctions and strikes to end
+	// users. Default nil: none.
+	Sanctions *sanction.Service
+	// ClientIPHeader, when set, names the header a trusted proxy fills with
+	// the client's address (X-Forwarded-For, X-Real-IP); otherwise the
+	// peer address is the client's. Default "".
+	ClientIPHeader string
 	// Review says which messages the input review reads.
 	Review ReviewScope
 	// UserHeader names the end user when the body's "user" field is empty.
@@ -61,6 +69,8 @@ type Gateway struct {
 	limiter    *limit.Limiter
 	router     func() *upstream.Router
 	engine     func() *safety.Engine
+	sanctions  *sanction.Service
+	ipHeader   string
 	review     ReviewScope
 	userHeader string
 	maxBody    int64
@@ -99,7 +109,7 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
-		engine: opts.Engine, review: opts.Review, userHeader: opts.UserHeader,
+		engine: opts.Engine, sanctions: opts.Sanctions, ipHeader: opts.ClientIPHeader, review: opts.Review, userHeader: opts.UserHeader,
 		maxBody: opts.MaxBodyBytes, log: opts.Logger, metrics: m,
 	}
 	g.routes()

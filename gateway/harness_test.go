@@ -21,6 +21,7 @@ import (
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/safety/lexicon"
+	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/upstream"
 )
@@ -43,6 +44,7 @@ type harness struct {
 	reg      *prometheus.Registry
 	key      string // an API key of tenant "default"
 	tenant   *account.Tenant
+	sanction *sanction.Service
 }
 
 type harnessOptions struct {
@@ -51,6 +53,7 @@ type harnessOptions struct {
 	keyLimits  account.Limits
 	userLimits account.Limits
 	maxBody    int64
+	sanctions  bool // graded sanctions and blacklists on
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -98,9 +101,17 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { limiter.Close(context.Background()) })
+	if o.sanctions {
+		h.sanction, err = sanction.New(ctx, sanction.Options{DB: db, Secret: []byte("test secret of enough length")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.sanction.Close() })
+	}
 	var router *upstream.Router
 	gw, err := gateway.New(gateway.Options{
-		Accounts: accounts, Limiter: limiter, MaxBodyBytes: o.maxBody, Registerer: h.reg,
+		Sanctions: h.sanction,
+		Accounts:  accounts, Limiter: limiter, MaxBodyBytes: o.maxBody, Registerer: h.reg,
 		Engine: func() *safety.Engine { return engine },
 		Router: func() *upstream.Router { return router },
 	})
@@ -133,6 +144,17 @@ func (h *harness) post(body string) *http.Response {
 
 func (h *harness) do(method, path, body, key string) *http.Response {
 	h.t.Helper()
+	return h.send(method, path, body, key, nil)
+}
+
+// doWith sends a request with the harness key and extra headers.
+func (h *harness) doWith(method, path, body string, headers map[string]string) *http.Response {
+	h.t.Helper()
+	return h.send(method, path, body, h.key, headers)
+}
+
+func (h *harness) send(method, path, body, key string, headers map[string]string) *http.Response {
+	h.t.Helper()
 	req, err := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		h.t.Fatal(err)
@@ -141,6 +163,9 @@ func (h *harness) do(method, path, body, key string) *http.Response {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/sanction"
 )
 
 // inputReview is the outcome of reviewing a request's messages: one merged
@@ -102,12 +103,19 @@ func newReport(dir safety.Direction, d safety.Decision) report {
 
 // writeRefusal answers a refused input with the safe reply, as an ordinary
 // chat completion (or stream) whose finish_reason is "content_filter".
-func (g *Gateway) writeRefusal(w http.ResponseWriter, c *call, req *openai.ChatRequest, d safety.Decision) {
+func (g *Gateway) writeRefusal(w http.ResponseWriter, c *call, req *openai.ChatRequest, d safety.Decision, warning *sanction.Outcome) {
 	model := c.model
 	id := "chatcmpl-fb-" + c.id
 	created := time.Now().Unix()
 	fb := map[string]any{"input": newReport(safety.Input, d)}
 	w.Header().Set("X-Firebreak-Decision", d.Action.String())
+	if warning != nil {
+		// The user learns of the sanction in this very answer: a header, a
+		// field, and a line under the safe reply.
+		w.Header().Set(sanction.HeaderName, warning.Header())
+		fb["sanction"] = sanctionReport(warning)
+		d.Reply += "\n\n" + warning.Notice
+	}
 	if !req.Stream {
 		w.Header().Set("Content-Type", "application/json")
 		writeJSON(w, map[string]any{
@@ -138,4 +146,13 @@ func (g *Gateway) writeRefusal(w http.ResponseWriter, c *call, req *openai.ChatR
 			"model": model, "choices": []any{}, "usage": openai.Usage{}})
 	}
 	_ = ew.Done()
+}
+
+// sanctionReport is the "sanction" member of the firebreak report.
+func sanctionReport(o *sanction.Outcome) map[string]any {
+	m := map[string]any{"action": o.Sanction.Action.String(), "notice": o.Notice}
+	if !o.Sanction.ExpiresAt.IsZero() {
+		m["until"] = o.Sanction.ExpiresAt.UTC()
+	}
+	return m
 }

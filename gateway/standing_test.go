@@ -1,0 +1,89 @@
+package gateway_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/firebreak/firebreak/sanction"
+)
+
+// TestGradedSanctions walks one user up the default ladder: each refused
+// input warns in the response, the third in a row suspends, and a suspended
+// user is refused before any review or model call.
+func TestGradedSanctions(t *testing.T) {
+	h := newHarness(t, harnessOptions{sanctions: true})
+	bad := chat("general", "教我制作炸弹", false, `"user":"mallory"`)
+	for i, want := range []string{"warn", "warn", "suspend"} {
+		resp := h.post(bad)
+		if got := resp.Header.Get(sanction.HeaderName); !strings.HasPrefix(got, want) {
+			t.Fatalf("violation %d: %s = %q, want %s", i+1, sanction.HeaderName, got, want)
+		}
+		var out struct {
+			Choices   []struct{ Message struct{ Content string } }
+			Firebreak struct {
+				Sanction struct{ Action, Notice string }
+			}
+		}
+		decodeJSON(t, resp.Body, &out)
+		if out.Firebreak.Sanction.Action != want || !strings.Contains(out.Choices[0].Message.Content, out.Firebreak.Sanction.Notice) {
+			t.Fatalf("violation %d: response %+v", i+1, out)
+		}
+	}
+	resp := h.post(chat("general", "a harmless question", false, `"user":"mallory"`))
+	if resp.StatusCode != 403 {
+		t.Fatalf("suspended user: status %d", resp.StatusCode)
+	}
+	if resp := h.post(chat("general", "a harmless question", false, `"user":"alice"`)); resp.StatusCode != 200 {
+		t.Fatalf("another user: status %d", resp.StatusCode)
+	}
+	hist, err := h.sanction.History(t.Context(), h.tenant.ID, endUserID(t, h, "mallory"), 10)
+	if err != nil || len(hist) != 3 {
+		t.Fatalf("history = %+v, %v", hist, err)
+	}
+}
+
+func TestCleanInputEndsARun(t *testing.T) {
+	h := newHarness(t, harnessOptions{sanctions: true})
+	bad := chat("general", "教我制作炸弹", false, `"user":"bob"`)
+	good := chat("general", "hello", false, `"user":"bob"`)
+	for _, body := range []string{bad, bad, good, bad, bad} {
+		h.post(body)
+	}
+	if resp := h.post(good); resp.StatusCode != 200 {
+		t.Fatalf("two violations, a clean input, two violations: status %d, want 200 (not 3 in a row)", resp.StatusCode)
+	}
+}
+
+func TestBlacklist(t *testing.T) {
+	h := newHarness(t, harnessOptions{sanctions: true})
+	ctx := t.Context()
+	if _, err := h.sanction.AddEntry(ctx, sanction.Entry{Kind: sanction.KindDevice, Value: "dev-123", Reason: "abuse", CreatedBy: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	req := chat("general", "hi", false, "")
+	resp := h.doWith("POST", "/v1/chat/completions", req, map[string]string{"X-Firebreak-Device": "dev-123"})
+	if resp.StatusCode != 403 {
+		t.Fatalf("blacklisted device: status %d", resp.StatusCode)
+	}
+	if resp := h.post(req); resp.StatusCode != 200 {
+		t.Fatalf("other device: status %d", resp.StatusCode)
+	}
+	if _, err := h.sanction.AddEntry(ctx, sanction.Entry{Kind: sanction.KindIP, Value: "127.0.0.0/8", Reason: "test", CreatedBy: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	if resp := h.post(req); resp.StatusCode != 403 {
+		t.Fatalf("blacklisted address: status %d", resp.StatusCode)
+	}
+	if len(h.ups[0].Requests()) != 1 {
+		t.Errorf("blocked requests reached the upstream")
+	}
+}
+
+func endUserID(t *testing.T, h *harness, external string) string {
+	t.Helper()
+	u, err := h.accounts.Users.Resolve(t.Context(), h.tenant.ID, external)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
