@@ -2,7 +2,7 @@
 //
 // The trail answers "who asked what, what did the model answer, what did
 // the gateway decide, under which policy version" for at least six months
-// (Cybersecurity Law, Art. 21), while keeping no more personal data than
+// (Cybersecurity Law, Art. 21; Art. 23 from 2026-01-01), while keeping no more personal data than
 // needed (Interim Measures, Art. 11). Complaints give the public a channel
 // with a deadline (Art. 15).
 //
