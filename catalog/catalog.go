@@ -38,7 +38,19 @@ type Options struct {
 	Logger *slog.Logger
 	// Getenv resolves api_key_env references. Default os.Getenv.
 	Getenv func(string) string
+	// Notifier tells the other replicas of a change, and tells this one of
+	// theirs, so every replica rebuilds its router. Default nil: one node.
+	Notifier Notifier
 }
+
+// Notifier carries change notices between replicas (package notify).
+type Notifier interface {
+	Publish(ctx context.Context, topic, payload string) error
+	Subscribe(topic string, fn func(payload string)) (cancel func())
+}
+
+// topic is the notifier topic of catalog changes; the payload is unused.
+const topic = "catalog.changed"
 
 // Static is the part of the catalog that the config file defines.
 type Static struct {
@@ -65,6 +77,8 @@ type Catalog struct {
 	router atomic.Pointer[upstream.Router]
 	demo   atomic.Bool
 	mu     sync.Mutex // serialises changes and rebuilds
+
+	unsubscribe func()
 }
 
 // ErrStatic is returned when the admin API tries to change an entry that
@@ -86,7 +100,24 @@ func New(ctx context.Context, opts Options) (*Catalog, error) {
 	if err := c.Reload(ctx); err != nil {
 		return nil, err
 	}
+	if opts.Notifier != nil {
+		c.unsubscribe = opts.Notifier.Subscribe(topic, func(string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := c.Reload(ctx); err != nil {
+				c.log.Error("reload catalog after a change on another replica", "err", err)
+			}
+		})
+	}
 	return c, nil
+}
+
+// Close stops listening for changes and closes the router.
+func (c *Catalog) Close() error {
+	if c.unsubscribe != nil {
+		c.unsubscribe()
+	}
+	return c.Router().Close()
 }
 
 // Router returns the current router. A caller keeps the router it got for

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/firebreak/firebreak/catalog"
 	"github.com/firebreak/firebreak/config"
+	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/store/storetest"
 	"github.com/firebreak/firebreak/upstream/demo"
@@ -124,6 +126,46 @@ func TestStaticAndStoredEntries(t *testing.T) {
 		}
 		if err := c2.DeleteUpstream(ctx, "b"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("second delete: err = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestReplicasFollowChanges runs two catalogs on one database, each with
+// its own notifier, as two replicas would: a model added on one is served
+// by the other.
+func TestReplicasFollowChanges(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		replica := func() *catalog.Catalog {
+			n, err := notify.Open(ctx, db, notify.Options{PollInterval: 50 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { n.Close() })
+			c, err := catalog.New(ctx, catalog.Options{DB: db, Notifier: n})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			return c
+		}
+		a, b := replica(), replica()
+		if err := a.PutUpstream(ctx, config.Upstream{Name: "up", BaseURL: "http://127.0.0.1:1/v1"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.PutModel(ctx, config.Model{Name: "general", Targets: []config.Target{{Upstream: "up"}}}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for b.Demo() {
+			if time.Since(start) > 10*time.Second {
+				t.Fatal("the second replica never saw the new model")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Logf("change seen by the other replica after %v", time.Since(start))
+		if got := modelNames(b); len(got) != 1 || got[0] != "general" {
+			t.Fatalf("replica b models = %v", got)
 		}
 	})
 }

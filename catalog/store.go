@@ -87,6 +87,11 @@ func (c *Catalog) change(ctx context.Context, kind, name string, value any, edit
 		return err
 	}
 	c.swap(r, isDemo)
+	if c.opts.Notifier != nil {
+		if err := c.opts.Notifier.Publish(ctx, topic, kind+":"+name); err != nil {
+			c.log.Warn("tell other replicas of a catalog change", "err", err)
+		}
+	}
 	return nil
 }
 

@@ -34,6 +34,15 @@ type Config struct {
 	// concurrency limits are exact across replicas. Default "".
 	Redis string `yaml:"redis"`
 
+	// SecretFile holds the server secret that keys the hashes of phone and
+	// identity numbers; created on first start. FIREBREAK_SECRET (hex or
+	// base64) takes its place. Replicas must share it. Default
+	// <data>/server.secret.
+	SecretFile string `yaml:"secret_file"`
+	// ClientIPHeader names the header a trusted proxy sets to the client's
+	// address (X-Forwarded-For, X-Real-IP). Default "": the peer address.
+	ClientIPHeader string `yaml:"client_ip_header"`
+
 	Log       Log        `yaml:"log"`
 	HTTP      HTTP       `yaml:"http"`
 	Safety    Safety     `yaml:"safety"`

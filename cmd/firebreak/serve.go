@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +25,8 @@ import (
 	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/gateway"
 	"github.com/firebreak/firebreak/limit"
+	"github.com/firebreak/firebreak/notify"
+	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/upstream"
 )
@@ -107,7 +111,12 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.Close()
-	accounts, err := account.New(account.Options{DB: db, Logger: log})
+	notifier, err := notify.Open(ctx, db, notify.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer notifier.Close()
+	accounts, err := newAccounts(db, notifier, log)
 	if err != nil {
 		return err
 	}
@@ -128,24 +137,42 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	secretFile := cfg.SecretFile
+	if secretFile == "" {
+		secretFile = filepath.Join(cfg.Data, "server.secret")
+	}
+	secret, created, err := loadSecret(secretFile)
+	if err != nil {
+		return err
+	}
+	if created && cfg.Database != "" {
+		log.Warn("generated a server secret for this replica only: replicas sharing a database must share it (FIREBREAK_SECRET)", "file", secretFile)
+	}
+	sanctions, err := sanction.New(ctx, sanction.Options{DB: db, Secret: secret, Notifier: notifier, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer sanctions.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var cat *catalog.Catalog
 	gw, err := gateway.New(gateway.Options{
-		Accounts: accounts, Limiter: limiter, Engine: engine.Load,
-		Router:     func() *upstream.Router { return cat.Router() },
-		Review:     gateway.ReviewScope{History: cfg.Safety.History, System: cfg.Safety.System},
-		UserHeader: cfg.Users.Header, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Accounts: accounts, Limiter: limiter, Engine: engine.Load, Sanctions: sanctions,
+		ClientIPHeader: cfg.ClientIPHeader,
+		Router:         func() *upstream.Router { return cat.Router() },
+		Review:         gateway.ReviewScope{History: cfg.Safety.History, System: cfg.Safety.System},
+		UserHeader:     cfg.Users.Header, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Logger: log, Registerer: reg,
 	})
 	if err != nil {
 		return err
 	}
-	cat, err = catalog.New(ctx, catalog.Options{DB: db, Logger: log, Observer: gw.Observer(),
+	cat, err = catalog.New(ctx, catalog.Options{DB: db, Logger: log, Observer: gw.Observer(), Notifier: notifier,
 		Static: catalog.Static{Upstreams: cfg.Upstreams, Models: cfg.Models, Routing: cfg.Routing}})
 	if err != nil {
 		return err
 	}
+	defer cat.Close()
 	adminAPI, err := admin.New(admin.Options{Accounts: accounts, Catalog: cat, Logger: log})
 	if err != nil {
 		return err
@@ -224,6 +251,30 @@ func newLimiter(cfg config.Config, accounts *account.Service, log *slog.Logger) 
 		opts.Redis = redis.NewClient(ropts)
 	}
 	return limit.New(opts)
+}
+
+// newAccounts opens the account service and connects its caches to the
+// other replicas: a key revoked or a tenant changed on one replica is
+// dropped from every replica's cache.
+func newAccounts(db *store.DB, n *notify.Notifier, log *slog.Logger) (*account.Service, error) {
+	const topic = "account.changed"
+	accounts, err := account.New(account.Options{DB: db, Logger: log, OnChange: func(c account.Change) {
+		go func() { // OnChange must not block
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := n.Publish(ctx, topic, string(c.Kind)+":"+c.ID); err != nil {
+				log.Warn("tell other replicas of an account change", "err", err)
+			}
+		}()
+	}})
+	if err != nil {
+		return nil, err
+	}
+	n.Subscribe(topic, func(payload string) {
+		kind, id, _ := strings.Cut(payload, ":")
+		accounts.Invalidate(account.Change{Kind: account.ChangeKind(kind), ID: id})
+	})
+	return accounts, nil
 }
 
 // bootstrap creates the first admin token and API key on an empty store and
