@@ -15,6 +15,7 @@ import (
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/catalog"
 	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -22,6 +23,8 @@ import (
 type Options struct {
 	Accounts *account.Service
 	Catalog  *catalog.Catalog
+	// Sanctions, when set, adds the sanctions and blacklist endpoints.
+	Sanctions *sanction.Service
 	// Logger receives one line per admin call (who, what, outcome).
 	// Default: discard.
 	Logger *slog.Logger
@@ -29,10 +32,11 @@ type Options struct {
 
 // API serves /admin/v1/.
 type API struct {
-	accounts *account.Service
-	catalog  *catalog.Catalog
-	log      *slog.Logger
-	mux      *http.ServeMux
+	accounts  *account.Service
+	catalog   *catalog.Catalog
+	sanctions *sanction.Service
+	log       *slog.Logger
+	mux       *http.ServeMux
 }
 
 // New validates opts and returns the admin API.
@@ -43,7 +47,7 @@ func New(opts Options) (*API, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &API{accounts: opts.Accounts, catalog: opts.Catalog, log: opts.Logger}
+	a := &API{accounts: opts.Accounts, catalog: opts.Catalog, sanctions: opts.Sanctions, log: opts.Logger}
 	a.routes()
 	return a, nil
 }
@@ -68,6 +72,14 @@ func (a *API) routes() {
 	m.HandleFunc("GET /admin/v1/routing", a.getRouting)
 	m.HandleFunc("PUT /admin/v1/routing", a.putRouting)
 	m.HandleFunc("GET /admin/v1/health", a.health)
+	if a.sanctions != nil {
+		m.HandleFunc("GET /admin/v1/tenants/{tenant}/users/{user}", a.getStanding)
+		m.HandleFunc("POST /admin/v1/tenants/{tenant}/users/{user}/sanctions", a.imposeSanction)
+		m.HandleFunc("POST /admin/v1/sanctions/{id}/lift", a.liftSanction)
+		m.HandleFunc("GET /admin/v1/blacklist", a.listBlacklist)
+		m.HandleFunc("POST /admin/v1/blacklist", a.addBlacklist)
+		m.HandleFunc("DELETE /admin/v1/blacklist/{id}", a.removeBlacklist)
+	}
 	m.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, openai.Errorf(openai.CodeNotFound, "unknown admin endpoint %s %s", r.Method, r.URL.Path))
 	})

@@ -99,9 +99,13 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusCreated, tenantOf(created))
 }
 
-// tenant finds a tenant by id or by name.
+// tenant finds the {tenant} of the path by id or by name.
 func (a *API) tenant(r *http.Request) (*account.Tenant, error) {
-	ref := r.PathValue("tenant")
+	return a.tenantByRef(r, r.PathValue("tenant"))
+}
+
+// tenantByRef finds a tenant by id or by name.
+func (a *API) tenantByRef(r *http.Request, ref string) (*account.Tenant, error) {
 	t, err := a.accounts.Tenants.Get(r.Context(), ref)
 	if err == nil {
 		return t, nil
