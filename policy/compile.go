@@ -1,0 +1,329 @@
+package policy
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/safety/lexicon"
+)
+
+// Compiled is a bundle compiled into engines: the base engine and one per
+// overlay, each also in a minors variant when the bundle has a minors
+// overlay. It is immutable and safe for concurrent use.
+type Compiled struct {
+	bundle  *Bundle
+	spec    Spec
+	base    variant
+	routes  map[string]variant
+	tenants map[string]variant
+	// engines lists every distinct engine by name ("", "route:x",
+	// "route:x+minors" …), for summaries and dry runs.
+	engines map[string]*safety.Engine
+}
+
+// variant is an engine and its minors variant (the same engine when the
+// bundle has no minors overlay).
+type variant [2]*safety.Engine
+
+// Validate parses and checks a bundle without keeping the engines. It
+// returns an *InvalidError listing every problem.
+func Validate(b *Bundle) error {
+	_, err := CompileBundle(b)
+	return err
+}
+
+// CompileBundle validates b and compiles its engines. Any problem gives an
+// *InvalidError whose problems name file and line.
+func CompileBundle(b *Bundle) (*Compiled, error) {
+	spec, probs := parseSpec(mustFile(b, SpecFile))
+	if probs == nil {
+		probs = checkSpec(spec)
+	}
+	if len(probs) > 0 {
+		return nil, invalid(b, probs)
+	}
+	layers, probs := loadLayers(b, spec)
+	if len(probs) > 0 {
+		return nil, invalid(b, probs)
+	}
+	c := &Compiled{bundle: b, spec: spec.Spec, routes: map[string]variant{}, tenants: map[string]variant{}}
+	if err := c.compileEngines(layers); err != nil {
+		var pe problemsError
+		if errors.As(err, &pe) {
+			return nil, invalid(b, pe)
+		}
+		return nil, invalid(b, []Problem{{File: SpecFile, Msg: err.Error()}})
+	}
+	return c, nil
+}
+
+// problemsError carries problems found while building an engine's
+// configuration (allow phrases naming no term).
+type problemsError []Problem
+
+func (p problemsError) Error() string { return p[0].String() }
+
+func mustFile(b *Bundle, name string) []byte {
+	c, _ := b.File(name)
+	return c
+}
+
+func invalid(b *Bundle, probs []Problem) error {
+	sortProblems(probs)
+	return &InvalidError{Bundle: b.ID(), Problems: probs}
+}
+
+// loadLayers reads the files of the base layer and of every overlay.
+// Terms must be unique within the base and within each overlay over it.
+func loadLayers(b *Bundle, spec *parsedSpec) (map[string]*layerData, []Problem) {
+	ld := &loader{b: b, spec: spec, defaultCode: spec.DefaultCode, seenTerms: map[string]string{}}
+	if ld.defaultCode == "" {
+		ld.defaultCode = "A1h"
+	}
+	layers := map[string]*layerData{"": ld.layer("", "", &spec.Layer)}
+	base := ld.seenTerms
+	for _, key := range sortedKeys(spec.Overlays) {
+		ld.seenTerms = maps.Clone(base)
+		ov := spec.Overlays[key]
+		layers[key] = ld.layer(key, "overlays."+key+".", &ov.Layer)
+	}
+	return layers, ld.probs
+}
+
+// engineJob is one engine to compile: its name and its layers in order.
+type engineJob struct {
+	name   string
+	layers []*layerData
+}
+
+func (c *Compiled) jobs(layers map[string]*layerData) []engineJob {
+	order, _ := includeCycles(c.spec.Overlays) // checked by checkSpec
+	chain := func(key string) []*layerData {
+		out := []*layerData{layers[""]}
+		for _, inc := range order[key] {
+			out = append(out, layers[inc])
+		}
+		return append(out, layers[key])
+	}
+	_, hasMinors := c.spec.Overlays["minors"]
+	var jobs []engineJob
+	add := func(name string, ls []*layerData) {
+		jobs = append(jobs, engineJob{name, ls})
+		if hasMinors {
+			jobs = append(jobs, engineJob{name + "+minors", append(ls[:len(ls):len(ls)], chain("minors")[1:]...)})
+		}
+	}
+	add("", []*layerData{layers[""]})
+	for _, key := range sortedKeys(c.spec.Overlays) {
+		if key != "minors" {
+			add(key, chain(key))
+		}
+	}
+	return jobs
+}
+
+// compileEngines compiles every engine, in parallel, and files them.
+func (c *Compiled) compileEngines(layers map[string]*layerData) error {
+	jobs := c.jobs(layers)
+	engines := make([]*safety.Engine, len(jobs))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, j := range jobs {
+		g.Go(func() error {
+			cfg, err := c.config(j)
+			if err != nil {
+				return err
+			}
+			e, err := safety.Compile(cfg)
+			if err != nil {
+				return fmt.Errorf("engine %q: %w", cmpName(j.name), err)
+			}
+			engines[i] = e
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	c.engines = map[string]*safety.Engine{}
+	for i, j := range jobs {
+		c.engines[j.name] = engines[i]
+	}
+	c.base = c.variant("")
+	for _, key := range sortedKeys(c.spec.Overlays) {
+		kind, name, _ := strings.Cut(key, ":")
+		switch kind {
+		case "route":
+			c.routes[name] = c.variant(key)
+		case "tenant":
+			c.tenants[name] = c.variant(key)
+		}
+	}
+	return nil
+}
+
+func cmpName(name string) string {
+	if name == "" {
+		return "base"
+	}
+	return name
+}
+
+func (c *Compiled) variant(name string) variant {
+	e := c.engines[name]
+	if m, ok := c.engines[name+"+minors"]; ok {
+		return variant{e, m}
+	}
+	return variant{e, e}
+}
+
+// engineVersion stamps overlay engines so a decision names the layer too.
+func (c *Compiled) engineVersion(name string) string {
+	if name == "" {
+		return c.bundle.ID()
+	}
+	return c.bundle.ID() + "/" + strings.TrimPrefix(name, "+")
+}
+
+// config builds the engine configuration of one job.
+func (c *Compiled) config(j engineJob) (safety.Config, error) {
+	cfg := safety.Config{Version: c.engineVersion(j.name), DefaultAction: c.spec.DefaultAction, Replies: map[string]safety.Reply{}}
+	cats := map[string]Category{}
+	var phrases []allowPhrase
+	n := 0
+	for _, l := range j.layers {
+		n += len(l.terms)
+	}
+	cfg.Terms = make([]lexicon.Term, 0, n)
+	for _, l := range j.layers {
+		mergeCategories(cats, l.spec.Categories)
+		cfg.Terms = append(cfg.Terms, l.terms...)
+		phrases = append(phrases, l.allow...)
+		for _, r := range l.spec.Rules {
+			cfg.Rules = append(cfg.Rules, safety.Rule{ID: r.ID, Pattern: r.Pattern, Code: r.Code, Action: r.Action, MaxSpan: r.MaxSpan})
+		}
+		if err := c.addDetectors(&cfg, l); err != nil {
+			return cfg, err
+		}
+		cfg.Overrides = append(cfg.Overrides, overrides(l.spec)...)
+		for k, r := range l.spec.Replies {
+			cfg.Replies[k] = safety.Reply{Zh: r.Zh, En: r.En}
+		}
+	}
+	for i := range cfg.Terms {
+		if cfg.Terms[i].Action == "" {
+			cfg.Terms[i].Action = categoryDefault(cats, cfg.Terms[i].Code)
+		}
+	}
+	for i := range cfg.Rules {
+		if cfg.Rules[i].Action == "" {
+			cfg.Rules[i].Action = categoryDefault(cats, cfg.Rules[i].Code)
+		}
+	}
+	if probs := applyAllow(cfg.Terms, phrases); len(probs) > 0 {
+		return cfg, problemsError(probs)
+	}
+	return cfg, nil
+}
+
+func (c *Compiled) addDetectors(cfg *safety.Config, l *layerData) error {
+	if l.name == "" && c.spec.PII != nil && c.spec.PII.Enabled {
+		settings, err := jsonSettings(c.spec.PII.Settings)
+		if err != nil {
+			return fmt.Errorf("pii settings: %w", err)
+		}
+		cfg.Detectors = append(cfg.Detectors, safety.DetectorConfig{ID: "pii", Type: "pii", Settings: settings})
+	}
+	for _, d := range l.spec.Detectors {
+		settings, err := jsonSettings(d.Settings)
+		if err != nil {
+			return fmt.Errorf("detector %s settings: %w", d.ID, err)
+		}
+		cfg.Detectors = append(cfg.Detectors, safety.DetectorConfig{ID: d.ID, Type: d.Type, Settings: settings})
+	}
+	return nil
+}
+
+// jsonSettings converts decoded YAML to the JSON a detector factory reads.
+func jsonSettings(v any) (json.RawMessage, error) {
+	if v == nil {
+		return json.RawMessage(`{}`), nil
+	}
+	return json.Marshal(v)
+}
+
+// overrides are a layer's category actions per direction, then its
+// actions list; the engine lets a later override of the same key win.
+func overrides(l *Layer) []safety.Override {
+	var out []safety.Override
+	for _, code := range sortedKeys(l.Categories) {
+		cat := l.Categories[code]
+		if cat.Input != "" {
+			out = append(out, safety.Override{Code: code, Direction: "input", Action: cat.Input})
+		}
+		if cat.Output != "" {
+			out = append(out, safety.Override{Code: code, Direction: "output", Action: cat.Output})
+		}
+	}
+	for _, a := range l.Actions {
+		out = append(out, safety.Override{Code: a.Code, Direction: a.Direction, Action: a.Action})
+	}
+	return out
+}
+
+func mergeCategories(dst, src map[string]Category) {
+	for k, v := range src {
+		d := dst[k]
+		for _, f := range []struct{ to, from *string }{{&d.Name, &v.Name}, {&d.Default, &v.Default}, {&d.Input, &v.Input}, {&d.Output, &v.Output}} {
+			if *f.from != "" {
+				*f.to = *f.from
+			}
+		}
+		dst[k] = d
+	}
+}
+
+// categoryDefault is the default action of a code: its own category's,
+// else its class's, else "" (the policy's default action).
+func categoryDefault(cats map[string]Category, code string) string {
+	if d := cats[code].Default; d != "" {
+		return d
+	}
+	return cats[safety.CodeClass(code)].Default
+}
+
+// Bundle returns the bundle the engines were compiled from.
+func (c *Compiled) Bundle() *Bundle { return c.bundle }
+
+// Version is the bundle's ID.
+func (c *Compiled) Version() string { return c.bundle.ID() }
+
+// Spec returns the decoded policy.yaml (strikes and labels for the
+// sanctions and labelling code).
+func (c *Compiled) Spec() Spec { return c.spec }
+
+// Engine picks the engine for a request: the tenant's overlay if it has
+// one, else the route's, else the base; its minors variant for a minor.
+// Two map lookups on immutable maps, no allocation.
+func (c *Compiled) Engine(route, tenant string, minor bool) *safety.Engine {
+	v := c.base
+	if tv, ok := c.tenants[tenant]; ok && tenant != "" {
+		v = tv
+	} else if rv, ok := c.routes[route]; ok && route != "" {
+		v = rv
+	}
+	if minor {
+		return v[1]
+	}
+	return v[0]
+}
+
+// Base is the base engine.
+func (c *Compiled) Base() *safety.Engine { return c.base[0] }
