@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/sanction"
 )
 
@@ -39,6 +40,15 @@ type call struct {
 	promptSum string // short hash of the reviewed prompt text
 	standing  sanction.Standing
 	sanction  string // sanction a violation in this request imposed
+
+	// For the audit record.
+	committed   bool
+	inDecision  safety.Decision
+	outDecision safety.Decision
+	prompt      string // the text the input review read
+	answer      strings.Builder
+	usage       openai.Usage
+	firstByte   time.Duration
 }
 
 type callKey struct{}
@@ -94,6 +104,9 @@ func (g *Gateway) api(endpoint string, h http.HandlerFunc) http.Handler {
 				}
 				c.outcome = "panic"
 			}
+			if err := g.commit(r.Context(), c, orStatus(sw.status)); err != nil && sw.status == 0 {
+				openai.WriteError(sw, err)
+			}
 			g.finish(r.Context(), c, sw.status)
 		}()
 		p, err := g.authenticate(r)
@@ -105,6 +118,13 @@ func (g *Gateway) api(endpoint string, h http.HandlerFunc) http.Handler {
 		c.principal = p
 		h(sw, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
 	})
+}
+
+func orStatus(s int) int {
+	if s == 0 {
+		return 499
+	}
+	return s
 }
 
 // authenticate reads the API key from "Authorization: Bearer …" (or the

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/limit"
@@ -75,6 +76,7 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	upCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	upStart := time.Now()
 	resp, err := router.Do(upCtx, route, upstream.Request{
 		Path:   "/chat/completions",
 		Body:   in.request.Encode,
@@ -86,7 +88,7 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
-	c.upstream = resp.Upstream
+	c.upstream, c.firstByte = resp.Upstream, time.Since(upStart)
 	if resp.StatusCode != http.StatusOK {
 		c.outcome = "upstream_status"
 		passThrough(w, resp.Response)

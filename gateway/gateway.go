@@ -42,6 +42,9 @@ type Options struct {
 	// the client's address (X-Forwarded-For, X-Real-IP); otherwise the
 	// peer address is the client's. Default "".
 	ClientIPHeader string
+	// Recorder keeps an audit record of every authenticated request.
+	// Default nil: none.
+	Recorder Recorder
 	// Review says which messages the input review reads.
 	Review ReviewScope
 	// UserHeader names the end user when the body's "user" field is empty.
@@ -70,6 +73,7 @@ type Gateway struct {
 	router     func() *upstream.Router
 	engine     func() *safety.Engine
 	sanctions  *sanction.Service
+	recorder   Recorder
 	ipHeader   string
 	review     ReviewScope
 	userHeader string
@@ -109,7 +113,7 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
-		engine: opts.Engine, sanctions: opts.Sanctions, ipHeader: opts.ClientIPHeader, review: opts.Review, userHeader: opts.UserHeader,
+		engine: opts.Engine, sanctions: opts.Sanctions, recorder: opts.Recorder, ipHeader: opts.ClientIPHeader, review: opts.Review, userHeader: opts.UserHeader,
 		maxBody: opts.MaxBodyBytes, log: opts.Logger, metrics: m,
 	}
 	g.routes()

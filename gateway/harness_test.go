@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/gateway"
 	"github.com/firebreak/firebreak/internal/fakeupstream"
 	"github.com/firebreak/firebreak/limit"
@@ -45,6 +47,8 @@ type harness struct {
 	key      string // an API key of tenant "default"
 	tenant   *account.Tenant
 	sanction *sanction.Service
+	trail    *audit.Trail
+	db       *store.DB
 }
 
 type harnessOptions struct {
@@ -54,6 +58,7 @@ type harnessOptions struct {
 	userLimits account.Limits
 	maxBody    int64
 	sanctions  bool // graded sanctions and blacklists on
+	audit      bool // an audit trail with a keyring (flagged content encrypted)
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -108,9 +113,27 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		}
 		t.Cleanup(func() { h.sanction.Close() })
 	}
+	h.db = db
+	var recorder gateway.Recorder
+	if o.audit {
+		dir := t.TempDir()
+		if _, err := audit.GenerateKey(filepath.Join(dir, "keys")); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := audit.LoadKeyring(filepath.Join(dir, "keys"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.trail, err = audit.New(audit.Options{DB: db, Keys: keys, CheckpointEvery: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.trail.Close() })
+		recorder = h.trail
+	}
 	var router *upstream.Router
 	gw, err := gateway.New(gateway.Options{
-		Sanctions: h.sanction,
+		Sanctions: h.sanction, Recorder: recorder,
 		Accounts:  accounts, Limiter: limiter, MaxBodyBytes: o.maxBody, Registerer: h.reg,
 		Engine: func() *safety.Engine { return engine },
 		Router: func() *upstream.Router { return router },

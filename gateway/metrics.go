@@ -21,6 +21,7 @@ type metrics struct {
 	upstreamTries  *prometheus.CounterVec
 	upstreamTime   *prometheus.HistogramVec
 	ejections      *prometheus.CounterVec
+	auditFailures  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -54,8 +55,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		ejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "firebreak_upstream_ejections_total", Help: "Upstream targets taken out of rotation after repeated failures.",
 		}, []string{"upstream"}),
+		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "firebreak_audit_failures_total", Help: "Requests whose audit record could not be written (and were failed).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.inflight, m.limitHits, m.decisions,
+	for _, c := range []prometheus.Collector{m.auditFailures, m.requests, m.latency, m.inflight, m.limitHits, m.decisions,
 		m.streamFailures, m.upstreamTries, m.upstreamTime, m.ejections} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -56,19 +56,40 @@ func (rl *relay) complete(w http.ResponseWriter, body io.Reader) int64 {
 		}
 	}
 	rl.finishOutput(w, out)
-	if len(patches) == 0 && !rl.reportable(out) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(raw) // the upstream's bytes, untouched
-		return resp.Usage.Tokens()
+	for _, ch := range resp.Choices {
+		rl.c.answer.WriteString(deliveredContent(ch, patches))
 	}
-	b, err := resp.Encode(patches, map[string]any{"firebreak": rl.reports(out)})
-	if err != nil {
-		openai.WriteError(w, openai.Wrap(openai.CodeInternal, err, "could not encode the answer"))
-		return resp.Usage.Tokens()
+	if resp.Usage != nil {
+		rl.c.usage = *resp.Usage
+	}
+	send := raw // the upstream's bytes, untouched, when review changed nothing
+	if len(patches) > 0 || rl.reportable(out) {
+		if send, err = resp.Encode(patches, map[string]any{"firebreak": rl.reports(out)}); err != nil {
+			openai.WriteError(w, openai.Wrap(openai.CodeInternal, err, "could not encode the answer"))
+			return resp.Usage.Tokens()
+		}
+	}
+	rl.c.tokens = resp.Usage.Tokens()
+	if err := rl.g.commit(context.Background(), rl.c, http.StatusOK); err != nil {
+		openai.WriteError(w, err)
+		return rl.c.tokens
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
-	return resp.Usage.Tokens()
+	_, _ = w.Write(send)
+	return rl.c.tokens
+}
+
+// deliveredContent is the text of a choice as the client receives it.
+func deliveredContent(ch openai.ResponseChoice, patches []openai.Patch) string {
+	for _, p := range patches {
+		if p.Index == ch.Index && p.Content != nil {
+			return *p.Content
+		}
+	}
+	if ch.Message.Content == nil {
+		return ""
+	}
+	return *ch.Message.Content
 }
 
 // patchFor says how a choice changes after review: masked, or replaced by
@@ -100,7 +121,7 @@ func (rl *relay) reports(out safety.Decision) map[string]any {
 
 // finishOutput records the output decision on the call and in metrics.
 func (rl *relay) finishOutput(w http.ResponseWriter, out safety.Decision) {
-	rl.c.output = out.Action.String()
+	rl.c.output, rl.c.outDecision = out.Action.String(), out
 	if out.Action > rl.input.Action && out.Code != "" {
 		rl.c.code = out.Code
 	}

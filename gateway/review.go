@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -38,6 +39,9 @@ func (g *Gateway) reviewInput(e *safety.Engine, req *openai.ChatRequest, c *call
 		parts := m.TextParts()
 		masked, changed := make([]string, len(parts)), false
 		for j, text := range parts {
+			if reviewed.Len() > 0 {
+				reviewed.WriteByte('\n')
+			}
 			reviewed.WriteString(text)
 			d := e.Check(safety.Input, text)
 			merge(&out.decision, d)
@@ -53,7 +57,8 @@ func (g *Gateway) reviewInput(e *safety.Engine, req *openai.ChatRequest, c *call
 		}
 	}
 	c.input, c.code, c.policy = out.decision.Action.String(), out.decision.Code, out.decision.Version
-	c.promptLen, c.promptSum = reviewed.Len(), digest(reviewed.String())
+	c.inDecision, c.prompt = out.decision, reviewed.String()
+	c.promptLen, c.promptSum = reviewed.Len(), digest(c.prompt)
 	g.metrics.decision("input", out.decision)
 	return out
 }
@@ -115,6 +120,11 @@ func (g *Gateway) writeRefusal(w http.ResponseWriter, c *call, req *openai.ChatR
 		w.Header().Set(sanction.HeaderName, warning.Header())
 		fb["sanction"] = sanctionReport(warning)
 		d.Reply += "\n\n" + warning.Notice
+	}
+	c.answer.WriteString(d.Reply)
+	if err := g.commit(context.Background(), c, http.StatusOK); err != nil {
+		openai.WriteError(w, err)
+		return
 	}
 	if !req.Stream {
 		w.Header().Set("Content-Type", "application/json")

@@ -1,10 +1,12 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
@@ -18,7 +20,8 @@ type streamReview struct {
 	finished map[int]bool
 	out      safety.Decision
 	stopped  bool
-	bytes    int // content bytes seen, for a token estimate
+	bytes    int             // content bytes seen, for a token estimate
+	sent     strings.Builder // content the client receives, for the record
 }
 
 func newStreamReview(e *safety.Engine) *streamReview {
@@ -53,9 +56,11 @@ func (sr *streamReview) chunk(c *openai.ChatChunk) []openai.Patch {
 			sr.stopped = true
 			filtered := "content_filter"
 			reply := release + res.Decision.Reply
+			sr.sent.WriteString(reply)
 			patches = append(patches, openai.Patch{Index: ch.Index, Content: &reply, FinishReason: &filtered})
 			continue
 		}
+		sr.sent.WriteString(release)
 		if ch.Delta.Content == nil && release == "" {
 			continue
 		}
@@ -81,19 +86,20 @@ func (sr *streamReview) allFinished() bool {
 
 // stream relays an SSE answer through output review and returns the
 // tokens used. A stream that the upstream does not finish properly ends
-// with an error event, never with "[DONE]".
+// with an error event, never with "[DONE]". The chunks that finish the
+// answer are held until the request's record is committed.
 func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Reader) int64 {
 	ew := openai.NewEventWriter(w)
 	er := openai.NewEventReader(body, 0)
 	sr := newStreamReview(rl.engine)
 	wantUsage := rl.req.StreamOptions != nil && rl.req.StreamOptions.IncludeUsage
-	var usage *openai.Usage
 	tokens := func() int64 {
-		if usage != nil {
-			return usage.Tokens()
+		if rl.c.usage.Tokens() > 0 {
+			return rl.c.usage.Tokens()
 		}
 		return int64(rl.c.promptLen+sr.bytes)/4 + 1 // estimate when the upstream reports none
 	}
+	var tail [][]byte // the finishing chunks, sent once the record is committed
 	for {
 		ev, err := er.Next()
 		if err != nil {
@@ -115,12 +121,19 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 			return tokens()
 		}
 		if chunk.Usage != nil {
-			usage = chunk.Usage
+			rl.c.usage = *chunk.Usage
 			if len(chunk.Choices) == 0 && !wantUsage {
 				continue // usage was asked for by the gateway, not the client
 			}
 		}
-		if err := rl.sendChunk(ew, ev.Data, chunk, sr); err != nil {
+		data, finishing, err := rl.reviewChunk(ev.Data, chunk, sr)
+		if err != nil {
+			rl.failStream(ctx, ew, sr, openai.Wrap(openai.CodeInternal, err, "could not encode a chunk"))
+			return tokens()
+		}
+		if finishing || len(tail) > 0 {
+			tail = append(tail, bytes.Clone(data))
+		} else if err := ew.Data(data); err != nil {
 			rl.c.outcome = "client_gone"
 			return tokens()
 		}
@@ -130,30 +143,40 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 		}
 	}
 	rl.finishOutput(nil, sr.out)
+	rl.c.tokens = tokens()
+	rl.c.answer.WriteString(sr.sent.String())
+	if err := rl.g.commit(ctx, rl.c, http.StatusOK); err != nil {
+		_ = ew.Error(err)
+		return rl.c.tokens
+	}
+	for _, data := range tail {
+		if err := ew.Data(data); err != nil {
+			rl.c.outcome = "client_gone"
+			return rl.c.tokens
+		}
+	}
 	_ = ew.Done()
-	return tokens()
+	return rl.c.tokens
 }
 
-// sendChunk writes one reviewed chunk: the upstream's bytes when review
-// changed nothing, a re-encoded chunk otherwise.
-func (rl *relay) sendChunk(ew *openai.EventWriter, data []byte, chunk *openai.ChatChunk, sr *streamReview) error {
+// reviewChunk reviews one chunk and returns what the client may see of it:
+// the upstream's bytes when review changed nothing, a re-encoded chunk
+// otherwise; finishing says the chunk ends the answer (or follows its end).
+func (rl *relay) reviewChunk(data []byte, chunk *openai.ChatChunk, sr *streamReview) ([]byte, bool, error) {
 	patches := sr.chunk(chunk)
-	finishing := false
+	finishing := sr.stopped || len(chunk.Choices) == 0
 	for _, ch := range chunk.Choices {
 		finishing = finishing || ch.FinishReason != nil
 	}
 	var extra map[string]any
-	if (finishing || sr.stopped) && rl.reportable(sr.out) {
+	if finishing && len(chunk.Choices) > 0 && rl.reportable(sr.out) {
 		extra = map[string]any{"firebreak": rl.reports(sr.out)}
 	}
 	if len(patches) == 0 && extra == nil {
-		return ew.Data(data)
+		return data, finishing, nil
 	}
 	b, err := chunk.Encode(patches, extra)
-	if err != nil {
-		return err
-	}
-	return ew.Data(b)
+	return b, finishing, err
 }
 
 // failStream ends a stream that broke: held-back text is dropped (it was
@@ -161,6 +184,7 @@ func (rl *relay) sendChunk(ew *openai.EventWriter, data []byte, chunk *openai.Ch
 // incomplete.
 func (rl *relay) failStream(ctx context.Context, ew *openai.EventWriter, sr *streamReview, err error) {
 	rl.finishOutput(nil, sr.out)
+	rl.c.answer.WriteString(sr.sent.String())
 	if ctx.Err() != nil {
 		rl.c.outcome = "client_gone"
 		return

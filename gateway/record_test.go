@@ -1,0 +1,109 @@
+package gateway_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/internal/fakeupstream"
+)
+
+func (h *harness) records(q audit.Query) []audit.Entry {
+	h.t.Helper()
+	q.TenantID = h.tenant.ID
+	es, err := h.trail.Search(h.t.Context(), q)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return es
+}
+
+func requestID(t *testing.T, h *harness, body string) string {
+	t.Helper()
+	resp := h.post(body)
+	id := resp.Header.Get("X-Request-Id")
+	if id == "" {
+		t.Fatal("no request id")
+	}
+	sse(t, resp.Body) // read to the end
+	return id
+}
+
+func TestAuditRecords(t *testing.T) {
+	h := newHarness(t, harnessOptions{audit: true})
+	h.ups[0].Push(fakeupstream.Reply{Text: "ok answer", Usage: &fakeupstream.Usage{PromptTokens: 3, CompletionTokens: 2, TotalTokens: 5}})
+	h.ups[0].Push(fakeupstream.Reply{Chunks: []string{"a ", "pipe", " bomb"}})
+	h.ups[0].Push(fakeupstream.Reply{Chunks: []string{"one ", "two"}, Die: true, DieAfter: 1})
+	tests := []struct {
+		name, body, outcome, input, output, code string
+		stream                                   bool
+	}{
+		{"clean", chat("general", "hello", false, `"user":"alice"`), "ok", "allow", "allow", "", false},
+		{"refused input", chat("general", "教我制作炸弹", false, `"user":"alice"`), "refused", "refuse", "allow", "A1d", false},
+		{"filtered stream", chat("general", "hello", true, `"user":"alice"`), "filtered", "allow", "refuse", "A1d", true},
+		{"failed stream", chat("general", "hello", true, `"user":"alice"`), "stream_failed", "allow", "allow", "", true},
+		{"unknown model", chat("nope", "hello", false, ""), "rejected", "allow", "allow", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := requestID(t, h, tt.body)
+			es := h.records(audit.Query{RequestID: id})
+			if len(es) != 1 {
+				t.Fatalf("%d records for request %s", len(es), id)
+			}
+			r := es[0]
+			if r.Outcome != tt.outcome || r.Input.Action.String() != tt.input || r.Output.Action.String() != tt.output || r.Stream != tt.stream {
+				t.Errorf("record = outcome %s input %s output %s stream %v", r.Outcome, r.Input.Action, r.Output.Action, r.Stream)
+			}
+			if tt.code != "" && r.Input.Code != tt.code && r.Output.Code != tt.code {
+				t.Errorf("record codes %q/%q, want %s", r.Input.Code, r.Output.Code, tt.code)
+			}
+			if r.KeyID == "" || (tt.outcome != "rejected" && (r.PolicyVersion != "test-1" || r.Model != "general")) {
+				t.Errorf("record = %+v", r.Record)
+			}
+		})
+	}
+	// Flagged content is kept encrypted and can be read back for the user;
+	// clean content only as hashes.
+	es, err := h.trail.ExportUser(t.Context(), h.tenant.ID, endUserID(t, h, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawFiltered bool
+	for _, e := range es {
+		switch e.Outcome {
+		case "ok":
+			if e.Stored.Mode != audit.ModeHash || e.Usage.Total != 5 {
+				t.Errorf("clean record stored %s, usage %+v", e.Stored.Mode, e.Usage)
+			}
+		case "filtered":
+			sawFiltered = true
+			if e.Stored.Mode != audit.ModeEncrypted || e.Content.Prompt != "hello" || strings.Contains(e.Content.Answer, "bomb") || e.Content.Answer == "" {
+				t.Errorf("filtered record: mode %s content %+v", e.Stored.Mode, e.Content)
+			}
+		}
+	}
+	if !sawFiltered {
+		t.Error("no filtered record for alice")
+	}
+}
+
+// TestNoRecordNoAnswer closes the audit trail: the gateway then refuses to
+// serve, since it could not account for the answer.
+func TestNoRecordNoAnswer(t *testing.T) {
+	h := newHarness(t, harnessOptions{audit: true})
+	h.trail.Close()
+	resp := h.post(chat("general", "hello", false, ""))
+	if resp.StatusCode != 503 {
+		t.Fatalf("status %d, want 503", resp.StatusCode)
+	}
+	resp = h.post(chat("general", "hello", true, ""))
+	events := sse(t, resp.Body)
+	last := events[len(events)-1]
+	if last == "[DONE]" || !strings.Contains(last, "service_unavailable") {
+		t.Fatalf("stream without a record ended with %q", last)
+	}
+	if h.counter("firebreak_audit_failures_total") != 2 {
+		t.Errorf("audit failures = %v", h.counter("firebreak_audit_failures_total"))
+	}
+}
