@@ -7,6 +7,7 @@ package stack
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -46,6 +47,8 @@ type Options struct {
 	Upstream upstream.Config
 	// Wrap, when set, wraps the gateway's handler, e.g. to label profiles.
 	Wrap func(http.Handler) http.Handler
+	// Logger receives the gateway's request log. Default: discard.
+	Logger *slog.Logger
 }
 
 // Stack is a running gateway and its upstream.
@@ -82,7 +85,7 @@ func Start(tb testing.TB, opts Options) *Stack {
 	tb.Cleanup(func() { _ = limiter.Close(context.Background()) })
 	var router *upstream.Router
 	gw, err := gateway.New(gateway.Options{
-		Accounts: accounts, Limiter: limiter,
+		Accounts: accounts, Limiter: limiter, Logger: opts.Logger,
 		Engine: policy.NewHolder(engine).Load,
 		Router: func() *upstream.Router { return router },
 	})

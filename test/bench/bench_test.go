@@ -1,0 +1,98 @@
+package bench_test
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSummarise(t *testing.T) {
+	ms := func(ns ...int) []time.Duration {
+		var out []time.Duration
+		for _, n := range ns {
+			out = append(out, time.Duration(n)*time.Millisecond)
+		}
+		return out
+	}
+	hundred := make([]int, 100)
+	for i := range hundred {
+		hundred[i] = 100 - i // reversed: summarise must sort
+	}
+	tests := []struct {
+		name string
+		in   []time.Duration
+		want dist
+	}{
+		{"empty", nil, dist{}},
+		{"one", ms(7), dist{n: 1, p50: 7 * time.Millisecond, p90: 7 * time.Millisecond, p99: 7 * time.Millisecond, max: 7 * time.Millisecond, avg: 7 * time.Millisecond}},
+		{"hundred", ms(hundred...), dist{n: 100, p50: 50 * time.Millisecond, p90: 90 * time.Millisecond, p99: 99 * time.Millisecond, max: 100 * time.Millisecond, avg: 50500 * time.Microsecond}},
+		{"outlier", ms(1, 1, 1, 1, 1000), dist{n: 5, p50: time.Millisecond, p90: time.Second, p99: time.Second, max: time.Second, avg: 200800 * time.Microsecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := summarise(tt.in); got != tt.want {
+				t.Errorf("summarise = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestLoadSmoke runs a small load and a stream through both sides, so the
+// normal test run proves the report would measure working requests.
+func TestLoadSmoke(t *testing.T) {
+	sd := setup(t, 4)
+	for _, tg := range []target{sd.direct, sd.gateway} {
+		t.Run(tg.name, func(t *testing.T) {
+			samples, _ := run(t.Context(), tg, load{rate: 500, requests: 40, workers: 4}, chatBody)
+			assertNoErrors(t, tg.name, samples)
+			for i, s := range samples {
+				if s.latency <= 0 {
+					t.Fatalf("request %d has no latency", i)
+				}
+			}
+			st, err := stream(t.Context(), tg, streamBody(0, false))
+			checkStream(t, "stream", st, err)
+			if !(0 < st.firstByte && st.firstByte <= st.firstContent && st.firstContent <= st.total) {
+				t.Errorf("stream times out of order: %+v", st)
+			}
+		})
+	}
+	// 40 chat requests and one stream per side reached the one upstream.
+	if got := len(sd.stack.Upstream.Requests()); got != 2*41 {
+		t.Errorf("upstream saw %d requests, want %d", got, 2*41)
+	}
+}
+
+// BenchmarkChat is one non-streamed chat completion at a time.
+func BenchmarkChat(b *testing.B) {
+	sd := setup(b, 1)
+	for _, tg := range []target{sd.direct, sd.gateway} {
+		b.Run(tg.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if err := chat(b.Context(), tg, chatBody(i)); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkStream is one 50-delta streamed chat completion at a time; it
+// reports the time to the first content delta besides the total.
+func BenchmarkStream(b *testing.B) {
+	sd := setup(b, 1)
+	for _, tg := range []target{sd.direct, sd.gateway} {
+		b.Run(tg.name, func(b *testing.B) {
+			var first time.Duration
+			i := 0
+			for b.Loop() {
+				st, err := stream(b.Context(), tg, streamBody(i, false))
+				checkStream(b, "stream", st, err)
+				first += st.firstContent
+				i++
+			}
+			b.ReportMetric(float64(first.Microseconds())/float64(i), "µs-first-content/op")
+		})
+	}
+}
