@@ -15,6 +15,7 @@ import (
 	"net/http"
 
 	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
@@ -45,6 +46,8 @@ type Options struct {
 	// Recorder keeps an audit record of every authenticated request.
 	// Default nil: none.
 	Recorder Recorder
+	// Complaints, when set, takes complaints at /v1/complaints.
+	Complaints *audit.Complaints
 	// Review says which messages the input review reads.
 	Review ReviewScope
 	// UserHeader names the end user when the body's "user" field is empty.
@@ -74,6 +77,7 @@ type Gateway struct {
 	engine     func() *safety.Engine
 	sanctions  *sanction.Service
 	recorder   Recorder
+	complaints *audit.Complaints
 	ipHeader   string
 	review     ReviewScope
 	userHeader string
@@ -113,7 +117,7 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
-		engine: opts.Engine, sanctions: opts.Sanctions, recorder: opts.Recorder, ipHeader: opts.ClientIPHeader, review: opts.Review, userHeader: opts.UserHeader,
+		engine: opts.Engine, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints, ipHeader: opts.ClientIPHeader, review: opts.Review, userHeader: opts.UserHeader,
 		maxBody: opts.MaxBodyBytes, log: opts.Logger, metrics: m,
 	}
 	g.routes()
@@ -130,6 +134,10 @@ func (g *Gateway) routes() {
 	mux.Handle("POST /v1/embeddings", g.api("embeddings", g.embeddings))
 	mux.Handle("GET /v1/models", g.api("models", g.listModels))
 	mux.Handle("GET /v1/models/{model}", g.api("models", g.getModel))
+	if g.complaints != nil {
+		mux.Handle("POST /v1/complaints", g.api("complaints", g.fileComplaint))
+		mux.Handle("GET /v1/complaints/{id}", g.api("complaints", g.getComplaint))
+	}
 	mux.Handle("/v1/", g.api("unknown", func(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, openai.Errorf(openai.CodeNotFound, "unknown endpoint %s %s", r.Method, r.URL.Path))
 	}))

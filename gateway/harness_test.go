@@ -47,7 +47,8 @@ type harness struct {
 	key      string // an API key of tenant "default"
 	tenant   *account.Tenant
 	sanction *sanction.Service
-	trail    *audit.Trail
+	trail      *audit.Trail
+	complaints *audit.Complaints
 	db       *store.DB
 }
 
@@ -130,11 +131,15 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		}
 		t.Cleanup(func() { h.trail.Close() })
 		recorder = h.trail
+		h.complaints, err = audit.NewComplaints(audit.ComplaintOptions{DB: db, Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	var router *upstream.Router
 	gw, err := gateway.New(gateway.Options{
-		Sanctions: h.sanction, Recorder: recorder,
-		Accounts:  accounts, Limiter: limiter, MaxBodyBytes: o.maxBody, Registerer: h.reg,
+		Sanctions: h.sanction, Recorder: recorder, Complaints: h.complaints,
+		Accounts: accounts, Limiter: limiter, MaxBodyBytes: o.maxBody, Registerer: h.reg,
 		Engine: func() *safety.Engine { return engine },
 		Router: func() *upstream.Router { return router },
 	})

@@ -107,3 +107,31 @@ func TestNoRecordNoAnswer(t *testing.T) {
 		t.Errorf("audit failures = %v", h.counter("firebreak_audit_failures_total"))
 	}
 }
+
+func TestComplaints(t *testing.T) {
+	h := newHarness(t, harnessOptions{audit: true})
+	id := requestID(t, h, chat("general", "hello", false, ""))
+	resp := h.do("POST", "/v1/complaints", `{"request_id":"`+id+`","category":"harmful_content","text":"the answer was rude","contact":"user@example.com"}`, h.key)
+	if resp.StatusCode != 201 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	var c struct{ ID, Status string }
+	decodeJSON(t, resp.Body, &c)
+	if c.ID == "" || c.Status != "open" {
+		t.Fatalf("complaint = %+v", c)
+	}
+	if _, err := h.complaints.Answer(t.Context(), c.ID, "we removed it", "reviewer-1"); err != nil {
+		t.Fatal(err)
+	}
+	resp = h.do("GET", "/v1/complaints/"+c.ID, "", h.key)
+	var got struct{ Status, Answer string }
+	decodeJSON(t, resp.Body, &got)
+	if got.Status != "answered" || got.Answer != "we removed it" {
+		t.Errorf("after answer: %+v", got)
+	}
+	for _, bad := range []string{`{"category":"nope","text":"x"}`, `{"category":"other","text":""}`, `{"category":"other","text":"x","extra":1}`} {
+		if resp := h.do("POST", "/v1/complaints", bad, h.key); resp.StatusCode != 400 {
+			t.Errorf("%s: status %d", bad, resp.StatusCode)
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/openai"
+)
+
+// complaintInput is the body of POST /v1/complaints: an operator's app
+// files what its user reports, about one response (by its request id) or
+// about the service in general.
+type complaintInput struct {
+	RequestID string `json:"request_id"`
+	Category  string `json:"category"`
+	Text      string `json:"text"`
+	Contact   string `json:"contact"`
+}
+
+// complaintView is what the complainant's app may see of a complaint.
+type complaintView struct {
+	ID         string    `json:"id"`
+	Object     string    `json:"object"`
+	Status     string    `json:"status"`
+	Category   string    `json:"category"`
+	RequestID  string    `json:"request_id,omitempty"`
+	Created    time.Time `json:"created_at"`
+	Deadline   time.Time `json:"deadline"`
+	Answer     string    `json:"answer,omitempty"`
+	AnsweredAt time.Time `json:"answered_at,omitzero"`
+}
+
+func viewOf(c *audit.Complaint) complaintView {
+	return complaintView{ID: c.ID, Object: "complaint", Status: c.Status, Category: c.Category, RequestID: c.RequestID,
+		Created: c.Time, Deadline: c.Deadline, Answer: c.Answer, AnsweredAt: c.AnsweredAt}
+}
+
+// complaintCategories are the kinds of complaint the intake accepts.
+var complaintCategories = map[string]bool{
+	"illegal_content": true, "harmful_content": true, "personal_data": true, "discrimination": true,
+	"inaccurate": true, "intellectual_property": true, "minors": true, "other": true,
+}
+
+func (g *Gateway) fileComplaint(w http.ResponseWriter, r *http.Request) {
+	c := callFrom(r.Context())
+	var in complaintInput
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		openai.WriteError(w, openai.Wrap(openai.CodeInvalidJSON, err, "invalid complaint: "+err.Error()))
+		return
+	}
+	in.Text = strings.TrimSpace(in.Text)
+	switch {
+	case !complaintCategories[in.Category]:
+		openai.WriteError(w, &openai.Error{Code: openai.CodeInvalidRequest, Param: "category",
+			Message: "category must be one of illegal_content, harmful_content, personal_data, discrimination, inaccurate, intellectual_property, minors, other"})
+		return
+	case in.Text == "" || len(in.Text) > 8000:
+		openai.WriteError(w, &openai.Error{Code: openai.CodeInvalidRequest, Param: "text", Message: "text must be 1 to 8000 bytes"})
+		return
+	case len(in.Contact) > 256 || len(in.RequestID) > 64:
+		openai.WriteError(w, openai.Errorf(openai.CodeInvalidRequest, "contact or request_id too long"))
+		return
+	}
+	filed, err := g.complaints.Create(r.Context(), audit.Complaint{TenantID: c.principal.Tenant.ID,
+		RequestID: in.RequestID, Category: in.Category, Text: in.Text, Contact: in.Contact})
+	if err != nil {
+		openai.WriteError(w, openai.Wrap(openai.CodeUnavailable, err, "the complaint could not be stored; try again"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	writeJSON(w, viewOf(filed))
+}
+
+func (g *Gateway) getComplaint(w http.ResponseWriter, r *http.Request) {
+	c := callFrom(r.Context())
+	got, err := g.complaints.Get(r.Context(), r.PathValue("id"))
+	if err != nil || got.TenantID != c.principal.Tenant.ID {
+		openai.WriteError(w, openai.Errorf(openai.CodeNotFound, "no such complaint"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	writeJSON(w, viewOf(got))
+}
