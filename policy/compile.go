@@ -327,3 +327,23 @@ func (c *Compiled) Engine(route, tenant string, minor bool) *safety.Engine {
 
 // Base is the base engine.
 func (c *Compiled) Base() *safety.Engine { return c.base[0] }
+
+// lexiconHash hashes the lexicon and allow-list files the bundle uses, so
+// that the history shows when the lexicon itself last changed.
+func (c *Compiled) lexiconHash() string {
+	files := map[string][]byte{}
+	layers := []*Layer{&c.spec.Layer}
+	for _, key := range sortedKeys(c.spec.Overlays) {
+		ov := c.spec.Overlays[key]
+		layers = append(layers, &ov.Layer)
+	}
+	for _, l := range layers {
+		for _, lx := range l.Lexicons {
+			files[lx.File] = mustFile(c.bundle, lx.File)
+		}
+		for _, a := range l.Allow {
+			files[a] = mustFile(c.bundle, a)
+		}
+	}
+	return hashFiles(files)
+}

@@ -156,7 +156,9 @@ func applyAllow(terms []lexicon.Term, phrases []allowPhrase) []Problem {
 		index[k] = append(index[k], i)
 	}
 	var probs []Problem
-	add := func(i int, p string) { terms[i].Allow = append(terms[i].Allow[:len(terms[i].Allow):len(terms[i].Allow)], p) }
+	add := func(i int, p string) {
+		terms[i].Allow = append(terms[i].Allow[:len(terms[i].Allow):len(terms[i].Allow)], p)
+	}
 	for _, ap := range phrases {
 		if ap.term != "" {
 			idx, ok := index[strings.ToLower(ap.term)]
