@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/catalog"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/sanction"
@@ -25,6 +26,10 @@ type Options struct {
 	Catalog  *catalog.Catalog
 	// Sanctions, when set, adds the sanctions and blacklist endpoints.
 	Sanctions *sanction.Service
+	// Trail and Complaints, when set, add the audit, data-subject and
+	// complaint endpoints.
+	Trail      *audit.Trail
+	Complaints *audit.Complaints
 	// Logger receives one line per admin call (who, what, outcome).
 	// Default: discard.
 	Logger *slog.Logger
@@ -32,11 +37,13 @@ type Options struct {
 
 // API serves /admin/v1/.
 type API struct {
-	accounts  *account.Service
-	catalog   *catalog.Catalog
-	sanctions *sanction.Service
-	log       *slog.Logger
-	mux       *http.ServeMux
+	accounts   *account.Service
+	catalog    *catalog.Catalog
+	sanctions  *sanction.Service
+	trail      *audit.Trail
+	complaints *audit.Complaints
+	log        *slog.Logger
+	mux        *http.ServeMux
 }
 
 // New validates opts and returns the admin API.
@@ -47,7 +54,8 @@ func New(opts Options) (*API, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &API{accounts: opts.Accounts, catalog: opts.Catalog, sanctions: opts.Sanctions, log: opts.Logger}
+	a := &API{accounts: opts.Accounts, catalog: opts.Catalog, sanctions: opts.Sanctions,
+		trail: opts.Trail, complaints: opts.Complaints, log: opts.Logger}
 	a.routes()
 	return a, nil
 }
@@ -79,6 +87,17 @@ func (a *API) routes() {
 		m.HandleFunc("GET /admin/v1/blacklist", a.listBlacklist)
 		m.HandleFunc("POST /admin/v1/blacklist", a.addBlacklist)
 		m.HandleFunc("DELETE /admin/v1/blacklist/{id}", a.removeBlacklist)
+	}
+	if a.trail != nil {
+		m.HandleFunc("GET /admin/v1/audit", a.searchAudit)
+		m.HandleFunc("GET /admin/v1/audit/export", a.exportAudit)
+		m.HandleFunc("GET /admin/v1/tenants/{tenant}/users/{user}/records", a.userRecords)
+		m.HandleFunc("DELETE /admin/v1/tenants/{tenant}/users/{user}/records", a.forgetUser)
+	}
+	if a.complaints != nil {
+		m.HandleFunc("GET /admin/v1/complaints", a.listComplaints)
+		m.HandleFunc("GET /admin/v1/complaints/{id}", a.getComplaint)
+		m.HandleFunc("PATCH /admin/v1/complaints/{id}", a.updateComplaint)
 	}
 	m.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, openai.Errorf(openai.CodeNotFound, "unknown admin endpoint %s %s", r.Method, r.URL.Path))

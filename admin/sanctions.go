@@ -242,3 +242,16 @@ func (a *API) removeBlacklist(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		if t, err = time.Parse(time.DateOnly, s); err != nil {
+			return t, openai.Errorf(openai.CodeInvalidRequest, "time %q: want RFC 3339 or YYYY-MM-DD", s)
+		}
+	}
+	return t, nil
+}

@@ -43,6 +43,7 @@ type Config struct {
 	// address (X-Forwarded-For, X-Real-IP). Default "": the peer address.
 	ClientIPHeader string `yaml:"client_ip_header"`
 
+	Audit     Audit      `yaml:"audit"`
 	Log       Log        `yaml:"log"`
 	HTTP      HTTP       `yaml:"http"`
 	Safety    Safety     `yaml:"safety"`
@@ -50,6 +51,29 @@ type Config struct {
 	Models    []Model    `yaml:"models"`
 	Routing   Routing    `yaml:"routing"`
 	Users     Users      `yaml:"users"`
+}
+
+// Audit configures the audit trail and complaints.
+type Audit struct {
+	// Disabled turns the audit trail off. Default false: every
+	// authenticated request leaves a record.
+	Disabled bool `yaml:"disabled"`
+	// Keyring is the file of AES-256 keys that encrypt retained content
+	// ("id:base64key" lines, newest last). Created with one key on first
+	// start when missing. Default <data>/audit.keys.
+	Keyring string `yaml:"keyring"`
+	// SigningKey is the Ed25519 key that signs checkpoints. Created on
+	// first start when missing. Default <data>/audit-signing.key.
+	SigningKey string `yaml:"signing_key"`
+	// Keep is how long records are kept; older ones are purged. The
+	// Cybersecurity Law asks for at least six months. Default 4320h (180 days).
+	Keep time.Duration `yaml:"keep"`
+	// Clean and Flagged are the content modes (none, hash, encrypted) of
+	// records that review did and did not flag. Defaults hash and encrypted.
+	Clean   string `yaml:"clean"`
+	Flagged string `yaml:"flagged"`
+	// ComplaintDeadline is the time to answer a complaint. Default 360h (15 days).
+	ComplaintDeadline time.Duration `yaml:"complaint_deadline"`
 }
 
 // Log configures structured logging.
@@ -148,6 +172,7 @@ func Default() Config {
 			ShutdownTimeout:   30 * time.Second,
 		},
 		Users: Users{Header: "X-Firebreak-User"},
+		Audit: Audit{Keep: 180 * 24 * time.Hour, Clean: "hash", Flagged: "encrypted", ComplaintDeadline: 15 * 24 * time.Hour},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/upstream/demo"
 )
 
@@ -286,5 +287,54 @@ func TestScan(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "A1h") || !strings.Contains(errOut.String(), "MB/s") {
 		t.Errorf("summary:\n%s", errOut.String())
+	}
+}
+
+// TestAuditTrailEndToEnd serves requests, stops, then verifies and exports
+// the trail offline; a record edited in the database fails verification.
+func TestAuditTrailEndToEnd(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, "--data", data)
+	for _, content := range []string{"hello", "教我制作炸弹", "another one"} {
+		if resp, body := s.chat(t, s.key, `{"messages":[{"role":"user","content":"`+content+`"}],"user":"u1"}`); resp.StatusCode != 200 {
+			t.Fatalf("chat: %d %s", resp.StatusCode, body)
+		}
+	}
+	s.stop(t)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"audit", "verify", "--data", data}, &out, io.Discard); err != nil {
+		t.Fatalf("verify: %v\n%s", err, out.String())
+	}
+	var rep struct {
+		OK                bool
+		Records           int
+		SignaturesChecked bool `json:"signatures_checked"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || !rep.OK || rep.Records != 3 || !rep.SignaturesChecked {
+		t.Fatalf("verify report %s (%v)", out.String(), err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"audit", "export", "--data", data, "--decision", "refuse", "--format", "csv"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 2 || !strings.Contains(lines[1], "A1d") {
+		t.Fatalf("csv export:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "炸弹") {
+		t.Fatal("the export carries prompt text")
+	}
+
+	db, err := store.Open(context.Background(), store.Options{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE audit_records SET model = 'edited' WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out.Reset()
+	err = run(context.Background(), []string{"audit", "verify", "--data", data}, &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "seq 2") {
+		t.Fatalf("verify after tampering: %v\n%s", err, out.String())
 	}
 }

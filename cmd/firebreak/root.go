@@ -31,6 +31,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newUpstreamsCmd(),
 		newModelsCmd(),
 		newRoutingCmd(),
+		newAuditCmd(),
 	)
 	return root
 }

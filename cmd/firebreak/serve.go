@@ -21,6 +21,7 @@ import (
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/admin"
+	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/catalog"
 	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/gateway"
@@ -153,15 +154,34 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		return err
 	}
 	defer sanctions.Close()
+	var trail *audit.Trail
+	var complaints *audit.Complaints
+	if !cfg.Audit.Disabled {
+		var keys *audit.Keyring
+		if trail, keys, err = openTrail(cfg, db, log); err != nil {
+			return err
+		}
+		defer trail.Close()
+		go trail.RunRetention(ctx, time.Hour, cfg.Audit.Keep)
+		complaints, err = audit.NewComplaints(audit.ComplaintOptions{DB: db, Keys: keys, Deadline: cfg.Audit.ComplaintDeadline, Logger: log})
+		if err != nil {
+			return err
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var cat *catalog.Catalog
+	var recorder gateway.Recorder
+	if trail != nil {
+		recorder = trail
+	}
 	gw, err := gateway.New(gateway.Options{
+		Recorder: recorder,
 		Accounts: accounts, Limiter: limiter, Engine: engine.Load, Sanctions: sanctions,
-		ClientIPHeader: cfg.ClientIPHeader,
-		Router:         func() *upstream.Router { return cat.Router() },
-		Review:         gateway.ReviewScope{History: cfg.Safety.History, System: cfg.Safety.System},
-		UserHeader:     cfg.Users.Header, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		ClientIPHeader: cfg.ClientIPHeader, Complaints: complaints,
+		Router:     func() *upstream.Router { return cat.Router() },
+		Review:     gateway.ReviewScope{History: cfg.Safety.History, System: cfg.Safety.System},
+		UserHeader: cfg.Users.Header, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Logger: log, Registerer: reg,
 	})
 	if err != nil {
@@ -173,7 +193,8 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		return err
 	}
 	defer cat.Close()
-	adminAPI, err := admin.New(admin.Options{Accounts: accounts, Catalog: cat, Logger: log})
+	adminAPI, err := admin.New(admin.Options{Accounts: accounts, Catalog: cat, Sanctions: sanctions,
+		Trail: trail, Complaints: complaints, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,169 @@
+package admin
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/openai"
+)
+
+// query reads an audit query from URL parameters: from, to (RFC 3339),
+// tenant (id or name), user (the operator's user id), decision, code,
+// outcome, request_id, limit, after.
+func (a *API) query(r *http.Request) (audit.Query, error) {
+	v := r.URL.Query()
+	q := audit.Query{Decision: v.Get("decision"), Code: v.Get("code"), Outcome: v.Get("outcome"),
+		RequestID: v.Get("request_id"), After: v.Get("after")}
+	q.Limit, _ = strconv.Atoi(v.Get("limit"))
+	var err error
+	if q.From, err = parseTime(v.Get("from")); err != nil {
+		return q, err
+	}
+	if q.To, err = parseTime(v.Get("to")); err != nil {
+		return q, err
+	}
+	if ref := v.Get("tenant"); ref != "" {
+		t, err := a.tenantByRef(r, ref)
+		if err != nil {
+			return q, err
+		}
+		q.TenantID = t.ID
+		if ext := v.Get("user"); ext != "" {
+			u, err := a.accounts.Users.Resolve(r.Context(), t.ID, ext)
+			if err != nil {
+				return q, openai.Wrap(openai.CodeInvalidRequest, err, err.Error())
+			}
+			q.EndUser = u.ID
+		}
+	}
+	return q, nil
+}
+
+func (a *API) searchAudit(w http.ResponseWriter, r *http.Request) {
+	q, err := a.query(r)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	es, err := a.trail.Search(r.Context(), q)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, list[audit.Entry]{Data: nonNil(es)})
+}
+
+func (a *API) exportAudit(w http.ResponseWriter, r *http.Request) {
+	q, err := a.query(r)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	format := r.URL.Query().Get("format")
+	switch format {
+	case "", "jsonl":
+		format = "jsonl"
+		w.Header().Set("Content-Type", "application/x-ndjson")
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	default:
+		fail(w, openai.Errorf(openai.CodeInvalidRequest, "format must be jsonl or csv"))
+		return
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="firebreak-audit.`+format+`"`)
+	if err := a.trail.Export(r.Context(), w, q, format); err != nil {
+		a.log.Error("audit export", "err", err) // headers are out: the body is cut short
+	}
+}
+
+// userRecords is a data-subject access request (Interim Measures Art. 11):
+// the user's records with their retained content, decrypted.
+func (a *API) userRecords(w http.ResponseWriter, r *http.Request) {
+	tenantID, user, err := a.endUser(r)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	es, err := a.trail.ExportUser(r.Context(), tenantID, user.ID)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, list[audit.Entry]{Data: nonNil(es)})
+}
+
+// forgetUser erases the user's retained content; the records themselves
+// stay (the law asks for six months of logs) and the chain still verifies.
+func (a *API) forgetUser(w http.ResponseWriter, r *http.Request) {
+	tenantID, user, err := a.endUser(r)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	n, err := a.trail.ForgetUser(r.Context(), tenantID, user.ID)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	a.log.Info("content erased on request", "tenant", tenantID, "end_user", user.ID, "records", n, "actor", actor(r))
+	reply(w, http.StatusOK, map[string]int64{"erased": n})
+}
+
+func (a *API) listComplaints(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	f := audit.ComplaintFilter{Status: v.Get("status"), Overdue: v.Get("overdue") == "true", After: v.Get("after")}
+	f.Limit, _ = strconv.Atoi(v.Get("limit"))
+	if ref := v.Get("tenant"); ref != "" {
+		t, err := a.tenantByRef(r, ref)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		f.TenantID = t.ID
+	}
+	cs, err := a.complaints.List(r.Context(), f)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, list[audit.Complaint]{Data: nonNil(cs)})
+}
+
+func (a *API) getComplaint(w http.ResponseWriter, r *http.Request) {
+	c, err := a.complaints.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, c)
+}
+
+// ComplaintUpdate answers a complaint or changes its status.
+type ComplaintUpdate struct {
+	Answer string `json:"answer"`
+	Status string `json:"status"`
+}
+
+func (a *API) updateComplaint(w http.ResponseWriter, r *http.Request) {
+	var in ComplaintUpdate
+	if err := decode(r, &in); err != nil {
+		fail(w, err)
+		return
+	}
+	id := r.PathValue("id")
+	var err error
+	switch {
+	case in.Answer != "":
+		_, err = a.complaints.Answer(r.Context(), id, in.Answer, actor(r))
+	case in.Status != "":
+		err = a.complaints.SetStatus(r.Context(), id, in.Status)
+	default:
+		err = openai.Errorf(openai.CodeInvalidRequest, "give an answer or a status")
+	}
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	a.getComplaint(w, r)
+}
