@@ -94,8 +94,12 @@ func (q quietHours) contains(t time.Time) (time.Time, bool) {
 // Retry-After until local midnight). The message says which; the cause is
 // a *MinorError. For a minor it counts the request, so call it once per
 // request and after Check. Adults cost one cache read. If the counter
-// cannot be written the minor is refused (503): the cap fails closed.
+// cannot be written the minor is refused (503): the cap fails closed. A
+// nil u is not known to be a minor.
 func (s *Service) MinorGate(ctx context.Context, u *account.EndUser, now time.Time) error {
+	if u == nil {
+		return nil
+	}
 	st, err := s.State(ctx, u.ID)
 	if err != nil {
 		return openai.Wrap(openai.CodeUnavailable, err, "identity verification is unavailable")
@@ -127,8 +131,11 @@ func (s *Service) MinorGate(ctx context.Context, u *account.EndUser, now time.Ti
 }
 
 // Overlay returns the name of the stricter policy to apply to u's request
-// at now (MinorOptions.Policy for a minor), or "" for none.
+// at now (MinorOptions.Policy for a minor), or "" for none or a nil u.
 func (s *Service) Overlay(ctx context.Context, u *account.EndUser, now time.Time) (string, error) {
+	if u == nil {
+		return "", nil
+	}
 	st, err := s.State(ctx, u.ID)
 	if err != nil {
 		return "", fmt.Errorf("policy overlay: %w", err)

@@ -201,3 +201,55 @@ func TestAttestMinor(t *testing.T) {
 		refusal(t, e.svc.Attest(ctx, u, other), openai.CodeForbidden, identity.ErrBadToken)
 	})
 }
+
+// TestDailyCapConcurrent sends more requests than the cap from several
+// goroutines on two replicas: exactly the cap gets through.
+func TestDailyCapConcurrent(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		opts := identity.Options{Minors: identity.MinorOptions{DailyRequests: 7, QuietHours: "off"}}
+		e := newEnv(t, db, opts)
+		opts.DB, opts.Users, opts.Secret, opts.Now = db, e.accounts.Users, testSecret, e.clock.Now
+		replicas := []*identity.Service{e.svc, newService(t, opts)}
+		kid := e.idVerified(t, "kid", "20120601")
+		const workers, each = 4, 5
+		allowed := make(chan bool, workers*each)
+		failed := make(chan error, workers*each)
+		for w := range workers {
+			go func() {
+				for range each {
+					err := replicas[w%2].MinorGate(ctx, kid, e.clock.Now())
+					switch {
+					case err == nil:
+						allowed <- true
+					case errors.Is(err, identity.ErrDailyLimit):
+						allowed <- false
+					default:
+						failed <- err
+						allowed <- false
+					}
+				}
+			}()
+		}
+		got := 0
+		for range workers * each {
+			if <-allowed {
+				got++
+			}
+		}
+		close(failed)
+		for err := range failed {
+			t.Errorf("MinorGate: %v", err)
+		}
+		if got != 7 {
+			t.Fatalf("%d requests allowed, want 7", got)
+		}
+		e.clock.Add(48 * time.Hour)
+		if err := e.svc.Purge(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if cells := dumpTable(t, db, "identity_counters"); len(cells) != 0 {
+			t.Fatalf("purge left %d counter cells", len(cells))
+		}
+	})
+}

@@ -234,3 +234,34 @@ func TestSendLimits(t *testing.T) {
 		})
 	})
 }
+
+// TestConcurrentConfirm races several confirmations of one right code:
+// exactly one may win, the rest see a used code.
+func TestConcurrentConfirm(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, identity.Options{})
+		u := e.user(t, "racer")
+		if err := e.svc.StartPhone(ctx, e.tenant.ID, u.ID, "13812345678", ""); err != nil {
+			t.Fatal(err)
+		}
+		code := e.sms.lastCode(t)
+		const n = 4
+		errs := make(chan error, n)
+		for range n {
+			go func() { errs <- e.svc.ConfirmPhone(ctx, e.tenant.ID, u.ID, "13812345678", code) }()
+		}
+		wins := 0
+		for range n {
+			err := <-errs
+			if err == nil {
+				wins++
+				continue
+			}
+			refusal(t, err, openai.CodeInvalidRequest, identity.ErrCodeUsed)
+		}
+		if wins != 1 {
+			t.Fatalf("%d confirmations won, want 1", wins)
+		}
+	})
+}

@@ -66,19 +66,24 @@ func (s *Service) Required(model string) Level { return s.req.need(model) }
 // Check returns nil if u may use model, or an *openai.Error (403
 // forbidden) whose message says what verification is needed and where to
 // get it; its cause is a *LevelError. It reads the state from the cache.
+// A nil u (a request that names no end user) counts as unverified.
 func (s *Service) Check(ctx context.Context, u *account.EndUser, model string) error {
 	need := s.req.need(model)
 	if need == LevelUnverified {
 		return nil
 	}
-	st, err := s.State(ctx, u.ID)
-	if err != nil {
-		return openai.Wrap(openai.CodeUnavailable, err, "identity verification is unavailable")
+	have := LevelUnverified
+	if u != nil {
+		st, err := s.State(ctx, u.ID)
+		if err != nil {
+			return openai.Wrap(openai.CodeUnavailable, err, "identity verification is unavailable")
+		}
+		have = st.Level
 	}
-	if st.Level >= need {
+	if have >= need {
 		return nil
 	}
-	cause := &LevelError{Model: model, Need: need, Have: st.Level}
+	cause := &LevelError{Model: model, Need: need, Have: have}
 	msg := "this service requires " + need.phrase() + " verification" + s.req.suffix
 	if _, own := s.req.byModel[model]; own {
 		msg = fmt.Sprintf("model %q requires %s verification%s", model, need.phrase(), s.req.suffix)

@@ -187,6 +187,15 @@ func TestRequirements(t *testing.T) {
 			{"id on law", "id", "law", ""},
 			{"id on default", "id", "general", ""},
 		}
+		t.Run("no end user", func(t *testing.T) {
+			refusal(t, e.svc.Check(ctx, nil, "general"), openai.CodeForbidden, identity.ErrVerificationRequired)
+			if err := e.svc.Check(ctx, nil, "demo"); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.svc.MinorGate(ctx, nil, e.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+		})
 		users := map[string]string{"anon": anon.ID, "phone": phone.ID, "id": id.ID}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
