@@ -26,6 +26,14 @@ type Compiled struct {
 	// engines lists every distinct engine by name ("", "route:x",
 	// "route:x+minors" …), for summaries and dry runs.
 	engines map[string]*safety.Engine
+	info    map[string]engineInfo
+}
+
+// engineInfo is what a summary shows of an engine's configuration.
+type engineInfo struct {
+	overrides []safety.Override
+	rules     int
+	detectors []string
 }
 
 // variant is an engine and its minors variant (the same engine when the
@@ -133,6 +141,7 @@ func (c *Compiled) jobs(layers map[string]*layerData) []engineJob {
 func (c *Compiled) compileEngines(layers map[string]*layerData) error {
 	jobs := c.jobs(layers)
 	engines := make([]*safety.Engine, len(jobs))
+	infos := make([]engineInfo, len(jobs))
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, j := range jobs {
@@ -146,6 +155,10 @@ func (c *Compiled) compileEngines(layers map[string]*layerData) error {
 				return fmt.Errorf("engine %q: %w", cmpName(j.name), err)
 			}
 			engines[i] = e
+			infos[i] = engineInfo{overrides: cfg.Overrides, rules: len(cfg.Rules)}
+			for _, d := range cfg.Detectors {
+				infos[i].detectors = append(infos[i].detectors, d.ID)
+			}
 			return nil
 		})
 	}
@@ -153,8 +166,10 @@ func (c *Compiled) compileEngines(layers map[string]*layerData) error {
 		return err
 	}
 	c.engines = map[string]*safety.Engine{}
+	c.info = map[string]engineInfo{}
 	for i, j := range jobs {
 		c.engines[j.name] = engines[i]
+		c.info[j.name] = infos[i]
 	}
 	c.base = c.variant("")
 	for _, key := range sortedKeys(c.spec.Overlays) {
@@ -173,7 +188,7 @@ func cmpName(name string) string {
 	if name == "" {
 		return "base"
 	}
-	return name
+	return strings.TrimPrefix(name, "+")
 }
 
 func (c *Compiled) variant(name string) variant {

@@ -20,7 +20,11 @@ func (c *Compiled) WriteSummary(w io.Writer) error {
 	for _, name := range sortedKeys(c.engines) {
 		e := c.engines[name]
 		lx := e.Lexicon()
-		fmt.Fprintf(bw, "engine %s version %s: %d terms\n", cmpName(name), e.Version(), lx.Len())
+		info := c.info[name]
+		fmt.Fprintf(bw, "engine %s version %s: %d terms, %d rules, detectors %v\n", cmpName(name), e.Version(), lx.Len(), info.rules, info.detectors)
+		for _, o := range info.overrides {
+			fmt.Fprintf(bw, "  override %s %s -> %s\n", o.Code, cmpOr(o.Direction, "both"), o.Action)
+		}
 		counts := map[string]int{}
 		for i := range lx.Len() {
 			t := lx.Term(i)
@@ -35,6 +39,13 @@ func (c *Compiled) WriteSummary(w io.Writer) error {
 		fmt.Fprintf(bw, "strikes: codes %v, %d ladder steps\n", s.Codes, len(l.Steps))
 	}
 	return bw.Flush()
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func orDefault(action string) string {
