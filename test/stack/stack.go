@@ -1,22 +1,27 @@
 // Package stack assembles a whole Firebreak gateway in process — a real
-// SQLite store, tenant and API keys, limiter, compiled safety policy and
-// 1+N router — in front of a scripted fake upstream, all on 127.0.0.1. The
+// SQLite store, tenant and API keys, limiter, sanctions, compiled safety
+// policy, 1+N router and audit trail — in front of a scripted fake
+// upstream, all on 127.0.0.1. The
 // SDK compatibility tests and the latency benchmark under test/ run against
 // it, so they measure and exercise the same pipeline `firebreak serve` builds.
 package stack
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 
 	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/gateway"
 	"github.com/firebreak/firebreak/internal/fakeupstream"
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/policy"
+	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/upstream"
 )
@@ -49,6 +54,10 @@ type Options struct {
 	Wrap func(http.Handler) http.Handler
 	// Logger receives the gateway's request log. Default: discard.
 	Logger *slog.Logger
+	// NoAudit leaves the audit trail out. Default false: every request is
+	// recorded as `firebreak serve` records it (hash chain, group commit,
+	// sealed content keys and a signing key in a temporary folder).
+	NoAudit bool
 }
 
 // Stack is a running gateway and its upstream.
@@ -68,7 +77,8 @@ type Stack struct {
 func Start(tb testing.TB, opts Options) *Stack {
 	tb.Helper()
 	s := &Stack{}
-	accounts := startAccounts(tb)
+	db := openStore(tb)
+	accounts := startAccounts(tb, db)
 	s.Key, s.LimitedKey = createKeys(tb, accounts, opts)
 	src := policy.Sources{Starter: true, PII: true}
 	if opts.Policy != nil {
@@ -83,9 +93,14 @@ func Start(tb testing.TB, opts Options) *Stack {
 		tb.Fatalf("new limiter: %v", err)
 	}
 	tb.Cleanup(func() { _ = limiter.Close(context.Background()) })
+	var recorder gateway.Recorder
+	if !opts.NoAudit {
+		recorder = startTrail(tb, db)
+	}
 	var router *upstream.Router
 	gw, err := gateway.New(gateway.Options{
 		Accounts: accounts, Limiter: limiter, Logger: opts.Logger,
+		Sanctions: startSanctions(tb, db), Recorder: recorder,
 		Engine: policy.NewHolder(engine).Load,
 		Router: func() *upstream.Router { return router },
 	})
@@ -105,21 +120,68 @@ func Start(tb testing.TB, opts Options) *Stack {
 	return s
 }
 
-// startAccounts opens a SQLite store in a temporary folder and the account
-// service on it.
-func startAccounts(tb testing.TB) *account.Service {
+// openStore opens a SQLite store in a temporary folder.
+func openStore(tb testing.TB) *store.DB {
 	tb.Helper()
 	db, err := store.Open(context.Background(), store.Options{DataDir: tb.TempDir()})
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// startAccounts starts the account service on db.
+func startAccounts(tb testing.TB, db *store.DB) *account.Service {
+	tb.Helper()
 	accounts, err := account.New(account.Options{DB: db})
 	if err != nil {
 		tb.Fatalf("new accounts: %v", err)
 	}
 	tb.Cleanup(func() { _ = accounts.Close() })
 	return accounts
+}
+
+// startSanctions starts the sanction service on db with a random secret.
+func startSanctions(tb testing.TB, db *store.DB) *sanction.Service {
+	tb.Helper()
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	s, err := sanction.New(context.Background(), sanction.Options{DB: db, Secret: secret})
+	if err != nil {
+		tb.Fatalf("new sanctions: %v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// startTrail opens the audit trail on db with a content key and a signing
+// key generated in a temporary folder, as `firebreak serve` does on its
+// first start.
+func startTrail(tb testing.TB, db *store.DB) *audit.Trail {
+	tb.Helper()
+	dir := tb.TempDir()
+	keyPath, signPath := filepath.Join(dir, "audit.keys"), filepath.Join(dir, "audit-signing.key")
+	if _, err := audit.GenerateKey(keyPath); err != nil {
+		tb.Fatalf("audit key: %v", err)
+	}
+	keys, err := audit.LoadKeyring(keyPath)
+	if err != nil {
+		tb.Fatalf("audit keyring: %v", err)
+	}
+	if _, err := audit.GenerateSigningKey(signPath); err != nil {
+		tb.Fatalf("audit signing key: %v", err)
+	}
+	signer, err := audit.LoadSigningKey(signPath)
+	if err != nil {
+		tb.Fatalf("audit signing key: %v", err)
+	}
+	trail, err := audit.New(audit.Options{DB: db, Keys: keys, Signer: signer})
+	if err != nil {
+		tb.Fatalf("audit trail: %v", err)
+	}
+	tb.Cleanup(func() { _ = trail.Close() })
+	return trail
 }
 
 // createKeys creates tenant "default", its key and its limited key.
