@@ -45,6 +45,9 @@ type Options struct {
 	LoadTimeout time.Duration
 }
 
+// ErrNoReason is returned by Publish and Rollback without a reason.
+var ErrNoReason = errors.New("policy: a reason is required")
+
 // Change says who changes the policy and why; both are recorded.
 type Change struct {
 	Author string `json:"author"` // default "admin"
@@ -281,7 +284,7 @@ func (s *Service) activate(ctx context.Context, c *Compiled, kind string, ch Cha
 func (ch Change) check() (Change, error) {
 	ch.Author, ch.Reason = strings.TrimSpace(ch.Author), strings.TrimSpace(ch.Reason)
 	if ch.Reason == "" {
-		return ch, errors.New("policy: a reason is required")
+		return ch, ErrNoReason
 	}
 	if ch.Author == "" {
 		ch.Author = "admin"

@@ -1,0 +1,249 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/policy"
+	"github.com/firebreak/firebreak/safety"
+)
+
+// maxPolicyBody bounds a request that carries a bundle: a bundle may be
+// up to policy.MaxBundleBytes, plus JSON escaping.
+const maxPolicyBody = 2*policy.MaxBundleBytes + 1<<20
+
+// PolicyFiles is a bundle on the wire: file path → content.
+type PolicyFiles struct {
+	Files map[string]string `json:"files"`
+}
+
+// PolicyPublish publishes a bundle.
+type PolicyPublish struct {
+	Files  map[string]string `json:"files"`
+	Author string            `json:"author"`
+	Reason string            `json:"reason"`
+}
+
+// PolicyRollback puts a stored version back in force; "" is the one
+// before the current.
+type PolicyRollback struct {
+	Version string `json:"version"`
+	Author  string `json:"author"`
+	Reason  string `json:"reason"`
+}
+
+// PolicySample is one line of recorded traffic.
+type PolicySample struct {
+	Direction string `json:"direction"`
+	Text      string `json:"text"`
+	Route     string `json:"route,omitempty"`
+	Tenant    string `json:"tenant,omitempty"`
+	Minor     bool   `json:"minor,omitempty"`
+}
+
+// PolicyDryRun replays samples through the version in force and a
+// proposed bundle.
+type PolicyDryRun struct {
+	Files    map[string]string `json:"files"`
+	Samples  []PolicySample    `json:"samples"`
+	Examples int               `json:"examples"`
+}
+
+// PolicyValidation is the answer to validate: the bundle's version and
+// every problem, each naming file and line.
+type PolicyValidation struct {
+	Version  string           `json:"version"`
+	Valid    bool             `json:"valid"`
+	Problems []policy.Problem `json:"problems"`
+}
+
+// policyRoutes serves the policy API under /admin/v1/policy.
+func policyRoutes(m *http.ServeMux, svc *policy.Service) {
+	h := policyAPI{svc: svc}
+	m.HandleFunc("GET /admin/v1/policy", h.status)
+	m.HandleFunc("GET /admin/v1/policy/history", h.history)
+	m.HandleFunc("GET /admin/v1/policy/versions/{version}", h.version)
+	m.HandleFunc("GET /admin/v1/policy/coverage", h.coverage)
+	m.HandleFunc("POST /admin/v1/policy/validate", h.validate)
+	m.HandleFunc("POST /admin/v1/policy/dryrun", h.dryRun)
+	m.HandleFunc("POST /admin/v1/policy/publish", h.publish)
+	m.HandleFunc("POST /admin/v1/policy/rollback", h.rollback)
+}
+
+type policyAPI struct {
+	svc *policy.Service
+}
+
+func (h policyAPI) status(w http.ResponseWriter, _ *http.Request) {
+	reply(w, http.StatusOK, h.svc.Status())
+}
+
+func (h policyAPI) history(w http.ResponseWriter, r *http.Request) {
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	evs, err := h.svc.History(r.Context(), limit)
+	if err != nil {
+		policyFail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, list[policy.Event]{Data: append([]policy.Event{}, evs...)})
+}
+
+func (h policyAPI) version(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("version")
+	if id == "active" {
+		id = ""
+	}
+	b, err := h.svc.Bundle(r.Context(), id)
+	if err != nil {
+		policyFail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, PolicyFiles{Files: b.Files()})
+}
+
+func (h policyAPI) coverage(w http.ResponseWriter, r *http.Request) {
+	cov, err := h.svc.Coverage(r.Context(), policy.Floors{})
+	if err != nil {
+		policyFail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, cov)
+}
+
+func (h policyAPI) validate(w http.ResponseWriter, r *http.Request) {
+	var in PolicyFiles
+	b, err := decodeBundle(r, &in, &in.Files)
+	if err != nil {
+		policyFail(w, err)
+		return
+	}
+	out := PolicyValidation{Version: b.ID(), Valid: true, Problems: []policy.Problem{}}
+	var inv *policy.InvalidError
+	switch err := policy.Validate(b); {
+	case errors.As(err, &inv):
+		out.Valid, out.Problems = false, inv.Problems
+	case err != nil:
+		policyFail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, out)
+}
+
+func (h policyAPI) dryRun(w http.ResponseWriter, r *http.Request) {
+	var in PolicyDryRun
+	b, err := decodeBundle(r, &in, &in.Files)
+	if err != nil {
+		policyFail(w, err)
+		return
+	}
+	traffic, err := samples(in.Samples)
+	if err != nil {
+		policyFail(w, err)
+		return
+	}
+	rep, err := h.svc.DryRun(r.Context(), b, traffic, policy.DryRunOptions{Examples: in.Examples})
+	if err != nil {
+		policyFail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, rep)
+}
+
+func (h policyAPI) publish(w http.ResponseWriter, r *http.Request) {
+	var in PolicyPublish
+	b, err := decodeBundle(r, &in, &in.Files)
+	if err != nil {
+		policyFail(w, err)
+		return
+	}
+	res, err := h.svc.Publish(r.Context(), b, policy.Change{Author: in.Author, Reason: in.Reason})
+	if err != nil {
+		policyFail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, res)
+}
+
+func (h policyAPI) rollback(w http.ResponseWriter, r *http.Request) {
+	var in PolicyRollback
+	if err := decodeLimit(r, &in, 1<<20); err != nil {
+		policyFail(w, err)
+		return
+	}
+	res, err := h.svc.Rollback(r.Context(), in.Version, policy.Change{Author: in.Author, Reason: in.Reason})
+	if err != nil {
+		policyFail(w, err)
+		return
+	}
+	reply(w, http.StatusOK, res)
+}
+
+// decodeBundle reads a body that carries a bundle's files and builds it.
+func decodeBundle(r *http.Request, v any, files *map[string]string) (*policy.Bundle, error) {
+	if err := decodeLimit(r, v, maxPolicyBody); err != nil {
+		return nil, err
+	}
+	b, err := policy.BundleFromText(*files)
+	if err != nil {
+		return nil, openai.Wrap(openai.CodeInvalidRequest, err, err.Error())
+	}
+	return b, nil
+}
+
+// decodeLimit is decode with a larger limit: bundles exceed 1 MiB.
+func decodeLimit(r *http.Request, v any, limit int64) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return openai.Wrap(openai.CodeInvalidJSON, err, "invalid JSON body: "+err.Error())
+	}
+	return nil
+}
+
+// samples turns the wire samples into a policy.Traffic.
+func samples(in []PolicySample) (policy.Traffic, error) {
+	out := make([]policy.Sample, len(in))
+	for i, s := range in {
+		out[i] = policy.Sample{Text: s.Text, Route: s.Route, Tenant: s.Tenant, Minor: s.Minor}
+		switch s.Direction {
+		case "input", "":
+		case "output":
+			out[i].Direction = safety.Output
+		default:
+			return nil, openai.Errorf(openai.CodeInvalidRequest, "samples[%d].direction %q: want input or output", i, s.Direction)
+		}
+	}
+	return &sliceTraffic{s: out}, nil
+}
+
+type sliceTraffic struct {
+	s []policy.Sample
+}
+
+func (t *sliceTraffic) Next() (policy.Sample, error) {
+	if len(t.s) == 0 {
+		return policy.Sample{}, io.EOF
+	}
+	s := t.s[0]
+	t.s = t.s[1:]
+	return s, nil
+}
+
+// policyFail maps policy errors to answers, then defers to fail.
+func policyFail(w http.ResponseWriter, err error) {
+	var inv *policy.InvalidError
+	switch {
+	case errors.As(err, &inv):
+		openai.WriteError(w, openai.Wrap(openai.CodeInvalidRequest, err, err.Error()))
+	case errors.Is(err, policy.ErrConflict):
+		openai.WriteError(w, &openai.Error{Code: openai.CodeConflict, Message: err.Error(), Err: err})
+	case errors.Is(err, policy.ErrNoReason):
+		openai.WriteError(w, openai.Wrap(openai.CodeInvalidRequest, err, "a reason is required"))
+	default:
+		fail(w, err)
+	}
+}
