@@ -36,11 +36,11 @@ func TestSummarise(t *testing.T) {
 	}
 }
 
-// TestLoadSmoke runs a small load and a stream through both sides, so the
+// TestLoadSmoke runs a small load and a stream through every side, so the
 // normal test run proves the report would measure working requests.
 func TestLoadSmoke(t *testing.T) {
 	sd := setup(t, 4)
-	for _, tg := range []target{sd.direct, sd.gateway} {
+	for _, tg := range sd.all() {
 		t.Run(tg.name, func(t *testing.T) {
 			samples, _ := run(t.Context(), tg, load{rate: 500, requests: 40, workers: 4}, chatBody)
 			assertNoErrors(t, tg.name, samples)
@@ -56,16 +56,19 @@ func TestLoadSmoke(t *testing.T) {
 			}
 		})
 	}
-	// 40 chat requests and one stream per side reached the one upstream.
-	if got := len(sd.stack.Upstream.Requests()); got != 2*41 {
-		t.Errorf("upstream saw %d requests, want %d", got, 2*41)
+	// 40 chat requests and one stream per side reached an upstream: the
+	// full stack's upstream serves direct and gateway, the other no audit.
+	for i, want := range []int{2 * 41, 41} {
+		if got := len(sd.stacks[i].Upstream.Requests()); got != want {
+			t.Errorf("upstream %d saw %d requests, want %d", i, got, want)
+		}
 	}
 }
 
 // BenchmarkChat is one non-streamed chat completion at a time.
 func BenchmarkChat(b *testing.B) {
 	sd := setup(b, 1)
-	for _, tg := range []target{sd.direct, sd.gateway} {
+	for _, tg := range sd.all() {
 		b.Run(tg.name, func(b *testing.B) {
 			i := 0
 			for b.Loop() {
@@ -82,7 +85,7 @@ func BenchmarkChat(b *testing.B) {
 // reports the time to the first content delta besides the total.
 func BenchmarkStream(b *testing.B) {
 	sd := setup(b, 1)
-	for _, tg := range []target{sd.direct, sd.gateway} {
+	for _, tg := range sd.all() {
 		b.Run(tg.name, func(b *testing.B) {
 			var first time.Duration
 			i := 0

@@ -48,21 +48,42 @@ func streamReply() []string {
 // streamText is the whole streamed answer, as a client must receive it.
 var streamText = strings.Join(streamReply(), "")
 
-// sides is the same upstream reached straight and through the gateway.
+// sides is the same scripted upstream reached straight, through the
+// gateway as `firebreak serve` builds it, and through the same gateway
+// without its audit trail (to show what the durable record costs).
 type sides struct {
-	direct, gateway target
-	stack           *stack.Stack
+	direct, gateway, noAudit target
+	stacks                   []*stack.Stack
 }
 
-// setup starts a stack as `firebreak serve` builds it — SQLite, key auth,
-// key and end-user limits (high enough never to refuse), input and output
-// review with the starter lexicon and PII detectors, router, a text request
+// all returns the sides in the order they are measured and reported.
+func (sd sides) all() []target { return []target{sd.direct, sd.gateway, sd.noAudit} }
+
+// setup starts the stacks — SQLite, key auth, key and end-user limits (high
+// enough never to refuse), sanctions, input and output review with the
+// starter lexicon and PII detectors, router, audit trail, a text request
 // log (discarded) — and one keep-alive client per side.
 func setup(tb testing.TB, conns int) sides {
 	tb.Helper()
+	full, lean := startStack(tb, false), startStack(tb, true)
+	client := func() *http.Client {
+		c := newClient(conns)
+		tb.Cleanup(c.CloseIdleConnections)
+		return c
+	}
+	return sides{
+		direct:  target{name: "direct", url: full.Upstream.URL + "/chat/completions", key: full.Key, client: client()},
+		gateway: target{name: "gateway", url: full.URL + "/chat/completions", key: full.Key, client: client()},
+		noAudit: target{name: "gateway, no audit", url: lean.URL + "/chat/completions", key: lean.Key, client: client()},
+		stacks:  []*stack.Stack{full, lean},
+	}
+}
+
+func startStack(tb testing.TB, noAudit bool) *stack.Stack {
+	tb.Helper()
 	chunks := streamReply()
 	big := account.Limits{RPM: 10_000_000, Concurrent: 10_000, TPM: 1_000_000_000, TokenQuota: 1 << 50}
-	s := stack.Start(tb, stack.Options{
+	return stack.Start(tb, stack.Options{
 		Script: func(req fakeupstream.Request) fakeupstream.Reply {
 			if !req.Stream {
 				return fakeupstream.Reply{Text: shortAnswer}
@@ -73,18 +94,10 @@ func setup(tb testing.TB, conns int) sides {
 			}
 			return rep
 		},
-		KeyLimits: big, UserLimits: big,
+		KeyLimits: big, UserLimits: big, NoAudit: noAudit,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Wrap:   labelGateway,
 	})
-	direct, gateway := newClient(conns), newClient(conns)
-	tb.Cleanup(direct.CloseIdleConnections)
-	tb.Cleanup(gateway.CloseIdleConnections)
-	return sides{
-		direct:  target{name: "direct", url: s.Upstream.URL + "/chat/completions", key: s.Key, client: direct},
-		gateway: target{name: "gateway", url: s.URL + "/chat/completions", key: s.Key, client: gateway},
-		stack:   s,
-	}
 }
 
 // labelGateway marks the gateway's goroutines with the pprof label
@@ -153,45 +166,54 @@ func TestLatencyReport(t *testing.T) {
 	paced := envInt(t, "FIREBREAK_BENCH_PACED", 100)
 	sd := setup(t, l.workers)
 	warm := load{rate: l.rate, requests: min(l.requests, 2000), workers: l.workers}
-	for _, tg := range []target{sd.direct, sd.gateway} {
-		assertNoErrors(t, tg.name+" warm-up", first(run(t.Context(), tg, warm, chatBody)))
+	for _, tg := range sd.all() {
+		samples, _ := run(t.Context(), tg, warm, chatBody)
+		assertNoErrors(t, tg.name+" warm-up", samples)
 	}
-	reportChat(t, sd, l)
-	reportStream(t, sd, streams, false)
-	reportStream(t, sd, paced, true)
+	t.Log("\n" + reportChat(t, sd, l))
+	t.Log("\n" + reportStream(t, sd, streams, false))
+	t.Log("\n" + reportStream(t, sd, paced, true))
 }
 
-func first[A, B any](a A, _ B) A { return a }
-
 // reportChat runs l against each side, in two alternating halves so that
-// drift on a shared machine falls on both, and logs the comparison.
-func reportChat(t *testing.T, sd sides, l load) {
+// drift on a shared machine falls on every side, and returns the table.
+func reportChat(t *testing.T, sd sides, l load) string {
 	t.Helper()
 	half := load{rate: l.rate, requests: l.requests / 2, workers: l.workers}
-	res := map[string]*chatResult{"direct": {}, "gateway": {}}
+	res := map[string]*chatResult{}
 	for range 2 {
-		for _, tg := range []target{sd.direct, sd.gateway} {
+		for _, tg := range sd.all() {
 			samples, elapsed := run(t.Context(), tg, half, chatBody)
 			assertNoErrors(t, tg.name, samples)
+			if res[tg.name] == nil {
+				res[tg.name] = &chatResult{}
+			}
 			res[tg.name].add(samples, elapsed)
 		}
 	}
-	d, g := res["direct"], res["gateway"]
 	var b strings.Builder
 	fmt.Fprintf(&b, "non-stream chat completions: %d req/s scheduled, %d requests per side, %d workers, keep-alive, loopback\n",
 		l.rate, 2*half.requests, l.workers)
-	fmt.Fprintf(&b, "%-14s %8s %8s %8s %8s %8s %9s %9s\n", "µs", "p50", "p90", "p99", "max", "mean", "req/s", "late>1ms")
-	for _, r := range []struct {
-		name string
-		c    *chatResult
-	}{{"direct", d}, {"gateway", g}} {
-		s := summarise(r.c.latency)
-		fmt.Fprintf(&b, "%-14s %8s %8s %8s %8s %8s %9.0f %9d\n", r.name, us(s.p50), us(s.p90), us(s.p99), us(s.max), us(s.avg), r.c.rate(), r.c.late)
+	row := func(name string, cells ...string) {
+		fmt.Fprintf(&b, "%-26s", name)
+		for _, c := range cells {
+			fmt.Fprintf(&b, " %8s", c)
+		}
+		b.WriteString("\n")
 	}
-	ds, gs := summarise(d.latency), summarise(g.latency)
-	fmt.Fprintf(&b, "%-14s %8s %8s %8s %8s %8s\n", "added", us(gs.p50-ds.p50), us(gs.p90-ds.p90), us(gs.p99-ds.p99), us(gs.max-ds.max), us(gs.avg-ds.avg))
-	fmt.Fprintf(&b, "%-14s %8s %8s %8s %8s %8s\n", "ratio", ratio(gs.p50, ds.p50), ratio(gs.p90, ds.p90), ratio(gs.p99, ds.p99), ratio(gs.max, ds.max), ratio(gs.avg, ds.avg))
-	t.Log("\n" + b.String())
+	row("µs", "p50", "p90", "p99", "max", "mean", "req/s", "late>1ms")
+	for _, tg := range sd.all() {
+		r := res[tg.name]
+		s := summarise(r.latency)
+		row(tg.name, us(s.p50), us(s.p90), us(s.p99), us(s.max), us(s.avg), fmt.Sprintf("%.0f", r.rate()), strconv.Itoa(r.late))
+	}
+	d := summarise(res[sd.direct.name].latency)
+	for _, tg := range sd.all()[1:] {
+		g := summarise(res[tg.name].latency)
+		row("added: "+tg.name, us(g.p50-d.p50), us(g.p90-d.p90), us(g.p99-d.p99), us(g.max-d.max), us(g.avg-d.avg))
+		row("ratio: "+tg.name, ratio(g.p50, d.p50), ratio(g.p90, d.p90), ratio(g.p99, d.p99), ratio(g.max, d.max), ratio(g.avg, d.avg))
+	}
+	return b.String()
 }
 
 // chatResult gathers the samples of one side.
@@ -215,41 +237,56 @@ func (c *chatResult) add(samples []sample, elapsed time.Duration) {
 
 func (c *chatResult) rate() float64 { return float64(c.n) / c.elapsed.Seconds() }
 
-// reportStream times streamed answers one at a time, alternating sides.
-func reportStream(t *testing.T, sd sides, n int, paced bool) {
+// streamTimes gathers the stream timings of one side.
+type streamTimes struct{ firstByte, firstContent, total []time.Duration }
+
+// reportStream times streamed answers one at a time, alternating sides,
+// after a tenth as many for warm-up, and returns the table.
+func reportStream(t *testing.T, sd sides, n int, paced bool) string {
 	t.Helper()
-	type times struct{ firstByte, firstContent, total []time.Duration }
-	res := map[string]*times{"direct": {}, "gateway": {}}
+	res := map[string]*streamTimes{}
 	for i := range n + n/10 {
-		for _, tg := range []target{sd.direct, sd.gateway} {
+		for _, tg := range sd.all() {
 			st, err := stream(t.Context(), tg, streamBody(i, paced))
 			checkStream(t, fmt.Sprintf("%s stream %d", tg.name, i), st, err)
 			if i < n/10 {
-				continue // warm-up
+				continue
+			}
+			if res[tg.name] == nil {
+				res[tg.name] = &streamTimes{}
 			}
 			r := res[tg.name]
 			r.firstByte, r.firstContent, r.total = append(r.firstByte, st.firstByte), append(r.firstContent, st.firstContent), append(r.total, st.total)
 		}
 	}
-	var b strings.Builder
 	pace := "sent at once"
 	if paced {
 		pace = fmt.Sprintf("paced one per %v", pacedDelay)
 	}
+	var b strings.Builder
 	fmt.Fprintf(&b, "streamed chat completions: %d content deltas (%d bytes) %s, %d streams per side, one at a time\n",
 		streamChunks, len(streamText), pace, n)
-	fmt.Fprintf(&b, "%-14s %8s %8s %8s %8s %8s %8s\n", "µs", "ttfb p50", "p99", "first p50", "p99", "total p50", "p99")
-	for _, side := range []string{"direct", "gateway"} {
-		r := res[side]
-		fb, fc, tot := summarise(r.firstByte), summarise(r.firstContent), summarise(r.total)
-		fmt.Fprintf(&b, "%-14s %8s %8s %9s %8s %9s %8s\n", side, us(fb.p50), us(fb.p99), us(fc.p50), us(fc.p99), us(tot.p50), us(tot.p99))
+	row := func(name string, cells ...string) {
+		fmt.Fprintf(&b, "%-26s", name)
+		for _, c := range cells {
+			fmt.Fprintf(&b, " %9s", c)
+		}
+		b.WriteString("\n")
 	}
-	d, g := res["direct"], res["gateway"]
-	fmt.Fprintf(&b, "%-14s %8s %8s %9s %8s %9s %8s\n", "added",
-		us(summarise(g.firstByte).p50-summarise(d.firstByte).p50), us(summarise(g.firstByte).p99-summarise(d.firstByte).p99),
-		us(summarise(g.firstContent).p50-summarise(d.firstContent).p50), us(summarise(g.firstContent).p99-summarise(d.firstContent).p99),
-		us(summarise(g.total).p50-summarise(d.total).p50), us(summarise(g.total).p99-summarise(d.total).p99))
-	t.Log("\n" + b.String())
+	row("µs", "byte p50", "byte p99", "text p50", "text p99", "total p50", "total p99")
+	sum := func(r *streamTimes) [3]dist {
+		return [3]dist{summarise(r.firstByte), summarise(r.firstContent), summarise(r.total)}
+	}
+	d := sum(res[sd.direct.name])
+	for _, tg := range sd.all() {
+		g := sum(res[tg.name])
+		row(tg.name, us(g[0].p50), us(g[0].p99), us(g[1].p50), us(g[1].p99), us(g[2].p50), us(g[2].p99))
+	}
+	for _, tg := range sd.all()[1:] {
+		g := sum(res[tg.name])
+		row("added: "+tg.name, us(g[0].p50-d[0].p50), us(g[0].p99-d[0].p99), us(g[1].p50-d[1].p50), us(g[1].p99-d[1].p99), us(g[2].p50-d[2].p50), us(g[2].p99-d[2].p99))
+	}
+	return b.String()
 }
 
 func assertNoErrors(t *testing.T, what string, samples []sample) {
