@@ -23,9 +23,23 @@ type Limits struct {
 
 func (l Limits) validate() error {
 	if l.RPM < 0 || l.Concurrent < 0 || l.TPM < 0 || l.TokenQuota < 0 {
-		return errors.New("limits must not be negative")
+		return invalidf("limits must not be negative")
 	}
 	return nil
+}
+
+// ErrInvalid matches (errors.Is) every error that rejects a caller's
+// input, such as a bad tenant name or negative limits, so an API can answer
+// 400 with the error's own message.
+var ErrInvalid = errors.New("invalid input")
+
+type invalidError struct{ msg string }
+
+func (e invalidError) Error() string        { return e.msg }
+func (e invalidError) Is(target error) bool { return target == ErrInvalid }
+
+func invalidf(format string, args ...any) error {
+	return invalidError{msg: fmt.Sprintf(format, args...)}
 }
 
 // ChangeKind names what a Change is about.

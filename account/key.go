@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
@@ -60,7 +59,7 @@ const keyColumns = `id, tenant_id, name, models, rpm, concurrent, tpm, token_quo
 
 func (k *Key) validate() error {
 	if len(k.Name) > 128 {
-		return errors.New("key name longer than 128 bytes")
+		return invalidf("key name longer than 128 bytes")
 	}
 	return k.Limits.validate()
 }

@@ -33,16 +33,16 @@ const tenantColumns = `id, name, default_model, models, rpm, concurrent, tpm, to
 
 func (t *Tenant) validate() error {
 	if len(t.Name) == 0 || len(t.Name) > 64 {
-		return errors.New("tenant name must be 1 to 64 bytes")
+		return invalidf("tenant name must be 1 to 64 bytes")
 	}
 	for _, c := range []byte(t.Name) {
 		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 		if !ok {
-			return fmt.Errorf("tenant name %q: only letters, digits, '.', '_' and '-'", t.Name)
+			return invalidf("tenant name %q: only letters, digits, '.', '_' and '-'", t.Name)
 		}
 	}
 	if len(t.DefaultModel) > 200 {
-		return errors.New("default model name longer than 200 bytes")
+		return invalidf("default model name longer than 200 bytes")
 	}
 	return t.Limits.validate()
 }

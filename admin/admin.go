@@ -160,7 +160,7 @@ func fail(w http.ResponseWriter, err error) {
 		openai.WriteError(w, openai.Wrap(openai.CodeNotFound, err, notFoundMessage(err)))
 	case errors.Is(err, account.ErrNameTaken), errors.Is(err, catalog.ErrStatic):
 		openai.WriteError(w, &openai.Error{Code: openai.CodeConflict, Message: err.Error(), Err: err})
-	case errors.As(err, &invalid):
+	case errors.As(err, &invalid), errors.Is(err, account.ErrInvalid), errors.Is(err, account.ErrBadExternalID):
 		openai.WriteError(w, openai.Wrap(openai.CodeInvalidRequest, err, err.Error()))
 	default:
 		openai.WriteError(w, err)
