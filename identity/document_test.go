@@ -220,3 +220,30 @@ func dumpTable(t *testing.T, db *store.DB, table string) []any {
 	}
 	return out
 }
+
+func TestHashes(t *testing.T) {
+	db := storetest.Open(t, store.Options{DataDir: t.TempDir()})
+	e := newEnv(t, db, identity.Options{})
+	other := newService(t, identity.Options{DB: db, Users: e.accounts.Users,
+		Secret: []byte("another-secret-0123456789abcdef-xyz")})
+	h1, err1 := e.svc.HashPhone("13812345678")
+	h2, err2 := e.svc.HashPhone("+86 138 1234 5678")
+	h3, err3 := other.HashPhone("13812345678")
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatal(err)
+	}
+	if h1 != h2 || h1 == h3 || len(h1) != 64 {
+		t.Fatalf("phone hashes %s %s %s: want equal spellings to match and secrets to differ", h1, h2, h3)
+	}
+	id := idFor("19900307")
+	i1, err := e.svc.HashIDNumber(id)
+	if err != nil || i1 == h1 || len(i1) != 64 {
+		t.Fatalf("id hash %q, %v", i1, err)
+	}
+	if _, err := e.svc.HashIDNumber(id[:17] + "Y"); err == nil {
+		t.Fatal("invalid ID number hashed")
+	}
+	if _, err := e.svc.HashPhone("12345"); !errors.Is(err, identity.ErrBadPhone) {
+		t.Fatalf("bad phone: %v", err)
+	}
+}

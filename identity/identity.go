@@ -93,7 +93,11 @@ func New(opts Options) (*Service, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
+	devSender := opts.Sender == nil
 	opts = withDefaults(opts)
+	if devSender {
+		opts.Logger.Warn("phone verification codes are not sent: no Sender configured, using the development log sender")
+	}
 	s := &Service{
 		db:    opts.DB,
 		opts:  opts,
