@@ -52,7 +52,7 @@ func (s *Service) VerifyIDDocument(ctx context.Context, u *account.EndUser, name
 	if err != nil {
 		return invalid(fmt.Errorf("%w: %w", ErrBadIDNumber, err), "id_number", "not a valid resident ID number")
 	}
-	method := "id_format"
+	method := MethodIDFormat
 	if s.opts.IDChecker != nil {
 		if err := s.opts.IDChecker.CheckID(ctx, name, id); err != nil {
 			if errors.Is(err, ErrIDMismatch) {
@@ -60,7 +60,7 @@ func (s *Service) VerifyIDDocument(ctx context.Context, u *account.EndUser, name
 			}
 			return openai.Wrap(openai.CodeUnavailable, err, "identity check unavailable; try again later")
 		}
-		method = "id_checked"
+		method = MethodIDChecked
 	}
 	now := s.opts.Now()
 	minor, until := minorFields(birth, now, s.opts.Location)
@@ -88,7 +88,7 @@ func (s *Service) VerifyOrganisation(ctx context.Context, u *account.EndUser, us
 		return invalid(fmt.Errorf("%w: %w", ErrBadCreditCode, err), "credit_code", "not a valid unified social credit code")
 	}
 	now := s.opts.Now()
-	err = s.merge(ctx, s.db, record{userID: u.ID, tenantID: u.TenantID, level: LevelOrganisation, method: "uscc_format",
+	err = s.merge(ctx, s.db, record{userID: u.ID, tenantID: u.TenantID, level: LevelOrganisation, method: MethodUSCCFormat,
 		orgHash: s.mac(domainOrg, code), orgMasked: pii.MaskID(code), org: orgName, at: now})
 	if err != nil {
 		return fmt.Errorf("verify organisation: %w", err)

@@ -75,16 +75,16 @@ type Options struct {
 // Service verifies end users and answers, on every request, whether they
 // may use a model now. Create it with New and stop it with Close.
 type Service struct {
-	db      *store.DB
-	opts    Options
-	req     compiledRequirements
-	quiet   quietHours
-	loadQ   *sql.Stmt
-	cache   *stateCache
-	flight  singleflight.Group
-	stop    chan struct{}
-	done    chan struct{}
-	closeMu sync.Once
+	db        *store.DB
+	opts      Options
+	req       compiledRequirements
+	quiet     quietHours
+	loadQ     *sql.Stmt
+	cache     *stateCache
+	flight    singleflight.Group
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 // New validates opts, prepares the request-path query and starts the
@@ -177,7 +177,7 @@ func shanghai() *time.Location {
 // Close stops the background purge and releases the prepared query. It
 // does not close the store.
 func (s *Service) Close() error {
-	s.closeMu.Do(func() { close(s.stop) })
+	s.closeOnce.Do(func() { close(s.stop) })
 	<-s.done
 	return s.loadQ.Close()
 }

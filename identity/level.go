@@ -25,6 +25,15 @@ const (
 	LevelAttested
 )
 
+// Methods: how a level was reached (State.Method).
+const (
+	MethodSMS        = "sms"         // ConfirmPhone
+	MethodIDFormat   = "id_format"   // VerifyIDDocument, format checked only
+	MethodIDChecked  = "id_checked"  // VerifyIDDocument, matched by the IDChecker
+	MethodUSCCFormat = "uscc_format" // VerifyOrganisation, format checked only
+	MethodToken      = "token"       // Attest, from the operator's signed token
+)
+
 var levelNames = [...]string{"unverified", "phone", "id_document", "organisation", "attested"}
 
 // levelPhrases are the words used in messages to end users.

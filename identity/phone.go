@@ -234,7 +234,7 @@ func (s *Service) ConfirmPhone(ctx context.Context, tenantID, endUserID, phone, 
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errors.Join(err, ErrCodeUsed) // a concurrent confirmation won
 		}
-		return s.merge(ctx, tx, record{userID: u.ID, tenantID: u.TenantID, level: LevelPhone, method: "sms",
+		return s.merge(ctx, tx, record{userID: u.ID, tenantID: u.TenantID, level: LevelPhone, method: MethodSMS,
 			phoneHash: phoneHash, phoneMasked: masked, at: now})
 	})
 	if errors.Is(err, ErrCodeUsed) {

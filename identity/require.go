@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -38,7 +39,7 @@ func compileRequirements(r Requirements) (compiledRequirements, error) {
 			return c, fmt.Errorf("requirements: model %q: invalid level %d", model, int(l))
 		}
 		if model == "" {
-			return c, fmt.Errorf("requirements: empty model name")
+			return c, errors.New("requirements: empty model name")
 		}
 		if model == "*" {
 			c.fallback = l
@@ -66,7 +67,8 @@ func (s *Service) Required(model string) Level { return s.req.need(model) }
 // Check returns nil if u may use model, or an *openai.Error (403
 // forbidden) whose message says what verification is needed and where to
 // get it; its cause is a *LevelError. It reads the state from the cache.
-// A nil u (a request that names no end user) counts as unverified.
+// A nil u (a request that names no end user) counts as unverified. If
+// the state cannot be read the request is refused (503).
 func (s *Service) Check(ctx context.Context, u *account.EndUser, model string) error {
 	need := s.req.need(model)
 	if need == LevelUnverified {

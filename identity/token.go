@@ -256,14 +256,14 @@ func (s *Service) Attest(ctx context.Context, u *account.EndUser, c *Claims) err
 	if err != nil {
 		return fmt.Errorf("attest: %w", err)
 	}
-	same := st.Level == c.Level && st.Method == "token"
+	same := st.Level == c.Level && st.Method == MethodToken
 	if c.AgeClaimed {
 		same = same && st.Minor == c.Minor && dateOf(st.MinorUntil) == until
 	}
 	if same {
 		return nil
 	}
-	err = s.merge(ctx, s.db, record{userID: u.ID, tenantID: u.TenantID, level: c.Level, method: "token",
+	err = s.merge(ctx, s.db, record{userID: u.ID, tenantID: u.TenantID, level: c.Level, method: MethodToken,
 		replace: true, setMinor: c.AgeClaimed, minor: c.Minor, minorUntil: until, at: s.opts.Now()})
 	if err != nil {
 		return fmt.Errorf("attest: %w", err)
