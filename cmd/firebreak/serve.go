@@ -9,27 +9,17 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/firebreak/firebreak/account"
-	"github.com/firebreak/firebreak/admin"
-	"github.com/firebreak/firebreak/audit"
-	"github.com/firebreak/firebreak/catalog"
 	"github.com/firebreak/firebreak/config"
-	"github.com/firebreak/firebreak/gateway"
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/notify"
-	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
-	"github.com/firebreak/firebreak/upstream"
 )
 
 func newServeCmd() *cobra.Command {
@@ -106,116 +96,17 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 
 // serve builds every part, connects them and runs until ctx ends.
 func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
-	log := newLogger(cfg.Log, stderr)
-	db, err := store.Open(ctx, store.Options{DSN: cfg.Database, DataDir: cfg.Data, Logger: log})
+	n, err := buildNode(ctx, cfg, stdout, newLogger(cfg.Log, stderr))
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	notifier, err := notify.Open(ctx, db, notify.Options{Logger: log})
-	if err != nil {
-		return err
-	}
-	defer notifier.Close()
-	accounts, err := newAccounts(db, notifier, log)
-	if err != nil {
-		return err
-	}
-	defer accounts.Close()
-	if err := bootstrap(ctx, accounts, stdout); err != nil {
-		return err
-	}
-	limiter, err := newLimiter(cfg, accounts, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = limiter.Close(ctx)
-	}()
-	engine, err := newEngine(cfg.Safety)
-	if err != nil {
-		return err
-	}
-	secretFile := cfg.SecretFile
-	if secretFile == "" {
-		secretFile = filepath.Join(cfg.Data, "server.secret")
-	}
-	secret, created, err := loadSecret(secretFile)
-	if err != nil {
-		return err
-	}
-	if created && cfg.Database != "" {
-		log.Warn("generated a server secret for this replica only: replicas sharing a database must share it (FIREBREAK_SECRET)", "file", secretFile)
-	}
-	sanctions, err := sanction.New(ctx, sanction.Options{DB: db, Secret: secret, Notifier: notifier, Logger: log})
-	if err != nil {
-		return err
-	}
-	defer sanctions.Close()
-	var trail *audit.Trail
-	var complaints *audit.Complaints
-	if !cfg.Audit.Disabled {
-		var keys *audit.Keyring
-		if trail, keys, err = openTrail(cfg, db, log); err != nil {
-			return err
-		}
-		defer trail.Close()
-		go trail.RunRetention(ctx, time.Hour, cfg.Audit.Keep)
-		complaints, err = audit.NewComplaints(audit.ComplaintOptions{DB: db, Keys: keys, Deadline: cfg.Audit.ComplaintDeadline, Logger: log})
-		if err != nil {
-			return err
-		}
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	var cat *catalog.Catalog
-	var recorder gateway.Recorder
-	if trail != nil {
-		recorder = trail
-	}
-	gw, err := gateway.New(gateway.Options{
-		Recorder: recorder,
-		Accounts: accounts, Limiter: limiter, Engine: engine.Load, Sanctions: sanctions,
-		ClientIPHeader: cfg.ClientIPHeader, Complaints: complaints,
-		Router:     func() *upstream.Router { return cat.Router() },
-		Review:     gateway.ReviewScope{History: cfg.Safety.History, System: cfg.Safety.System},
-		UserHeader: cfg.Users.Header, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
-		Logger: log, Registerer: reg,
-	})
-	if err != nil {
-		return err
-	}
-	cat, err = catalog.New(ctx, catalog.Options{DB: db, Logger: log, Observer: gw.Observer(), Notifier: notifier,
-		Static: catalog.Static{Upstreams: cfg.Upstreams, Models: cfg.Models, Routing: cfg.Routing}})
-	if err != nil {
-		return err
-	}
-	defer cat.Close()
-	adminAPI, err := admin.New(admin.Options{Accounts: accounts, Catalog: cat, Sanctions: sanctions,
-		Trail: trail, Complaints: complaints, Logger: log})
-	if err != nil {
-		return err
-	}
-	if cat.Demo() {
+	defer n.close()
+	if n.catalog.Demo() {
 		fmt.Fprintln(stdout, "No upstream is configured: serving the built-in DEMO responder as model \"firebreak-demo\".")
 		fmt.Fprintln(stdout, "Its answers are canned text, not a language model. Add upstreams in the config file or with `firebreak upstreams set`.")
 	}
-	fmt.Fprintf(stdout, "Safety engine %s loaded.\n", engine.Load().Version())
-
-	mux := http.NewServeMux()
-	mux.Handle("/v1/", gw)
-	mux.Handle("/healthz", gateway.Healthz())
-	mux.Handle("/readyz", gateway.Readyz(map[string]func(context.Context) error{"store": db.PingContext}))
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	servers := []*http.Server{newServer(cfg, mux, log)}
-	if cfg.AdminListen == "" {
-		mux.Handle("/admin/", adminAPI)
-	} else {
-		servers = append(servers, newServer(config.Config{Listen: cfg.AdminListen, HTTP: cfg.HTTP}, adminAPI, log))
-	}
-	return runServers(ctx, servers, cfg.HTTP.ShutdownTimeout, stdout, log)
+	fmt.Fprintf(stdout, "Safety engine %s loaded.\n", n.engine.Load().Version())
+	return runServers(ctx, n.servers(), cfg.HTTP.ShutdownTimeout, stdout, n.log)
 }
 
 func newServer(cfg config.Config, h http.Handler, log *slog.Logger) *http.Server {
