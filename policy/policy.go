@@ -1,7 +1,16 @@
-// Package policy turns what an operator configured — the starter lexicon,
-// their own lexicon files, the PII detectors — into a compiled safety
-// engine, and holds the engine in force so it can be swapped atomically
-// while requests keep the version they started with.
+// Package policy is Firebreak's rapid revision: the bundle format (a
+// folder of policy.yaml plus plain lexicon and allow-list files) that fully
+// describes the safety behaviour, its validation with errors that name
+// file and line, its compilation into safety engines (a base engine and
+// one per route, tenant and minors overlay), versions stored with who and
+// why, publish and rollback propagated to every replica through notify,
+// a dry run over recorded traffic, and lexicon coverage against the
+// standard's floors.
+//
+// Service holds the engines in force in an immutable snapshot swapped
+// atomically: a request keeps the engine it loaded, and a version that
+// fails to compile never replaces the working one. Sources, Build and
+// Compile remain for local policies named by configuration (serve, scan).
 package policy
 
 import (
