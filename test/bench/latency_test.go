@@ -74,7 +74,7 @@ func setup(tb testing.TB, conns int) sides {
 	return sides{
 		direct:  target{name: "direct", url: full.Upstream.URL + "/chat/completions", key: full.Key, client: client()},
 		gateway: target{name: "gateway", url: full.URL + "/chat/completions", key: full.Key, client: client()},
-		noAudit: target{name: "gateway, no audit", url: lean.URL + "/chat/completions", key: lean.Key, client: client()},
+		noAudit: target{name: "gateway-noaudit", url: lean.URL + "/chat/completions", key: lean.Key, client: client()},
 		stacks:  []*stack.Stack{full, lean},
 	}
 }
@@ -96,20 +96,24 @@ func startStack(tb testing.TB, noAudit bool) *stack.Stack {
 		},
 		KeyLimits: big, UserLimits: big, NoAudit: noAudit,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Wrap:   labelGateway,
+		Wrap:   labelGateway(map[bool]string{false: "gateway", true: "gateway-noaudit"}[noAudit]),
 	})
 }
 
-// labelGateway marks the gateway's goroutines with the pprof label
-// side=gateway, so that `go tool pprof -tagfocus=side=gateway` shows the
-// gateway's share of a profile apart from the load generator and the fake
-// upstream. The label stays on the connection's goroutine after the
-// handler, so reading requests and writing answers count as the gateway's.
-func labelGateway(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pprof.SetGoroutineLabels(pprof.WithLabels(r.Context(), pprof.Labels("side", "gateway")))
-		h.ServeHTTP(w, r)
-	})
+// labelGateway marks a gateway's goroutines with the pprof label
+// side=<side>, so that `go tool pprof -tagfocus=side=gateway` shows that
+// gateway's share of a profile apart from the load generator, the fake
+// upstream and the other gateway. The label stays on the connection's
+// goroutine after the handler, so reading requests and writing answers
+// count as the gateway's too.
+func labelGateway(side string) func(http.Handler) http.Handler {
+	labels := pprof.Labels("side", side)
+	return func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			pprof.SetGoroutineLabels(pprof.WithLabels(r.Context(), labels))
+			h.ServeHTTP(w, r)
+		})
+	}
 }
 
 // chatBody is non-streamed request i of the measured traffic.
