@@ -33,6 +33,10 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newRoutingCmd(),
 		newAuditCmd(),
 		newPolicyCmd(),
+		newSanctionsCmd(),
+		newBlacklistCmd(),
+		newComplaintsCmd(),
+		newRecordsCmd(),
 	)
 	return root
 }
