@@ -16,6 +16,7 @@ import (
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/catalog"
 	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
 )
@@ -26,6 +27,9 @@ type Options struct {
 	Catalog  *catalog.Catalog
 	// Sanctions, when set, adds the sanctions and blacklist endpoints.
 	Sanctions *sanction.Service
+	// Policy, when set, adds the policy endpoints (publish, rollback,
+	// history, dry runs, coverage).
+	Policy *policy.Service
 	// Trail and Complaints, when set, add the audit, data-subject and
 	// complaint endpoints.
 	Trail      *audit.Trail
@@ -42,6 +46,7 @@ type API struct {
 	sanctions  *sanction.Service
 	trail      *audit.Trail
 	complaints *audit.Complaints
+	policy     *policy.Service
 	log        *slog.Logger
 	mux        *http.ServeMux
 }
@@ -55,7 +60,7 @@ func New(opts Options) (*API, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &API{accounts: opts.Accounts, catalog: opts.Catalog, sanctions: opts.Sanctions,
-		trail: opts.Trail, complaints: opts.Complaints, log: opts.Logger}
+		trail: opts.Trail, complaints: opts.Complaints, policy: opts.Policy, log: opts.Logger}
 	a.routes()
 	return a, nil
 }
@@ -93,6 +98,9 @@ func (a *API) routes() {
 		m.HandleFunc("GET /admin/v1/audit/export", a.exportAudit)
 		m.HandleFunc("GET /admin/v1/tenants/{tenant}/users/{user}/records", a.userRecords)
 		m.HandleFunc("DELETE /admin/v1/tenants/{tenant}/users/{user}/records", a.forgetUser)
+	}
+	if a.policy != nil {
+		policyRoutes(m, a.policy)
 	}
 	if a.complaints != nil {
 		m.HandleFunc("GET /admin/v1/complaints", a.listComplaints)

@@ -44,6 +44,7 @@ type Config struct {
 	ClientIPHeader string `yaml:"client_ip_header"`
 
 	Audit     Audit      `yaml:"audit"`
+	Identity  Identity   `yaml:"identity"`
 	Log       Log        `yaml:"log"`
 	HTTP      HTTP       `yaml:"http"`
 	Safety    Safety     `yaml:"safety"`
@@ -76,6 +77,36 @@ type Audit struct {
 	ComplaintDeadline time.Duration `yaml:"complaint_deadline"`
 }
 
+// Identity configures real-name verification and minors' mode.
+type Identity struct {
+	// Require maps a public model name (or "*" for every other model) to the
+	// lowest verification level that may use it: unverified, phone,
+	// id_document, organisation, attested. Default {}: no requirement.
+	// A public service in mainland China sets at least "*": phone.
+	Require map[string]string `yaml:"require"`
+	// VerifyURL is where a refused user can verify; refusals name it.
+	VerifyURL string `yaml:"verify_url"`
+	// SMSWebhook, when set, receives phone verification codes to send
+	// (POST JSON, signed with the secret in SMSWebhookSecretEnv). Default
+	// "": codes are only logged, for development.
+	SMSWebhook          string `yaml:"sms_webhook"`
+	SMSWebhookSecretEnv string `yaml:"sms_webhook_secret_env"`
+	// TokenKeys are JWKS, PEM or HS256-secret files that verify identity
+	// tokens signed by the operator's identity system, sent in the
+	// X-Firebreak-User-Token header. Default none: tokens are refused.
+	TokenKeys     []string `yaml:"token_keys"`
+	TokenIssuer   string   `yaml:"token_issuer"`
+	TokenAudience string   `yaml:"token_audience"`
+	// MinorDailyRequests caps a minor's requests per local day. Default 50.
+	MinorDailyRequests int `yaml:"minor_daily_requests"`
+	// MinorQuietHours is when minors are refused, "HH:MM-HH:MM" local
+	// time, or "off". Default "22:00-06:00".
+	MinorQuietHours string `yaml:"minor_quiet_hours"`
+	// TimeZone is the zone of birthdays, quiet hours and daily counts.
+	// Default Asia/Shanghai.
+	TimeZone string `yaml:"time_zone"`
+}
+
 // Log configures structured logging.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error. Default info.
@@ -94,17 +125,15 @@ type HTTP struct {
 
 // Safety selects what the machine review checks.
 type Safety struct {
-	// Starter enables the project's starter lexicon. Default true.
-	Starter *bool `yaml:"starter"`
-	// Lexicons are extra plain lexicon files: one term per line, optionally
-	// a tab and a risk code, optionally another tab and an action.
-	Lexicons []string `yaml:"lexicons"`
+	// Bundle is a policy bundle folder (policy.yaml plus lexicon files)
+	// enforced until a version is published with `firebreak policy
+	// publish`. Default "": the built-in default bundle (the starter
+	// lexicon, PII masking, the default sanctions ladder).
+	Bundle string `yaml:"bundle"`
 	// History also checks earlier user turns, not only the latest. Default false.
 	History bool `yaml:"history"`
 	// System also checks system and developer messages. Default false.
 	System bool `yaml:"system"`
-	// PII enables the personal-information detectors (mask on output). Default true.
-	PII *bool `yaml:"pii"`
 }
 
 // Upstream is one OpenAI-compatible model server.
@@ -219,12 +248,6 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
-
-// StarterEnabled reports whether the starter lexicon is loaded.
-func (s Safety) StarterEnabled() bool { return s.Starter == nil || *s.Starter }
-
-// PIIEnabled reports whether the PII detectors run.
-func (s Safety) PIIEnabled() bool { return s.PII == nil || *s.PII }
 
 // Redacted returns a copy that is safe to print: secrets are replaced.
 func (c Config) Redacted() Config {

@@ -35,7 +35,10 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.stream = req.Stream
-	if c.user, err = g.endUser(ctx, c.principal, req.User, r); err != nil {
+	if c.user, err = g.tokenUser(ctx, c, r, req.User); err == nil && c.user == nil {
+		c.user, err = g.endUser(ctx, c.principal, req.User, r)
+	}
+	if err != nil {
 		openai.WriteError(w, err)
 		return
 	}
@@ -47,6 +50,9 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	route, err := g.resolve(router, c.principal, req)
 	if err == nil {
 		err = restrictedModel(c, route.Model.Name)
+	}
+	if err == nil {
+		err = g.checkIdentity(ctx, c, route.Model.Name)
 	}
 	if err != nil {
 		openai.WriteError(w, err)
@@ -65,7 +71,7 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	var tokens int64
 	defer func() { ticket.Done(tokens); c.tokens = tokens }()
 
-	engine := g.engine()
+	engine := g.policies.Engine(route.Model.Name, c.principal.Tenant.Name, c.minor)
 	w.Header().Set("X-Firebreak-Policy", engine.Version())
 	in := g.reviewInput(engine, req, c)
 	warning := g.strike(ctx, c, in.decision)

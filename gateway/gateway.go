@@ -16,6 +16,7 @@ import (
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
@@ -33,9 +34,9 @@ type Options struct {
 	// Router returns the current model router; it may change between
 	// requests when upstreams or routes are edited.
 	Router func() *upstream.Router
-	// Engine returns the current safety engine; a request keeps the engine
-	// it started with.
-	Engine func() *safety.Engine
+	// Policies picks the safety engine of each request; a request keeps
+	// the engine it started with, whatever is published meanwhile.
+	Policies Policies
 	// Sanctions applies blacklists, graded sanctions and strikes to end
 	// users. Default nil: none.
 	Sanctions *sanction.Service
@@ -46,6 +47,11 @@ type Options struct {
 	// Recorder keeps an audit record of every authenticated request.
 	// Default nil: none.
 	Recorder Recorder
+	// Identity, when set, enforces real-name requirements and minors' mode
+	// and serves the verification flows under /v1/identity/.
+	Identity *identity.Service
+	// Tokens, when set, verifies identity tokens in X-Firebreak-User-Token.
+	Tokens *identity.TokenVerifier
 	// Complaints, when set, takes complaints at /v1/complaints.
 	Complaints *audit.Complaints
 	// Review says which messages the input review reads.
@@ -62,6 +68,12 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
+// Policies picks the safety engine for a request: the policy overlay of
+// its route (public model) and tenant, and minors' mode (package policy).
+type Policies interface {
+	Engine(route, tenant string, minor bool) *safety.Engine
+}
+
 // ReviewScope says which messages of a request the input review reads. The
 // latest user message is always read.
 type ReviewScope struct {
@@ -74,10 +86,12 @@ type Gateway struct {
 	accounts   *account.Service
 	limiter    *limit.Limiter
 	router     func() *upstream.Router
-	engine     func() *safety.Engine
+	policies   Policies
 	sanctions  *sanction.Service
 	recorder   Recorder
 	complaints *audit.Complaints
+	identity   *identity.Service
+	tokens     *identity.TokenVerifier
 	ipHeader   string
 	review     ReviewScope
 	userHeader string
@@ -89,8 +103,11 @@ type Gateway struct {
 
 // New validates opts and returns a gateway.
 func New(opts Options) (*Gateway, error) {
-	if opts.Accounts == nil || opts.Router == nil || opts.Engine == nil {
-		return nil, errors.New("gateway: Accounts, Router and Engine are required")
+	if opts.Accounts == nil || opts.Router == nil || opts.Policies == nil {
+		return nil, errors.New("gateway: Accounts, Router and Policies are required")
+	}
+	if opts.Tokens != nil && opts.Identity == nil {
+		return nil, errors.New("gateway: Tokens need Identity")
 	}
 	if opts.Limiter == nil {
 		l, err := limit.New(limit.Options{})
@@ -117,7 +134,8 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
-		engine: opts.Engine, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints, ipHeader: opts.ClientIPHeader, review: opts.Review, userHeader: opts.UserHeader,
+		policies: opts.Policies, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints,
+		identity: opts.Identity, tokens: opts.Tokens, ipHeader: opts.ClientIPHeader, review: opts.Review, userHeader: opts.UserHeader,
 		maxBody: opts.MaxBodyBytes, log: opts.Logger, metrics: m,
 	}
 	g.routes()
@@ -134,6 +152,9 @@ func (g *Gateway) routes() {
 	mux.Handle("POST /v1/embeddings", g.api("embeddings", g.embeddings))
 	mux.Handle("GET /v1/models", g.api("models", g.listModels))
 	mux.Handle("GET /v1/models/{model}", g.api("models", g.getModel))
+	if g.identity != nil {
+		g.identityRoutes(mux)
+	}
 	if g.complaints != nil {
 		mux.Handle("POST /v1/complaints", g.api("complaints", g.fileComplaint))
 		mux.Handle("GET /v1/complaints/{id}", g.api("complaints", g.getComplaint))

@@ -140,7 +140,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	gw, err := gateway.New(gateway.Options{
 		Sanctions: h.sanction, Recorder: recorder, Complaints: h.complaints,
 		Accounts: accounts, Limiter: limiter, MaxBodyBytes: o.maxBody, Registerer: h.reg,
-		Engine: func() *safety.Engine { return engine },
+		Policies: fixedEngine{engine},
 		Router: func() *upstream.Router { return router },
 	})
 	if err != nil {
@@ -301,3 +301,8 @@ func decodeJSON(t *testing.T, r io.Reader, v any) {
 
 var _ = bytes.NewReader
 var _ = time.Second
+
+// fixedEngine is a Policies with one engine for every request.
+type fixedEngine struct{ e *safety.Engine }
+
+func (f fixedEngine) Engine(string, string, bool) *safety.Engine { return f.e }

@@ -18,6 +18,7 @@ import (
 	"github.com/firebreak/firebreak/catalog"
 	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/gateway"
+	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/policy"
@@ -38,8 +39,11 @@ type node struct {
 	notifier   *notify.Notifier
 	accounts   *account.Service
 	limiter    *limit.Limiter
-	engine     *policy.Holder
+	secret     []byte
+	policy     *policy.Service
 	sanctions  *sanction.Service
+	identity   *identity.Service
+	tokens     *identity.TokenVerifier
 	trail      *audit.Trail
 	complaints *audit.Complaints
 	registry   *prometheus.Registry
@@ -53,8 +57,8 @@ type node struct {
 func buildNode(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Logger) (*node, error) {
 	n := &node{cfg: cfg, log: log, stdout: stdout}
 	for _, step := range []func(context.Context) error{
-		n.openStore, n.openAccounts, n.openLimiter, n.openEngine, n.openSanctions,
-		n.openAudit, n.openGateway, n.openCatalog, n.openAdmin,
+		n.openStore, n.openAccounts, n.openLimiter, n.openSecret, n.openPolicy, n.openSanctions,
+		n.openIdentity, n.openAudit, n.openGateway, n.openCatalog, n.openAdmin,
 	} {
 		if err := step(ctx); err != nil {
 			n.close()
@@ -113,12 +117,9 @@ func (n *node) openLimiter(context.Context) error {
 	return nil
 }
 
-func (n *node) openEngine(context.Context) (err error) {
-	n.engine, err = newEngine(n.cfg.Safety)
-	return err
-}
-
-func (n *node) openSanctions(ctx context.Context) error {
+// openSecret loads the server secret that keys the hashes of phone and
+// identity numbers.
+func (n *node) openSecret(context.Context) error {
 	file := n.cfg.SecretFile
 	if file == "" {
 		file = filepath.Join(n.cfg.Data, "server.secret")
@@ -130,11 +131,53 @@ func (n *node) openSanctions(ctx context.Context) error {
 	if created && n.cfg.Database != "" {
 		n.log.Warn("generated a server secret for this replica only: replicas sharing a database must share it (FIREBREAK_SECRET)", "file", file)
 	}
-	n.sanctions, err = sanction.New(ctx, sanction.Options{DB: n.db, Secret: secret, Notifier: n.notifier, Logger: n.log})
+	n.secret = secret
+	return nil
+}
+
+// openPolicy starts the policy service: the version in force from the
+// database, or the configured bundle (else the built-in default) until
+// one is published.
+func (n *node) openPolicy(ctx context.Context) error {
+	fallback := policy.Default()
+	if dir := n.cfg.Safety.Bundle; dir != "" {
+		b, err := policy.LoadDir(dir)
+		if err != nil {
+			return err
+		}
+		fallback = b
+	}
+	svc, err := policy.New(ctx, policy.Options{DB: n.db, Notifier: n.notifier, Fallback: fallback, Logger: n.log})
+	if err != nil {
+		return err
+	}
+	n.policy = svc
+	n.onClose(func() { svc.Close() })
+	return nil
+}
+
+// openSanctions starts graded sanctions with the ladder of the policy in
+// force at start.
+func (n *node) openSanctions(ctx context.Context) error {
+	ladder, err := n.policy.Current().Spec().Strikes.SanctionLadder()
+	if err != nil {
+		return err
+	}
+	n.sanctions, err = sanction.New(ctx, sanction.Options{DB: n.db, Secret: n.secret, Ladder: ladder,
+		Notifier: n.notifier, Logger: n.log})
 	if err != nil {
 		return err
 	}
 	n.onClose(func() { n.sanctions.Close() })
+	return nil
+}
+
+func (n *node) openIdentity(context.Context) (err error) {
+	n.identity, n.tokens, err = newIdentity(n.cfg.Identity, n.db, n.accounts.Users, n.secret, n.notifier, n.log)
+	if err != nil {
+		return err
+	}
+	n.onClose(func() { n.identity.Close() })
 	return nil
 }
 
@@ -163,8 +206,8 @@ func (n *node) openGateway(context.Context) error {
 	}
 	cfg := n.cfg
 	gw, err := gateway.New(gateway.Options{
-		Accounts: n.accounts, Limiter: n.limiter, Engine: n.engine.Load, Sanctions: n.sanctions,
-		Recorder: recorder, Complaints: n.complaints,
+		Accounts: n.accounts, Limiter: n.limiter, Policies: n.policy, Sanctions: n.sanctions,
+		Identity: n.identity, Tokens: n.tokens, Recorder: recorder, Complaints: n.complaints,
 		Router:         func() *upstream.Router { return n.catalog.Router() },
 		Review:         gateway.ReviewScope{History: cfg.Safety.History, System: cfg.Safety.System},
 		UserHeader:     cfg.Users.Header,
@@ -189,7 +232,7 @@ func (n *node) openCatalog(ctx context.Context) error {
 }
 
 func (n *node) openAdmin(context.Context) (err error) {
-	n.admin, err = admin.New(admin.Options{Accounts: n.accounts, Catalog: n.catalog, Sanctions: n.sanctions,
+	n.admin, err = admin.New(admin.Options{Accounts: n.accounts, Catalog: n.catalog, Sanctions: n.sanctions, Policy: n.policy,
 		Trail: n.trail, Complaints: n.complaints, Logger: n.log})
 	return err
 }

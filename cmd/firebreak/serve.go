@@ -105,7 +105,7 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 		fmt.Fprintln(stdout, "No upstream is configured: serving the built-in DEMO responder as model \"firebreak-demo\".")
 		fmt.Fprintln(stdout, "Its answers are canned text, not a language model. Add upstreams in the config file or with `firebreak upstreams set`.")
 	}
-	fmt.Fprintf(stdout, "Safety engine %s loaded.\n", n.engine.Load().Version())
+	fmt.Fprintf(stdout, "Policy %s in force.\n", n.policy.Load().Version())
 	return runServers(ctx, n.servers(), cfg.HTTP.ShutdownTimeout, stdout, n.log)
 }
 

@@ -1,0 +1,163 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/identity"
+	"github.com/firebreak/firebreak/openai"
+)
+
+// tokenHeader carries an identity token signed by the operator's identity
+// system; its claims name the end user, their verification level and age.
+const tokenHeader = "X-Firebreak-User-Token"
+
+// tokenUser resolves the end user an identity token names and records what
+// the token vouches for. It returns nil when the request carries no token.
+func (g *Gateway) tokenUser(ctx context.Context, c *call, r *http.Request, bodyUser string) (*account.EndUser, error) {
+	token := strings.TrimSpace(r.Header.Get(tokenHeader))
+	if token == "" {
+		return nil, nil
+	}
+	if g.tokens == nil {
+		return nil, openai.Errorf(openai.CodeInvalidRequest, "this gateway does not accept identity tokens (%s)", tokenHeader)
+	}
+	claims, err := g.tokens.Verify(token)
+	if err != nil {
+		return nil, err // an *openai.Error (401)
+	}
+	if bodyUser != "" && bodyUser != claims.Subject {
+		return nil, &openai.Error{Code: openai.CodeInvalidRequest, Param: "user",
+			Message: "'user' differs from the subject of the identity token"}
+	}
+	u, err := g.accounts.Users.Resolve(ctx, c.principal.Tenant.ID, claims.Subject)
+	if err != nil {
+		return nil, openai.Wrap(openai.CodeUnavailable, err, "could not record the end user; try again")
+	}
+	if err := g.identity.Attest(ctx, u, claims); err != nil {
+		return nil, openai.Wrap(openai.CodeUnavailable, err, "could not record the identity token; try again")
+	}
+	return u, nil
+}
+
+// checkIdentity applies the real-name requirement of the model and, for a
+// minor, minors' mode (quiet hours, a daily cap). It counts a minor's
+// request, so it runs once per request.
+func (g *Gateway) checkIdentity(ctx context.Context, c *call, model string) error {
+	if g.identity == nil {
+		return nil
+	}
+	if c.user == nil {
+		if g.identity.Required(model) > identity.LevelUnverified {
+			return &openai.Error{Code: openai.CodeForbidden, Param: "user",
+				Message: "model '" + model + "' is only for verified users: name the end user in 'user' or " + g.userHeader}
+		}
+		return nil
+	}
+	if err := g.identity.Check(ctx, c.user, model); err != nil {
+		c.outcome = "unverified"
+		return err
+	}
+	now := time.Now()
+	if err := g.identity.MinorGate(ctx, c.user, now); err != nil {
+		c.outcome = "minor_gate"
+		return err
+	}
+	overlay, err := g.identity.Overlay(ctx, c.user, now)
+	if err != nil {
+		return openai.Wrap(openai.CodeUnavailable, err, "could not read the user's verification state; try again")
+	}
+	c.minor = overlay != ""
+	return nil
+}
+
+// identityInput is the body of the verification endpoints: the operator's
+// app acts for its user, named by the operator's own id.
+type identityInput struct {
+	User     string `json:"user"`
+	Phone    string `json:"phone"`
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+	IDNumber string `json:"id_number"`
+	USCC     string `json:"uscc"`
+}
+
+// identityRoutes serves the built-in verification flows under
+// /v1/identity/.
+func (g *Gateway) identityRoutes(mux *http.ServeMux) {
+	mux.Handle("POST /v1/identity/phone/start", g.api("identity", g.verify(func(ctx context.Context, c *call, u *account.EndUser, in identityInput, r *http.Request) error {
+		return g.identity.StartPhone(ctx, c.principal.Tenant.ID, u.ID, in.Phone, g.clientIP(r).String())
+	})))
+	mux.Handle("POST /v1/identity/phone/confirm", g.api("identity", g.verify(func(ctx context.Context, c *call, u *account.EndUser, in identityInput, _ *http.Request) error {
+		return g.identity.ConfirmPhone(ctx, c.principal.Tenant.ID, u.ID, in.Phone, in.Code)
+	})))
+	mux.Handle("POST /v1/identity/id_document", g.api("identity", g.verify(func(ctx context.Context, _ *call, u *account.EndUser, in identityInput, _ *http.Request) error {
+		return g.identity.VerifyIDDocument(ctx, u, in.Name, in.IDNumber)
+	})))
+	mux.Handle("POST /v1/identity/organisation", g.api("identity", g.verify(func(ctx context.Context, _ *call, u *account.EndUser, in identityInput, _ *http.Request) error {
+		return g.identity.VerifyOrganisation(ctx, u, in.USCC, in.Name)
+	})))
+	mux.Handle("GET /v1/identity/users/{user}", g.api("identity", g.identityState))
+}
+
+// verify wraps one verification step: decode, resolve the user, run the
+// step, answer with the user's level.
+func (g *Gateway) verify(step func(context.Context, *call, *account.EndUser, identityInput, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		c := callFrom(ctx)
+		var in identityInput
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			openai.WriteError(w, openai.Wrap(openai.CodeInvalidJSON, err, "invalid body: "+err.Error()))
+			return
+		}
+		u, err := g.endUser(ctx, c.principal, in.User, r)
+		if err == nil && u == nil {
+			err = &openai.Error{Code: openai.CodeInvalidRequest, Param: "user", Message: "'user' is required"}
+		}
+		if err == nil {
+			err = step(ctx, c, u, in, r)
+		}
+		if err != nil {
+			openai.WriteError(w, err)
+			return
+		}
+		g.writeState(w, r, u.ID)
+	}
+}
+
+func (g *Gateway) identityState(w http.ResponseWriter, r *http.Request) {
+	c := callFrom(r.Context())
+	u, err := g.accounts.Users.Resolve(r.Context(), c.principal.Tenant.ID, r.PathValue("user"))
+	if err != nil {
+		openai.WriteError(w, openai.Wrap(openai.CodeInvalidRequest, err, "invalid user id"))
+		return
+	}
+	g.writeState(w, r, u.ID)
+}
+
+// writeState answers with what the app may know of its user's verification:
+// the level and whether minors' mode applies, never the identifiers.
+func (g *Gateway) writeState(w http.ResponseWriter, r *http.Request, userID string) {
+	st, err := g.identity.State(r.Context(), userID)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		openai.WriteError(w, openai.Wrap(openai.CodeUnavailable, err, "could not read the verification state"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	out := map[string]any{"object": "identity", "level": st.Level, "minor": st.IsMinor(time.Now())}
+	if st.Method != "" {
+		out["method"], out["verified_at"] = st.Method, st.VerifiedAt
+	}
+	if st.Phone != "" {
+		out["phone"] = st.Phone // masked
+	}
+	writeJSON(w, out)
+}
