@@ -101,9 +101,10 @@ func startStack(tb testing.TB, noAudit bool) *stack.Stack {
 }
 
 // labelGateway marks a gateway's goroutines with the pprof label
-// side=<side>, so that `go tool pprof -tagfocus=side=gateway` shows that
-// gateway's share of a profile apart from the load generator, the fake
-// upstream and the other gateway. The label stays on the connection's
+// side=<side>, so that `go tool pprof -tagfocus='side=^gateway$'` shows
+// that gateway's share of a profile apart from the load generator, the fake
+// upstream and the other gateway (side=gateway-noaudit). The audit trail's
+// writer goroutine is not labelled: focus on audit.(*Trail).writeLoop. The label stays on the connection's
 // goroutine after the handler, so reading requests and writing answers
 // count as the gateway's too.
 func labelGateway(side string) func(http.Handler) http.Handler {
