@@ -19,6 +19,7 @@ import (
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/gateway"
+	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/internal/fakeupstream"
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/safety"
@@ -47,6 +48,7 @@ type harness struct {
 	key      string // an API key of tenant "default"
 	tenant   *account.Tenant
 	sanction *sanction.Service
+	identity   *identity.Service
 	trail      *audit.Trail
 	complaints *audit.Complaints
 	db       *store.DB
@@ -60,6 +62,8 @@ type harnessOptions struct {
 	maxBody    int64
 	sanctions  bool // graded sanctions and blacklists on
 	audit      bool // an audit trail with a keyring (flagged content encrypted)
+	identity   *identity.Options // real-name service with these options (DB, Users, Secret filled in)
+	tokenKeys  []string          // identity token key files
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -136,8 +140,24 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 			t.Fatal(err)
 		}
 	}
+	var tokens *identity.TokenVerifier
+	if o.identity != nil {
+		io := *o.identity
+		io.DB, io.Users, io.Secret = db, accounts.Users, []byte("identity secret of enough length")
+		h.identity, err = identity.New(io)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.identity.Close() })
+		if len(o.tokenKeys) > 0 {
+			if tokens, err = identity.NewTokenVerifier(identity.TokenOptions{KeyFiles: o.tokenKeys}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	var router *upstream.Router
 	gw, err := gateway.New(gateway.Options{
+		Identity: h.identity, Tokens: tokens,
 		Sanctions: h.sanction, Recorder: recorder, Complaints: h.complaints,
 		Accounts: accounts, Limiter: limiter, MaxBodyBytes: o.maxBody, Registerer: h.reg,
 		Policies: fixedEngine{engine},
