@@ -1,6 +1,6 @@
 // Package stack assembles a whole Firebreak gateway in process — a real
-// SQLite store, tenant and API keys, limiter, sanctions, compiled safety
-// policy, 1+N router and audit trail — in front of a scripted fake
+// SQLite store, tenant and API keys, limiter, sanctions, identity checks,
+// policy service, 1+N router and audit trail — in front of a scripted fake
 // upstream, all on 127.0.0.1. The
 // SDK compatibility tests and the latency benchmark under test/ run against
 // it, so they measure and exercise the same pipeline `firebreak serve` builds.
@@ -18,9 +18,11 @@ import (
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/gateway"
+	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/internal/fakeupstream"
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/policy"
+	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/upstream"
@@ -40,8 +42,10 @@ type Options struct {
 	// Script decides the upstream's reply to each request. Default: the
 	// fake upstream's default answer.
 	Script func(fakeupstream.Request) fakeupstream.Reply
-	// Policy is what the safety engine is compiled from. Default: the
-	// starter lexicon and the PII detectors, as `firebreak serve` loads them.
+	// Policy, when set, is compiled into the one safety engine of every
+	// request. Default: a policy service over the store enforcing the
+	// built-in default bundle (policy.Default: the starter lexicon and the
+	// PII detectors), as `firebreak serve` runs it when nothing is published.
 	Policy *policy.Sources
 	// KeyLimits are the limits of Stack.Key. Default: none.
 	KeyLimits account.Limits
@@ -80,14 +84,7 @@ func Start(tb testing.TB, opts Options) *Stack {
 	db := openStore(tb)
 	accounts := startAccounts(tb, db)
 	s.Key, s.LimitedKey = createKeys(tb, accounts, opts)
-	src := policy.Sources{Starter: true, PII: true}
-	if opts.Policy != nil {
-		src = *opts.Policy
-	}
-	engine, err := policy.Compile(src)
-	if err != nil {
-		tb.Fatalf("compile policy: %v", err)
-	}
+	policies, ladder := startPolicies(tb, db, opts.Policy)
 	limiter, err := limit.New(limit.Options{Quota: accounts})
 	if err != nil {
 		tb.Fatalf("new limiter: %v", err)
@@ -100,9 +97,10 @@ func Start(tb testing.TB, opts Options) *Stack {
 	var router *upstream.Router
 	gw, err := gateway.New(gateway.Options{
 		Accounts: accounts, Limiter: limiter, Logger: opts.Logger,
-		Sanctions: startSanctions(tb, db), Recorder: recorder,
-		Engine: policy.NewHolder(engine).Load,
-		Router: func() *upstream.Router { return router },
+		Sanctions: startSanctions(tb, db, ladder), Recorder: recorder,
+		Identity: startIdentity(tb, db, accounts),
+		Policies: policies,
+		Router:   func() *upstream.Router { return router },
 	})
 	if err != nil {
 		tb.Fatalf("new gateway: %v", err)
@@ -142,12 +140,58 @@ func startAccounts(tb testing.TB, db *store.DB) *account.Service {
 	return accounts
 }
 
-// startSanctions starts the sanction service on db with a random secret.
-func startSanctions(tb testing.TB, db *store.DB) *sanction.Service {
+// fixedEngine is the one engine of every request.
+type fixedEngine struct{ e *safety.Engine }
+
+func (f fixedEngine) Engine(string, string, bool) *safety.Engine { return f.e }
+
+// startPolicies returns what picks each request's engine, and the sanction
+// ladder of the policy in force.
+func startPolicies(tb testing.TB, db *store.DB, src *policy.Sources) (gateway.Policies, sanction.Ladder) {
 	tb.Helper()
+	if src != nil {
+		e, err := policy.Compile(*src)
+		if err != nil {
+			tb.Fatalf("compile policy: %v", err)
+		}
+		return fixedEngine{e}, sanction.DefaultLadder()
+	}
+	svc, err := policy.New(context.Background(), policy.Options{DB: db})
+	if err != nil {
+		tb.Fatalf("policy service: %v", err)
+	}
+	tb.Cleanup(func() { _ = svc.Close() })
+	ladder, err := svc.Current().Spec().Strikes.SanctionLadder()
+	if err != nil {
+		tb.Fatalf("sanction ladder: %v", err)
+	}
+	return svc, ladder
+}
+
+// newSecret returns a random server secret.
+func newSecret() []byte {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	s, err := sanction.New(context.Background(), sanction.Options{DB: db, Secret: secret})
+	return secret
+}
+
+// startIdentity starts real-name and minors' checks with the defaults of
+// `firebreak serve` (no model requires a verified identity).
+func startIdentity(tb testing.TB, db *store.DB, accounts *account.Service) *identity.Service {
+	tb.Helper()
+	svc, err := identity.New(identity.Options{DB: db, Users: accounts.Users, Secret: newSecret()})
+	if err != nil {
+		tb.Fatalf("identity: %v", err)
+	}
+	tb.Cleanup(func() { _ = svc.Close() })
+	return svc
+}
+
+// startSanctions starts the sanction service on db with a random secret
+// and ladder.
+func startSanctions(tb testing.TB, db *store.DB, ladder sanction.Ladder) *sanction.Service {
+	tb.Helper()
+	s, err := sanction.New(context.Background(), sanction.Options{DB: db, Secret: newSecret(), Ladder: ladder})
 	if err != nil {
 		tb.Fatalf("new sanctions: %v", err)
 	}
