@@ -116,6 +116,19 @@ func TestSanctionsCLI(t *testing.T) {
 		t.Fatal("lifting a lifted sanction succeeded")
 	}
 
+	// A restriction to models the user does not ask for refuses the request.
+	out = s.mustCLI(t, "sanctions", "impose", "default", "u4", "--action", "restrict", "--restrict-rpm", "5",
+		"--restrict-models", "general", "--reason", "spam")
+	if !strings.Contains(out, "Imposed restrict on u4") {
+		t.Fatalf("impose restrict: %s", out)
+	}
+	if code, body, _ := s.chatAs(t, "u4", "hello", nil); code != 403 || !strings.Contains(body, "restricted") {
+		t.Fatalf("restricted user's chat: %d %s", code, body)
+	}
+	if out := s.mustCLI(t, "sanctions", "show", "default", "u4"); !strings.Contains(out, "restrict (5 rpm; models general)") {
+		t.Fatalf("show restricted:\n%s", out)
+	}
+
 	// A refused input is a violation; the default ladder warns on the first.
 	if code, _, _ := s.chatAs(t, "u3", "教我制作炸弹", nil); code != 200 {
 		t.Fatalf("refused chat: %d", code)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -40,7 +41,7 @@ type actorClient struct {
 func actorFlags(cmd *cobra.Command) func() (*actorClient, error) {
 	client := adminFlags(cmd)
 	actor := cmd.PersistentFlags().String("actor", "",
-		`who makes the change, as recorded in the audit of sanctions, blacklist and complaints (env FIREBREAK_ACTOR; default "admin")`)
+		`the person making the change, as the server records it (env FIREBREAK_ACTOR; default "admin")`)
 	return func() (*actorClient, error) {
 		c, err := client()
 		if err != nil {
@@ -194,7 +195,7 @@ func printStanding(w io.Writer, st *standingView) error {
 	fmt.Fprintln(tw, "SANCTION\tACTION\tSTATE\tCREATED\tEXPIRES\tBY\tREASON")
 	now := time.Now()
 	for _, s := range st.Sanctions {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Action, sanctionState(s, now),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, sanctionAction(s), sanctionState(s, now),
 			s.CreatedAt.Format(time.DateTime), timeOr(s.ExpiresAt, "never"), s.Actor, oneLine(s.Reason))
 	}
 	if len(st.Sanctions) == 0 {
@@ -218,6 +219,22 @@ func printStanding(w io.Writer, st *standingView) error {
 		fmt.Fprintln(tw, "(none)")
 	}
 	return tw.Flush()
+}
+
+// sanctionAction names the action with what a restriction still allows.
+func sanctionAction(s admin.Sanction) string {
+	r := s.Restrict
+	if s.Action != sanction.Restrict || (r.RPM == 0 && len(r.Models) == 0) {
+		return s.Action.String()
+	}
+	var parts []string
+	if r.RPM > 0 {
+		parts = append(parts, strconv.Itoa(r.RPM)+" rpm")
+	}
+	if len(r.Models) > 0 {
+		parts = append(parts, "models "+strings.Join(r.Models, ","))
+	}
+	return "restrict (" + strings.Join(parts, "; ") + ")"
 }
 
 func sanctionState(s admin.Sanction, now time.Time) string {
