@@ -105,7 +105,7 @@ func (ks *Keys) load(ctx context.Context, presented string, sum [sha256.Size]byt
 }
 
 const authQuery = `SELECT k.secret_hash, k.id, k.tenant_id, k.name, k.models, k.rpm, k.concurrent, k.tpm,
-	k.token_quota, k.expires_at, k.revoked_at, k.created_at, k.last_used_at,
+	k.token_quota, k.expires_at, k.revoked_at, k.created_at, k.last_used_at, k.end_user,
 	t.id, t.name, t.default_model, t.models, t.rpm, t.concurrent, t.tpm, t.token_quota, t.disabled, t.created_at
 	FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.id = $1`
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sync/singleflight"
 
@@ -35,6 +36,10 @@ type Key struct {
 	RevokedAt  *time.Time // nil = active
 	CreatedAt  time.Time
 	LastUsedAt *time.Time // nil = never; written in batches, up to TouchInterval late
+	// EndUser, when set, is the operator's id of the one end user this key
+	// belongs to: every request made with it is that user's. "" is a
+	// service key, which names end users per request. Fixed at creation.
+	EndUser string
 }
 
 // Keys manages API keys and authenticates them.
@@ -55,11 +60,14 @@ func newKeys(s *Service) *Keys {
 }
 
 const keyColumns = `id, tenant_id, name, models, rpm, concurrent, tpm, token_quota,
-	expires_at, revoked_at, created_at, last_used_at`
+	expires_at, revoked_at, created_at, last_used_at, end_user`
 
 func (k *Key) validate() error {
 	if len(k.Name) > 128 {
 		return invalidf("key name longer than 128 bytes")
+	}
+	if len(k.EndUser) > MaxExternalIDLen || !utf8.ValidString(k.EndUser) {
+		return invalidf("key end user must be at most %d bytes of UTF-8", MaxExternalIDLen)
 	}
 	return k.Limits.validate()
 }
@@ -87,10 +95,10 @@ func createKey(ctx context.Context, q querier, k Key, now time.Time) (*Key, stri
 		plain := k.Prefix + randomString(24)
 		sum := sha256.Sum256([]byte(plain))
 		_, err = q.ExecContext(ctx, `INSERT INTO api_keys (id, tenant_id, name, secret_hash, models,
-			rpm, concurrent, tpm, token_quota, expires_at, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			rpm, concurrent, tpm, token_quota, expires_at, created_at, end_user)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			k.ID, k.TenantID, k.Name, hex.EncodeToString(sum[:]), models, k.Limits.RPM,
-			k.Limits.Concurrent, k.Limits.TPM, k.Limits.TokenQuota, toNullMs(k.ExpiresAt), toMs(k.CreatedAt))
+			k.Limits.Concurrent, k.Limits.TPM, k.Limits.TokenQuota, toNullMs(k.ExpiresAt), toMs(k.CreatedAt), k.EndUser)
 		if err == nil {
 			return &k, plain, nil
 		}
@@ -175,7 +183,7 @@ type keyRow struct {
 
 func (r *keyRow) dest() []any {
 	return []any{&r.k.ID, &r.k.TenantID, &r.k.Name, &r.models, &r.k.Limits.RPM, &r.k.Limits.Concurrent,
-		&r.k.Limits.TPM, &r.k.Limits.TokenQuota, &r.expires, &r.revoked, &r.created, &r.used}
+		&r.k.Limits.TPM, &r.k.Limits.TokenQuota, &r.expires, &r.revoked, &r.created, &r.used, &r.k.EndUser}
 }
 
 func (r *keyRow) key() (*Key, error) {

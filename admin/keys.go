@@ -22,6 +22,7 @@ type Key struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
+	EndUser    string     `json:"end_user,omitempty"`
 	Secret     string     `json:"key,omitempty"`
 }
 
@@ -32,7 +33,7 @@ func keyOf(k *account.Key) Key {
 	}
 	return Key{ID: k.ID, TenantID: k.TenantID, Name: k.Name, Prefix: k.Prefix, Models: models,
 		Limits: limitsOf(k.Limits), ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt,
-		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt}
+		CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, EndUser: k.EndUser}
 }
 
 // KeyInput creates a key.
@@ -41,6 +42,8 @@ type KeyInput struct {
 	Models    []string   `json:"models"`
 	Limits    Limits     `json:"limits"`
 	ExpiresAt *time.Time `json:"expires_at"`
+	// EndUser makes a key that belongs to one end user (the operator's id).
+	EndUser string `json:"end_user"`
 }
 
 func (a *API) listKeys(w http.ResponseWriter, r *http.Request) {
@@ -73,7 +76,7 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, secret, err := a.accounts.Keys.Create(r.Context(), account.Key{TenantID: t.ID, Name: in.Name,
-		Models: in.Models, Limits: in.Limits.account(), ExpiresAt: in.ExpiresAt})
+		Models: in.Models, Limits: in.Limits.account(), ExpiresAt: in.ExpiresAt, EndUser: in.EndUser})
 	if err != nil {
 		fail(w, err)
 		return

@@ -39,7 +39,7 @@ type call struct {
 	promptLen int
 	promptSum string // short hash of the reviewed prompt text
 	standing  sanction.Standing
-	minor     bool // minors' mode applies
+	minor     bool   // minors' mode applies
 	sanction  string // sanction a violation in this request imposed
 
 	// For the audit record.

@@ -131,6 +131,12 @@ func (g *Gateway) endUser(ctx context.Context, p *account.Principal, bodyUser st
 	if id == "" {
 		id = strings.TrimSpace(r.Header.Get(g.userHeader))
 	}
+	if own := p.Key.EndUser; own != "" {
+		if id != "" && id != own {
+			return nil, &openai.Error{Code: openai.CodeForbidden, Param: "user", Message: "this API key belongs to one end user and cannot act for another"}
+		}
+		id = own
+	}
 	if id == "" {
 		return nil, nil
 	}

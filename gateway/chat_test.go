@@ -303,3 +303,21 @@ func TestEmbeddings(t *testing.T) {
 		t.Errorf("no embedding: %+v", out)
 	}
 }
+
+func TestKeyOfOneEndUser(t *testing.T) {
+	h := newHarness(t, harnessOptions{userLimits: account.Limits{RPM: 1}})
+	_, key, err := h.accounts.Keys.Create(t.Context(), account.Key{TenantID: h.tenant.ID, EndUser: "frank"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := h.do("POST", "/v1/chat/completions", chat("general", "hi", false, ""), key); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	// The key speaks for frank: his per-user limit applies without a "user".
+	if resp := h.do("POST", "/v1/chat/completions", chat("general", "hi", false, ""), key); resp.StatusCode != 429 {
+		t.Fatalf("frank's second request: status %d, want 429", resp.StatusCode)
+	}
+	if resp := h.do("POST", "/v1/chat/completions", chat("general", "hi", false, `"user":"grace"`), key); resp.StatusCode != 403 {
+		t.Fatalf("acting for another user: status %d, want 403", resp.StatusCode)
+	}
+}

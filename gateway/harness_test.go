@@ -40,18 +40,18 @@ var testTerms = []lexicon.Term{
 // harness is a gateway in front of scripted upstreams, on a real SQLite
 // store with real accounts, limits, router and safety engine.
 type harness struct {
-	t        testing.TB
-	ups      []*fakeupstream.Server
-	srv      *httptest.Server
-	accounts *account.Service
-	reg      *prometheus.Registry
-	key      string // an API key of tenant "default"
-	tenant   *account.Tenant
-	sanction *sanction.Service
+	t          testing.TB
+	ups        []*fakeupstream.Server
+	srv        *httptest.Server
+	accounts   *account.Service
+	reg        *prometheus.Registry
+	key        string // an API key of tenant "default"
+	tenant     *account.Tenant
+	sanction   *sanction.Service
 	identity   *identity.Service
 	trail      *audit.Trail
 	complaints *audit.Complaints
-	db       *store.DB
+	db         *store.DB
 }
 
 type harnessOptions struct {
@@ -60,8 +60,8 @@ type harnessOptions struct {
 	keyLimits  account.Limits
 	userLimits account.Limits
 	maxBody    int64
-	sanctions  bool // graded sanctions and blacklists on
-	audit      bool // an audit trail with a keyring (flagged content encrypted)
+	sanctions  bool              // graded sanctions and blacklists on
+	audit      bool              // an audit trail with a keyring (flagged content encrypted)
 	identity   *identity.Options // real-name service with these options (DB, Users, Secret filled in)
 	tokenKeys  []string          // identity token key files
 }
@@ -161,7 +161,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		Sanctions: h.sanction, Recorder: recorder, Complaints: h.complaints,
 		Accounts: accounts, Limiter: limiter, MaxBodyBytes: o.maxBody, Registerer: h.reg,
 		Policies: fixedEngine{engine},
-		Router: func() *upstream.Router { return router },
+		Router:   func() *upstream.Router { return router },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -185,6 +185,7 @@ func newKeysCmd() *cobra.Command {
 	var models []string
 	var limits limitFlags
 	var expires time.Duration
+	var endUser string
 	create := &cobra.Command{
 		Use: "create TENANT", Short: "Create an API key (shown once)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -192,7 +193,7 @@ func newKeysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			in := admin.KeyInput{Name: name, Models: models, Limits: limits.value()}
+			in := admin.KeyInput{Name: name, Models: models, Limits: limits.value(), EndUser: endUser}
 			if expires > 0 {
 				t := time.Now().Add(expires)
 				in.ExpiresAt = &t
@@ -211,6 +212,7 @@ func newKeysCmd() *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "a label for the key")
 	create.Flags().StringSliceVar(&models, "models", nil, "allowed public models (default all the tenant's)")
 	create.Flags().DurationVar(&expires, "expires", 0, "expire after this long, e.g. 720h (default never)")
+	create.Flags().StringVar(&endUser, "end-user", "", "make a key of one end user (the operator's id for them); default a service key")
 	limits.bind(create, "")
 	cmd.AddCommand(create, &cobra.Command{
 		Use: "revoke KEY_ID", Short: "Revoke a key at once", Args: cobra.ExactArgs(1),
