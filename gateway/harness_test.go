@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -64,6 +65,7 @@ type harnessOptions struct {
 	audit      bool              // an audit trail with a keyring (flagged content encrypted)
 	identity   *identity.Options // real-name service with these options (DB, Users, Secret filled in)
 	tokenKeys  []string          // identity token key files
+	logger     *slog.Logger
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -157,7 +159,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	}
 	var router *upstream.Router
 	gw, err := gateway.New(gateway.Options{
-		Identity: h.identity, Tokens: tokens,
+		Identity: h.identity, Tokens: tokens, Logger: o.logger,
 		Sanctions: h.sanction, Recorder: recorder, Complaints: h.complaints,
 		Accounts: accounts, Limiter: limiter, MaxBodyBytes: o.maxBody, Registerer: h.reg,
 		Policies: fixedEngine{engine},
