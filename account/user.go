@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -107,6 +108,16 @@ func (us *Users) upsert(ctx context.Context, tenantID, externalID string, now ti
 	}
 	// Read through the writer, which has seen the insert (ours or theirs).
 	return scanUser(us.s.db.QueryRowContext(ctx, selectUser, tenantID, externalID))
+}
+
+// Find returns the tenant's end user with the operator's id externalID,
+// without creating one, or an error wrapping store.ErrNotFound.
+func (us *Users) Find(ctx context.Context, tenantID, externalID string) (*EndUser, error) {
+	u, err := scanUser(us.s.db.Read().QueryRowContext(ctx, selectUser, tenantID, externalID))
+	if err != nil {
+		return nil, notFound(err, "end user "+strconv.Quote(externalID))
+	}
+	return u, nil
 }
 
 // Get returns the end user with the given ID, or an error wrapping

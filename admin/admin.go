@@ -124,6 +124,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, &openai.Error{Code: openai.CodeInvalidAPIKey, Message: "invalid admin token", Err: err})
 		return
 	}
+	if len(r.Header.Get(actorHeader)) > 128 {
+		openai.WriteError(w, openai.Errorf(openai.CodeInvalidRequest, "%s must be at most 128 bytes", actorHeader))
+		return
+	}
 	sw := &recorder{ResponseWriter: w}
 	a.mux.ServeHTTP(sw, r)
 	a.log.Info("admin", "method", r.Method, "path", r.URL.Path, "status", sw.status)
@@ -166,7 +170,7 @@ func fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		openai.WriteError(w, openai.Wrap(openai.CodeNotFound, err, notFoundMessage(err)))
-	case errors.Is(err, account.ErrNameTaken), errors.Is(err, catalog.ErrStatic):
+	case errors.Is(err, account.ErrNameTaken), errors.Is(err, catalog.ErrStatic), errors.Is(err, sanction.ErrLifted):
 		openai.WriteError(w, &openai.Error{Code: openai.CodeConflict, Message: err.Error(), Err: err})
 	case errors.As(err, &invalid), errors.Is(err, account.ErrInvalid), errors.Is(err, account.ErrBadExternalID):
 		openai.WriteError(w, openai.Wrap(openai.CodeInvalidRequest, err, err.Error()))
@@ -175,10 +179,13 @@ func fail(w http.ResponseWriter, err error) {
 	}
 }
 
+// notFoundMessage names what was not found from the error's context
+// ("get tenant by name: not found" → "tenant not found").
 func notFoundMessage(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i > 0 {
-		return msg[:i] + " not found"
+	msg := strings.TrimSuffix(err.Error(), ": "+store.ErrNotFound.Error())
+	for _, verb := range []string{"get ", "delete ", "update ", "revoke ", "find "} {
+		msg = strings.TrimPrefix(msg, verb)
 	}
-	return "not found"
+	msg = strings.TrimSuffix(msg, " by name")
+	return msg + " not found"
 }

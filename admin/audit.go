@@ -23,6 +23,9 @@ func (a *API) query(r *http.Request) (audit.Query, error) {
 	if q.To, err = parseTime(v.Get("to")); err != nil {
 		return q, err
 	}
+	if v.Get("user") != "" && v.Get("tenant") == "" {
+		return q, openai.Errorf(openai.CodeInvalidRequest, "'user' needs 'tenant': user ids are the operator's, per tenant")
+	}
 	if ref := v.Get("tenant"); ref != "" {
 		t, err := a.tenantByRef(r, ref)
 		if err != nil {
@@ -30,9 +33,9 @@ func (a *API) query(r *http.Request) (audit.Query, error) {
 		}
 		q.TenantID = t.ID
 		if ext := v.Get("user"); ext != "" {
-			u, err := a.accounts.Users.Resolve(r.Context(), t.ID, ext)
+			u, err := a.accounts.Users.Find(r.Context(), t.ID, ext)
 			if err != nil {
-				return q, openai.Wrap(openai.CodeInvalidRequest, err, err.Error())
+				return q, err
 			}
 			q.EndUser = u.ID
 		}

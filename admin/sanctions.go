@@ -11,13 +11,16 @@ import (
 )
 
 // actor names who makes an admin change: the X-Firebreak-Actor header
-// (the operator's own user name for the person), or "admin".
+// (the operator's own user name for the person), or "admin". The API
+// refuses a header longer than 128 bytes before any handler runs.
 func actor(r *http.Request) string {
-	if a := r.Header.Get("X-Firebreak-Actor"); a != "" && len(a) <= 128 {
+	if a := r.Header.Get(actorHeader); a != "" {
 		return a
 	}
 	return "admin"
 }
+
+const actorHeader = "X-Firebreak-Actor"
 
 // Sanction is the wire form of a sanction.
 type Sanction struct {
@@ -50,24 +53,41 @@ func timePtr(t time.Time) *time.Time {
 
 // Standing is a user's standing with the sanctions and violations on record.
 type Standing struct {
-	User       User                       `json:"user"`
-	Standing   sanction.Action            `json:"standing"`
-	Until      *time.Time                 `json:"until"`
-	Sanctions  []Sanction                 `json:"sanctions"`
-	Violations []sanction.ViolationRecord `json:"violations"`
+	User       User            `json:"user"`
+	Standing   sanction.Action `json:"standing"`
+	Until      *time.Time      `json:"until"`
+	Sanctions  []Sanction      `json:"sanctions"`
+	Violations []Violation     `json:"violations"`
 }
 
-// endUser resolves the {user} of a path (the operator's user id) within
-// the {tenant}; an unknown user is created, so a user can be sanctioned or
-// blacklisted before their first request.
+// Violation is the wire form of a recorded violation.
+type Violation struct {
+	ID         string    `json:"id"`
+	Seq        int64     `json:"seq"` // the user's count of violations
+	Code       string    `json:"code"`
+	Direction  string    `json:"direction"`
+	Source     string    `json:"source"`
+	Actor      string    `json:"actor"`
+	Evidence   []string  `json:"evidence"`
+	Time       time.Time `json:"time"`
+	RecordedAt time.Time `json:"recorded_at"`
+}
+
+// endUser finds the {user} of a path (the operator's user id) within the
+// {tenant}. Reads do not create users; writes (a sanction imposed before
+// the user's first request) do.
 func (a *API) endUser(r *http.Request) (string, User, error) {
 	t, err := a.tenant(r)
 	if err != nil {
 		return "", User{}, err
 	}
-	u, err := a.accounts.Users.Resolve(r.Context(), t.ID, r.PathValue("user"))
+	find := a.accounts.Users.Find
+	if r.Method != http.MethodGet {
+		find = a.accounts.Users.Resolve
+	}
+	u, err := find(r.Context(), t.ID, r.PathValue("user"))
 	if err != nil {
-		return "", User{}, openai.Wrap(openai.CodeInvalidRequest, err, err.Error())
+		return "", User{}, err
 	}
 	return t.ID, User{ID: u.ID, TenantID: u.TenantID, ExternalID: u.ExternalID, Status: u.Status,
 		CreatedAt: u.CreatedAt, LastSeenAt: u.LastSeenAt}, nil
@@ -95,12 +115,13 @@ func (a *API) getStanding(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	out := Standing{User: user, Standing: st.Action, Until: timePtr(st.Until), Sanctions: []Sanction{}, Violations: vios}
+	out := Standing{User: user, Standing: st.Action, Until: timePtr(st.Until), Sanctions: []Sanction{}, Violations: []Violation{}}
 	for i := range hist {
 		out.Sanctions = append(out.Sanctions, sanctionOf(&hist[i]))
 	}
-	if out.Violations == nil {
-		out.Violations = []sanction.ViolationRecord{}
+	for _, v := range vios {
+		out.Violations = append(out.Violations, Violation{ID: v.ID, Seq: v.Seq, Code: v.Code, Direction: v.Direction.String(),
+			Source: string(v.Source), Actor: v.Actor, Evidence: v.Evidence, Time: v.Time, RecordedAt: v.RecordedAt})
 	}
 	reply(w, http.StatusOK, out)
 }
