@@ -142,17 +142,7 @@ type standingView struct {
 	Standing   sanction.Action  `json:"standing"`
 	Until      *time.Time       `json:"until"`
 	Sanctions  []admin.Sanction `json:"sanctions"`
-	Violations []struct {
-		ID         string
-		Seq        int64
-		Code       string
-		Direction  int
-		Source     string
-		Actor      string
-		Evidence   []string
-		Time       time.Time
-		RecordedAt time.Time
-	} `json:"violations"`
+	Violations []admin.Violation `json:"violations"`
 }
 
 func sanctionsShowCmd(client func() (*actorClient, error)) *cobra.Command {
@@ -208,11 +198,7 @@ func printStanding(w io.Writer, st *standingView) error {
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VIOLATION\tCODE\tDIRECTION\tSOURCE\tTIME\tBY\tEVIDENCE")
 	for _, v := range st.Violations {
-		dir := "input"
-		if v.Direction == 1 {
-			dir = "output"
-		}
-		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Seq, v.Code, dir, v.Source, v.Time.Format(time.DateTime),
+		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Seq, v.Code, v.Direction, v.Source, v.Time.Format(time.DateTime),
 			v.Actor, strings.Join(v.Evidence, ","))
 	}
 	if len(st.Violations) == 0 {
