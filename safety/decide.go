@@ -66,11 +66,27 @@ func (e *Engine) detectorHits(dir Direction, text string, base int, hits []Hit) 
 	return hits
 }
 
+// sortHits orders hits by position, then detector and rule. Lexicon hits
+// usually arrive in order already, so that case costs one pass.
 func sortHits(hits []Hit) {
-	slices.SortFunc(hits, func(a, b Hit) int {
-		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.End, b.End),
-			cmp.Compare(a.Detector, b.Detector), cmp.Compare(a.Rule, b.Rule))
-	})
+	if !slices.IsSortedFunc(hits, compareHits) {
+		slices.SortFunc(hits, compareHits)
+	}
+}
+
+// compareHits compares the strings only on a tie: cmp.Or would evaluate
+// every comparison for every pair.
+func compareHits(a, b Hit) int {
+	if a.Start != b.Start {
+		return cmp.Compare(a.Start, b.Start)
+	}
+	if a.End != b.End {
+		return cmp.Compare(a.End, b.End)
+	}
+	if c := strings.Compare(a.Detector, b.Detector); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Rule, b.Rule)
 }
 
 // decide turns hits into a decision: the most severe hit decides, the

@@ -1,6 +1,7 @@
 package safety
 
 import (
+	"slices"
 	"unicode/utf8"
 
 	"github.com/firebreak/firebreak/safety/lexicon"
@@ -31,6 +32,7 @@ type Stream struct {
 	text     []byte // everything written; detectors see the whole text at Close
 	released int    // bytes of text released
 	lexHits  []Hit  // lexicon hits so far (final)
+	lexMasks []Hit  // lexicon mask hits that end after the release point
 	winHits  []Hit  // provisional rule and detector hits on the held-back window
 	stopped  bool
 	stopDec  Decision
@@ -49,7 +51,7 @@ func (s *Stream) Write(chunk string) StreamResult {
 	}
 	s.text = append(s.text, chunk...)
 	found := s.e.lexHits(s.dir, s.lex.Write(chunk), nil)
-	s.lexHits = append(s.lexHits, found...)
+	s.addLexHits(found)
 	if s.e.span > 0 && !s.stopped {
 		found = append(found, s.windowHits()...)
 	}
@@ -75,7 +77,7 @@ func (s *Stream) Close() StreamResult {
 	}
 	s.closed = true
 	last := s.e.lexHits(s.dir, s.lex.Close(), nil)
-	s.lexHits = append(s.lexHits, last...)
+	s.addLexHits(last)
 	text := string(s.text)
 	det := s.e.detectorHits(s.dir, text, 0, nil)
 	hits := append(append([]Hit(nil), s.lexHits...), det...)
@@ -89,6 +91,17 @@ func (s *Stream) Close() StreamResult {
 	s.winHits = hitsAfter(hits, s.released)
 	res.Release = s.release(len(s.text))
 	return res
+}
+
+// addLexHits records final lexicon hits; the mask hits also go to a short
+// list, so that a release does not walk every hit of the stream.
+func (s *Stream) addLexHits(hits []Hit) {
+	s.lexHits = append(s.lexHits, hits...)
+	for _, h := range hits {
+		if h.Action == Mask {
+			s.lexMasks = append(s.lexMasks, h)
+		}
+	}
 }
 
 func (s *Stream) stop() {
@@ -179,8 +192,8 @@ func (s *Stream) release(upto int) string {
 	}
 	seg := string(s.text[s.released:upto])
 	var masks []Hit
-	for _, h := range s.lexHits {
-		if h.Action == Mask && h.End > s.released && h.Start < upto {
+	for _, h := range s.lexMasks {
+		if h.End > s.released && h.Start < upto {
 			masks = append(masks, h)
 		}
 	}
@@ -194,6 +207,7 @@ func (s *Stream) release(upto int) string {
 		seg = s.e.maskText(seg, s.released, masks)
 	}
 	s.released = upto
+	s.lexMasks = slices.DeleteFunc(s.lexMasks, func(h Hit) bool { return h.End <= upto })
 	return seg
 }
 

@@ -33,9 +33,11 @@ func BenchmarkMatch(b *testing.B) {
 			runtime.GC()
 			b.SetBytes(int64(len(corpus)))
 			var hits int
+			cpu := processCPU()
 			for b.Loop() {
 				hits = len(lx.Find(corpus))
 			}
+			reportCPU(b, cpu, len(corpus))
 			b.ReportMetric(float64(hits), "hits")
 		})
 		b.Run(fmt.Sprintf("terms=%d/cloudflare", n), func(b *testing.B) {
@@ -43,27 +45,33 @@ func BenchmarkMatch(b *testing.B) {
 			runtime.GC()
 			b.SetBytes(int64(len(data)))
 			var hits int
+			cpu := processCPU()
 			for b.Loop() {
 				hits = len(cf.MatchThreadSafe(data))
 			}
+			reportCPU(b, cpu, len(data))
 			b.ReportMetric(float64(hits), "distinct-terms")
 		})
 		b.Run(fmt.Sprintf("terms=%d/coregx-overlapping", n), func(b *testing.B) {
 			ac := buildCoregx(b, raw)
 			b.SetBytes(int64(len(data)))
 			var hits int
+			cpu := processCPU()
 			for b.Loop() {
 				hits = len(ac.FindAllOverlapping(data))
 			}
+			reportCPU(b, cpu, len(data))
 			b.ReportMetric(float64(hits), "hits")
 		})
 		b.Run(fmt.Sprintf("terms=%d/coregx-count", n), func(b *testing.B) {
 			ac := buildCoregx(b, raw)
 			b.SetBytes(int64(len(data)))
 			var hits int
+			cpu := processCPU()
 			for b.Loop() {
 				hits = ac.Count(data)
 			}
+			reportCPU(b, cpu, len(data))
 			b.ReportMetric(float64(hits), "hits")
 		})
 	}
@@ -88,12 +96,14 @@ func BenchmarkCompile(b *testing.B) {
 	}
 	b.ReportAllocs()
 	var lx *Lexicon
+	cpu := processCPU()
 	for b.Loop() {
 		var err error
 		if lx, err = New(terms, Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu, 0)
 	st := lx.Stats()
 	b.ReportMetric(float64(st.States), "states")
 	b.ReportMetric(float64(st.Bytes)/(1<<20), "MB")
