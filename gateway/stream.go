@@ -113,7 +113,7 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 			break
 		}
 		chunk, err := openai.ParseChatChunk(ev.Data)
-		if err != nil || chunk.Raw["error"] != nil {
+		if err != nil || chunk.IsError() {
 			if err == nil {
 				err = errors.New("upstream sent an error event")
 			}

@@ -2,45 +2,133 @@ package openai
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 )
 
 // ChatChunk is one streamed chunk ("chat.completion.chunk") as read from an
-// upstream. Like ChatResponse it keeps every field in Raw.
+// upstream. It keeps the chunk's bytes: a chunk review does not change
+// reaches the client as the upstream sent it, and one it does change is
+// patched in place, every other field untouched. Chunks are the hottest
+// JSON on a stream, so they are read and patched with gjson/sjson rather
+// than decoded into maps.
 type ChatChunk struct {
-	Choices []ChunkChoice `json:"choices"`
-	Usage   *Usage        `json:"usage"`
+	Choices []ChunkChoice
+	Usage   *Usage
 
-	Raw map[string]json.RawMessage `json:"-"`
+	data     []byte
+	hasError bool
 }
 
 // ChunkChoice is one choice's delta in a chunk.
 type ChunkChoice struct {
-	Index        int     `json:"index"`
-	Delta        Delta   `json:"delta"`
-	FinishReason *string `json:"finish_reason"`
+	Index        int
+	Delta        Delta
+	FinishReason *string
+
+	pos int // position in the choices array
 }
 
 // Delta is the incremental message of a chunk choice.
 type Delta struct {
-	Role    string  `json:"role,omitempty"`
-	Content *string `json:"content"`
+	Role    string
+	Content *string
 }
 
-// ParseChatChunk decodes one SSE data payload of a chat completion stream.
+// ParseChatChunk reads one SSE data payload of a chat completion stream.
 func ParseChatChunk(data []byte) (*ChatChunk, error) {
-	var c ChatChunk
-	if err := json.Unmarshal(data, &c.Raw); err != nil {
-		return nil, fmt.Errorf("decode chunk: %w", err)
+	if !gjson.ValidBytes(data) {
+		return nil, errors.New("decode chunk: invalid JSON")
 	}
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("decode chunk: %w", err)
+	root := gjson.ParseBytes(data)
+	if !root.IsObject() {
+		return nil, errors.New("decode chunk: not an object")
 	}
-	return &c, nil
+	c := &ChatChunk{data: data}
+	if e := root.Get("error"); e.Exists() && e.Type != gjson.Null {
+		c.hasError = true
+	}
+	choices := root.Get("choices")
+	if choices.Exists() && !choices.IsArray() && choices.Type != gjson.Null {
+		return nil, errors.New("decode chunk: choices is not an array")
+	}
+	pos := 0
+	var err error
+	choices.ForEach(func(_, ch gjson.Result) bool {
+		cc := ChunkChoice{Index: int(ch.Get("index").Int()), pos: pos}
+		pos++
+		delta := ch.Get("delta")
+		cc.Delta.Role = delta.Get("role").String()
+		if content := delta.Get("content"); content.Type == gjson.String {
+			s := content.String()
+			cc.Delta.Content = &s
+		} else if content.Exists() && content.Type != gjson.Null {
+			err = errors.New("decode chunk: delta.content is not a string")
+			return false
+		}
+		if fr := ch.Get("finish_reason"); fr.Type == gjson.String {
+			s := fr.String()
+			cc.FinishReason = &s
+		}
+		c.Choices = append(c.Choices, cc)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	if u := root.Get("usage"); u.IsObject() {
+		c.Usage = &Usage{PromptTokens: u.Get("prompt_tokens").Int(), CompletionTokens: u.Get("completion_tokens").Int(),
+			TotalTokens: u.Get("total_tokens").Int()}
+	}
+	return c, nil
 }
 
-// Encode re-encodes the chunk with the delta contents and finish reasons of
-// patches applied, and extra top-level fields added.
+// IsError reports whether the chunk is an error event ({"error": …}).
+func (c *ChatChunk) IsError() bool { return c.hasError }
+
+// Encode returns the chunk with the delta contents and finish reasons of
+// patches applied and extra top-level fields added.
 func (c *ChatChunk) Encode(patches []Patch, extra map[string]any) ([]byte, error) {
-	return encodeObject(c.Raw, "delta", patches, extra)
+	out := append([]byte(nil), c.data...)
+	var err error
+	for _, p := range patches {
+		pos, ok := c.position(p.Index)
+		if !ok {
+			continue
+		}
+		base := "choices." + strconv.Itoa(pos) + "."
+		if p.Content != nil {
+			if out, err = sjson.SetBytes(out, base+"delta.content", *p.Content); err != nil {
+				return nil, fmt.Errorf("patch chunk: %w", err)
+			}
+		}
+		if p.FinishReason != nil {
+			if out, err = sjson.SetBytes(out, base+"finish_reason", *p.FinishReason); err != nil {
+				return nil, fmt.Errorf("patch chunk: %w", err)
+			}
+		}
+	}
+	for k, v := range extra {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", k, err)
+		}
+		if out, err = sjson.SetRawBytes(out, k, b); err != nil {
+			return nil, fmt.Errorf("patch chunk: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func (c *ChatChunk) position(index int) (int, bool) {
+	for _, ch := range c.Choices {
+		if ch.Index == index {
+			return ch.pos, true
+		}
+	}
+	return 0, false
 }

@@ -1,0 +1,22 @@
+package openai
+
+import "testing"
+
+var benchChunk = []byte(`{"id":"chatcmpl-123","object":"chat.completion.chunk","created":1700000000,"model":"qwen3-32b","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":"Hello, this is one token"},"logprobs":null,"finish_reason":null}],"usage":null}`)
+
+// BenchmarkChunkPatch is the per-chunk work of a reviewed stream: parse the
+// upstream's chunk, then re-encode it with the released text.
+func BenchmarkChunkPatch(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchChunk)))
+	release := "Hello, this is one"
+	for b.Loop() {
+		c, err := ParseChatChunk(benchChunk)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Encode([]Patch{{Index: 0, Content: &release}}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

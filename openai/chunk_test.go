@@ -1,0 +1,99 @@
+package openai
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestChunkPatch(t *testing.T) {
+	str := func(s string) *string { return &s }
+	tests := []struct {
+		name    string
+		in      string
+		patches []Patch
+		extra   map[string]any
+		want    string
+	}{
+		{"content", `{"id":"x","choices":[{"index":0,"delta":{"content":"abc"},"finish_reason":null}],"usage":null,"system_fingerprint":"fp"}`,
+			[]Patch{{Index: 0, Content: str("a")}}, nil,
+			`{"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}],"usage":null,"system_fingerprint":"fp"}`},
+		{"finish and report", `{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+			[]Patch{{Index: 0, Content: str("tail \"quoted\" 中文"), FinishReason: str("content_filter")}}, map[string]any{"firebreak": map[string]string{"decision": "refuse"}},
+			`{"choices":[{"index":0,"delta":{"content":"tail \"quoted\" 中文"},"finish_reason":"content_filter"}],"firebreak":{"decision":"refuse"}}`},
+		{"second choice by index", `{"choices":[{"index":1,"delta":{"content":"b"}},{"index":0,"delta":{"content":"a"}}]}`,
+			[]Patch{{Index: 0, Content: str("A")}}, nil,
+			`{"choices":[{"index":1,"delta":{"content":"b"}},{"index":0,"delta":{"content":"A"}}]}`},
+		{"tool calls kept", `{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]}}]}`,
+			[]Patch{{Index: 0, Content: str("")}}, nil,
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}],"content":""}}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseChatChunk([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := c.Encode(tt.patches, tt.extra)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got, want any
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("invalid output %s: %v", out, err)
+			}
+			_ = json.Unmarshal([]byte(tt.want), &want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got  %s\nwant %s", out, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseChatChunk(t *testing.T) {
+	c, err := ParseChatChunk([]byte(`{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`))
+	if err != nil || c.Usage.Tokens() != 7 || len(c.Choices) != 0 {
+		t.Fatalf("usage chunk: %+v %v", c, err)
+	}
+	c, _ = ParseChatChunk([]byte(`{"error":{"message":"boom"}}`))
+	if !c.IsError() {
+		t.Error("error event not recognised")
+	}
+	for _, bad := range []string{`{`, `[]`, `{"choices":{}}`, `{"choices":[{"delta":{"content":5}}]}`} {
+		if _, err := ParseChatChunk([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+func FuzzChatChunk(f *testing.F) {
+	f.Add([]byte(`{"choices":[{"index":0,"delta":{"content":"abc"},"finish_reason":null}]}`), "x")
+	f.Add([]byte(`{"choices":[{"index":2,"delta":{"role":"assistant"}}],"usage":null}`), "")
+	f.Fuzz(func(t *testing.T, data []byte, content string) {
+		c, err := ParseChatChunk(data)
+		if err != nil || len(c.Choices) == 0 {
+			return
+		}
+		idx := c.Choices[0].Index
+		out, err := c.Encode([]Patch{{Index: idx, Content: &content}}, nil)
+		if err != nil {
+			return
+		}
+		back, err := ParseChatChunk(out)
+		if err != nil {
+			t.Fatalf("patched chunk does not parse: %s: %v", out, err)
+		}
+		for _, ch := range back.Choices {
+			if ch.Index == idx && ch.Delta.Content != nil {
+				if *ch.Delta.Content != content && utf8Valid(content) {
+					t.Fatalf("content %q, want %q", *ch.Delta.Content, content)
+				}
+				return
+			}
+		}
+		t.Fatalf("patched choice lost: %s", out)
+	})
+}
+
+func utf8Valid(s string) bool { return utf8.ValidString(s) }
