@@ -134,6 +134,22 @@ type Safety struct {
 	History bool `yaml:"history"`
 	// System also checks system and developer messages. Default false.
 	System bool `yaml:"system"`
+	// Guard, when its base_url is set, is a guard model (Llama Guard 3 or
+	// Qwen3Guard behind an OpenAI-compatible server) that reviews every
+	// input beside the upstream call.
+	Guard Guard `yaml:"guard"`
+}
+
+// Guard configures a guard model.
+type Guard struct {
+	BaseURL   string        `yaml:"base_url"`
+	Model     string        `yaml:"model"`
+	Format    string        `yaml:"format"`      // llama-guard-3 (default) or qwen3guard
+	APIKeyEnv string        `yaml:"api_key_env"` // environment variable holding its key
+	Timeout   time.Duration `yaml:"timeout"`     // default 5s
+	// OnError is what a failed call does: "open" lets the request pass
+	// (default), "closed" refuses it.
+	OnError string `yaml:"on_error"`
 }
 
 // Upstream is one OpenAI-compatible model server.

@@ -82,6 +82,7 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	upCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	check := g.startGuard(ctx, c, req, engine)
 	upStart := time.Now()
 	resp, err := router.Do(upCtx, route, upstream.Request{
 		Path:   "/chat/completions",
@@ -100,11 +101,11 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		passThrough(w, resp.Response)
 		return
 	}
-	rel := relay{g: g, c: c, engine: engine, req: req, input: in.decision, cancel: cancel}
+	rel := relay{g: g, c: c, engine: engine, req: req, input: in.decision, cancel: cancel, guard: check}
 	if req.Stream {
 		tokens = rel.stream(ctx, w, resp.Body)
 	} else {
-		tokens = rel.complete(w, resp.Body)
+		tokens = rel.complete(ctx, w, resp.Body)
 	}
 }
 

@@ -52,6 +52,9 @@ type Options struct {
 	Identity *identity.Service
 	// Tokens, when set, verifies identity tokens in X-Firebreak-User-Token.
 	Tokens *identity.TokenVerifier
+	// Guard, when set, is a guard model that reviews each input beside the
+	// upstream call; its verdict is awaited before any answer is released.
+	Guard GuardModel
 	// Complaints, when set, takes complaints at /v1/complaints.
 	Complaints *audit.Complaints
 	// Review says which messages the input review reads.
@@ -92,6 +95,7 @@ type Gateway struct {
 	complaints *audit.Complaints
 	identity   *identity.Service
 	tokens     *identity.TokenVerifier
+	guard      GuardModel
 	ipHeader   string
 	review     ReviewScope
 	userHeader string
@@ -135,7 +139,7 @@ func New(opts Options) (*Gateway, error) {
 	g := &Gateway{
 		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
 		policies: opts.Policies, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints,
-		identity: opts.Identity, tokens: opts.Tokens, ipHeader: opts.ClientIPHeader, review: opts.Review, userHeader: opts.UserHeader,
+		identity: opts.Identity, tokens: opts.Tokens, guard: opts.Guard, ipHeader: opts.ClientIPHeader, review: opts.Review, userHeader: opts.UserHeader,
 		maxBody: opts.MaxBodyBytes, log: opts.Logger, metrics: m,
 	}
 	g.routes()

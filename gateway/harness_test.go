@@ -24,6 +24,7 @@ import (
 	"github.com/firebreak/firebreak/internal/fakeupstream"
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/safety/guard"
 	"github.com/firebreak/firebreak/safety/lexicon"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
@@ -49,6 +50,7 @@ type harness struct {
 	key        string // an API key of tenant "default"
 	tenant     *account.Tenant
 	sanction   *sanction.Service
+	guardUp    *fakeupstream.Server
 	identity   *identity.Service
 	trail      *audit.Trail
 	complaints *audit.Complaints
@@ -66,6 +68,7 @@ type harnessOptions struct {
 	identity   *identity.Options // real-name service with these options (DB, Users, Secret filled in)
 	tokenKeys  []string          // identity token key files
 	logger     *slog.Logger
+	guard      bool // a guard model (Llama Guard 3 format) played by a scripted server
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -157,8 +160,19 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 			}
 		}
 	}
+	var guardModel gateway.GuardModel
+	if o.guard {
+		h.guardUp = fakeupstream.New(fakeupstream.Options{Default: fakeupstream.Reply{Text: "safe"}})
+		t.Cleanup(h.guardUp.Close)
+		g, err := guard.New(guard.Options{BaseURL: h.guardUp.URL, Model: "llama-guard-3", Format: guard.LlamaGuard3, Timeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		guardModel = g
+	}
 	var router *upstream.Router
 	gw, err := gateway.New(gateway.Options{
+		Guard:    guardModel,
 		Identity: h.identity, Tokens: tokens, Logger: o.logger,
 		Sanctions: h.sanction, Recorder: recorder, Complaints: h.complaints,
 		Accounts: accounts, Limiter: limiter, MaxBodyBytes: o.maxBody, Registerer: h.reg,
@@ -322,7 +336,6 @@ func decodeJSON(t *testing.T, r io.Reader, v any) {
 }
 
 var _ = bytes.NewReader
-var _ = time.Second
 
 // fixedEngine is a Policies with one engine for every request.
 type fixedEngine struct{ e *safety.Engine }

@@ -22,6 +22,7 @@ type metrics struct {
 	upstreamTime   *prometheus.HistogramVec
 	ejections      *prometheus.CounterVec
 	auditFailures  prometheus.Counter
+	guardFailures  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -59,7 +60,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "firebreak_audit_failures_total", Help: "Requests whose audit record could not be written (and were failed).",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.auditFailures, m.requests, m.latency, m.inflight, m.limitHits, m.decisions,
+	m.guardFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "firebreak_guard_failures_total", Help: "Guard-model calls that failed, by how the request failed (open or closed).",
+	}, []string{"mode"})
+	for _, c := range []prometheus.Collector{m.guardFailures, m.auditFailures, m.requests, m.latency, m.inflight, m.limitHits, m.decisions,
 		m.streamFailures, m.upstreamTries, m.upstreamTime, m.ejections} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -26,12 +26,18 @@ type relay struct {
 	req    *openai.ChatRequest
 	input  safety.Decision
 	cancel context.CancelFunc // stops the upstream call
+
+	guard       *guardCheck // the guard model's review of the input, if any
+	guardWaited bool
 }
 
 // complete reviews a non-streamed answer choice by choice and writes it.
 // It returns the tokens used.
-func (rl *relay) complete(w http.ResponseWriter, body io.Reader) int64 {
+func (rl *relay) complete(ctx context.Context, w http.ResponseWriter, body io.Reader) int64 {
 	raw, err := readAllLimited(body)
+	if rl.guardRefused(ctx, w) {
+		return 0
+	}
 	if err != nil {
 		rl.c.outcome = "upstream_error"
 		openai.WriteError(w, upstreamReadError(err))

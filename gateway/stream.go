@@ -131,6 +131,9 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 			rl.failStream(ctx, ew, sr, openai.Wrap(openai.CodeInternal, err, "could not encode a chunk"))
 			return tokens()
 		}
+		if rl.guardRefused(ctx, w) {
+			return 0
+		}
 		if finishing || len(tail) > 0 {
 			tail = append(tail, bytes.Clone(data))
 		} else if err := ew.Data(data); err != nil {
@@ -141,6 +144,9 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 			rl.cancel() // stop the model: nothing more of this answer may leave
 			break
 		}
+	}
+	if rl.guardRefused(ctx, w) {
+		return 0
 	}
 	rl.finishOutput(nil, sr.out)
 	rl.c.tokens = tokens()

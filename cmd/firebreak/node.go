@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/policy"
+	"github.com/firebreak/firebreak/safety/guard"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/upstream"
@@ -44,6 +47,7 @@ type node struct {
 	sanctions  *sanction.Service
 	identity   *identity.Service
 	tokens     *identity.TokenVerifier
+	guard      gateway.GuardModel
 	trail      *audit.Trail
 	complaints *audit.Complaints
 	registry   *prometheus.Registry
@@ -58,7 +62,7 @@ func buildNode(ctx context.Context, cfg config.Config, stdout io.Writer, log *sl
 	n := &node{cfg: cfg, log: log, stdout: stdout}
 	for _, step := range []func(context.Context) error{
 		n.openStore, n.openAccounts, n.openLimiter, n.openSecret, n.openPolicy, n.openSanctions,
-		n.openIdentity, n.openAudit, n.openGateway, n.openCatalog, n.openAdmin,
+		n.openIdentity, n.openGuard, n.openAudit, n.openGateway, n.openCatalog, n.openAdmin,
 	} {
 		if err := step(ctx); err != nil {
 			n.close()
@@ -181,6 +185,21 @@ func (n *node) openIdentity(context.Context) (err error) {
 	return nil
 }
 
+// openGuard connects the guard model, when one is configured.
+func (n *node) openGuard(context.Context) error {
+	c := n.cfg.Safety.Guard
+	if c.BaseURL == "" {
+		return nil
+	}
+	g, err := guard.New(guard.Options{BaseURL: c.BaseURL, Model: c.Model, Format: guard.Format(c.Format),
+		APIKey: os.Getenv(c.APIKeyEnv), Timeout: c.Timeout, OnError: guard.FailMode(c.OnError)})
+	if err != nil {
+		return fmt.Errorf("safety.guard: %w", err)
+	}
+	n.guard = g
+	return nil
+}
+
 func (n *node) openAudit(ctx context.Context) error {
 	if n.cfg.Audit.Disabled {
 		return nil
@@ -207,7 +226,7 @@ func (n *node) openGateway(context.Context) error {
 	cfg := n.cfg
 	gw, err := gateway.New(gateway.Options{
 		Accounts: n.accounts, Limiter: n.limiter, Policies: n.policy, Sanctions: n.sanctions,
-		Identity: n.identity, Tokens: n.tokens, Recorder: recorder, Complaints: n.complaints,
+		Identity: n.identity, Tokens: n.tokens, Guard: n.guard, Recorder: recorder, Complaints: n.complaints,
 		Router:         func() *upstream.Router { return n.catalog.Router() },
 		Review:         gateway.ReviewScope{History: cfg.Safety.History, System: cfg.Safety.System},
 		UserHeader:     cfg.Users.Header,
