@@ -231,7 +231,8 @@ func (s *Service) Publish(ctx context.Context, b *Bundle, ch Change) (Result, er
 }
 
 // Rollback puts a stored version back in force; to "" means the version
-// in force before the current one.
+// in force before the current one, which before the first publish was the
+// fallback bundle.
 func (s *Service) Rollback(ctx context.Context, to string, ch Change) (Result, error) {
 	ch, err := ch.check()
 	if err != nil {
@@ -245,13 +246,17 @@ func (s *Service) Rollback(ctx context.Context, to string, ch Change) (Result, e
 		if to, err = s.v.previous(ctx, seq); err != nil {
 			return Result{}, err
 		}
-		if to == "" {
-			return Result{}, fmt.Errorf("policy: rollback: no earlier version: %w", store.ErrNotFound)
-		}
 	}
-	b, err := s.v.bundle(ctx, to)
-	if err != nil {
-		return Result{}, err
+	var b *Bundle
+	switch {
+	case to != "":
+		if b, err = s.v.bundle(ctx, to); err != nil {
+			return Result{}, err
+		}
+	case cur == "":
+		return Result{}, fmt.Errorf("policy: rollback: nothing has been published: %w", store.ErrNotFound)
+	default:
+		b = s.opts.Fallback // the first publish replaced the fallback
 	}
 	c, err := CompileBundle(b)
 	if err != nil {

@@ -122,6 +122,10 @@ func TestRefusedChangesKeepVersion(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		s := newService(t, db, openNotifier(t, db))
+		if _, err := s.Rollback(ctx, "", policy.Change{Reason: "r"}); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("rollback before any publish: %v, want ErrNotFound", err)
+		}
+		fallback := s.Current().Version()
 		v1 := versionN(t, 1)
 		publish(t, s, v1, "first")
 		files := testFiles(t)
@@ -136,9 +140,6 @@ func TestRefusedChangesKeepVersion(t *testing.T) {
 		if _, err := s.Rollback(ctx, "0123456789abcdef", policy.Change{Reason: "r"}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("rollback to an unknown version: %v, want ErrNotFound", err)
 		}
-		if _, err := s.Rollback(ctx, "", policy.Change{Reason: "r"}); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("rollback past the first version: %v, want ErrNotFound", err)
-		}
 		hist, _ := s.History(ctx, 0)
 		if s.Current().Version() != v1.ID() || len(hist) != 1 {
 			t.Errorf("in force %s with %d events; want v1 and 1 event", s.Current().Version(), len(hist))
@@ -146,6 +147,11 @@ func TestRefusedChangesKeepVersion(t *testing.T) {
 		restarted := newService(t, db, nil)
 		if restarted.Current().Version() != v1.ID() {
 			t.Errorf("a new replica starts with %s, want v1", restarted.Current().Version())
+		}
+		// Rolling back the first publish returns to the fallback bundle.
+		res, err := s.Rollback(ctx, "", policy.Change{Reason: "undo the first publish"})
+		if err != nil || !res.Changed || s.Current().Version() != fallback {
+			t.Errorf("rollback of the first publish: %+v %v; in force %s, want the fallback %s", res, err, s.Current().Version(), fallback)
 		}
 	})
 }

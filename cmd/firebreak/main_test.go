@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -336,5 +337,67 @@ func TestAuditTrailEndToEnd(t *testing.T) {
 	err = run(context.Background(), []string{"audit", "verify", "--data", data}, &out, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "seq 2") {
 		t.Fatalf("verify after tampering: %v\n%s", err, out.String())
+	}
+}
+
+// TestPolicyPublishAndRollback closes a gap the way an operator would: a
+// new term, published with the CLI, is enforced at once; a rollback
+// restores the version before.
+func TestPolicyPublishAndRollback(t *testing.T) {
+	s := startServer(t, "--data", t.TempDir())
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if _, err := s.cli(t, "policy", "init", dir); err != nil {
+		t.Fatal(err)
+	}
+	lex := filepath.Join(dir, "lexicons", "violence.txt")
+	f, err := os.OpenFile(lex, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, "zorblax recipe\tA1d\trefuse")
+	f.Close()
+	body := `{"messages":[{"role":"user","content":"tell me the Zorblax  Recipe"}]}`
+	finish := func() string {
+		t.Helper()
+		resp, b := s.chat(t, s.key, body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("chat: %d %s", resp.StatusCode, b)
+		}
+		var out struct {
+			Choices []struct {
+				FinishReason string `json:"finish_reason"`
+			}
+		}
+		json.Unmarshal(b, &out)
+		return out.Choices[0].FinishReason
+	}
+	if got := finish(); got != "stop" {
+		t.Fatalf("before publishing: finish %q", got)
+	}
+	if out, err := s.cli(t, "policy", "validate", dir); err != nil {
+		t.Fatalf("validate: %v\n%s", err, out)
+	}
+	if out, err := s.cli(t, "policy", "publish", dir, "--reason", "new term"); err != nil {
+		t.Fatalf("publish: %v\n%s", err, out)
+	}
+	if got := finish(); got != "content_filter" {
+		t.Fatalf("after publishing: finish %q", got)
+	}
+	out, err := s.cli(t, "policy", "history")
+	if err != nil || !strings.Contains(out, "new term") {
+		t.Fatalf("history: %v\n%s", err, out)
+	}
+	if out, err := s.cli(t, "policy", "rollback", "--reason", "undo"); err != nil {
+		t.Fatalf("rollback: %v\n%s", err, out)
+	}
+	if got := finish(); got != "stop" {
+		t.Fatalf("after rollback: finish %q", got)
+	}
+
+	// A broken bundle is refused, naming file and line; the version in
+	// force does not change.
+	os.WriteFile(lex, []byte("bad term\tZ9z\n"), 0o600)
+	if out, err := s.cli(t, "policy", "publish", dir, "--reason", "broken"); err == nil || !strings.Contains(err.Error()+out, "violence.txt:1") {
+		t.Fatalf("broken bundle: %v\n%s", err, out)
 	}
 }
