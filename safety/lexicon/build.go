@@ -11,7 +11,7 @@ import (
 // A pattern is one form of a term, or an allow/near phrase, as the
 // automaton sees it: collapsed folded runes.
 type pattern struct {
-	simple    bool    // a term with no checks: every occurrence is a match
+	plain     bool    // a term with no repeats, allow-list or near rule: only word edges to check
 	lastRun   uint8   // runs[len(runs)-1], or 1
 	phrase    bool    // an allow or near phrase (owner is its phrase id), not a term
 	owner     int32   // term index, or phrase id
@@ -165,7 +165,7 @@ func (b *builder) build() {
 	}
 	for i := range b.l.pats {
 		p := &b.l.pats[i]
-		p.simple = !p.phrase && p.runs == nil && !p.wordStart && !p.wordEnd &&
+		p.plain = !p.phrase && p.runs == nil &&
 			len(b.l.termAux[p.owner].allow) == 0 && len(b.l.termAux[p.owner].near) == 0
 	}
 	b.l.da = buildDoubleArray(syms, b.l.pats, len(alpha))

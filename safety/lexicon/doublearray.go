@@ -13,34 +13,47 @@ const (
 )
 
 // A cell of the double array. The child of state s on symbol c is
-// t = cells[s].base + c when cells[t].check (without outBit) is s. outBit
-// marks states that end a pattern, directly or through a failure link, so
-// that the matcher learns it from the cell it has just loaded.
+// t = cells[s].base + c when cells[t].check is s. The failure link and the
+// output list sit in the same cell, so that the matcher finds them in the
+// cache line it has just loaded for the transition.
 type cell struct {
 	base  int32
 	check int32
+	fail  int32 // longest proper suffix state
+	out   int32 // first entry of the state's outputs in outs; 0: none
+}
+
+const freeCheck = 1<<31 - 1 // no state has this index
+
+// An output is one entry of a state's output list: the patterns that end
+// in the state, then, when a shorter pattern ends there too, a link to the
+// list of the state's dictionary suffix. A plain pattern carries what a
+// match needs, so that reporting it touches no other table.
+type output struct {
+	pat   int32 // pattern id; for a link, the index of the next list
+	term  int32 // owning term of a plain pattern
+	nsym  uint8 // pattern length in symbols
+	flags uint8
 }
 
 const (
-	outBit    = -1 << 31
-	checkMask = 1<<31 - 1
-	freeCheck = checkMask // no state has this index
+	outPlain     = 1 << iota // see pattern.plain
+	outWordStart             // see pattern.wordStart
+	outWordEnd               // see pattern.wordEnd
+	outLast                  // the last entry of the list
+	outLink                  // not a pattern: continue at outs[pat]
 )
 
 // stateInfo is what the matcher needs off the fast path.
 type stateInfo struct {
-	dict     int32 // nearest state on the failure chain with own outputs, or -1
-	outStart int32 // own outputs: outs[outStart:outEnd]
-	outEnd   int32
-	depth    int32 // symbols from the root
-	repeat   bool  // a pattern on the output chain needs a repeated last symbol
+	depth  int32 // symbols from the root
+	repeat bool  // a pattern on the output chain needs a repeated last symbol
 }
 
 type doubleArray struct {
 	cells  []cell
-	fail   []int32 // longest proper suffix state; apart from info for locality
 	info   []stateInfo
-	outs   []int32 // pattern ids
+	outs   []output // outs[0] is unused, so that out 0 means none
 	states int
 }
 
@@ -163,7 +176,7 @@ func buildDoubleArray(syms [][]uint32, pats []pattern, alphabet int) doubleArray
 		maxBase = max(maxBase, b)
 	}
 	size = max(size, int(maxBase)+alphabet+1)
-	da := doubleArray{cells: make([]cell, size), fail: make([]int32, size), info: make([]stateInfo, size), states: len(tr.kids)}
+	da := doubleArray{cells: make([]cell, size), info: make([]stateInfo, size), outs: make([]output, 1), states: len(tr.kids)}
 	for i := range da.cells {
 		da.cells[i].check = freeCheck
 	}
@@ -180,19 +193,18 @@ func buildDoubleArray(syms [][]uint32, pats []pattern, alphabet int) doubleArray
 	return da
 }
 
-// link computes failure links, output chains and depths in breadth-first
+// link computes failure links, output lists and depths in breadth-first
 // order, so that every failure target is done before it is needed.
 func (da *doubleArray) link(tr *trie, order []int32, state []int32, pats []pattern) {
+	dict := make([]int32, len(da.cells)) // nearest proper suffix state with own outputs, or -1
+	own := make([]bool, len(da.cells))   // the state ends a pattern itself
 	for _, n := range order {
 		s := state[n]
-		inf := &da.info[s]
-		inf.outStart = int32(len(da.outs))
-		da.outs = append(da.outs, tr.outs[n]...)
-		inf.outEnd = int32(len(da.outs))
-		inf.dict = -1
+		dict[s] = -1
+		own[s] = len(tr.outs[n]) > 0
 		for _, id := range tr.outs[n] {
 			if pats[id].lastRun > 1 {
-				inf.repeat = true
+				da.info[s].repeat = true
 			}
 		}
 	}
@@ -203,35 +215,71 @@ func (da *doubleArray) link(tr *trie, order []int32, state []int32, pats []patte
 			ti := &da.info[t]
 			ti.depth = da.info[s].depth + 1
 			if s != 0 {
-				f := da.fail[s]
-				for {
-					if g, ok := da.child(f, c); ok {
-						da.fail[t] = g
-						break
-					}
-					if f == 0 {
-						break
-					}
-					f = da.fail[f]
-				}
+				da.cells[t].fail = da.suffix(da.cells[s].fail, c)
 			}
-			fi := &da.info[da.fail[t]]
-			if fi.outEnd > fi.outStart {
-				ti.dict = da.fail[t]
+			f := da.cells[t].fail
+			if own[f] {
+				dict[t] = f
 			} else {
-				ti.dict = fi.dict
+				dict[t] = dict[f]
 			}
-			ti.repeat = ti.repeat || fi.repeat
-			if ti.outEnd > ti.outStart || ti.dict >= 0 {
-				da.cells[t].check |= outBit
-			}
+			ti.repeat = ti.repeat || da.info[f].repeat
 		}
+		da.addOutputs(s, tr.outs[n], dict[s], pats)
+	}
+}
+
+// suffix is the state reached on c from f or, failing that, from the
+// states on its failure chain.
+func (da *doubleArray) suffix(f int32, c uint32) int32 {
+	for {
+		if g, ok := da.child(f, c); ok {
+			return g
+		}
+		if f == 0 {
+			return 0
+		}
+		f = da.cells[f].fail
+	}
+}
+
+// addOutputs lays out the output list of state s: its own patterns, then a
+// link to the list of dict, its nearest suffix state with patterns of its
+// own. A state with no patterns of its own shares the list of dict.
+func (da *doubleArray) addOutputs(s int32, own []int32, dict int32, pats []pattern) {
+	next := int32(0)
+	if dict >= 0 {
+		next = da.cells[dict].out
+	}
+	if len(own) == 0 {
+		da.cells[s].out = next
+		return
+	}
+	da.cells[s].out = int32(len(da.outs))
+	for _, id := range own {
+		p := &pats[id]
+		o := output{pat: id, term: p.owner, nsym: uint8(p.nsym)}
+		if p.plain {
+			o.flags |= outPlain
+		}
+		if p.wordStart {
+			o.flags |= outWordStart
+		}
+		if p.wordEnd {
+			o.flags |= outWordEnd
+		}
+		da.outs = append(da.outs, o)
+	}
+	if next != 0 {
+		da.outs = append(da.outs, output{pat: next, flags: outLink | outLast})
+	} else {
+		da.outs[len(da.outs)-1].flags |= outLast
 	}
 }
 
 func (da *doubleArray) child(s int32, c uint32) (int32, bool) {
 	t := int(da.cells[s].base) + int(c)
-	if t < len(da.cells) && da.cells[t].check&checkMask == s && t != 0 {
+	if t < len(da.cells) && da.cells[t].check == s && t != 0 {
 		return int32(t), true
 	}
 	return 0, false

@@ -133,7 +133,7 @@ type Stats struct {
 // Stats reports the lexicon's size.
 func (l *Lexicon) Stats() Stats {
 	st := Stats{Terms: len(l.terms), Patterns: len(l.pats), States: l.da.states, Symbols: l.maxSym}
-	st.Bytes = len(l.da.cells)*8 + len(l.da.info)*16 + len(l.da.outs)*4 + len(l.bmp)*4 + len(l.pats)*48
+	st.Bytes = len(l.da.cells)*16 + len(l.da.info)*8 + len(l.da.outs)*12 + len(l.bmp)*4 + len(l.pats)*48
 	return st
 }
 

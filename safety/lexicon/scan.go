@@ -25,9 +25,11 @@ type symInfo struct {
 // cand is a pattern occurrence that may still be rejected.
 type cand struct {
 	pat                int32
+	term               int32 // owning term, when plain
 	start, end         int
 	runeStart, runeEnd int
 	needEnd            bool // waiting for the rune after it (whole-word check)
+	plain              bool // see pattern.plain
 }
 
 type phraseHit struct {
@@ -62,7 +64,7 @@ func (sc *scanner) init(l *Lexicon) { sc.l = l }
 // is handled inline; everything else goes through letter and other.
 func (sc *scanner) scan(text string) {
 	l := sc.l
-	bmp, cells, fail := l.bmp, l.da.cells, l.da.fail
+	bmp, cells := l.bmp, l.da.cells
 	base := sc.pos
 	for i := 0; i < len(text); {
 		var e uint32
@@ -112,18 +114,19 @@ func (sc *scanner) scan(text string) {
 		sc.prevWord, sc.noise, sc.gap, sc.last = e&wordBit != 0, false, 0, c
 		s := sc.s
 		for {
-			t := cells[s].base + int32(c)
-			if cells[t].check&checkMask == s {
+			cs := &cells[s]
+			t := cs.base + int32(c)
+			if cells[t].check == s {
 				s = t
 				break
 			}
 			if s == 0 {
 				break
 			}
-			s = fail[s]
+			s = cs.fail
 		}
 		sc.s = s
-		if cells[s].check < 0 {
+		if cells[s].out != 0 {
 			sc.emit(base+i, false)
 		}
 		sc.runes++
@@ -198,21 +201,22 @@ func (sc *scanner) letter(sw uint32, p, end int) {
 	sc.nsym++
 	sc.ring[sc.nsym&ringMask] = symInfo{start: p, runeStart: sc.runes, run: 1, leftWord: sc.prevWord && !sc.noise}
 	sc.prevWord, sc.noise, sc.gap, sc.last = word, false, 0, c
-	cells, fail := sc.l.da.cells, sc.l.da.fail
+	cells := sc.l.da.cells
 	s := sc.s
 	for {
-		t := cells[s].base + int32(c)
-		if cells[t].check&checkMask == s {
+		cs := &cells[s]
+		t := cs.base + int32(c)
+		if cells[t].check == s {
 			s = t
 			break
 		}
 		if s == 0 {
 			break
 		}
-		s = fail[s]
+		s = cs.fail
 	}
 	sc.s = s
-	if cells[s].check < 0 {
+	if cells[s].out != 0 {
 		sc.emit(end, false)
 	}
 }
@@ -222,21 +226,42 @@ func (sc *scanner) repeat(end int) { sc.emit(end, true) }
 // emit reports the patterns that end in the current state. On a repeat,
 // only those whose last symbol needs exactly this many repeats.
 func (sc *scanner) emit(end int, onRepeat bool) {
-	da := &sc.l.da
-	for s := sc.s; s >= 0; s = da.info[s].dict {
-		inf := &da.info[s]
-		for _, id := range da.outs[inf.outStart:inf.outEnd] {
-			if p := &sc.l.pats[id]; p.simple && !onRepeat {
-				first := &sc.ring[(sc.nsym-int(p.nsym)+1)&ringMask]
-				sc.out = append(sc.out, Match{Term: int(p.owner), Start: first.start, End: end})
-				continue
+	outs := sc.l.da.outs
+	i := sc.l.da.cells[sc.s].out
+	for i != 0 {
+		o := &outs[i]
+		switch {
+		case o.flags&outLink != 0:
+			i = o.pat
+			continue
+		case o.flags&outPlain != 0:
+			if !onRepeat {
+				sc.plain(o, end)
 			}
-			sc.candidate(id, end, onRepeat)
+		default:
+			sc.candidate(o.pat, end, onRepeat)
 		}
-		if s == 0 {
-			break
+		if o.flags&outLast != 0 {
+			return
 		}
+		i++
 	}
+}
+
+// plain reports a plain pattern, or holds it until the next rune shows
+// whether it ends a word.
+func (sc *scanner) plain(o *output, end int) {
+	first := &sc.ring[(sc.nsym-int(o.nsym)+1)&ringMask]
+	if o.flags&outWordStart != 0 && first.leftWord {
+		return
+	}
+	if o.flags&outWordEnd == 0 {
+		sc.out = append(sc.out, Match{Term: int(o.term), Start: first.start, End: end})
+		return
+	}
+	sc.pending = append(sc.pending, cand{pat: o.pat, term: o.term, start: first.start, end: end,
+		runeStart: first.runeStart, runeEnd: sc.runes + 1, needEnd: true, plain: true})
+	sc.nEnd++
 }
 
 func (sc *scanner) candidate(id int32, end int, onRepeat bool) {
@@ -292,6 +317,10 @@ func (sc *scanner) wordEdge(wordNext bool) {
 }
 
 func (sc *scanner) accept(c cand) {
+	if c.plain {
+		sc.out = append(sc.out, Match{Term: int(c.term), Start: c.start, End: c.end})
+		return
+	}
 	p := &sc.l.pats[c.pat]
 	if p.phrase {
 		sc.phrases = append(sc.phrases, phraseHit{p.owner, c.start, c.end, c.runeStart, c.runeEnd})
