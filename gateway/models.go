@@ -70,14 +70,7 @@ func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, err)
 		return
 	}
-	var req struct {
-		Model string `json:"model"`
-		User  string `json:"user"`
-	}
-	raw, err := openai.ParseObject(body)
-	if err == nil {
-		err = openai.DecodeFields(raw, map[string]any{"model": &req.Model, "user": &req.User})
-	}
+	req, err := openai.ParseEmbeddingRequest(body)
 	if err != nil {
 		openai.WriteError(w, err)
 		return
@@ -104,9 +97,7 @@ func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
 	}
 	var tokens int64
 	defer func() { ticket.Done(tokens); c.tokens = tokens }()
-	resp, err := router.Do(ctx, route, upstream.Request{Path: "/embeddings", Body: func(model string) ([]byte, error) {
-		return openai.EncodeWithModel(raw, model)
-	}})
+	resp, err := router.Do(ctx, route, upstream.Request{Path: "/embeddings", Body: req.Encode})
 	if err != nil {
 		c.outcome = "upstream_error"
 		openai.WriteError(w, err)

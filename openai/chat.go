@@ -4,25 +4,38 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"maps"
-	"slices"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 )
 
-// ChatRequest is what the gateway reads from a chat completion request. All
-// other fields stay in Raw and reach the upstream untouched.
+// ChatRequest is what the gateway reads from a chat completion request.
+// The body is kept as received: every other field reaches the upstream
+// untouched, in its place, and the gateway's changes (the model name,
+// masked text) are patched into it.
 type ChatRequest struct {
-	Model         string         `json:"model"`
-	Messages      []Message      `json:"messages"`
-	Stream        bool           `json:"stream"`
-	StreamOptions *StreamOptions `json:"stream_options,omitempty"`
-	User          string         `json:"user"`
-	N             *int           `json:"n,omitempty"`
+	Model         string
+	Messages      []Message
+	Stream        bool
+	StreamOptions *StreamOptions
+	User          string
+	N             *int
 
-	// Raw is the request body's top-level object, field by field.
-	Raw map[string]json.RawMessage `json:"-"`
+	body []byte
+}
+
+// chatWire is the part of a request body that ParseChatRequest decodes.
+type chatWire struct {
+	Model         string         `json:"model"`
+	Messages      *[]Message     `json:"messages"`
+	Stream        bool           `json:"stream"`
+	StreamOptions *StreamOptions `json:"stream_options"`
+	User          string         `json:"user"`
+	N             *int           `json:"n"`
 }
 
 // StreamOptions is the request's stream_options object.
@@ -59,18 +72,15 @@ const (
 // ParseChatRequest decodes and validates a chat completion request body.
 // Every failure is an *Error with a message that tells the client what to fix.
 func ParseChatRequest(body []byte) (*ChatRequest, error) {
-	raw, err := ParseObject(body)
-	if err != nil {
+	var w chatWire
+	if err := decodeObject(body, &w); err != nil {
 		return nil, err
 	}
-	req := &ChatRequest{Raw: raw}
-	err = DecodeFields(raw, map[string]any{
-		"model": &req.Model, "messages": &req.Messages, "stream": &req.Stream,
-		"stream_options": &req.StreamOptions, "user": &req.User, "n": &req.N,
-	})
-	if err != nil {
-		return nil, err
+	if w.Messages == nil {
+		return nil, &Error{Code: CodeInvalidRequest, Param: "messages", Message: "missing required parameter: 'messages'"}
 	}
+	req := &ChatRequest{Model: w.Model, Messages: *w.Messages, Stream: w.Stream, StreamOptions: w.StreamOptions,
+		User: w.User, N: w.N, body: body}
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
@@ -78,9 +88,6 @@ func ParseChatRequest(body []byte) (*ChatRequest, error) {
 }
 
 func (r *ChatRequest) validate() error {
-	if _, ok := r.Raw["messages"]; !ok {
-		return &Error{Code: CodeInvalidRequest, Param: "messages", Message: "missing required parameter: 'messages'"}
-	}
 	if len(r.Messages) == 0 {
 		return &Error{Code: CodeInvalidRequest, Param: "messages", Message: "'messages' must contain at least one message"}
 	}
@@ -132,65 +139,61 @@ func (r *ChatRequest) LatestUserText() string {
 	return ""
 }
 
-// Encode returns the request body for an upstream: the client's fields as
+// Encode returns the request body for an upstream: the client's body as
 // received, with model replaced and, for streams, usage requested so the
-// gateway can count tokens. Field order is not preserved; values are.
+// gateway can count tokens.
 func (r *ChatRequest) Encode(model string) ([]byte, error) {
-	if !r.Stream {
-		return EncodeWithModel(r.Raw, model)
+	out, err := withModel(r.body, model)
+	if err != nil || !r.Stream {
+		return out, err
 	}
-	opts := map[string]json.RawMessage{}
-	if so, ok := r.Raw["stream_options"]; ok && string(bytes.TrimSpace(so)) != "null" {
-		if err := json.Unmarshal(so, &opts); err != nil {
+	if so := gjson.GetBytes(out, "stream_options"); so.Exists() && !so.IsObject() {
+		if out, err = sjson.DeleteBytes(out, "stream_options"); err != nil {
 			return nil, err
 		}
 	}
-	opts["include_usage"] = json.RawMessage("true")
-	b, err := json.Marshal(opts)
+	return sjson.SetRawBytes(out, "stream_options.include_usage", []byte("true"))
+}
+
+// withModel returns body with its "model" set; body is not changed.
+func withModel(body []byte, model string) ([]byte, error) {
+	out, err := sjson.SetBytes(append([]byte(nil), body...), "model", model)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("set model: %w", err)
 	}
-	return encodeWith(r.Raw, map[string]json.RawMessage{"stream_options": b}, model)
+	return out, nil
 }
 
-// EncodeWithModel re-encodes a request object with its "model" replaced.
-func EncodeWithModel(raw map[string]json.RawMessage, model string) ([]byte, error) {
-	return encodeWith(raw, nil, model)
-}
-
-func encodeWith(raw, set map[string]json.RawMessage, model string) ([]byte, error) {
-	out := make(map[string]json.RawMessage, len(raw)+1)
-	for k, v := range raw {
-		out[k] = v
+// decodeObject checks that body is one valid UTF-8 JSON object and decodes
+// it into v. Failures are *Error values that name what is wrong.
+func decodeObject(body []byte, v any) error {
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case len(trimmed) == 0:
+		return Errorf(CodeInvalidJSON, "request body is empty: send a JSON object")
+	case !utf8.Valid(body):
+		return Errorf(CodeInvalidJSON, "request body is not valid UTF-8")
+	case bytes.Equal(trimmed, []byte("null")):
+		return Errorf(CodeInvalidJSON, "request body must be a JSON object, not null")
 	}
-	for k, v := range set {
-		out[k] = v
+	err := json.Unmarshal(body, v)
+	var typ *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		if trimmed[0] != '{' {
+			return Errorf(CodeInvalidJSON, "request body is not a valid JSON object: expected an object at the top level")
+		}
+		return nil
+	case errors.As(err, &typ) && typ.Field != "":
+		name, _, nested := strings.Cut(typ.Field, ".")
+		problem := "got " + typ.Value
+		if nested {
+			problem = "field '" + typ.Field + "' got " + typ.Value
+		}
+		return &Error{Code: CodeInvalidRequest, Param: name, Err: err, Message: "invalid type for '" + name + "': " + problem}
+	default:
+		return Wrap(CodeInvalidJSON, err, "request body is not a valid JSON object: "+jsonProblem(err))
 	}
-	m, err := json.Marshal(model)
-	if err != nil {
-		return nil, err
-	}
-	out["model"] = m
-	return json.Marshal(out)
-}
-
-// ParseObject checks that body is one valid UTF-8 JSON object and splits it
-// into its top-level fields. Failures are *Error values for the client.
-func ParseObject(body []byte) (map[string]json.RawMessage, error) {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, Errorf(CodeInvalidJSON, "request body is empty: send a JSON object")
-	}
-	if !utf8.Valid(body) {
-		return nil, Errorf(CodeInvalidJSON, "request body is not valid UTF-8")
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, Wrap(CodeInvalidJSON, err, "request body is not a valid JSON object: "+jsonProblem(err))
-	}
-	if raw == nil {
-		return nil, Errorf(CodeInvalidJSON, "request body must be a JSON object, not null")
-	}
-	return raw, nil
 }
 
 // jsonProblem describes a JSON decoding error without echoing the body.
@@ -207,40 +210,4 @@ func jsonProblem(err error) string {
 	default:
 		return "malformed JSON"
 	}
-}
-
-// DecodeFields decodes the named top-level fields into the given pointers.
-// Absent and null fields are left alone. A field of the wrong type is an
-// *Error that names it. Fields are decoded in name order, so the first
-// error is stable.
-func DecodeFields(raw map[string]json.RawMessage, fields map[string]any) error {
-	for _, name := range slices.Sorted(maps.Keys(fields)) {
-		if err := decodeField(raw, name, fields[name]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func decodeField(raw map[string]json.RawMessage, name string, into any) error {
-	v, ok := raw[name]
-	if !ok || string(bytes.TrimSpace(v)) == "null" {
-		return nil
-	}
-	if err := json.Unmarshal(v, into); err != nil {
-		return &Error{Code: CodeInvalidRequest, Param: name, Err: err,
-			Message: "invalid type for '" + name + "': " + typeProblem(err)}
-	}
-	return nil
-}
-
-func typeProblem(err error) string {
-	var typ *json.UnmarshalTypeError
-	if errors.As(err, &typ) {
-		if typ.Field != "" {
-			return "field '" + typ.Field + "' got " + typ.Value
-		}
-		return "got " + typ.Value
-	}
-	return "malformed value"
 }

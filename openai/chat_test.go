@@ -137,3 +137,50 @@ func FuzzParseChatRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestWithTexts(t *testing.T) {
+	body := `{"model":"m","messages":[{"role":"system","content":"sys"},{"role":"user","content":[{"type":"text","text":"call 138"},{"type":"image_url","image_url":{"url":"u"}},{"type":"text","text":"two"}],"name":"x"},{"role":"user","content":"plain"}],"seed":1}`
+	req, err := ParseChatRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, err := req.WithTexts(1, []string{"call ＊＊＊", "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := r1.WithTexts(2, []string{"PLAIN"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := r2.Encode("up")
+	want := `{"model":"up","messages":[{"role":"system","content":"sys"},{"role":"user","content":[{"type":"text","text":"call ＊＊＊"},{"type":"image_url","image_url":{"url":"u"}},{"type":"text","text":"2"}],"name":"x"},{"role":"user","content":"PLAIN"}],"seed":1}`
+	if string(out) != want {
+		t.Errorf("got  %s\nwant %s", out, want)
+	}
+	if got := r2.Messages[1].Text(); got != "call ＊＊＊\n2" {
+		t.Errorf("message text after rewrite = %q", got)
+	}
+	if req.Messages[2].Text() != "plain" {
+		t.Error("WithTexts changed the original request")
+	}
+	if _, err := req.WithTexts(1, []string{"one"}); err == nil {
+		t.Error("wrong number of texts accepted")
+	}
+}
+
+func TestEncodeStreamOptions(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{`{"stream":true,"messages":[{"role":"user","content":"x"}]}`, `{"stream":true,"messages":[{"role":"user","content":"x"}],"model":"m","stream_options":{"include_usage":true}}`},
+		{`{"stream":true,"stream_options":null,"messages":[{"role":"user","content":"x"}]}`, `{"stream":true,"messages":[{"role":"user","content":"x"}],"model":"m","stream_options":{"include_usage":true}}`},
+		{`{"messages":[{"role":"user","content":"x"}],"model":"old"}`, `{"messages":[{"role":"user","content":"x"}],"model":"m"}`},
+	} {
+		req, err := ParseChatRequest([]byte(tt.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := req.Encode("m")
+		if err != nil || string(out) != tt.want {
+			t.Errorf("Encode(%s)\n got  %s (%v)\n want %s", tt.in, out, err, tt.want)
+		}
+	}
+}

@@ -1,13 +1,9 @@
 package openai
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"strconv"
 
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 )
 
 // ChatChunk is one streamed chunk ("chat.completion.chunk") as read from an
@@ -80,10 +76,7 @@ func ParseChatChunk(data []byte) (*ChatChunk, error) {
 	if err != nil {
 		return nil, err
 	}
-	if u := root.Get("usage"); u.IsObject() {
-		c.Usage = &Usage{PromptTokens: u.Get("prompt_tokens").Int(), CompletionTokens: u.Get("completion_tokens").Int(),
-			TotalTokens: u.Get("total_tokens").Int()}
-	}
+	c.Usage = usageOf(root.Get("usage"))
 	return c, nil
 }
 
@@ -93,42 +86,12 @@ func (c *ChatChunk) IsError() bool { return c.hasError }
 // Encode returns the chunk with the delta contents and finish reasons of
 // patches applied and extra top-level fields added.
 func (c *ChatChunk) Encode(patches []Patch, extra map[string]any) ([]byte, error) {
-	out := append([]byte(nil), c.data...)
-	var err error
-	for _, p := range patches {
-		pos, ok := c.position(p.Index)
-		if !ok {
-			continue
-		}
-		base := "choices." + strconv.Itoa(pos) + "."
-		if p.Content != nil {
-			if out, err = sjson.SetBytes(out, base+"delta.content", *p.Content); err != nil {
-				return nil, fmt.Errorf("patch chunk: %w", err)
+	return patch(c.data, "delta", func(index int) (int, bool) {
+		for _, ch := range c.Choices {
+			if ch.Index == index {
+				return ch.pos, true
 			}
 		}
-		if p.FinishReason != nil {
-			if out, err = sjson.SetBytes(out, base+"finish_reason", *p.FinishReason); err != nil {
-				return nil, fmt.Errorf("patch chunk: %w", err)
-			}
-		}
-	}
-	for k, v := range extra {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("encode %s: %w", k, err)
-		}
-		if out, err = sjson.SetRawBytes(out, k, b); err != nil {
-			return nil, fmt.Errorf("patch chunk: %w", err)
-		}
-	}
-	return out, nil
-}
-
-func (c *ChatChunk) position(index int) (int, bool) {
-	for _, ch := range c.Choices {
-		if ch.Index == index {
-			return ch.pos, true
-		}
-	}
-	return 0, false
+		return 0, false
+	}, patches, extra)
 }

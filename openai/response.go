@@ -2,7 +2,12 @@ package openai
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 )
 
 // Usage is the token accounting an upstream reports.
@@ -23,40 +28,62 @@ func (u *Usage) Tokens() int64 {
 	return u.PromptTokens + u.CompletionTokens
 }
 
-// ChatResponse is a non-streamed chat completion as read from an upstream.
-// Only the fields the gateway acts on are decoded; Raw keeps every field so
-// the response reaches the client as the upstream sent it, changed only
-// where moderation changed it.
-type ChatResponse struct {
-	Choices []ResponseChoice `json:"choices"`
-	Usage   *Usage           `json:"usage"`
+func usageOf(u gjson.Result) *Usage {
+	if !u.IsObject() {
+		return nil
+	}
+	return &Usage{PromptTokens: u.Get("prompt_tokens").Int(), CompletionTokens: u.Get("completion_tokens").Int(),
+		TotalTokens: u.Get("total_tokens").Int()}
+}
 
-	Raw map[string]json.RawMessage `json:"-"`
+// ChatResponse is a non-streamed chat completion as read from an upstream.
+// Like ChatChunk it keeps the upstream's bytes and patches them in place.
+type ChatResponse struct {
+	Choices []ResponseChoice
+	Usage   *Usage
+
+	data []byte
 }
 
 // ResponseChoice is one choice of a non-streamed completion.
 type ResponseChoice struct {
-	Index        int             `json:"index"`
-	Message      ResponseMessage `json:"message"`
-	FinishReason string          `json:"finish_reason"`
+	Index        int
+	Message      ResponseMessage
+	FinishReason string
+
+	pos int
 }
 
 // ResponseMessage is the assistant message of a choice.
 type ResponseMessage struct {
-	Role    string  `json:"role"`
-	Content *string `json:"content"`
+	Role    string
+	Content *string
 }
 
-// ParseChatResponse decodes an upstream's chat completion body.
+// ParseChatResponse reads an upstream's chat completion body.
 func ParseChatResponse(body []byte) (*ChatResponse, error) {
-	var resp ChatResponse
-	if err := json.Unmarshal(body, &resp.Raw); err != nil {
-		return nil, fmt.Errorf("decode chat completion: %w", err)
+	if !gjson.ValidBytes(body) {
+		return nil, errors.New("decode chat completion: invalid JSON")
 	}
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, fmt.Errorf("decode chat completion: %w", err)
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return nil, errors.New("decode chat completion: not an object")
 	}
-	return &resp, nil
+	r := &ChatResponse{data: body, Usage: usageOf(root.Get("usage"))}
+	pos := 0
+	root.Get("choices").ForEach(func(_, ch gjson.Result) bool {
+		rc := ResponseChoice{Index: int(ch.Get("index").Int()), FinishReason: ch.Get("finish_reason").String(), pos: pos}
+		pos++
+		msg := ch.Get("message")
+		rc.Message.Role = msg.Get("role").String()
+		if c := msg.Get("content"); c.Type == gjson.String {
+			s := c.String()
+			rc.Message.Content = &s
+		}
+		r.Choices = append(r.Choices, rc)
+		return true
+	})
+	return r, nil
 }
 
 // Patch changes a response before it goes to the client. Content and
@@ -68,81 +95,50 @@ type Patch struct {
 	FinishReason *string
 }
 
-// Encode re-encodes the response with patches applied and extra top-level
-// fields added (for example the gateway's moderation report).
+// Encode returns the response with patches applied and extra top-level
+// fields added (for example the gateway's review report).
 func (r *ChatResponse) Encode(patches []Patch, extra map[string]any) ([]byte, error) {
-	return encodeObject(r.Raw, "message", patches, extra)
+	return patch(r.data, "message", func(index int) (int, bool) {
+		for _, ch := range r.Choices {
+			if ch.Index == index {
+				return ch.pos, true
+			}
+		}
+		return 0, false
+	}, patches, extra)
 }
 
-// encodeObject re-encodes a response or chunk object: its raw fields, with
-// patches applied to the choices (the content lives in field, "message" or
-// "delta") and extra fields added.
-func encodeObject(raw map[string]json.RawMessage, field string, patches []Patch, extra map[string]any) ([]byte, error) {
-	out := make(map[string]json.RawMessage, len(raw)+len(extra))
-	for k, v := range raw {
-		out[k] = v
-	}
-	if len(patches) > 0 {
-		choices, err := patchChoices(raw["choices"], patches, field)
-		if err != nil {
-			return nil, err
+// patch applies patches to a copy of data: the content (inside field,
+// "message" or "delta") and finish_reason of the choice at the position
+// pos returns for a choice index, and extra top-level fields.
+func patch(data []byte, field string, pos func(index int) (int, bool), patches []Patch, extra map[string]any) ([]byte, error) {
+	out := append([]byte(nil), data...)
+	var err error
+	for _, p := range patches {
+		at, ok := pos(p.Index)
+		if !ok {
+			continue
 		}
-		out["choices"] = choices
+		base := "choices." + strconv.Itoa(at) + "."
+		if p.Content != nil {
+			if out, err = sjson.SetBytes(out, base+field+".content", *p.Content); err != nil {
+				return nil, fmt.Errorf("patch content: %w", err)
+			}
+		}
+		if p.FinishReason != nil {
+			if out, err = sjson.SetBytes(out, base+"finish_reason", *p.FinishReason); err != nil {
+				return nil, fmt.Errorf("patch finish reason: %w", err)
+			}
+		}
 	}
 	for k, v := range extra {
 		b, err := json.Marshal(v)
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", k, err)
 		}
-		out[k] = b
-	}
-	return json.Marshal(out)
-}
-
-// patchChoices rewrites the content (inside field, "message" or "delta")
-// and finish_reason of the choices named by patches, keeping every other
-// field of every choice.
-func patchChoices(raw json.RawMessage, patches []Patch, field string) (json.RawMessage, error) {
-	var choices []map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &choices); err != nil {
-		return nil, fmt.Errorf("decode choices: %w", err)
-	}
-	for _, p := range patches {
-		for _, c := range choices {
-			var idx int
-			if err := json.Unmarshal(c["index"], &idx); err != nil && c["index"] != nil {
-				return nil, fmt.Errorf("decode choice index: %w", err)
-			}
-			if idx != p.Index {
-				continue
-			}
-			if err := patchChoice(c, p, field); err != nil {
-				return nil, err
-			}
+		if out, err = sjson.SetRawBytes(out, k, b); err != nil {
+			return nil, fmt.Errorf("add %s: %w", k, err)
 		}
 	}
-	return json.Marshal(choices)
-}
-
-func patchChoice(c map[string]json.RawMessage, p Patch, field string) error {
-	if p.Content != nil {
-		msg := map[string]json.RawMessage{}
-		if m, ok := c[field]; ok && string(m) != "null" {
-			if err := json.Unmarshal(m, &msg); err != nil {
-				return fmt.Errorf("decode %s: %w", field, err)
-			}
-		}
-		content, _ := json.Marshal(*p.Content)
-		msg["content"] = content
-		b, err := json.Marshal(msg)
-		if err != nil {
-			return err
-		}
-		c[field] = b
-	}
-	if p.FinishReason != nil {
-		fr, _ := json.Marshal(*p.FinishReason)
-		c["finish_reason"] = fr
-	}
-	return nil
+	return out, nil
 }

@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 )
 
 // TextParts returns the message's text pieces in order: the string content
@@ -32,63 +36,48 @@ func (m Message) TextParts() []string {
 
 // WithTexts returns a copy of the request in which message i's text pieces
 // (as TextParts lists them) are replaced by texts, in order. Every other
-// field of the message and of the request is kept.
+// byte of the body is kept.
 func (r *ChatRequest) WithTexts(i int, texts []string) (*ChatRequest, error) {
-	var msgs []map[string]json.RawMessage
-	if err := json.Unmarshal(r.Raw["messages"], &msgs); err != nil {
-		return nil, fmt.Errorf("decode messages: %w", err)
-	}
-	if i < 0 || i >= len(msgs) {
+	if i < 0 || i >= len(r.Messages) {
 		return nil, fmt.Errorf("message %d out of range", i)
 	}
-	content, err := replaceTexts(msgs[i]["content"], texts)
-	if err != nil {
-		return nil, err
+	base := "messages." + strconv.Itoa(i) + ".content"
+	body := append([]byte(nil), r.body...)
+	content := gjson.GetBytes(body, base)
+	var err error
+	switch {
+	case content.Type == gjson.String:
+		if len(texts) != 1 {
+			return nil, fmt.Errorf("string content takes one text, got %d", len(texts))
+		}
+		body, err = sjson.SetBytes(body, base, texts[0])
+	case content.IsArray():
+		n, pos := 0, -1
+		content.ForEach(func(_, part gjson.Result) bool {
+			pos++
+			if typ := part.Get("type").String(); typ != "text" && typ != "input_text" {
+				return true
+			}
+			if n >= len(texts) {
+				err = fmt.Errorf("content has more text parts than the %d texts given", len(texts))
+				return false
+			}
+			body, err = sjson.SetBytes(body, base+"."+strconv.Itoa(pos)+".text", texts[n])
+			n++
+			return err == nil
+		})
+		if err == nil && n != len(texts) {
+			err = fmt.Errorf("content has %d text parts, %d texts given", n, len(texts))
+		}
+	default:
+		err = fmt.Errorf("message %d has no text content", i)
 	}
-	msgs[i]["content"] = content
-	rawMsgs, err := json.Marshal(msgs)
 	if err != nil {
 		return nil, err
 	}
 	out := *r
-	out.Raw = make(map[string]json.RawMessage, len(r.Raw))
-	for k, v := range r.Raw {
-		out.Raw[k] = v
-	}
-	out.Raw["messages"] = rawMsgs
+	out.body = body
 	out.Messages = slices.Clone(r.Messages)
-	out.Messages[i].Content = content
+	out.Messages[i].Content = json.RawMessage(gjson.GetBytes(body, base).Raw)
 	return &out, nil
-}
-
-func replaceTexts(content json.RawMessage, texts []string) (json.RawMessage, error) {
-	c := bytes.TrimSpace(content)
-	if len(c) > 0 && c[0] == '"' {
-		if len(texts) != 1 {
-			return nil, fmt.Errorf("string content takes one text, got %d", len(texts))
-		}
-		return json.Marshal(texts[0])
-	}
-	var parts []map[string]json.RawMessage
-	if err := json.Unmarshal(c, &parts); err != nil {
-		return nil, fmt.Errorf("decode content parts: %w", err)
-	}
-	n := 0
-	for _, p := range parts {
-		var typ string
-		_ = json.Unmarshal(p["type"], &typ)
-		if typ != "text" && typ != "input_text" {
-			continue
-		}
-		if n >= len(texts) {
-			return nil, fmt.Errorf("content has more text parts than the %d texts given", len(texts))
-		}
-		b, _ := json.Marshal(texts[n])
-		p["text"] = b
-		n++
-	}
-	if n != len(texts) {
-		return nil, fmt.Errorf("content has %d text parts, %d texts given", n, len(texts))
-	}
-	return json.Marshal(parts)
 }
