@@ -2,6 +2,8 @@ package sanction_test
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -72,4 +74,41 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestBlacklistPropagationLatency measures, with the notifier's production
+// settings, how long a blacklist entry added on one replica takes to be
+// enforced by another. It reports the figures; the only bound is the
+// "never arrives" patience.
+func TestBlacklistPropagationLatency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measurement")
+	}
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		replica := func() *sanction.Service {
+			n, err := notify.Open(ctx, db, notify.Options{}) // production defaults
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { n.Close() })
+			return newService(t, db, sanction.Options{Notifier: n})
+		}
+		a, b := replica(), replica()
+		var took []time.Duration
+		for i := range 10 {
+			user := "usr_lat_" + strconv.Itoa(i)
+			start := time.Now()
+			mustAdd(t, a, sanction.Entry{TenantID: "ten_1", Kind: sanction.KindUser, Value: user})
+			eventually(t, "b blocks "+user, func() bool {
+				_, ok := b.Blocked(ctx, sanction.Subject{TenantID: "ten_1", EndUserID: user})
+				return ok
+			})
+			took = append(took, time.Since(start))
+			time.Sleep(time.Duration(i*37%100) * time.Millisecond) // spread over the poll cycle
+		}
+		slices.Sort(took)
+		t.Logf("%s: blacklist entry enforced by the other replica after p50 %v, max %v (10 entries)",
+			db.Dialect(), took[len(took)/2].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))
+	})
 }
