@@ -78,13 +78,13 @@ func TestRouting(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	h := newHarness(t, harnessOptions{maxBody: 1 << 20})
+	h := newHarness(t, harnessOptions{})
 	ctx := t.Context()
 	_, narrowKey, err := h.accounts.Keys.Create(ctx, account.Key{TenantID: h.tenant.ID, Models: []string{"medical"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := `{"model":"general","messages":[{"role":"user","content":"` + strings.Repeat("x", 2<<20) + `"}]}`
+	big := `{"model":"general","messages":[{"role":"user","content":"` + strings.Repeat("x", 50<<20) + `"}]}`
 	tests := []struct {
 		name, method, path, body, key string
 		status                        int
