@@ -121,6 +121,7 @@ type HTTP struct {
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`        // keep-alive; default 120s
 	WriteTimeout      time.Duration `yaml:"write_timeout"`       // non-stream responses; default 10m
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`    // in-flight streams; default 30s
+	MaxStream         time.Duration `yaml:"max_stream"`          // one streamed answer; default 10m
 }
 
 // Safety selects what the machine review checks.
@@ -215,6 +216,7 @@ func Default() Config {
 			IdleTimeout:       120 * time.Second,
 			WriteTimeout:      10 * time.Minute,
 			ShutdownTimeout:   30 * time.Second,
+			MaxStream:         10 * time.Minute,
 		},
 		Users: Users{Header: "X-Firebreak-User"},
 		Audit: Audit{Keep: 180 * 24 * time.Hour, Clean: "hash", Flagged: "encrypted", ComplaintDeadline: 15 * 24 * time.Hour},

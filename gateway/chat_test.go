@@ -194,6 +194,18 @@ func TestStreamFailures(t *testing.T) {
 	}
 }
 
+// TestStreamLimit: a stream that runs past the gateway's limit ends with
+// an error event, never with [DONE].
+func TestStreamLimit(t *testing.T) {
+	h := newHarness(t, harnessOptions{maxStream: 300 * time.Millisecond})
+	h.ups[0].Push(fakeupstream.Reply{Chunks: strings.Split("a b c d e f g h i j", " "), ChunkDelay: 100 * time.Millisecond})
+	events := sse(t, h.post(chat("general", "hi", true, "")).Body)
+	last := events[len(events)-1]
+	if last == "[DONE]" || !strings.Contains(last, "limit") {
+		t.Fatalf("last event %q", last)
+	}
+}
+
 func TestFailoverBeforeFirstByte(t *testing.T) {
 	h := newHarness(t, harnessOptions{replicas: 2})
 	// Replica a refuses every request; round robin sends one of two

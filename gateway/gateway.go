@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/audit"
@@ -64,6 +65,9 @@ type Options struct {
 	UserHeader string
 	// MaxBodyBytes caps a request body. Default 8 MiB.
 	MaxBodyBytes int64
+	// MaxStream bounds how long one streamed answer may run; a stream that
+	// reaches it ends with an error event. Default 10 minutes.
+	MaxStream time.Duration
 	// Logger receives one line per request, never with prompt or answer text.
 	// Default: discard.
 	Logger *slog.Logger
@@ -100,6 +104,7 @@ type Gateway struct {
 	review     ReviewScope
 	userHeader string
 	maxBody    int64
+	maxStream  time.Duration
 	log        *slog.Logger
 	metrics    *metrics
 	mux        *http.ServeMux
@@ -126,6 +131,9 @@ func New(opts Options) (*Gateway, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 8 << 20
 	}
+	if opts.MaxStream <= 0 {
+		opts.MaxStream = 10 * time.Minute
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -140,7 +148,7 @@ func New(opts Options) (*Gateway, error) {
 		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
 		policies: opts.Policies, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints,
 		identity: opts.Identity, tokens: opts.Tokens, guard: opts.Guard, ipHeader: opts.ClientIPHeader, review: opts.Review, userHeader: opts.UserHeader,
-		maxBody: opts.MaxBodyBytes, log: opts.Logger, metrics: m,
+		maxBody: opts.MaxBodyBytes, maxStream: opts.MaxStream, log: opts.Logger, metrics: m,
 	}
 	g.routes()
 	return g, nil

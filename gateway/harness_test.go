@@ -69,6 +69,7 @@ type harnessOptions struct {
 	tokenKeys  []string          // identity token key files
 	logger     *slog.Logger
 	guard      bool // a guard model (Llama Guard 3 format) played by a scripted server
+	maxStream  time.Duration
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -172,7 +173,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	}
 	var router *upstream.Router
 	gw, err := gateway.New(gateway.Options{
-		Guard:    guardModel,
+		Guard: guardModel, MaxStream: o.maxStream,
 		Identity: h.identity, Tokens: tokens, Logger: o.logger,
 		Sanctions: h.sanction, Recorder: recorder, Complaints: h.complaints,
 		Accounts: accounts, Limiter: limiter, MaxBodyBytes: o.maxBody, Registerer: h.reg,

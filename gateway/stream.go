@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
@@ -100,7 +101,14 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 		return int64(rl.c.promptLen+sr.bytes)/4 + 1 // estimate when the upstream reports none
 	}
 	var tail [][]byte // the finishing chunks, sent once the record is committed
+	deadline := time.Now().Add(rl.g.maxStream)
 	for {
+		if time.Now().After(deadline) || sr.bytes > maxCompletionBytes {
+			rl.cancel()
+			rl.failStream(ctx, ew, sr, openai.Errorf(openai.CodeUpstreamTimeout,
+				"the answer went past the gateway's limit of %v or %d MiB per stream", rl.g.maxStream, maxCompletionBytes>>20))
+			return tokens()
+		}
 		ev, err := er.Next()
 		if err != nil {
 			if errors.Is(err, io.EOF) && sr.allFinished() {

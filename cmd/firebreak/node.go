@@ -232,6 +232,7 @@ func (n *node) openGateway(context.Context) error {
 		UserHeader:     cfg.Users.Header,
 		ClientIPHeader: cfg.ClientIPHeader,
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
+		MaxStream:      cfg.HTTP.MaxStream,
 		Logger:         n.log,
 		Registerer:     n.registry,
 	})
