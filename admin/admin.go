@@ -100,7 +100,7 @@ func (a *API) routes() {
 		m.HandleFunc("DELETE /admin/v1/tenants/{tenant}/users/{user}/records", a.forgetUser)
 	}
 	if a.policy != nil {
-		policyRoutes(m, a.policy)
+		policyRoutes(m, a.policy, a.trail)
 	}
 	if a.complaints != nil {
 		m.HandleFunc("GET /admin/v1/complaints", a.listComplaints)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/safety"
@@ -51,6 +52,18 @@ type PolicyDryRun struct {
 	Files    map[string]string `json:"files"`
 	Samples  []PolicySample    `json:"samples"`
 	Examples int               `json:"examples"`
+	// Recorded, when set, adds real traffic from the audit trail: the
+	// newest records whose content is retained (encrypted), prompts and
+	// answers both.
+	Recorded *RecordedTraffic `json:"recorded"`
+}
+
+// RecordedTraffic selects retained records for a dry run.
+type RecordedTraffic struct {
+	From   string `json:"from"`   // RFC 3339 or YYYY-MM-DD
+	To     string `json:"to"`     // exclusive
+	Tenant string `json:"tenant"` // tenant id
+	Limit  int    `json:"limit"`  // records; default 100, at most 1000
 }
 
 // PolicyValidation is the answer to validate: the bundle's version and
@@ -62,8 +75,8 @@ type PolicyValidation struct {
 }
 
 // policyRoutes serves the policy API under /admin/v1/policy.
-func policyRoutes(m *http.ServeMux, svc *policy.Service) {
-	h := policyAPI{svc: svc}
+func policyRoutes(m *http.ServeMux, svc *policy.Service, trail *audit.Trail) {
+	h := policyAPI{svc: svc, trail: trail}
 	m.HandleFunc("GET /admin/v1/policy", h.status)
 	m.HandleFunc("GET /admin/v1/policy/history", h.history)
 	m.HandleFunc("GET /admin/v1/policy/versions/{version}", h.version)
@@ -75,7 +88,8 @@ func policyRoutes(m *http.ServeMux, svc *policy.Service) {
 }
 
 type policyAPI struct {
-	svc *policy.Service
+	svc   *policy.Service
+	trail *audit.Trail // nil: no recorded traffic to replay
 }
 
 func (h policyAPI) status(w http.ResponseWriter, _ *http.Request) {
@@ -141,6 +155,9 @@ func (h policyAPI) dryRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	traffic, err := samples(in.Samples)
+	if err == nil && in.Recorded != nil {
+		err = h.addRecorded(r, traffic.(*sliceTraffic), *in.Recorded)
+	}
 	if err != nil {
 		policyFail(w, err)
 		return
@@ -246,4 +263,33 @@ func policyFail(w http.ResponseWriter, err error) {
 	default:
 		fail(w, err)
 	}
+}
+
+// addRecorded appends the retained prompts and answers of audit records
+// to a dry run's traffic, each with its route so overlays apply.
+func (h policyAPI) addRecorded(r *http.Request, t *sliceTraffic, in RecordedTraffic) error {
+	if h.trail == nil {
+		return openai.Errorf(openai.CodeInvalidRequest, "this server keeps no audit trail to replay")
+	}
+	q := audit.Query{TenantID: in.Tenant, Limit: in.Limit}
+	var err error
+	if q.From, err = parseTime(in.From); err != nil {
+		return err
+	}
+	if q.To, err = parseTime(in.To); err != nil {
+		return err
+	}
+	es, err := h.trail.Retained(r.Context(), q)
+	if err != nil {
+		return openai.Wrap(openai.CodeInvalidRequest, err, err.Error())
+	}
+	for _, e := range es {
+		if e.Content.Prompt != "" {
+			t.s = append(t.s, policy.Sample{Direction: safety.Input, Text: e.Content.Prompt, Route: e.Model})
+		}
+		if e.Content.Answer != "" {
+			t.s = append(t.s, policy.Sample{Direction: safety.Output, Text: e.Content.Answer, Route: e.Model})
+		}
+	}
+	return nil
 }

@@ -401,3 +401,28 @@ func TestPolicyPublishAndRollback(t *testing.T) {
 		t.Fatalf("broken bundle: %v\n%s", err, out)
 	}
 }
+
+// TestPolicyDryRunOnRecordedTraffic replays what the server retained (the
+// flagged requests, kept encrypted) through a proposed bundle.
+func TestPolicyDryRunOnRecordedTraffic(t *testing.T) {
+	s := startServer(t, "--data", t.TempDir())
+	// Flagged (a phone number: a PII hit, allowed in prompts), so its
+	// content is retained, encrypted.
+	if resp, b := s.chat(t, s.key, `{"messages":[{"role":"user","content":"call 13812345678 about the zorblax recipe"}]}`); resp.StatusCode != 200 {
+		t.Fatalf("chat: %d %s", resp.StatusCode, b)
+	}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if _, err := s.cli(t, "policy", "init", dir); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(filepath.Join(dir, "lexicons", "violence.txt"), os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintln(f, "zorblax recipe\tA1d\trefuse")
+	f.Close()
+	out, err := s.cli(t, "policy", "test", dir, "--recorded", "50", "--json")
+	if err != nil {
+		t.Fatalf("policy test --recorded: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "A1d") || !strings.Contains(out, "zorblax") {
+		t.Fatalf("the dry run does not show the newly refused recorded prompt:\n%s", out)
+	}
+}

@@ -129,25 +129,35 @@ func policyDiffCmd(client func() (*adminClient, error)) *cobra.Command {
 func policyTestCmd(client func() (*adminClient, error)) *cobra.Command {
 	var traffic, base string
 	var opts policy.DryRunOptions
+	var recorded admin.RecordedTraffic
 	cmd := &cobra.Command{
-		Use:   "test DIR --traffic FILE.jsonl",
-		Short: "Replay recorded traffic through a base and DIR and report what would change",
-		Long: `Each traffic line is {"direction":"input"|"output","text":"…"}, optionally with
-"route", "tenant" and "minor". The base is --base (a folder, or a stored
-version through the admin API); without --base, the built-in default bundle.`,
+		Use:   "test DIR (--traffic FILE.jsonl | --recorded N)",
+		Short: "Replay traffic through a base and DIR and report what would change",
+		Long: `With --traffic, each line is {"direction":"input"|"output","text":"…"},
+optionally with "route", "tenant" and "minor"; the base is --base (a folder,
+or a stored version through the admin API), else the built-in default
+bundle. With --recorded N the running server replays its N newest records
+whose content it retains (flagged traffic, kept encrypted) through the
+version in force and DIR.`,
+		Example: `  firebreak policy test mypolicy --traffic sample.jsonl --base mypolicy-old
+  firebreak policy test mypolicy --recorded 500 --from 2026-11-01`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, _ := cmd.Flags().GetBool("json") // the admin flags' --json
+			to, err := compileDir(args[0])
+			if err != nil {
+				return err
+			}
+			if recorded.Limit > 0 {
+				return serverDryRun(cmd, client, to, recorded, opts.Examples, asJSON)
+			}
 			if traffic == "" {
-				return errors.New("--traffic is required")
+				return errors.New("give --traffic FILE or --recorded N")
 			}
 			from, err := policy.CompileBundle(policy.Default())
 			if base != "" {
 				from, err = compileRef(cmd.Context(), base, client)
 			}
-			if err != nil {
-				return err
-			}
-			to, err := compileDir(args[0])
 			if err != nil {
 				return err
 			}
@@ -160,15 +170,32 @@ version through the admin API); without --base, the built-in default bundle.`,
 			if err != nil {
 				return err
 			}
-			asJSON, _ := cmd.Flags().GetBool("json") // the admin flags' --json
 			return printReport(cmd.OutOrStdout(), rep, asJSON)
 		},
 	}
-	cmd.Flags().StringVar(&traffic, "traffic", "", "JSONL file of recorded traffic")
+	cmd.Flags().StringVar(&traffic, "traffic", "", "JSONL file of traffic")
 	cmd.Flags().StringVar(&base, "base", "", "compare against this folder or stored version (default: the built-in default bundle)")
 	cmd.Flags().IntVar(&opts.Examples, "examples", 3, "examples per change")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "replay at most this many samples (0: all)")
+	cmd.Flags().IntVar(&recorded.Limit, "recorded", 0, "replay the server's N newest retained records instead of a file")
+	cmd.Flags().StringVar(&recorded.From, "from", "", "with --recorded: records from this day or time")
+	cmd.Flags().StringVar(&recorded.To, "to", "", "with --recorded: records before this day or time")
 	return cmd
+}
+
+// serverDryRun has the running server replay its retained traffic through
+// the version in force and the proposed bundle.
+func serverDryRun(cmd *cobra.Command, client func() (*adminClient, error), to *policy.Compiled, rec admin.RecordedTraffic, examples int, asJSON bool) error {
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	in := admin.PolicyDryRun{Files: to.Bundle().Files(), Examples: examples, Recorded: &rec}
+	var rep policy.Report
+	if err := c.do(cmd.Context(), http.MethodPost, "/policy/dryrun", in, &rep); err != nil {
+		return err
+	}
+	return printReport(cmd.OutOrStdout(), &rep, asJSON)
 }
 
 func printReport(w io.Writer, rep *policy.Report, asJSON bool) error {
