@@ -8,6 +8,7 @@ import "strings"
 // in text order.
 func (s *scanner) emails() {
 	t := s.text
+	floor := 0 // the end of the last address: a local part starts at or after it
 	for from := 0; from < len(t); {
 		at := strings.IndexByte(t[from:], '@')
 		if at < 0 {
@@ -16,10 +17,10 @@ func (s *scanner) emails() {
 		at += from
 		from = at + 1
 		l := at
-		for l > 0 && at-l < 64 && isLocal(t[l-1]) {
+		for l > floor && at-l < 64 && isLocal(t[l-1]) {
 			l--
 		}
-		if l > 0 && isLocal(t[l-1]) {
+		if l > floor && isLocal(t[l-1]) {
 			continue // local part longer than 64
 		}
 		for l < at && t[l] == '.' {
@@ -42,7 +43,7 @@ func (s *scanner) emails() {
 			continue
 		}
 		s.add(kEmail, l, r)
-		from = r
+		from, floor = r, r
 	}
 }
 
