@@ -135,13 +135,12 @@ the one the app sends as "user" in chat requests.`,
 	return cmd
 }
 
-// standingView is admin.Standing as the CLI reads it: violations keep the
-// server's field names (the wire type has no JSON tags).
+// standingView is admin.Standing as the CLI reads it.
 type standingView struct {
-	User       admin.User       `json:"user"`
-	Standing   sanction.Action  `json:"standing"`
-	Until      *time.Time       `json:"until"`
-	Sanctions  []admin.Sanction `json:"sanctions"`
+	User       admin.User        `json:"user"`
+	Standing   sanction.Action   `json:"standing"`
+	Until      *time.Time        `json:"until"`
+	Sanctions  []admin.Sanction  `json:"sanctions"`
 	Violations []admin.Violation `json:"violations"`
 }
 
