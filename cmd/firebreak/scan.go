@@ -18,7 +18,7 @@ import (
 
 func newScanCmd() *cobra.Command {
 	var src policy.Sources
-	var field, direction string
+	var field, direction, bundle string
 	var noStarter bool
 	cmd := &cobra.Command{
 		Use:   "scan [FILE …]",
@@ -29,11 +29,13 @@ JSON object per item to stdout: its decision and hits, each hit with its
 risk code, term and byte offsets into the item. A summary by risk code, with
 the throughput, goes to stderr. With no FILE, or FILE "-", it reads stdin.
 
-The engine is the starter lexicon plus any --lexicon files; a --lexicon file
-has one term per line, optionally a tab and a risk code (A1a … A5b),
-optionally another tab and an action.`,
+The engine is a policy bundle (--policy DIR), or for quick use the starter
+lexicon plus any --lexicon files; a --lexicon file has one term per line,
+optionally a tab and a risk code (A1a … A5b), optionally another tab and
+an action.`,
 		Example: `  firebreak scan --lexicon words.txt logs.txt
-  firebreak scan --field prompt --pii dataset.jsonl > hits.jsonl`,
+  firebreak scan --field prompt --pii dataset.jsonl > hits.jsonl
+  firebreak scan --policy mypolicy --direction output answers.txt`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src.Starter = !noStarter
 			dir := safety.Input
@@ -44,7 +46,7 @@ optionally another tab and an action.`,
 			default:
 				return fmt.Errorf("--direction %q: want input or output", direction)
 			}
-			engine, err := policy.Compile(src)
+			engine, err := scanEngine(bundle, src)
 			if err != nil {
 				return err
 			}
@@ -66,6 +68,7 @@ optionally another tab and an action.`,
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&bundle, "policy", "", "policy bundle folder (its base engine, no overlays)")
 	cmd.Flags().StringArrayVar(&src.Lexicons, "lexicon", nil, "plain lexicon file (repeatable)")
 	cmd.Flags().BoolVar(&noStarter, "no-starter", false, "leave out the starter lexicon")
 	cmd.Flags().BoolVar(&src.PII, "pii", false, "also detect personal information")
@@ -73,6 +76,25 @@ optionally another tab and an action.`,
 	cmd.Flags().StringVar(&field, "field", "", "scan this string field of each JSON line (dots for nesting: a.b)")
 	cmd.Flags().StringVar(&direction, "direction", "input", "review as a prompt (input) or an answer (output)")
 	return cmd
+}
+
+// scanEngine compiles the bundle in dir, or else the quick sources.
+func scanEngine(dir string, src policy.Sources) (*safety.Engine, error) {
+	if dir == "" {
+		return policy.Compile(src)
+	}
+	if len(src.Lexicons) > 0 || src.PII {
+		return nil, fmt.Errorf("--policy carries its own lexicons and PII settings: drop --lexicon and --pii")
+	}
+	b, err := policy.LoadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	c, err := policy.CompileBundle(b)
+	if err != nil {
+		return nil, err
+	}
+	return c.Base(), nil
 }
 
 type scanner struct {
