@@ -2,6 +2,7 @@ package lexicon
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"unicode"
 
@@ -24,18 +25,36 @@ type pattern struct {
 type builder struct {
 	l       *Lexicon
 	opts    Options
-	seqs    [][]rune // collapsed runes of each pattern
-	seen    map[string]bool
+	seqBuf  []rune   // collapsed runes of all patterns, one after the other
+	seqEnd  []int32  // pattern i is seqBuf[seqEnd[i-1]:seqEnd[i]]
+	runBuf  []uint8  // scratch for the repeat counts of a pattern
+	scratch []rune   // scratch for a term's letters
+	formBuf [][]rune // scratch for a term's forms
 	phrases map[string]int32
+	// formStart is the first pattern of the term being added; its forms
+	// are deduplicated against each other only, which needs no map.
+	formStart int
 }
 
 func newBuilder(l *Lexicon, opts Options) *builder {
-	return &builder{l: l, opts: opts, seen: map[string]bool{}, phrases: map[string]int32{}}
+	return &builder{l: l, opts: opts, phrases: map[string]int32{}}
+}
+
+// seq returns the collapsed runes of pattern i.
+func (b *builder) seq(i int) []rune {
+	start := int32(0)
+	if i > 0 {
+		start = b.seqEnd[i-1]
+	}
+	return b.seqBuf[start:b.seqEnd[i]]
 }
 
 func (b *builder) addTerms() error {
 	ids := make(map[string]int, len(b.l.terms))
 	b.l.termAux = make([]termAux, len(b.l.terms))
+	b.l.pats = make([]pattern, 0, len(b.l.terms))
+	b.seqEnd = make([]int32, 0, len(b.l.terms))
+	b.seqBuf = make([]rune, 0, 4*len(b.l.terms))
 	for i := range b.l.terms {
 		t := &b.l.terms[i]
 		if t.ID == "" {
@@ -57,6 +76,7 @@ func (b *builder) addTerm(i int, t *Term) error {
 	if err != nil {
 		return err
 	}
+	b.formStart = len(b.l.pats)
 	for k, f := range forms {
 		if err := b.addPattern(false, int32(i), f); err != nil {
 			if k == 0 {
@@ -115,38 +135,55 @@ func (b *builder) addPattern(phrase bool, owner int32, letters []rune) error {
 	if len(letters) == 0 {
 		return fmt.Errorf("nothing to match after normalisation")
 	}
-	var seq []rune
-	var runs []uint8
+	start := len(b.seqBuf)
+	runs := b.runBuf[:0]
 	repeats := false
 	for _, r := range letters {
-		if b.l.collect && len(seq) > 0 && seq[len(seq)-1] == r {
+		if b.l.collect && len(b.seqBuf) > start && b.seqBuf[len(b.seqBuf)-1] == r {
 			if runs[len(runs)-1] < 255 {
 				runs[len(runs)-1]++
 			}
 			repeats = true
 			continue
 		}
-		seq = append(seq, r)
+		b.seqBuf = append(b.seqBuf, r)
 		runs = append(runs, 1)
 	}
-	if len(seq) > MaxTermRunes {
-		return fmt.Errorf("%d characters after normalisation: at most %d", len(seq), MaxTermRunes)
-	}
-	key := fmt.Sprintf("%t|%d|%s|%v", phrase, owner, string(seq), runs)
-	if b.seen[key] {
+	b.runBuf = runs
+	seq := b.seqBuf[start:]
+	if len(seq) > MaxTermRunes || (!phrase && b.duplicateForm(seq, runs)) {
+		b.seqBuf = b.seqBuf[:start]
+		if len(seq) > MaxTermRunes {
+			return fmt.Errorf("%d characters after normalisation: at most %d", len(seq), MaxTermRunes)
+		}
 		return nil
 	}
-	b.seen[key] = true
 	p := pattern{phrase: phrase, owner: owner, nsym: int32(len(seq)),
 		wordStart: textnorm.IsWordRune(seq[0]), wordEnd: textnorm.IsWordRune(seq[len(seq)-1])}
 	p.lastRun = 1
 	if repeats {
-		p.runs = runs
+		p.runs = slices.Clone(runs)
 		p.lastRun = runs[len(runs)-1]
 	}
 	b.l.pats = append(b.l.pats, p)
-	b.seqs = append(b.seqs, seq)
+	b.seqEnd = append(b.seqEnd, int32(len(b.seqBuf)))
 	return nil
+}
+
+// duplicateForm reports whether the term being added already has a form
+// with these collapsed runes and repeat counts. (Phrases are deduplicated
+// by their letters before they get here.)
+func (b *builder) duplicateForm(seq []rune, runs []uint8) bool {
+	for i := b.formStart; i < len(b.l.pats); i++ {
+		if !slices.Equal(b.seq(i), seq) {
+			continue
+		}
+		p := &b.l.pats[i]
+		if p.runs == nil && !slices.ContainsFunc(runs, func(r uint8) bool { return r != 1 }) || slices.Equal(p.runs, runs) {
+			return true
+		}
+	}
+	return false
 }
 
 // build numbers the alphabet, builds the automaton and composes the
@@ -155,21 +192,17 @@ func (b *builder) build() {
 	alpha := b.alphabet()
 	b.l.alpha = alpha
 	b.l.maxSym = len(alpha)
-	syms := make([][]uint32, len(b.seqs))
-	for i, seq := range b.seqs {
-		s := make([]uint32, len(seq))
-		for j, r := range seq {
-			s[j] = alpha[r]
-		}
-		syms[i] = s
+	syms := make([]uint32, len(b.seqBuf))
+	for i, r := range b.seqBuf {
+		syms[i] = alpha[r]
 	}
 	for i := range b.l.pats {
 		p := &b.l.pats[i]
 		p.plain = !p.phrase && p.runs == nil &&
 			len(b.l.termAux[p.owner].allow) == 0 && len(b.l.termAux[p.owner].near) == 0
 	}
-	b.l.da = buildDoubleArray(syms, b.l.pats, len(alpha))
-	b.seqs = nil
+	b.l.da = buildDoubleArray(syms, b.seqEnd, b.l.pats, len(alpha))
+	b.seqBuf, b.seqEnd = nil, nil
 	b.composeTables()
 }
 
@@ -177,10 +210,8 @@ func (b *builder) build() {
 // so that the busiest transitions sit close together in the double array.
 func (b *builder) alphabet() map[rune]uint32 {
 	count := map[rune]int{}
-	for _, seq := range b.seqs {
-		for _, r := range seq {
-			count[r]++
-		}
+	for _, r := range b.seqBuf {
+		count[r]++
 	}
 	runes := make([]rune, 0, len(count))
 	for r := range count {

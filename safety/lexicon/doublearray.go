@@ -1,6 +1,9 @@
 package lexicon
 
-import "sort"
+import (
+	"math/bits"
+	"slices"
+)
 
 // Entry encoding of the composed rune tables: the textnorm class in the top
 // two bits; for a letter, a multi-rune flag (the low bits then index
@@ -57,176 +60,189 @@ type doubleArray struct {
 	states int
 }
 
-// trie is the plain trie the double array is built from.
-type trie struct {
-	edges map[uint64]int32 // parent<<32 | symbol → child
-	kids  [][]uint32       // sorted symbols of each node's children
-	outs  [][]int32        // pattern ids ending at each node
+// daBuilder builds the double array breadth first from the patterns'
+// symbol sequences in sorted order: the patterns below a node are a range
+// of that order, so no pointer trie is needed. A node's failure link and
+// output list are computed when it is placed, from shallower nodes that
+// are complete by then.
+type daBuilder struct {
+	da    *doubleArray
+	syms  []uint32 // symbols of all patterns
+	end   []int32  // pattern i is syms[end[i-1]:end[i]]
+	pats  []pattern
+	order []int32 // pattern ids sorted by symbols
+	queue []node
+	// next[i] is a cell ≥ i that may be free (path-compressed).
+	next []int32
+	// from[k] is where the search for a base starts for a node with
+	// about 2^k children: the last place one fitted. Large nodes do not
+	// fit in the holes of the dense part of the array, and searching them
+	// again for every node is what makes a naive placement quadratic; the
+	// small nodes still fill them.
+	from [8]int
+	kids []uint32 // scratch: the children of the node being placed
+	los  []int32  // scratch: where each child's range starts in order
 }
 
-func buildTrie(syms [][]uint32) *trie {
-	t := &trie{edges: map[uint64]int32{}, kids: [][]uint32{nil}, outs: [][]int32{nil}}
-	for id, seq := range syms {
-		n := int32(0)
-		for _, c := range seq {
-			k := uint64(n)<<32 | uint64(c)
-			child, ok := t.edges[k]
-			if !ok {
-				child = int32(len(t.kids))
-				t.edges[k] = child
-				t.kids = append(t.kids, nil)
-				t.outs = append(t.outs, nil)
-				t.kids[n] = append(t.kids[n], c)
-			}
-			n = child
+// node is a trie node waiting to be placed: its state and the range of
+// sorted patterns that pass through it.
+type node struct {
+	state, depth, lo, hi int32
+}
+
+func buildDoubleArray(syms []uint32, end []int32, pats []pattern, alphabet int) doubleArray {
+	// A pattern adds at most one state per symbol; the placement leaves
+	// few holes, so this is close to the final size.
+	size := len(syms) + alphabet + 2
+	da := &doubleArray{cells: make([]cell, 0, size), info: make([]stateInfo, 0, size),
+		outs: make([]output, 1, len(pats)+1)}
+	b := &daBuilder{da: da, syms: syms, end: end, pats: pats,
+		next: make([]int32, 0, size), queue: make([]node, 0, size)}
+	b.order = make([]int32, len(pats))
+	for i := range b.order {
+		b.order[i] = int32(i)
+	}
+	slices.SortStableFunc(b.order, func(x, y int32) int { return slices.Compare(b.seq(x), b.seq(y)) })
+	b.grow(1)
+	b.da.cells[0].check = -1 // the root: used, and nobody's child
+	b.queue = append(b.queue, node{0, 0, 0, int32(len(pats))})
+	b.da.states = 1
+	for qi := 0; qi < len(b.queue); qi++ {
+		b.expand(b.queue[qi])
+	}
+	maxBase := int32(0)
+	for _, c := range b.da.cells {
+		maxBase = max(maxBase, c.base)
+	}
+	b.grow(int(maxBase) + alphabet + 1)
+	da.cells, da.info = clip(da.cells), clip(da.info)
+	return *da
+}
+
+// clip returns s in memory of its own length, when that saves much.
+func clip[T any](s []T) []T {
+	if cap(s)-len(s) < len(s)/8 {
+		return s
+	}
+	return append(make([]T, 0, len(s)), s...)
+}
+
+func (b *daBuilder) seq(id int32) []uint32 {
+	start := int32(0)
+	if id > 0 {
+		start = b.end[id-1]
+	}
+	return b.syms[start:b.end[id]]
+}
+
+// expand places the children of n and creates them.
+func (b *daBuilder) expand(n node) {
+	b.kids, b.los = b.kids[:0], b.los[:0]
+	for i := n.lo; i < n.hi; i++ {
+		seq := b.seq(b.order[i])
+		if int(n.depth) >= len(seq) {
+			continue // ends here: one of n's own outputs
 		}
-		t.outs[n] = append(t.outs[n], int32(id))
+		if c := seq[n.depth]; len(b.kids) == 0 || b.kids[len(b.kids)-1] != c {
+			b.kids = append(b.kids, c)
+			b.los = append(b.los, i)
+		}
 	}
-	for _, k := range t.kids {
-		sort.Slice(k, func(i, j int) bool { return k[i] < k[j] })
+	if len(b.kids) == 0 {
+		return
 	}
-	return t
-}
-
-// placer finds bases for nodes: free cells are found with a union-find
-// "next free cell" structure, so placement stays near linear.
-type placer struct {
-	used []bool
-	next []int32 // next[i]: a cell ≥ i that may be free (path-compressed)
-}
-
-func (p *placer) grow(n int) {
-	for len(p.used) < n {
-		p.next = append(p.next, int32(len(p.used)))
-		p.used = append(p.used, false)
+	base := b.place(b.kids, n.state)
+	b.da.cells[n.state].base = int32(base)
+	for k, c := range b.kids {
+		hi := n.hi
+		if k+1 < len(b.kids) {
+			hi = b.los[k+1]
+		}
+		b.create(node{int32(base + int(c)), n.depth + 1, b.los[k], hi}, n.state, c)
 	}
 }
 
-func (p *placer) free(i int) int {
-	p.grow(i + 1)
+// create links a newly placed node: its failure link, depth, repeat flag
+// and output list, then queues it.
+func (b *daBuilder) create(n node, parent int32, c uint32) {
+	da := b.da
+	f := int32(0)
+	if parent != 0 {
+		f = da.suffix(da.cells[parent].fail, c)
+	}
+	da.cells[n.state].fail = f
+	own := n.lo
+	for own < n.hi && len(b.seq(b.order[own])) == int(n.depth) {
+		own++
+	}
+	inf := &da.info[n.state]
+	inf.depth = n.depth
+	inf.repeat = da.info[f].repeat
+	for _, id := range b.order[n.lo:own] {
+		inf.repeat = inf.repeat || b.pats[id].lastRun > 1
+	}
+	// A suffix state with no patterns of its own shares its suffix's
+	// list, so the failure state's list is always the one to link to.
+	da.addOutputs(n.state, b.order[n.lo:own], da.cells[f].out, b.pats)
+	da.states++
+	b.queue = append(b.queue, n)
+}
+
+// grow makes cells 0…n-1 exist.
+func (b *daBuilder) grow(n int) {
+	for i := len(b.da.cells); i < n; i++ {
+		b.da.cells = append(b.da.cells, cell{check: freeCheck})
+		b.da.info = append(b.da.info, stateInfo{})
+		b.next = append(b.next, int32(i))
+	}
+}
+
+// candidate returns the first free cell ≥ i.
+func (b *daBuilder) candidate(i int) int {
+	b.grow(i + 1)
 	root := i
-	for {
-		p.grow(root + 2)
-		if !p.used[root] {
-			break
-		}
-		root = int(p.next[root])
+	for b.da.cells[root].check != freeCheck {
+		b.next[root] = max(b.next[root], int32(root+1))
+		root = int(b.next[root])
+		b.grow(root + 1)
 	}
 	for i != root { // compress
-		nx := int(p.next[i])
-		p.next[i] = int32(root)
+		nx := int(b.next[i])
+		b.next[i] = int32(root)
 		i = nx
 	}
 	return root
 }
 
-func (p *placer) take(i int) {
-	p.grow(i + 2)
-	p.used[i] = true
-	p.next[i] = int32(i + 1)
-}
-
-// place returns a base b ≥ 1 such that b+c is free for every c in kids.
-func (p *placer) place(kids []uint32) int {
+// place returns a base ≥ 1 such that base+c is free for every c in kids
+// (sorted), and gives those cells to parent. Setting the checks at once is
+// safe: the failure links computed while the children are created only
+// look at proper suffixes of parent, never at parent.
+func (b *daBuilder) place(kids []uint32, parent int32) int {
 	c0 := int(kids[0])
-	for cand := p.free(c0 + 1); ; cand = p.free(cand + 1) {
-		b := cand - c0
-		ok := true
-		for _, c := range kids[1:] {
-			i := b + int(c)
-			p.grow(i + 1)
-			if p.used[i] {
-				ok = false
-				break
-			}
-		}
-		if ok {
+	size := min(bits.Len(uint(len(kids)-1)), len(b.from)-1)
+	for cand := b.candidate(max(c0+1, b.from[size])); ; cand = b.candidate(cand + 1) {
+		base := cand - c0
+		if b.fits(base, kids) {
 			for _, c := range kids {
-				p.take(b + int(c))
+				b.da.cells[base+int(c)].check = parent
 			}
-			return b
+			if size > 0 {
+				b.from[size] = cand
+			}
+			return base
 		}
 	}
 }
 
-func buildDoubleArray(syms [][]uint32, pats []pattern, alphabet int) doubleArray {
-	tr := buildTrie(syms)
-	state := make([]int32, len(tr.kids)) // trie node → cell index
-	bases := map[int32]int32{}
-	var p placer
-	p.take(0) // the root
-	order := []int32{0}
-	for qi := 0; qi < len(order); qi++ {
-		n := order[qi]
-		kids := tr.kids[n]
-		if len(kids) == 0 {
-			continue
-		}
-		b := p.place(kids)
-		bases[state[n]] = int32(b)
-		for _, c := range kids {
-			child := tr.edges[uint64(n)<<32|uint64(c)]
-			state[child] = int32(b + int(c))
-			order = append(order, child)
+func (b *daBuilder) fits(base int, kids []uint32) bool {
+	b.grow(base + int(kids[len(kids)-1]) + 1)
+	for _, c := range kids[1:] {
+		if b.da.cells[base+int(c)].check != freeCheck {
+			return false
 		}
 	}
-	size := len(p.used)
-	maxBase := int32(0)
-	for _, b := range bases {
-		maxBase = max(maxBase, b)
-	}
-	size = max(size, int(maxBase)+alphabet+1)
-	da := doubleArray{cells: make([]cell, size), info: make([]stateInfo, size), outs: make([]output, 1), states: len(tr.kids)}
-	for i := range da.cells {
-		da.cells[i].check = freeCheck
-	}
-	for s, b := range bases {
-		da.cells[s].base = b
-	}
-	for _, n := range order {
-		for _, c := range tr.kids[n] {
-			child := tr.edges[uint64(n)<<32|uint64(c)]
-			da.cells[state[child]].check = state[n]
-		}
-	}
-	da.link(tr, order, state, pats)
-	return da
-}
-
-// link computes failure links, output lists and depths in breadth-first
-// order, so that every failure target is done before it is needed.
-func (da *doubleArray) link(tr *trie, order []int32, state []int32, pats []pattern) {
-	dict := make([]int32, len(da.cells)) // nearest proper suffix state with own outputs, or -1
-	own := make([]bool, len(da.cells))   // the state ends a pattern itself
-	for _, n := range order {
-		s := state[n]
-		dict[s] = -1
-		own[s] = len(tr.outs[n]) > 0
-		for _, id := range tr.outs[n] {
-			if pats[id].lastRun > 1 {
-				da.info[s].repeat = true
-			}
-		}
-	}
-	for _, n := range order {
-		s := state[n]
-		for _, c := range tr.kids[n] {
-			t := state[tr.edges[uint64(n)<<32|uint64(c)]]
-			ti := &da.info[t]
-			ti.depth = da.info[s].depth + 1
-			if s != 0 {
-				da.cells[t].fail = da.suffix(da.cells[s].fail, c)
-			}
-			f := da.cells[t].fail
-			if own[f] {
-				dict[t] = f
-			} else {
-				dict[t] = dict[f]
-			}
-			ti.repeat = ti.repeat || da.info[f].repeat
-		}
-		da.addOutputs(s, tr.outs[n], dict[s], pats)
-	}
+	return true
 }
 
 // suffix is the state reached on c from f or, failing that, from the
@@ -244,13 +260,9 @@ func (da *doubleArray) suffix(f int32, c uint32) int32 {
 }
 
 // addOutputs lays out the output list of state s: its own patterns, then a
-// link to the list of dict, its nearest suffix state with patterns of its
-// own. A state with no patterns of its own shares the list of dict.
-func (da *doubleArray) addOutputs(s int32, own []int32, dict int32, pats []pattern) {
-	next := int32(0)
-	if dict >= 0 {
-		next = da.cells[dict].out
-	}
+// link to next, the list of its nearest suffix state with patterns of its
+// own. A state with no patterns of its own shares that list.
+func (da *doubleArray) addOutputs(s int32, own []int32, next int32, pats []pattern) {
 	if len(own) == 0 {
 		da.cells[s].out = next
 		return

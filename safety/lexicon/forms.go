@@ -15,8 +15,12 @@ import (
 // until the bound.
 func (b *builder) forms(t *Term) ([][]rune, error) {
 	n := b.l.norm
-	base := []rune(n.Letters(t.Text))
-	out := [][]rune{base}
+	// The term's own letters go to scratch space: addPattern copies them,
+	// so most terms cost no allocation here.
+	base := b.letters(b.scratch[:0], t.Text)
+	b.scratch = base
+	out := append(b.formBuf[:0], base)
+	b.formBuf = out
 	usePinyin := t.Pinyin || b.opts.Pinyin
 	useInitials := t.Initials || b.opts.Initials
 	useNumerals := t.Numerals || b.opts.Numerals
@@ -60,6 +64,15 @@ func (b *builder) forms(t *Term) ([][]rune, error) {
 	}
 	product(alts, add, b.opts.MaxForms*4)
 	return out, nil
+}
+
+// letters appends the folded letters of s to dst, as Normaliser.Letters
+// returns them.
+func (b *builder) letters(dst []rune, s string) []rune {
+	for _, r := range s {
+		_, dst = b.l.norm.AppendFold(dst, r) // only a Letter appends
+	}
+	return dst
 }
 
 func pinyinOf(runes []rune, style int) [][]string {

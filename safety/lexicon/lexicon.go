@@ -14,6 +14,7 @@ package lexicon
 import (
 	"fmt"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/firebreak/firebreak/safety/textnorm"
 )
@@ -85,7 +86,7 @@ type Lexicon struct {
 	// maxWithin is the largest Near.Within: how long a phrase hit is kept
 	maxWithin int
 
-	// composed rune → symbol tables (see entry encoding in tables.go)
+	// composed rune → symbol tables (see the entry encoding in doublearray.go)
 	bmp    []uint32
 	multi  [][]uint32
 	alpha  map[rune]uint32
@@ -133,7 +134,8 @@ type Stats struct {
 // Stats reports the lexicon's size.
 func (l *Lexicon) Stats() Stats {
 	st := Stats{Terms: len(l.terms), Patterns: len(l.pats), States: l.da.states, Symbols: l.maxSym}
-	st.Bytes = len(l.da.cells)*16 + len(l.da.info)*8 + len(l.da.outs)*12 + len(l.bmp)*4 + len(l.pats)*48
+	st.Bytes = len(l.da.cells)*int(unsafe.Sizeof(cell{})) + len(l.da.info)*int(unsafe.Sizeof(stateInfo{})) +
+		len(l.da.outs)*int(unsafe.Sizeof(output{})) + len(l.bmp)*4 + len(l.pats)*int(unsafe.Sizeof(pattern{}))
 	return st
 }
 

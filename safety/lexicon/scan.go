@@ -60,13 +60,16 @@ type scanner struct {
 func (sc *scanner) init(l *Lexicon) { sc.l = l }
 
 // scan feeds whole runes (invalid bytes count as U+FFFD, one byte each).
-// The common case — a rune that folds to one letter starting a new symbol —
-// is handled inline; everything else goes through letter and other.
+// The common cases — a letter starting a new symbol, a letter in no
+// pattern, noise — are handled inline on local copies of the scanner's
+// state, which go back to the scanner around every other call; everything
+// else goes through slowRune.
 func (sc *scanner) scan(text string) {
 	l := sc.l
-	bmp, cells := l.bmp, l.da.cells
+	bmp, cells, maxGap := l.bmp, l.da.cells, l.maxGap
 	base := sc.pos
-	for i := 0; i < len(text); {
+	s, last, nsym, runes, gap, noise, prevWord := sc.s, sc.last, sc.nsym, sc.runes, sc.gap, sc.noise, sc.prevWord
+	for i := 0; i < len(text); runes++ {
 		var e uint32
 		p := i
 		if c := text[i]; c < utf8.RuneSelf {
@@ -81,56 +84,58 @@ func (sc *scanner) scan(text string) {
 			r, n := utf8.DecodeRuneInString(text[i:])
 			i += n
 			if r >= 0x10000 {
+				sc.s, sc.last, sc.nsym, sc.runes, sc.gap, sc.noise, sc.prevWord = s, last, nsym, runes, gap, noise, prevWord
 				sc.pos = base + p
 				sc.supplementary(r, base+p, base+i)
-				sc.runes++
+				s, last, nsym, gap, noise, prevWord = sc.s, sc.last, sc.nsym, sc.gap, sc.noise, sc.prevWord
 				continue
 			}
 			e = bmp[r]
 		}
 		c := e & symMask
-		if c == 0 && e&(3<<classShift|multiBit) == 0 && sc.nEnd == 0 {
-			// a letter in no pattern: nothing can span it
-			sc.prevWord, sc.noise, sc.gap, sc.last, sc.s = e&wordBit != 0, false, 0, 0, 0
-			sc.runes++
-			continue
-		}
-		if e>>classShift == uint32(textnorm.Noise) && sc.nEnd == 0 {
-			sc.gap++
-			sc.noise = true
-			if sc.gap > sc.l.maxGap {
-				sc.s, sc.last = 0, 0
+		if sc.nEnd == 0 {
+			if e&(3<<classShift|multiBit) == 0 && c == 0 {
+				// a letter in no pattern: nothing can span it
+				prevWord, noise, gap, last, s = e&wordBit != 0, false, 0, 0, 0
+				continue
 			}
-			sc.runes++
-			continue
-		}
-		if e&(3<<classShift|multiBit) != 0 || sc.nEnd > 0 || c == sc.last {
-			sc.slowRune(e, base+p, base+i)
-			sc.runes++
-			continue
-		}
-		sc.nsym++
-		sc.ring[sc.nsym&ringMask] = symInfo{start: base + p, runeStart: sc.runes, run: 1, leftWord: sc.prevWord && !sc.noise}
-		sc.prevWord, sc.noise, sc.gap, sc.last = e&wordBit != 0, false, 0, c
-		s := sc.s
-		for {
-			cs := &cells[s]
-			t := cs.base + int32(c)
-			if cells[t].check == s {
-				s = t
-				break
+			if e&(3<<classShift|multiBit) == 0 && c != last {
+				// a letter starting a new symbol
+				nsym++
+				sc.ring[nsym&ringMask] = symInfo{start: base + p, runeStart: runes, run: 1, leftWord: prevWord && !noise}
+				prevWord, noise, gap, last = e&wordBit != 0, false, 0, c
+				for {
+					cs := &cells[s]
+					t := cs.base + int32(c)
+					if cells[t].check == s {
+						s = t
+						break
+					}
+					if s == 0 {
+						break
+					}
+					s = cs.fail
+				}
+				if cells[s].out != 0 {
+					sc.s, sc.nsym, sc.runes = s, nsym, runes
+					sc.emit(base+i, false)
+				}
+				continue
 			}
-			if s == 0 {
-				break
+			if e>>classShift == uint32(textnorm.Noise) {
+				gap++
+				noise = true
+				if gap > maxGap {
+					s, last = 0, 0
+				}
+				continue
 			}
-			s = cs.fail
 		}
-		sc.s = s
-		if cells[s].out != 0 {
-			sc.emit(base+i, false)
-		}
-		sc.runes++
+		sc.s, sc.last, sc.nsym, sc.runes, sc.gap, sc.noise, sc.prevWord = s, last, nsym, runes, gap, noise, prevWord
+		sc.slowRune(e, base+p, base+i)
+		s, last, nsym, gap, noise, prevWord = sc.s, sc.last, sc.nsym, sc.gap, sc.noise, sc.prevWord
 	}
+	sc.s, sc.last, sc.nsym, sc.runes, sc.gap, sc.noise, sc.prevWord = s, last, nsym, runes, gap, noise, prevWord
 	sc.pos = base + len(text)
 }
 
