@@ -53,12 +53,13 @@ const rowColumns = `seq, id, request_id, time_ms, tenant_id, key_id, end_user, m
 
 const rowColumnCount = 32
 
-func (r *row) args() []any {
-	return []any{r.seq, r.id, r.requestID, r.timeMs, r.tenantID, r.keyID, r.endUser, r.model, r.route,
+// appendArgs appends the row's values in the order of rowColumns.
+func (r *row) appendArgs(dst []any) []any {
+	return append(dst, r.seq, r.id, r.requestID, r.timeMs, r.tenantID, r.keyID, r.endUser, r.model, r.route,
 		r.upstream, r.stream, r.inAction, r.inCode, r.inHits, r.outAction, r.outCode,
 		r.outHits, r.codes, r.policyVersion, r.sanctions, r.totalMs, r.firstByteMs, r.promptTokens,
 		r.completionTokens, r.totalTokens, r.status, r.outcome, r.digest, r.content,
-		r.erasedAt, r.prevHash, r.hash}
+		r.erasedAt, r.prevHash, r.hash)
 }
 
 func scanRow(s interface{ Scan(...any) error }) (*row, error) {

@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"crypto/ed25519"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,6 +46,12 @@ type Options struct {
 	// QueueSize caps the appends waiting for the writer; Append blocks
 	// (until its context ends) when the queue is full. Default 4096.
 	QueueSize int
+	// WALCheckpointEvery is, on SQLite, how often the trail copies the
+	// write-ahead log into the database file from a read connection, in
+	// place of SQLite's automatic checkpoint inside a commit (see
+	// walcheckpoint.go). Default 100ms; negative keeps the automatic one.
+	// Ignored on PostgreSQL.
+	WALCheckpointEvery time.Duration
 	// WriteTimeout bounds one batch transaction. Default 30s.
 	WriteTimeout time.Duration
 	// Logger receives background errors. Content is never logged.
@@ -65,17 +70,18 @@ type Trail struct {
 	opts Options
 	log  *slog.Logger
 
-	queue     chan *pending
-	stop      chan struct{} // closed by Close: the writer drains and exits
-	exited    chan struct{} // closed when the writer has exited
-	cpDone    chan struct{} // closed when the checkpoint job has exited
-	closeMu   sync.RWMutex  // held for reading while enqueueing
-	closed    bool
-	inserts   map[int]string // multi-row INSERT text by row count; writer goroutine only
-	insertOne *sql.Stmt      // SQLite only: the prepared single-row INSERT
-	batches   atomic.Int64   // committed batch transactions
-	written   atomic.Int64   // records in them
-	lastCkpt  int64          // seq of the last checkpoint written; checkpoint job only
+	queue    chan *pending
+	stop     chan struct{} // closed by Close: the writer drains and exits
+	exited   chan struct{} // closed when the writer has exited
+	cpDone   chan struct{} // closed when the checkpoint job has exited
+	walDone  chan struct{} // closed when the WAL checkpoint job has exited
+	closeMu  sync.RWMutex  // held for reading while enqueueing
+	closed   bool
+	stmts    *statements  // the writer's SQL; writer goroutine only after New
+	head     *chainHead   // the head as this writer last left it; nil: unknown; writer only
+	batches  atomic.Int64 // committed batch transactions
+	written  atomic.Int64 // records in them
+	lastCkpt int64        // seq of the last checkpoint written; checkpoint job only
 }
 
 // New validates opts and starts the writer and, unless disabled, the
@@ -93,22 +99,17 @@ func New(opts Options) (*Trail, error) {
 	}
 	t := &Trail{
 		db: opts.DB, opts: opts, log: opts.Logger,
-		queue:   make(chan *pending, opts.QueueSize),
-		stop:    make(chan struct{}),
-		exited:  make(chan struct{}),
-		cpDone:  make(chan struct{}),
-		inserts: map[int]string{},
+		queue:  make(chan *pending, opts.QueueSize),
+		stop:   make(chan struct{}),
+		exited: make(chan struct{}),
+		cpDone: make(chan struct{}), walDone: make(chan struct{}),
 	}
-	if opts.DB.Dialect() == store.SQLite {
-		// Prepared before any transaction: SQLite's one write connection
-		// is held by the transaction while it runs.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		stmt, err := opts.DB.PrepareContext(ctx, insertSQL(1))
-		if err != nil {
-			return nil, fmt.Errorf("audit: prepare insert: %w", err)
-		}
-		t.insertOne = stmt
+	var err error
+	if t.stmts, err = newStatements(opts.DB); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if err := t.startWALCheckpoints(); err != nil {
+		return nil, errors.Join(fmt.Errorf("audit: %w", err), t.stmts.close())
 	}
 	go t.writeLoop()
 	if opts.CheckpointEvery > 0 {
@@ -134,6 +135,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.QueueSize == 0 {
 		o.QueueSize = 4096
+	}
+	if o.WALCheckpointEvery == 0 {
+		o.WALCheckpointEvery = 100 * time.Millisecond
 	}
 	if o.WriteTimeout == 0 {
 		o.WriteTimeout = 30 * time.Second
@@ -227,9 +231,8 @@ func (t *Trail) Close() error {
 	close(t.stop)
 	<-t.exited
 	<-t.cpDone
-	if t.insertOne != nil {
-		_ = t.insertOne.Close()
-	}
+	<-t.walDone
+	_ = t.stmts.close()
 	if t.opts.Signer == nil {
 		return nil
 	}

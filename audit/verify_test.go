@@ -52,7 +52,7 @@ func forge(t *testing.T, db *store.DB, seq int64, prev string) {
 	r.seq, r.prevHash = seq, prev
 	r.hash = chainHash(prev, r.canonical())
 	mustExec(t, db, `INSERT INTO audit_records (`+rowColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,
-		$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32)`, r.args()...)
+		$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32)`, r.appendArgs(nil)...)
 }
 
 func hashAt(t *testing.T, db *store.DB, seq int64) string {

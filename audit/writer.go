@@ -3,9 +3,8 @@ package audit
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/firebreak/firebreak/store"
@@ -18,9 +17,11 @@ type pending struct {
 	done  chan error
 }
 
-// rowsPerInsert caps the rows of one INSERT statement (32 parameters each,
-// well under both databases' parameter limits).
-const rowsPerInsert = 64
+// chainHead is the chain's last sequence number and hash.
+type chainHead struct {
+	seq  int64
+	hash string
+}
 
 // writeLoop is the single writer: it takes the first waiting append, adds
 // whatever else is queued up to MaxBatch, writes them in one transaction
@@ -80,104 +81,108 @@ func (t *Trail) commit(batch []*pending) {
 	}
 }
 
-// writeBatch appends batch to the chain in one transaction. The chain head
-// row is locked first (SELECT … FOR UPDATE on PostgreSQL; SQLite
-// transactions already hold the database write lock), so writers on several
-// replicas extend one chain in one order.
+// writeBatch appends batch to the chain in one transaction: it moves the
+// chain head row past the batch, which locks it (a row lock on
+// PostgreSQL; SQLite transactions already hold the database write lock),
+// so writers on several replicas extend one chain in one order, then
+// inserts the records.
 func (t *Trail) writeBatch(batch []*pending) error {
 	ctx, cancel := context.WithTimeout(context.Background(), t.opts.WriteTimeout)
 	defer cancel()
-	var seq int64
-	var hash string
+	var end chainHead
 	err := t.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if seq, hash, err = lockHead(ctx, tx, t.db.Dialect()); err != nil {
+		if end, err = t.extend(ctx, tx, batch); err != nil {
 			return err
 		}
-		for _, p := range batch {
-			seq++
-			p.row.seq, p.row.prevHash = seq, hash
-			p.row.hash = chainHash(hash, p.canon)
-			hash = p.row.hash
-		}
-		for i := 0; i < len(batch); i += rowsPerInsert {
-			if err := t.insertRows(ctx, tx, batch[i:min(i+rowsPerInsert, len(batch))]); err != nil {
-				return err
-			}
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1`, seq, hash)
-		if err != nil {
-			return fmt.Errorf("update chain head: %w", err)
-		}
-		return nil
+		return t.insertRows(ctx, tx, batch)
 	})
 	if err != nil {
 		return fmt.Errorf("audit write: %w", err)
 	}
+	t.head = &end
 	t.batches.Add(1)
 	t.written.Add(int64(len(batch)))
 	return nil
 }
 
-func lockHead(ctx context.Context, tx *sql.Tx, d store.Dialect) (int64, string, error) {
-	q := `SELECT seq, hash FROM audit_chain WHERE id = 1`
-	if d == store.Postgres {
+// extend links batch after the chain head and moves the head past it. It
+// first assumes the head is still where this writer left it, which costs
+// no read; when another writer (a replica, a second Trail) moved it, or on
+// the first batch, it reads and locks the head and links again.
+func (t *Trail) extend(ctx context.Context, tx *sql.Tx, batch []*pending) (chainHead, error) {
+	if t.head != nil {
+		end := link(*t.head, batch)
+		moved, err := t.moveHead(ctx, tx, *t.head, end)
+		if err != nil || moved {
+			return end, err
+		}
+	}
+	start, err := t.lockHead(ctx, tx)
+	if err != nil {
+		return chainHead{}, err
+	}
+	end := link(start, batch)
+	moved, err := t.moveHead(ctx, tx, start, end)
+	if err == nil && !moved {
+		err = errors.New("update chain head: head changed while locked")
+	}
+	return end, err
+}
+
+// link gives each record of batch its place after h and returns the new
+// head.
+func link(h chainHead, batch []*pending) chainHead {
+	for _, p := range batch {
+		h.seq++
+		p.row.seq, p.row.prevHash = h.seq, h.hash
+		p.row.hash = chainHash(h.hash, p.canon)
+		h.hash = p.row.hash
+	}
+	return h
+}
+
+// moveHead sets the head to to if it is from, and reports whether it was.
+func (t *Trail) moveHead(ctx context.Context, tx *sql.Tx, from, to chainHead) (bool, error) {
+	res, err := t.stmts.exec(ctx, tx, moveHeadSQL, to.seq, to.hash, from.seq, from.hash)
+	if err != nil {
+		return false, fmt.Errorf("update chain head: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("update chain head: %w", err)
+	}
+	return n == 1, nil
+}
+
+// lockHead reads the head; on PostgreSQL it locks the row (FOR UPDATE).
+func (t *Trail) lockHead(ctx context.Context, tx *sql.Tx) (chainHead, error) {
+	q := selectHeadSQL
+	if t.db.Dialect() == store.Postgres {
 		q += ` FOR UPDATE`
 	}
-	var seq int64
-	var hash string
-	if err := tx.QueryRowContext(ctx, q).Scan(&seq, &hash); err != nil {
-		return 0, "", fmt.Errorf("lock chain head: %w", err)
+	var h chainHead
+	if err := t.stmts.queryRow(ctx, tx, q).Scan(&h.seq, &h.hash); err != nil {
+		return h, fmt.Errorf("lock chain head: %w", err)
 	}
-	return seq, hash, nil
+	return h, nil
 }
 
-// insertRows inserts ps. SQLite runs in process, so one prepared
-// single-row statement per record is cheapest (it resolves "$N" names by a
-// linear search, which makes wide multi-row statements slow); PostgreSQL
-// gets one multi-row statement per chunk, one round trip.
+// insertRows inserts ps, one multi-row INSERT per chunk.
 func (t *Trail) insertRows(ctx context.Context, tx *sql.Tx, ps []*pending) error {
-	if t.insertOne != nil {
-		stmt := tx.StmtContext(ctx, t.insertOne)
-		for _, p := range ps {
-			if _, err := stmt.ExecContext(ctx, p.row.args()...); err != nil {
-				return fmt.Errorf("insert record: %w", err)
-			}
+	args := make([]any, 0, min(len(ps), rowsPerInsert)*rowColumnCount)
+	for len(ps) > 0 {
+		n := t.stmts.chunk(len(ps))
+		args = args[:0]
+		for _, p := range ps[:n] {
+			args = p.row.appendArgs(args)
 		}
-		return nil
-	}
-	q, ok := t.inserts[len(ps)]
-	if !ok {
-		q = insertSQL(len(ps))
-		t.inserts[len(ps)] = q
-	}
-	args := make([]any, 0, len(ps)*rowColumnCount)
-	for _, p := range ps {
-		args = append(args, p.row.args()...)
-	}
-	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-		return fmt.Errorf("insert records: %w", err)
+		if _, err := t.stmts.exec(ctx, tx, t.stmts.insertText(n), args...); err != nil {
+			return fmt.Errorf("insert records: %w", err)
+		}
+		ps = ps[n:]
 	}
 	return nil
-}
-
-func insertSQL(n int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO audit_records (" + rowColumns + ") VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for j := range rowColumnCount {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("$" + strconv.Itoa(i*rowColumnCount+j+1))
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
 }
 
 // Checkpoint signs the current chain head and stores it. It returns the

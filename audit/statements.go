@@ -1,0 +1,144 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/firebreak/firebreak/store"
+)
+
+// The writer's statements. Each batch runs at most a few: the conditional
+// head update, one multi-row INSERT per chunk of rows and, only when the
+// head moved under another writer, the head read.
+const (
+	selectHeadSQL = `SELECT seq, hash FROM audit_chain WHERE id = 1`
+	// moveHeadSQL moves the head only from the value the writer expects, so
+	// a writer that last saw the head itself needs no read: one row
+	// affected means the head was still its own (and is now locked).
+	moveHeadSQL = `UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4`
+)
+
+// rowsPerInsert caps the rows of one INSERT statement (32 parameters each,
+// well under both databases' parameter limits).
+const rowsPerInsert = 64
+
+// statements runs the writer's SQL in a batch transaction. On SQLite every
+// statement is prepared once, before any transaction (the one write
+// connection is held by a transaction while it runs), because preparing is
+// a large share of a small batch's cost; the INSERTs come in power-of-two
+// row counts so that a few prepared statements cover every batch. On
+// PostgreSQL the driver caches prepared statements per connection by text.
+type statements struct {
+	prepared map[string]*sql.Stmt // by SQL text; SQLite only
+	inserts  map[int]string       // INSERT text by row count
+	sqlite   bool                 // chunks are powers of two, parameters anonymous
+}
+
+// newStatements prepares the writer's statements on SQLite.
+func newStatements(db *store.DB) (*statements, error) {
+	s := &statements{inserts: map[int]string{}}
+	if db.Dialect() != store.SQLite {
+		return s, nil
+	}
+	s.sqlite, s.prepared = true, map[string]*sql.Stmt{}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	texts := []string{selectHeadSQL, moveHeadSQL}
+	for n := 1; n <= rowsPerInsert; n *= 2 {
+		texts = append(texts, s.insertText(n))
+	}
+	for _, q := range texts {
+		stmt, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("prepare: %w", err), s.close())
+		}
+		s.prepared[q] = stmt
+	}
+	return s, nil
+}
+
+// chunk is the number of rows of the next INSERT for n remaining rows.
+func (s *statements) chunk(n int) int {
+	n = min(n, rowsPerInsert)
+	if !s.sqlite {
+		return n
+	}
+	c := 1
+	for c*2 <= n {
+		c *= 2
+	}
+	return c
+}
+
+func (s *statements) insertText(n int) string {
+	q, ok := s.inserts[n]
+	if !ok {
+		q = insertSQL(n, s.sqlite)
+		s.inserts[n] = q
+	}
+	return q
+}
+
+func (s *statements) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if stmt := s.prepared[q]; stmt != nil {
+		return tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, q, args...)
+}
+
+func (s *statements) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
+	if stmt := s.prepared[q]; stmt != nil {
+		return tx.StmtContext(ctx, stmt).QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, q, args...)
+}
+
+func (s *statements) close() error {
+	var errs []error
+	for _, stmt := range s.prepared {
+		errs = append(errs, stmt.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// insertSQL is an INSERT of n rows. Parameters are numbered ($1, $2 …)
+// as everywhere in Firebreak, except on SQLite (sqlite true), which gets
+// two changes. Its parameters are anonymous (?), bound by position,
+// because SQLite finds the number of a "$N" parameter by a linear search
+// of the statement's names, which makes binding a wide multi-row
+// statement quadratic. And a conflict rolls the whole transaction back
+// (OR ROLLBACK) instead of the statement only, so SQLite keeps no
+// statement journal of the pages the INSERT changes (a temporary file
+// written page by page); the writer retries a failed batch record by
+// record anyway.
+func insertSQL(n int, sqlite bool) string {
+	var b strings.Builder
+	b.WriteString("INSERT ")
+	if sqlite {
+		b.WriteString("OR ROLLBACK ")
+	}
+	b.WriteString("INTO audit_records (" + rowColumns + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for j := range rowColumnCount {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			if sqlite {
+				b.WriteByte('?')
+			} else {
+				b.WriteString("$" + strconv.Itoa(i*rowColumnCount+j+1))
+			}
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
