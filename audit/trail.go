@@ -43,6 +43,11 @@ type Options struct {
 	// arrive while a transaction commits wait and go together in the next
 	// one. Default 256; 1 writes one transaction per record.
 	MaxBatch int
+	// BatchWait is how long the writer waits for more appends before it
+	// writes a batch that is not full, when it found more than one waiting
+	// (appends arrive faster than it commits). Default 0: it writes what
+	// it found at once.
+	BatchWait time.Duration
 	// QueueSize caps the appends waiting for the writer; Append blocks
 	// (until its context ends) when the queue is full. Default 4096.
 	QueueSize int
@@ -90,8 +95,8 @@ func New(opts Options) (*Trail, error) {
 	if opts.DB == nil {
 		return nil, errors.New("audit: Options.DB is required")
 	}
-	if opts.MaxBatch < 0 || opts.QueueSize < 0 || opts.WriteTimeout < 0 {
-		return nil, errors.New("audit: negative MaxBatch, QueueSize or WriteTimeout")
+	if opts.MaxBatch < 0 || opts.QueueSize < 0 || opts.WriteTimeout < 0 || opts.BatchWait < 0 {
+		return nil, errors.New("audit: negative MaxBatch, BatchWait, QueueSize or WriteTimeout")
 	}
 	opts = withDefaults(opts)
 	if err := opts.Retention.validate(opts.Keys != nil); err != nil {

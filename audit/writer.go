@@ -49,8 +49,29 @@ func (t *Trail) writeLoop() {
 	}
 }
 
-// fill adds queued appends to batch without waiting.
+// fill adds queued appends to batch. When more than the first were
+// waiting, appends arrive faster than the writer commits: it then waits up
+// to BatchWait for more, so that one commit serves more of them.
 func (t *Trail) fill(batch []*pending) []*pending {
+	batch = t.drain(batch)
+	if len(batch) == 1 || len(batch) == t.opts.MaxBatch || t.opts.BatchWait <= 0 {
+		return batch
+	}
+	timer := time.NewTimer(t.opts.BatchWait)
+	defer timer.Stop()
+	for len(batch) < t.opts.MaxBatch {
+		select {
+		case p := <-t.queue:
+			batch = t.drain(append(batch, p))
+		case <-timer.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+// drain adds queued appends to batch without waiting.
+func (t *Trail) drain(batch []*pending) []*pending {
 	for len(batch) < t.opts.MaxBatch {
 		select {
 		case p := <-t.queue:
