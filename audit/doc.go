@@ -23,6 +23,14 @@
 // that transaction commits, so a record whose Append returned survives
 // SIGKILL (on SQLite, WAL with synchronous=NORMAL: a process crash loses no
 // commit; a power loss may lose the last transactions, see package store).
+// A batch is a few statements whatever its size: the chain head update,
+// one multi-row INSERT per 64 records, the commit. The record's row, its
+// sealed content and its canonical encoding are built on the caller's
+// goroutine before it queues, so the writer only links, hashes and writes.
+// On SQLite the trail also moves the write-ahead log checkpoint off the
+// commit path (Options.WALCheckpointEvery): otherwise every thousandth
+// page a commit copies the log into the database file and syncs both
+// while every waiting answer waits.
 //
 // # Hash chain
 //
@@ -33,9 +41,14 @@
 // where canonical is a versioned, length-prefixed encoding of every stored
 // field except seq, the content column and its erasure mark (see
 // row.canonical). The writer assigns seq and prev_hash inside the batch
-// transaction after locking the single chain-head row (audit_chain; SELECT
-// … FOR UPDATE on PostgreSQL, the database write lock on SQLite), so
-// replicas sharing a PostgreSQL database extend one chain in one order.
+// transaction and moves the single chain-head row (audit_chain) in the
+// same transaction, which locks it (a row lock on PostgreSQL, the database
+// write lock on SQLite), so replicas sharing a PostgreSQL database extend
+// one chain in one order. The head update names the head the writer left
+// (UPDATE … WHERE seq = … AND hash = …), so a writer that wrote the last
+// batch needs no read; when another writer moved the head in between, the
+// update matches nothing and the writer reads and locks the head (SELECT …
+// FOR UPDATE on PostgreSQL) and links the batch again.
 //
 // Content is bound to the chain through a digest: the record hash covers
 // content_digest = SHA-256(content column), not the content itself. An
