@@ -185,8 +185,8 @@ func (s *Service) Invalidate(c Change) {
 	case ChangeAdmin:
 		s.admin.clear()
 	default:
-		s.Keys.cache.clear()
-		s.Users.cache.clear()
+		s.Keys.cache.Clear()
+		s.Users.cache.Clear()
 		s.admin.clear()
 	}
 }

@@ -62,7 +62,7 @@ func (ks *Keys) Authenticate(ctx context.Context, presented string) (*Principal,
 	copy(buf[:], presented)
 	sum := sha256.Sum256(buf[:])
 	now := ks.s.opts.Now()
-	e, ok := ks.cache.get(sum, now)
+	e, ok := ks.cache.Get(sum, now)
 	if !ok {
 		var err error
 		if e, err = ks.load(ctx, presented, sum); err != nil {
@@ -90,12 +90,12 @@ func (ks *Keys) load(ctx context.Context, presented string, sum [sha256.Size]byt
 	v, err, _ := ks.flight.Do(string(sum[:]), func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		gen := ks.cache.generation()
+		gen := ks.cache.Generation()
 		e, err := ks.read(ctx, presented[len(keyPrefix):len(keyPrefix)+keyIDLen], sum)
 		if err != nil {
 			return nil, err
 		}
-		ks.cache.putIfCurrent(sum, e, gen, ks.s.opts.Now())
+		ks.cache.PutIfCurrent(sum, e, gen, ks.s.opts.Now())
 		return e, nil
 	})
 	if err != nil {

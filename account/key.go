@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/firebreak/firebreak/internal/ttlcache"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -46,7 +47,7 @@ type Key struct {
 type Keys struct {
 	s        *Service
 	authStmt *sql.Stmt // authQuery, prepared on the read pool
-	cache    *cache[[sha256.Size]byte, *authEntry]
+	cache    *ttlcache.Cache[[sha256.Size]byte, *authEntry]
 	flight   singleflight.Group
 	touched  *toucher
 }
@@ -54,7 +55,7 @@ type Keys struct {
 func newKeys(s *Service) *Keys {
 	return &Keys{
 		s:       s,
-		cache:   newCache[[sha256.Size]byte, *authEntry](s.opts.CacheTTL, s.opts.KeyCacheSize),
+		cache:   ttlcache.New[[sha256.Size]byte, *authEntry](s.opts.CacheTTL, s.opts.KeyCacheSize),
 		touched: newToucher("api_keys", "last_used_at", s.opts.TouchInterval.Milliseconds()),
 	}
 }
@@ -207,9 +208,9 @@ func scanKey(r scanner) (*Key, error) {
 }
 
 func (ks *Keys) dropKey(id string) {
-	ks.cache.deleteFunc(func(_ [sha256.Size]byte, e *authEntry) bool { return e.p.Key.ID == id })
+	ks.cache.DeleteFunc(func(_ [sha256.Size]byte, e *authEntry) bool { return e.p.Key.ID == id })
 }
 
 func (ks *Keys) dropTenant(id string) {
-	ks.cache.deleteFunc(func(_ [sha256.Size]byte, e *authEntry) bool { return e.p.Tenant.ID == id })
+	ks.cache.DeleteFunc(func(_ [sha256.Size]byte, e *authEntry) bool { return e.p.Tenant.ID == id })
 }

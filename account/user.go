@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/firebreak/firebreak/internal/ttlcache"
 )
 
 // MaxExternalIDLen bounds EndUser.ExternalID, in bytes.
@@ -35,7 +37,7 @@ type EndUser struct {
 type Users struct {
 	s       *Service
 	selStmt *sql.Stmt // selectUser, prepared on the read pool
-	cache   *cache[userKey, *userEntry]
+	cache   *ttlcache.Cache[userKey, *userEntry]
 	flight  singleflight.Group
 	touched *toucher
 }
@@ -50,7 +52,7 @@ type userEntry struct {
 func newUsers(s *Service) *Users {
 	return &Users{
 		s:       s,
-		cache:   newCache[userKey, *userEntry](s.opts.CacheTTL, s.opts.UserCacheSize),
+		cache:   ttlcache.New[userKey, *userEntry](s.opts.CacheTTL, s.opts.UserCacheSize),
 		touched: newToucher("end_users", "last_seen_at", s.opts.TouchInterval.Milliseconds()),
 	}
 }
@@ -69,19 +71,19 @@ func (us *Users) Resolve(ctx context.Context, tenantID, externalID string) (*End
 	}
 	now := us.s.opts.Now()
 	k := userKey{tenantID, externalID}
-	e, ok := us.cache.get(k, now)
+	e, ok := us.cache.Get(k, now)
 	if !ok {
 		v, err, _ := us.flight.Do(tenantID+"\x00"+externalID, func() (any, error) {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			gen := us.cache.generation()
+			gen := us.cache.Generation()
 			u, err := us.upsert(ctx, tenantID, externalID, now)
 			if err != nil {
 				return nil, err
 			}
 			e := &userEntry{u: u}
 			e.touched.Store(toMs(u.LastSeenAt))
-			us.cache.putIfCurrent(k, e, gen, now)
+			us.cache.PutIfCurrent(k, e, gen, now)
 			return e, nil
 		})
 		if err != nil {
@@ -170,9 +172,9 @@ func scanUser(r scanner) (*EndUser, error) {
 }
 
 func (us *Users) dropUser(id string) {
-	us.cache.deleteFunc(func(_ userKey, e *userEntry) bool { return e.u.ID == id })
+	us.cache.DeleteFunc(func(_ userKey, e *userEntry) bool { return e.u.ID == id })
 }
 
 func (us *Users) dropTenant(id string) {
-	us.cache.deleteFunc(func(k userKey, _ *userEntry) bool { return k.tenantID == id })
+	us.cache.DeleteFunc(func(k userKey, _ *userEntry) bool { return k.tenantID == id })
 }

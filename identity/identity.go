@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/internal/ttlcache"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -80,7 +81,7 @@ type Service struct {
 	req       compiledRequirements
 	quiet     quietHours
 	loadQ     *sql.Stmt
-	cache     *stateCache
+	cache     *ttlcache.Cache[string, *State]
 	flight    singleflight.Group
 	stop      chan struct{}
 	done      chan struct{}
@@ -101,7 +102,7 @@ func New(opts Options) (*Service, error) {
 	s := &Service{
 		db:    opts.DB,
 		opts:  opts,
-		cache: newStateCache(opts.CacheTTL, opts.CacheSize),
+		cache: ttlcache.New[string, *State](opts.CacheTTL, opts.CacheSize),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
@@ -185,7 +186,13 @@ func (s *Service) Close() error {
 // Invalidate drops the cached state of one end user, or of all of them
 // when userID is "". A notifier calls it with the IDs published by other
 // replicas' OnChange.
-func (s *Service) Invalidate(userID string) { s.cache.drop(userID) }
+func (s *Service) Invalidate(userID string) {
+	if userID == "" {
+		s.cache.Clear()
+		return
+	}
+	s.cache.Delete(userID)
+}
 
 // changed invalidates locally and publishes the change.
 func (s *Service) changed(userID string) {
@@ -198,19 +205,19 @@ func (s *Service) changed(userID string) {
 // cache when it can be; the returned State is shared: do not modify it.
 func (s *Service) State(ctx context.Context, userID string) (*State, error) {
 	now := s.opts.Now()
-	if st, ok := s.cache.get(userID, now); ok {
+	if st, ok := s.cache.Get(userID, now); ok {
 		return st, nil
 	}
 	v, err, _ := s.flight.Do(userID, func() (any, error) {
 		// Detached from one caller's cancellation: others share the result.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		gen := s.cache.generation()
+		gen := s.cache.Generation()
 		st, err := s.load(ctx, userID)
 		if err != nil {
 			return nil, err
 		}
-		s.cache.putIfCurrent(st, gen, now)
+		s.cache.PutIfCurrent(st.UserID, st, gen, now)
 		return st, nil
 	})
 	if err != nil {

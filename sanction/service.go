@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/firebreak/firebreak/internal/ttlcache"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -19,7 +20,7 @@ import (
 type Service struct {
 	opts   Options
 	db     *store.DB
-	users  *stateCache
+	users  *ttlcache.Cache[userKey, *userState]
 	flight singleflight.Group
 	bl     *blacklist
 
@@ -39,7 +40,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	s := &Service{
 		opts:  opts,
 		db:    opts.DB,
-		users: newStateCache(opts.CacheTTL, opts.CacheSize),
+		users: ttlcache.New[userKey, *userState](opts.CacheTTL, opts.CacheSize),
 		bl:    newBlacklist(),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
@@ -101,13 +102,13 @@ func (s *Service) onUser(payload string) {
 		s.opts.Logger.Warn("bad sanction notice", "topic", TopicUser, "len", len(payload))
 		return
 	}
-	s.users.drop(userKey{tenantID, endUserID})
+	s.users.Delete(userKey{tenantID, endUserID})
 }
 
 // changedUser drops the user's standing here and tells the other replicas.
 // A failed publication is logged: the others catch up after CacheTTL.
 func (s *Service) changedUser(ctx context.Context, k userKey) {
-	s.users.drop(k)
+	s.users.Delete(k)
 	s.publish(ctx, TopicUser, k.tenantID+"\n"+k.endUserID)
 }
 

@@ -101,18 +101,18 @@ func (s *Service) Standing(ctx context.Context, tenantID, endUserID string) (Sta
 }
 
 func (s *Service) state(ctx context.Context, k userKey, now time.Time) (*userState, error) {
-	if st, ok := s.users.get(k, now); ok {
+	if st, ok := s.users.Get(k, now); ok {
 		return st, nil
 	}
 	v, err, _ := s.flight.Do(k.tenantID+"\n"+k.endUserID, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		gen := s.users.generation()
+		gen := s.users.Generation()
 		st, err := s.loadState(ctx, k, now)
 		if err != nil {
 			return nil, err
 		}
-		s.users.putIfCurrent(k, st, gen, now)
+		s.users.PutIfCurrent(k, st, gen, now)
 		return st, nil
 	})
 	if err != nil {

@@ -133,12 +133,12 @@ func (s *Service) RecordViolation(ctx context.Context, v Violation) (Outcome, er
 	}
 	// Load afresh rather than through state: a load another request
 	// started before the commit may still be in flight.
-	gen := s.users.generation()
+	gen := s.users.Generation()
 	st, err := s.loadState(ctx, k, now)
 	if err != nil {
 		return out, fmt.Errorf("record violation: %w", err)
 	}
-	s.users.putIfCurrent(k, st, gen, now)
+	s.users.PutIfCurrent(k, st, gen, now)
 	out.Standing = st.standing(now)
 	return out, nil
 }
@@ -303,7 +303,7 @@ func (j *judgement) impose(ctx context.Context, step Step, ch choice, violationI
 func (s *Service) RecordClean(ctx context.Context, tenantID, endUserID string) error {
 	k := userKey{tenantID, endUserID}
 	now := s.opts.Now()
-	gen := s.users.generation()
+	gen := s.users.Generation()
 	st, err := s.state(ctx, k, now)
 	if err != nil {
 		return fmt.Errorf("record clean input: %w", err)
@@ -316,7 +316,11 @@ func (s *Service) RecordClean(ctx context.Context, tenantID, endUserID string) e
 	if err != nil {
 		return fmt.Errorf("record clean input: %w", err)
 	}
-	s.users.clearInARow(k, gen)
+	s.users.UpdateIfCurrent(k, gen, func(st *userState) *userState {
+		clean := *st
+		clean.inARow = false
+		return &clean
+	})
 	return nil
 }
 
