@@ -29,9 +29,9 @@ func (e *Engine) lexHits(dir Direction, ms []lexicon.Match, hits []Hit) []Hit {
 		hits = make([]Hit, 0, len(ms))
 	}
 	for _, m := range ms {
-		h := e.termHits[dir][m.Term]
+		hits = append(hits, e.termHits[dir][m.Term])
+		h := &hits[len(hits)-1]
 		h.Start, h.End = m.Start, m.End
-		hits = append(hits, h)
 	}
 	return hits
 }

@@ -53,6 +53,7 @@ type scanner struct {
 	nEnd     int    // pending candidates waiting for the next rune
 	ring     [ringSize]symInfo
 	pending  []cand
+	edgeBuf  []cand // scratch for wordEdge
 	phrases  []phraseHit
 	out      []Match
 }
@@ -300,17 +301,20 @@ func (sc *scanner) candidate(id int32, end int, onRepeat bool) {
 }
 
 // wordEdge settles the candidates waiting for the rune after them: a word
-// rune right after a Latin term means it was part of a longer word.
+// rune right after a Latin term means it was part of a longer word. Plain
+// candidates are reported at once; the others go through accept after the
+// loop, since accept may add to pending.
 func (sc *scanner) wordEdge(wordNext bool) {
 	kept := sc.pending[:0]
-	var buf [8]cand
-	accepted := buf[:0]
+	accepted := sc.edgeBuf[:0]
 	for _, c := range sc.pending {
-		if !c.needEnd {
+		switch {
+		case !c.needEnd:
 			kept = append(kept, c)
-			continue
-		}
-		if !wordNext {
+		case wordNext:
+		case c.plain:
+			sc.out = append(sc.out, Match{Term: int(c.term), Start: c.start, End: c.end})
+		default:
 			c.needEnd = false
 			accepted = append(accepted, c)
 		}
@@ -319,6 +323,7 @@ func (sc *scanner) wordEdge(wordNext bool) {
 	for _, c := range accepted {
 		sc.accept(c)
 	}
+	sc.edgeBuf = accepted[:0]
 }
 
 func (sc *scanner) accept(c cand) {
