@@ -35,39 +35,14 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.stream = req.Stream
-	if c.user, err = g.tokenUser(ctx, c, r, req.User); err == nil && c.user == nil {
-		c.user, err = g.endUser(ctx, c.principal, req.User, r)
-	}
+	router, route, ticket, err := g.admit(ctx, c, r, admission{model: req.Model, user: req.User,
+		tenantDefault: c.principal.Tenant.DefaultModel, text: req.LatestUserText()})
 	if err != nil {
 		openai.WriteError(w, err)
 		return
 	}
-	if err := g.checkStanding(ctx, c, r); err != nil {
-		openai.WriteError(w, err)
-		return
-	}
-	router := g.router()
-	route, err := g.resolve(router, c.principal, req)
-	if err == nil {
-		err = restrictedModel(c, route.Model.Name)
-	}
-	if err == nil {
-		err = g.checkIdentity(ctx, c, route.Model.Name)
-	}
-	if err != nil {
-		openai.WriteError(w, err)
-		return
-	}
-	c.model, c.route = route.Model.Name, route.Reason
 	w.Header().Set("X-Firebreak-Model", route.Model.Name)
 	w.Header().Set("X-Firebreak-Route", route.Reason)
-
-	ticket, err := g.acquire(ctx, c)
-	if err != nil {
-		c.outcome = "limited"
-		openai.WriteError(w, err)
-		return
-	}
 	var tokens int64
 	defer func() { ticket.Done(tokens); c.tokens = tokens }()
 
@@ -151,17 +126,51 @@ func (g *Gateway) endUser(ctx context.Context, p *account.Principal, bodyUser st
 	return u, nil
 }
 
-// resolve picks the model (1+N) and checks the key and tenant may use it.
-func (g *Gateway) resolve(router *upstream.Router, p *account.Principal, req *openai.ChatRequest) (upstream.Route, error) {
-	route, err := router.Resolve(req.Model, p.Tenant.DefaultModel, req.LatestUserText())
-	if err != nil {
-		return route, err
+// admission is what admit needs of a request.
+type admission struct {
+	model, user   string // as the body names them
+	tenantDefault string // the model for a request that names none
+	text          string // the latest user message, for "auto"
+}
+
+// admit runs the steps every model call takes before review and the
+// upstream: who the end user is, whether they may be served (blacklists,
+// sanctions), which model serves them (1+N routing, allowed models,
+// restrictions, real-name requirements, minors' mode), and their limits.
+// The caller must call the ticket's Done.
+func (g *Gateway) admit(ctx context.Context, c *call, r *http.Request, a admission) (*upstream.Router, upstream.Route, *limit.Ticket, error) {
+	var err error
+	if c.user, err = g.tokenUser(ctx, c, r, a.user); err == nil && c.user == nil {
+		c.user, err = g.endUser(ctx, c.principal, a.user, r)
 	}
-	if !modelAllowed(p, route.Model.Name) {
-		return route, &openai.Error{Code: openai.CodeModelNotAllowed, Param: "model",
+	if err == nil {
+		err = g.checkStanding(ctx, c, r)
+	}
+	if err != nil {
+		return nil, upstream.Route{}, nil, err
+	}
+	router := g.router()
+	route, err := router.Resolve(a.model, a.tenantDefault, a.text)
+	if err == nil && !modelAllowed(c.principal, route.Model.Name) {
+		err = &openai.Error{Code: openai.CodeModelNotAllowed, Param: "model",
 			Message: "this API key may not use model '" + route.Model.Name + "'"}
 	}
-	return route, nil
+	if err == nil {
+		err = restrictedModel(c, route.Model.Name)
+	}
+	if err == nil {
+		err = g.checkIdentity(ctx, c, route.Model.Name)
+	}
+	if err != nil {
+		return nil, upstream.Route{}, nil, err
+	}
+	c.model, c.route = route.Model.Name, route.Reason
+	ticket, err := g.acquire(ctx, c)
+	if err != nil {
+		c.outcome = "limited"
+		return nil, upstream.Route{}, nil, err
+	}
+	return router, route, ticket, nil
 }
 
 func modelAllowed(p *account.Principal, model string) bool {

@@ -59,9 +59,11 @@ func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
 		Message: "the model '" + id + "' does not exist or this key may not use it"})
 }
 
-// embeddings is POST /v1/embeddings: authenticated, limited, routed and
-// passed through. Embedding inputs are not generated content; they are not
-// reviewed.
+// embeddings is POST /v1/embeddings: admitted like a chat completion
+// (end user, sanctions, routing, real name, limits) and passed through.
+// Embedding inputs are not generated content; they are not reviewed. A
+// request that names no model goes to the general model, not the tenant's
+// bound chat model.
 func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c := callFrom(ctx)
@@ -75,23 +77,8 @@ func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, err)
 		return
 	}
-	if c.user, err = g.endUser(ctx, c.principal, req.User, r); err != nil {
-		openai.WriteError(w, err)
-		return
-	}
-	router := g.router()
-	route, err := router.Resolve(req.Model, "", "")
-	if err == nil && !modelAllowed(c.principal, route.Model.Name) {
-		err = &openai.Error{Code: openai.CodeModelNotAllowed, Param: "model", Message: "this API key may not use model '" + route.Model.Name + "'"}
-	}
+	router, route, ticket, err := g.admit(ctx, c, r, admission{model: req.Model, user: req.User})
 	if err != nil {
-		openai.WriteError(w, err)
-		return
-	}
-	c.model, c.route = route.Model.Name, route.Reason
-	ticket, err := g.acquire(ctx, c)
-	if err != nil {
-		c.outcome = "limited"
 		openai.WriteError(w, err)
 		return
 	}

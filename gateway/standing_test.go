@@ -33,6 +33,9 @@ func TestGradedSanctions(t *testing.T) {
 	if resp.StatusCode != 403 {
 		t.Fatalf("suspended user: status %d", resp.StatusCode)
 	}
+	if resp := h.do("POST", "/v1/embeddings", `{"model":"general","input":"x","user":"mallory"}`, h.key); resp.StatusCode != 403 {
+		t.Fatalf("suspended user's embeddings: status %d", resp.StatusCode)
+	}
 	if resp := h.post(chat("general", "a harmless question", false, `"user":"alice"`)); resp.StatusCode != 200 {
 		t.Fatalf("another user: status %d", resp.StatusCode)
 	}
