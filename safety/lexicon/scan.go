@@ -53,7 +53,6 @@ type scanner struct {
 	nEnd     int    // pending candidates waiting for the next rune
 	ring     [ringSize]symInfo
 	pending  []cand
-	edgeBuf  []cand // scratch for wordEdge
 	phrases  []phraseHit
 	out      []Match
 }
@@ -306,7 +305,8 @@ func (sc *scanner) candidate(id int32, end int, onRepeat bool) {
 // loop, since accept may add to pending.
 func (sc *scanner) wordEdge(wordNext bool) {
 	kept := sc.pending[:0]
-	accepted := sc.edgeBuf[:0]
+	var few [4]cand
+	later := few[:0] // more than four at one edge is rare
 	for _, c := range sc.pending {
 		switch {
 		case !c.needEnd:
@@ -316,14 +316,13 @@ func (sc *scanner) wordEdge(wordNext bool) {
 			sc.out = append(sc.out, Match{Term: int(c.term), Start: c.start, End: c.end})
 		default:
 			c.needEnd = false
-			accepted = append(accepted, c)
+			later = append(later, c)
 		}
 	}
 	sc.pending, sc.nEnd = kept, 0
-	for _, c := range accepted {
+	for _, c := range later {
 		sc.accept(c)
 	}
-	sc.edgeBuf = accepted[:0]
 }
 
 func (sc *scanner) accept(c cand) {
