@@ -91,6 +91,7 @@ type Engine struct {
 	replies    map[string]Reply
 	mask       string
 	span       int  // longest hold-back any rule or detector needs
+	ruleSpan   int  // longest hold-back any rule needs
 	hasAllow   bool // some term has an allow-list
 }
 
@@ -204,6 +205,7 @@ func (e *Engine) compileRules(cfg Config, def Action) error {
 			r.MaxSpan = 256
 		}
 		e.span = max(e.span, r.MaxSpan)
+		e.ruleSpan = max(e.ruleSpan, r.MaxSpan)
 		e.rules = append(e.rules, rule{Rule: r, re: re, action: a})
 	}
 	return nil

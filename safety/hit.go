@@ -88,6 +88,14 @@ type Spanner interface {
 	MaxSpan() int
 }
 
+// Holder is implemented by detectors that can tell how many bytes at the
+// end of a text could still become part of a hit once more text arrives.
+// A stream then holds back only that much (at most MaxSpan) instead of
+// MaxSpan, so answers are not delayed by the longest possible hit.
+type Holder interface {
+	Hold(text string) int
+}
+
 // DetectorFactory builds a detector from its settings, given as JSON (policy
 // YAML is converted to JSON before it reaches a factory). A factory validates
 // its settings and returns an error that names the bad field.

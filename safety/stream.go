@@ -123,7 +123,10 @@ func (s *Stream) windowHits() []Hit {
 	}
 	got := s.e.detectorHits(s.dir, string(s.text[start:end]), start, nil)
 	fresh := newHits(got, s.winHits)
-	s.winHits = append(hitsAfter(s.winHits, s.released), fresh...)
+	// The window's hits replace the provisional ones: a hit found while the
+	// text ended in the middle of something longer ("a@b.com" before
+	// "138…" glued on) is no hit once the rest arrives.
+	s.winHits = hitsAfter(got, s.released)
 	return fresh
 }
 
@@ -133,7 +136,7 @@ func (s *Stream) safe() int {
 	lexSafe := s.lex.Safe()
 	safe := lexSafe
 	if s.e.span > 0 {
-		safe = min(safe, max(s.released, len(s.text)-s.e.span))
+		safe = min(safe, max(s.released, len(s.text)-s.holdBack()))
 	}
 	for safe > s.released && safe < len(s.text) && !utf8.RuneStart(s.text[safe]) {
 		safe--
@@ -142,6 +145,26 @@ func (s *Stream) safe() int {
 		safe = s.trimTail(safe)
 	}
 	return max(safe, s.released)
+}
+
+// holdBack is how many bytes at the end of the text a rule or detector
+// may still need: each detector's own estimate where it gives one
+// (Holder), its longest span otherwise, and the longest rule span.
+func (s *Stream) holdBack() int {
+	n := s.e.ruleSpan
+	var tail string
+	for _, d := range s.e.dets {
+		h, ok := d.d.(Holder)
+		if !ok {
+			n = max(n, d.span)
+			continue
+		}
+		if tail == "" {
+			tail = string(s.text[max(s.released, len(s.text)-s.e.span):])
+		}
+		n = max(n, min(h.Hold(tail), d.span))
+	}
+	return n
 }
 
 // tailWindow is how much text before a release point trimTail rescans.
