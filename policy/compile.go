@@ -142,25 +142,33 @@ func (c *Compiled) compileEngines(layers map[string]*layerData) error {
 	jobs := c.jobs(layers)
 	engines := make([]*safety.Engine, len(jobs))
 	infos := make([]engineInfo, len(jobs))
+	compile := func(i int, share *safety.Engine) error {
+		j := jobs[i]
+		cfg, err := c.config(j)
+		if err != nil {
+			return err
+		}
+		cfg.Share = share
+		e, err := safety.Compile(cfg)
+		if err != nil {
+			return fmt.Errorf("engine %q: %w", cmpName(j.name), err)
+		}
+		engines[i] = e
+		infos[i] = engineInfo{overrides: cfg.Overrides, rules: len(cfg.Rules)}
+		for _, d := range cfg.Detectors {
+			infos[i].detectors = append(infos[i].detectors, d.ID)
+		}
+		return nil
+	}
+	// The base first: overlays that only change actions share its
+	// automaton, the costly part; the rest compile in parallel.
+	if err := compile(0, nil); err != nil {
+		return err
+	}
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i, j := range jobs {
-		g.Go(func() error {
-			cfg, err := c.config(j)
-			if err != nil {
-				return err
-			}
-			e, err := safety.Compile(cfg)
-			if err != nil {
-				return fmt.Errorf("engine %q: %w", cmpName(j.name), err)
-			}
-			engines[i] = e
-			infos[i] = engineInfo{overrides: cfg.Overrides, rules: len(cfg.Rules)}
-			for _, d := range cfg.Detectors {
-				infos[i].detectors = append(infos[i].detectors, d.ID)
-			}
-			return nil
-		})
+	for i := 1; i < len(jobs); i++ {
+		g.Go(func() error { return compile(i, engines[0]) })
 	}
 	if err := g.Wait(); err != nil {
 		return err

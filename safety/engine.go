@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/firebreak/firebreak/safety/lexicon"
 	"github.com/firebreak/firebreak/safety/textnorm"
@@ -36,6 +37,12 @@ type Config struct {
 	// DetectorSpan is the hold-back, in bytes, for detectors that do not
 	// say their MaxSpan; default 256.
 	DetectorSpan int
+	// Share, when set, is an engine compiled from the same terms and
+	// normalisation, differing at most in the terms' actions (a policy
+	// overlay that only makes some codes stricter): its automaton is
+	// reused instead of built again. When the terms differ, Compile builds
+	// its own. Default nil.
+	Share *Engine
 }
 
 // Rule is a regular expression (RE2 syntax) whose matches are hits.
@@ -83,6 +90,7 @@ type Decision struct {
 type Engine struct {
 	version    string
 	lex        *lexicon.Lexicon
+	lexOpts    lexicon.Options // what lex was built with, for sharing it
 	termAction []Action
 	termHits   [2][]Hit // per direction, each term's hit with Start and End unset
 	rules      []rule
@@ -160,12 +168,44 @@ func (e *Engine) compileTerms(cfg Config, def Action) error {
 	}
 	opts := cfg.Lexicon
 	opts.Norm = cfg.Normalise
+	e.lexOpts = opts
+	if sh := cfg.Share; sh != nil && sh.lexOpts == opts && sameTerms(sh.lex, cfg.Terms) {
+		e.lex = sh.lex
+		return nil
+	}
 	lx, err := lexicon.New(cfg.Terms, opts)
 	if err != nil {
 		return err
 	}
 	e.lex = lx
 	return nil
+}
+
+// sameTerms reports whether terms would build lx's automaton: the same
+// terms in the same order, whatever their actions (the engine keeps
+// actions apart from the automaton).
+func sameTerms(lx *lexicon.Lexicon, terms []lexicon.Term) bool {
+	if lx.Len() != len(terms) {
+		return false
+	}
+	for i, t := range terms {
+		u := lx.Term(i)
+		if t.ID == "" {
+			t.ID = t.Text // the lexicon's default
+		}
+		if t.ID != u.ID || t.Text != u.Text || t.Code != u.Code || t.Pinyin != u.Pinyin || t.Initials != u.Initials ||
+			t.Numerals != u.Numerals || !slices.Equal(t.Allow, u.Allow) || !sameNear(t.Near, u.Near) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameNear(a, b *lexicon.Near) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Within == b.Within && slices.Equal(a.Phrases, b.Phrases)
 }
 
 // prepareTermHits builds each term's hit once, with the overrides of each
