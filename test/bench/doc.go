@@ -14,7 +14,8 @@
 // The first is an open-loop, fixed-rate load (default 1,000 requests/s,
 // 10,000 requests per side, 32 workers), then time to first byte, first
 // text and total of 50-delta streams sent at once (500 per side) and paced
-// at one delta per millisecond (100 per side); FIREBREAK_BENCH_RATE,
+// at one delta per millisecond (100 per side); FIREBREAK_BENCH_POSTGRES=1
+// puts the store on the PostgreSQL test server; FIREBREAK_BENCH_RATE,
 // _REQUESTS, _WORKERS, _STREAMS and _PACED change the counts. The second is
 // one request at a time. docs/benchmarks.md has the figures and how to
 // profile each side.

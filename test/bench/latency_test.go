@@ -95,8 +95,9 @@ func startStack(tb testing.TB, noAudit bool) *stack.Stack {
 			return rep
 		},
 		KeyLimits: big, UserLimits: big, NoAudit: noAudit,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Wrap:   labelGateway(map[bool]string{false: "gateway", true: "gateway-noaudit"}[noAudit]),
+		Postgres: os.Getenv("FIREBREAK_BENCH_POSTGRES") != "",
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Wrap:     labelGateway(map[bool]string{false: "gateway", true: "gateway-noaudit"}[noAudit]),
 	})
 }
 

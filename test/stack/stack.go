@@ -25,6 +25,7 @@ import (
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
+	"github.com/firebreak/firebreak/store/storetest"
 	"github.com/firebreak/firebreak/upstream"
 )
 
@@ -62,6 +63,9 @@ type Options struct {
 	// recorded as `firebreak serve` records it (hash chain, group commit,
 	// sealed content keys and a signing key in a temporary folder).
 	NoAudit bool
+	// Postgres puts the store on a fresh schema of the PostgreSQL test
+	// server (storetest.PostgresDSN) instead of a SQLite file. Default false.
+	Postgres bool
 }
 
 // Stack is a running gateway and its upstream.
@@ -81,7 +85,7 @@ type Stack struct {
 func Start(tb testing.TB, opts Options) *Stack {
 	tb.Helper()
 	s := &Stack{}
-	db := openStore(tb)
+	db := openStore(tb, opts.Postgres)
 	accounts := startAccounts(tb, db)
 	s.Key, s.LimitedKey = createKeys(tb, accounts, opts)
 	policies, ladder := startPolicies(tb, db, opts.Policy)
@@ -118,10 +122,15 @@ func Start(tb testing.TB, opts Options) *Stack {
 	return s
 }
 
-// openStore opens a SQLite store in a temporary folder.
-func openStore(tb testing.TB) *store.DB {
+// openStore opens a SQLite store in a temporary folder, or a fresh
+// PostgreSQL schema.
+func openStore(tb testing.TB, postgres bool) *store.DB {
 	tb.Helper()
-	db, err := store.Open(context.Background(), store.Options{DataDir: tb.TempDir()})
+	opts := store.Options{DataDir: tb.TempDir()}
+	if postgres {
+		opts = store.Options{DSN: storetest.PostgresDSN(tb)}
+	}
+	db, err := store.Open(context.Background(), opts)
 	if err != nil {
 		tb.Fatalf("open store: %v", err)
 	}
