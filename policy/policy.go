@@ -10,7 +10,7 @@
 // Service holds the engines in force in an immutable snapshot swapped
 // atomically: a request keeps the engine it loaded, and a version that
 // fails to compile never replaces the working one. Sources, Build and
-// Compile remain for local policies named by configuration (serve, scan).
+// Compile build a quick engine from lexicon files, for `firebreak scan`.
 package policy
 
 import (
@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"sync/atomic"
 
 	"github.com/firebreak/firebreak/safety"
 	_ "github.com/firebreak/firebreak/safety/pii" // registers the "pii" detector
@@ -101,22 +100,3 @@ func Compile(src Sources) (*safety.Engine, error) {
 	}
 	return safety.Compile(cfg)
 }
-
-// Holder holds the engine in force. Load is one atomic read; a request
-// that loaded an engine keeps it to the end, whatever is swapped meanwhile.
-type Holder struct {
-	p atomic.Pointer[safety.Engine]
-}
-
-// NewHolder returns a holder with e in force.
-func NewHolder(e *safety.Engine) *Holder {
-	h := &Holder{}
-	h.p.Store(e)
-	return h
-}
-
-// Load returns the engine in force.
-func (h *Holder) Load() *safety.Engine { return h.p.Load() }
-
-// Swap puts e in force and returns the previous engine.
-func (h *Holder) Swap(e *safety.Engine) *safety.Engine { return h.p.Swap(e) }
