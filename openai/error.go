@@ -14,24 +14,21 @@ import (
 type Code string
 
 const (
-	CodeInvalidRequest   Code = "invalid_request"     // 400
-	CodeInvalidJSON      Code = "invalid_json"        // 400
-	CodeInvalidAPIKey    Code = "invalid_api_key"     // 401
-	CodeModelNotAllowed  Code = "model_not_allowed"   // 403
-	CodeForbidden        Code = "forbidden"           // 403
-	CodeNotFound         Code = "not_found"           // 404
-	CodeModelNotFound    Code = "model_not_found"     // 404
-	CodeMethodNotAllowed Code = "method_not_allowed"  // 405
-	CodeConflict         Code = "conflict"            // 409
-	CodeBodyTooLarge     Code = "request_too_large"   // 413
-	CodeUnsupportedMedia Code = "unsupported_media"   // 415
-	CodeRateLimited      Code = "rate_limit_exceeded" // 429
-	CodeQuotaExceeded    Code = "insufficient_quota"  // 429
-	CodeInternal         Code = "internal_error"      // 500
-	CodeUpstreamError    Code = "upstream_error"      // 502
-	CodeUnavailable      Code = "service_unavailable" // 503
-	CodeUpstreamTimeout  Code = "upstream_timeout"    // 504
-	CodeContentFilter    Code = "content_filter"      // 400 (input refused where a refusal cannot be a completion)
+	CodeInvalidRequest  Code = "invalid_request"     // 400
+	CodeInvalidJSON     Code = "invalid_json"        // 400
+	CodeInvalidAPIKey   Code = "invalid_api_key"     // 401
+	CodeModelNotAllowed Code = "model_not_allowed"   // 403
+	CodeForbidden       Code = "forbidden"           // 403
+	CodeNotFound        Code = "not_found"           // 404
+	CodeModelNotFound   Code = "model_not_found"     // 404
+	CodeConflict        Code = "conflict"            // 409
+	CodeBodyTooLarge    Code = "request_too_large"   // 413
+	CodeRateLimited     Code = "rate_limit_exceeded" // 429
+	CodeQuotaExceeded   Code = "insufficient_quota"  // 429
+	CodeInternal        Code = "internal_error"      // 500
+	CodeUpstreamError   Code = "upstream_error"      // 502
+	CodeUnavailable     Code = "service_unavailable" // 503
+	CodeUpstreamTimeout Code = "upstream_timeout"    // 504
 )
 
 type codeInfo struct {
@@ -40,24 +37,21 @@ type codeInfo struct {
 }
 
 var codes = map[Code]codeInfo{
-	CodeInvalidRequest:   {http.StatusBadRequest, "invalid_request_error"},
-	CodeInvalidJSON:      {http.StatusBadRequest, "invalid_request_error"},
-	CodeInvalidAPIKey:    {http.StatusUnauthorized, "authentication_error"},
-	CodeModelNotAllowed:  {http.StatusForbidden, "permission_error"},
-	CodeForbidden:        {http.StatusForbidden, "permission_error"},
-	CodeNotFound:         {http.StatusNotFound, "invalid_request_error"},
-	CodeModelNotFound:    {http.StatusNotFound, "invalid_request_error"},
-	CodeMethodNotAllowed: {http.StatusMethodNotAllowed, "invalid_request_error"},
-	CodeConflict:         {http.StatusConflict, "invalid_request_error"},
-	CodeBodyTooLarge:     {http.StatusRequestEntityTooLarge, "invalid_request_error"},
-	CodeUnsupportedMedia: {http.StatusUnsupportedMediaType, "invalid_request_error"},
-	CodeRateLimited:      {http.StatusTooManyRequests, "rate_limit_error"},
-	CodeQuotaExceeded:    {http.StatusTooManyRequests, "insufficient_quota"},
-	CodeInternal:         {http.StatusInternalServerError, "server_error"},
-	CodeUpstreamError:    {http.StatusBadGateway, "upstream_error"},
-	CodeUnavailable:      {http.StatusServiceUnavailable, "server_error"},
-	CodeUpstreamTimeout:  {http.StatusGatewayTimeout, "timeout_error"},
-	CodeContentFilter:    {http.StatusBadRequest, "invalid_request_error"},
+	CodeInvalidRequest:  {http.StatusBadRequest, "invalid_request_error"},
+	CodeInvalidJSON:     {http.StatusBadRequest, "invalid_request_error"},
+	CodeInvalidAPIKey:   {http.StatusUnauthorized, "authentication_error"},
+	CodeModelNotAllowed: {http.StatusForbidden, "permission_error"},
+	CodeForbidden:       {http.StatusForbidden, "permission_error"},
+	CodeNotFound:        {http.StatusNotFound, "invalid_request_error"},
+	CodeModelNotFound:   {http.StatusNotFound, "invalid_request_error"},
+	CodeConflict:        {http.StatusConflict, "invalid_request_error"},
+	CodeBodyTooLarge:    {http.StatusRequestEntityTooLarge, "invalid_request_error"},
+	CodeRateLimited:     {http.StatusTooManyRequests, "rate_limit_error"},
+	CodeQuotaExceeded:   {http.StatusTooManyRequests, "insufficient_quota"},
+	CodeInternal:        {http.StatusInternalServerError, "server_error"},
+	CodeUpstreamError:   {http.StatusBadGateway, "upstream_error"},
+	CodeUnavailable:     {http.StatusServiceUnavailable, "server_error"},
+	CodeUpstreamTimeout: {http.StatusGatewayTimeout, "timeout_error"},
 }
 
 // Error separates what a client may see (Code, Message, Param, RetryAfter)
