@@ -60,7 +60,7 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	write.SetConnMaxIdleTime(0)
 	// The writer must exist first: it switches the file to WAL mode, which
 	// the read-only connections cannot do.
-	if err := write.PingContext(ctx); err != nil {
+	if err := pingWriter(ctx, write); err != nil {
 		_ = write.Close()
 		return nil, fmt.Errorf("ping sqlite: %w", err)
 	}
@@ -95,4 +95,20 @@ func sqliteDSN(path string, readOnly bool) string {
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + path + "?" + q.Encode()
+}
+
+// pingWriter opens the write connection, retrying for up to ten seconds
+// while another process holds the lock the switch to WAL mode needs: that
+// switch answers SQLITE_BUSY at once instead of waiting busy_timeout.
+func pingWriter(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
+		err := db.PingContext(ctx)
+		if err == nil || !isRetryable(err) || time.Now().After(deadline) {
+			return err
+		}
+		if err := sleepCtx(ctx, delay); err != nil {
+			return err
+		}
+	}
 }
