@@ -2,33 +2,18 @@ package account_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/internal/testclock"
 	"github.com/firebreak/firebreak/store"
 )
 
 // clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2025, 11, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return testclock.New(time.Date(2025, 11, 1, 12, 0, 0, 0, time.UTC)) }
 
 // newService returns a Service on db that is closed when the test ends.
 func newService(t testing.TB, db *store.DB, opts account.Options) *account.Service {

@@ -5,33 +5,18 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/firebreak/firebreak/internal/testclock"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/store"
 )
 
 // clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2025, 11, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return testclock.New(time.Date(2025, 11, 1, 12, 0, 0, 0, time.UTC)) }
 
 // newTrail returns a Trail on db that is closed when the test ends. The
 // background checkpoint job is off unless opts asks for it.

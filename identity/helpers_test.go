@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/identity"
+	"github.com/firebreak/firebreak/internal/testclock"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/store"
 )
@@ -23,30 +24,9 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef-test-only")
 var shanghai = time.FixedZone("CST", 8*60*60)
 
 // clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testclock.Clock
 
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock(t time.Time) *clock { return testclock.New(t) }
 
 // smsBox is a Sender that keeps what it was asked to send.
 type smsBox struct {

@@ -11,29 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firebreak/firebreak/internal/testclock"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/redis/go-redis/v9"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is a settable time source.
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{t: time.Unix(1_700_000_000, 250_000_000)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return testclock.New(time.Unix(1_700_000_000, 250_000_000)) }
 
 // mapStore is an in-memory QuotaStore.
 type mapStore struct {

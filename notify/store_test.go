@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firebreak/firebreak/internal/testclock"
 	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/store/storetest"
@@ -157,7 +158,7 @@ func checkPerPublisherOrder(t *testing.T, got []string, publishers, each int) {
 
 func TestPrune(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		clk := &clock{t: time.Date(2025, 11, 1, 12, 0, 0, 0, time.UTC)}
+		clk := testclock.New(time.Date(2025, 11, 1, 12, 0, 0, 0, time.UTC))
 		a := open(t, db, notify.Options{PollInterval: 10 * time.Millisecond, Retention: time.Hour, Now: clk.Now})
 		publish(t, a, "t", "old")
 		clk.Add(2 * time.Hour)
@@ -186,24 +187,6 @@ func countRows(t *testing.T, db *store.DB) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // TestOwnPublicationsWithoutPolling shows that a replica's own

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firebreak/firebreak/internal/testclock"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
 )
@@ -13,30 +14,9 @@ import (
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
 
 // clock is a settable time source, starting at noon in Shanghai.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2025, 11, 1, 4, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+func newClock() *clock { return testclock.New(time.Date(2025, 11, 1, 4, 0, 0, 0, time.UTC)) }
 
 // newService returns a Service on db, closed when the test ends. Unset
 // Secret and Now get test values.
