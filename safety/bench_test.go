@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/firebreak/firebreak/internal/cputime"
 	"github.com/firebreak/firebreak/safety/lexicon"
 )
 
@@ -78,11 +79,11 @@ func BenchmarkCheck4KB(b *testing.B) {
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	var hits int
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for b.Loop() {
 		hits = len(e.Check(Input, text).Hits)
 	}
-	reportCPU(b, cpu, len(text))
+	cputime.Report(b, cpu, len(text))
 	b.ReportMetric(float64(hits), "hits")
 }
 
@@ -98,7 +99,7 @@ func BenchmarkStreamWrite20(b *testing.B) {
 	b.ReportAllocs()
 	st := e.NewStream(Output)
 	i := 0
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for b.Loop() {
 		if i == len(chunks) {
 			st.Close()
@@ -107,7 +108,7 @@ func BenchmarkStreamWrite20(b *testing.B) {
 		st.Write(chunks[i])
 		i++
 	}
-	reportCPU(b, cpu, 0)
+	cputime.Report(b, cpu, 0)
 }
 
 // BenchmarkCompile100k is the time and memory to compile a 100k-term
@@ -116,14 +117,14 @@ func BenchmarkCompile100k(b *testing.B) {
 	terms := benchTerms(100_000)
 	b.ReportAllocs()
 	var e *Engine
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for b.Loop() {
 		var err error
 		if e, err = Compile(Config{Version: "bench", Terms: terms}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu, 0)
+	cputime.Report(b, cpu, 0)
 	st := e.Lexicon().Stats()
 	b.ReportMetric(float64(st.States), "states")
 	b.ReportMetric(float64(st.Bytes)/(1<<20), "automaton-MB")

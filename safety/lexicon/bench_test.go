@@ -7,6 +7,8 @@ import (
 
 	cfac "github.com/cloudflare/ahocorasick"
 	coregx "github.com/coregx/ahocorasick"
+
+	"github.com/firebreak/firebreak/internal/cputime"
 )
 
 const benchCorpusSize = 1 << 20
@@ -33,11 +35,11 @@ func BenchmarkMatch(b *testing.B) {
 			runtime.GC()
 			b.SetBytes(int64(len(corpus)))
 			var hits int
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				hits = len(lx.Find(corpus))
 			}
-			reportCPU(b, cpu, len(corpus))
+			cputime.Report(b, cpu, len(corpus))
 			b.ReportMetric(float64(hits), "hits")
 		})
 		b.Run(fmt.Sprintf("terms=%d/cloudflare", n), func(b *testing.B) {
@@ -45,33 +47,33 @@ func BenchmarkMatch(b *testing.B) {
 			runtime.GC()
 			b.SetBytes(int64(len(data)))
 			var hits int
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				hits = len(cf.MatchThreadSafe(data))
 			}
-			reportCPU(b, cpu, len(data))
+			cputime.Report(b, cpu, len(data))
 			b.ReportMetric(float64(hits), "distinct-terms")
 		})
 		b.Run(fmt.Sprintf("terms=%d/coregx-overlapping", n), func(b *testing.B) {
 			ac := buildCoregx(b, raw)
 			b.SetBytes(int64(len(data)))
 			var hits int
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				hits = len(ac.FindAllOverlapping(data))
 			}
-			reportCPU(b, cpu, len(data))
+			cputime.Report(b, cpu, len(data))
 			b.ReportMetric(float64(hits), "hits")
 		})
 		b.Run(fmt.Sprintf("terms=%d/coregx-count", n), func(b *testing.B) {
 			ac := buildCoregx(b, raw)
 			b.SetBytes(int64(len(data)))
 			var hits int
-			cpu := processCPU()
+			cpu := cputime.Process()
 			for b.Loop() {
 				hits = ac.Count(data)
 			}
-			reportCPU(b, cpu, len(data))
+			cputime.Report(b, cpu, len(data))
 			b.ReportMetric(float64(hits), "hits")
 		})
 	}
@@ -96,14 +98,14 @@ func BenchmarkCompile(b *testing.B) {
 	}
 	b.ReportAllocs()
 	var lx *Lexicon
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for b.Loop() {
 		var err error
 		if lx, err = New(terms, Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu, 0)
+	cputime.Report(b, cpu, 0)
 	st := lx.Stats()
 	b.ReportMetric(float64(st.States), "states")
 	b.ReportMetric(float64(st.Bytes)/(1<<20), "MB")
