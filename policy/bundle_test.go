@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/safety"
 )
@@ -87,7 +88,14 @@ func TestInvalidBundles(t *testing.T) {
 		{"unknown include", spec("include: [route:medical]", "include: [route:surgery]"), []string{"policy.yaml:39:", `no overlay "route:surgery"`}},
 		{"bad overlay key", spec("route:medical:", "medical:"), []string{`overlay "medical"`}},
 		{"allow names no term", map[string]string{"allow.txt": "ok\nsafe phrase\tno such term\n"}, []string{"allow.txt:2:", `no term "no such term"`}},
-		{"label without generation element", spec("zh: AI生成", "zh: AI助手"), []string{"policy.yaml:32:", "explicit label"}},
+		{"label without generation element", spec("zh: AI生成", "zh: AI助手"), []string{"policy.yaml:32:", "labels.explicit.zh", "explicit label"}},
+		{"english label without AI", spec("en: AI-generated", "en: Machine-generated"), []string{"policy.yaml:32:", "labels.explicit.en"}},
+		{"overlay label without AI element", spec("    actions:\n      - {code: A2, action: refuse}", "    actions:\n      - {code: A2, action: refuse}\n    labels:\n      explicit:\n        zh: 本内容由模型生成"),
+			[]string{"policy.yaml:47:", "overlays.minors.labels.explicit.zh", "人工智能 or AI"}},
+		{"label position", spec("en: AI-generated}", "en: AI-generated, position: middle}"), []string{"policy.yaml:32:", `position "middle"`}},
+		{"reserved_code1 is the signature", spec("labels:\n", "labels:\n  implicit: {reserved_code1: x}\n"), []string{"policy.yaml:32:", "reserved_code1 holds"}},
+		{"metadata value with a quote", spec("labels:\n", "labels:\n  implicit: {content_producer: 'a\"b'}\n"), []string{"policy.yaml:32:", "printable ASCII"}},
+		{"unlabelled outside a tenant overlay", spec("labels:\n", "labels:\n  allow_unlabelled: true\n"), []string{"policy.yaml:32:", "only a tenant overlay"}},
 		{"bad ladder", spec("action: suspend", "action: jail"), []string{"strikes.ladder", `unknown sanction "jail"`}},
 		{"unknown detector type", spec("pii: {enabled: true}", "detectors: [{id: g, type: nosuch}]"), []string{"policy.yaml:23:", `unknown detector type "nosuch"`}},
 	}
@@ -139,6 +147,41 @@ func TestOverlaysPickEngine(t *testing.T) {
 				t.Errorf("version %s, want %s", d.Version, want)
 			}
 		})
+	}
+}
+
+// TestOverlaysPickLabels: the labels of a request follow the overlay that
+// picks its engine, field by field over the base's and the defaults.
+func TestOverlaysPickLabels(t *testing.T) {
+	files := testFiles(t)
+	spec := replaceIn(t, files, policy.SpecFile, "      - {file: lexicons/medical.txt, code: A5a, action: refuse}\n",
+		"      - {file: lexicons/medical.txt, code: A5a, action: refuse}\n    labels: {explicit: {position: both, zh: 医疗内容由人工智能生成}}\n")
+	spec = strings.Replace(spec, "      A1: {input: block}\n", "      A1: {input: block}\n    labels: {allow_unlabelled: true, implicit: {content_propagator: school-app}}\n", 1)
+	spec = strings.Replace(spec, "      - {code: A2, action: refuse}\n", "      - {code: A2, action: refuse}\n    labels: {allow_unlabelled: false, explicit: {safe_replies: false}}\n", 1)
+	c := compile(t, bundle(t, files, map[string]string{policy.SpecFile: spec}))
+	tests := []struct {
+		name          string
+		route, tenant string
+		minor         bool
+		want          label.Policy
+	}{
+		{"base over the defaults", "", "", false, label.Policy{Zh: "AI生成", En: "AI-generated", Position: label.End, SafeReplies: true, ContentProducer: "firebreak"}},
+		{"medical route", "medical", "", false, label.Policy{Zh: "医疗内容由人工智能生成", En: "AI-generated", Position: label.Both, SafeReplies: true, ContentProducer: "firebreak"}},
+		{"tenant includes the route", "chat", "school", false, label.Policy{Zh: "医疗内容由人工智能生成", En: "AI-generated", Position: label.Both, SafeReplies: true,
+			AllowUnlabelled: true, ContentProducer: "firebreak", ContentPropagator: "school-app"}},
+		{"minors of the tenant", "", "school", true, label.Policy{Zh: "医疗内容由人工智能生成", En: "AI-generated", Position: label.Both,
+			ContentProducer: "firebreak", ContentPropagator: "school-app"}},
+		{"minors", "", "", true, label.Policy{Zh: "AI生成", En: "AI-generated", Position: label.End, ContentProducer: "firebreak"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := c.Labels(tt.route, tt.tenant, tt.minor); *got != tt.want {
+				t.Errorf("labels\n got %+v\nwant %+v", *got, tt.want)
+			}
+		})
+	}
+	if got := compile(t, policy.Default()).Labels("", "", false); *got != *label.Default() {
+		t.Errorf("default bundle labels %+v, want label.Default() %+v", *got, *label.Default())
 	}
 }
 

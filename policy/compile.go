@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"slices"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/safety/lexicon"
 )
@@ -27,6 +29,16 @@ type Compiled struct {
 	// "route:x+minors" …), for summaries and dry runs.
 	engines map[string]*safety.Engine
 	info    map[string]engineInfo
+	// labels holds the labelling of each engine, by the same selection.
+	labels labelSet
+}
+
+// labelSet is the labelling of the base and of each route and tenant
+// overlay, each with its minors variant.
+type labelSet struct {
+	base    [2]*label.Policy
+	routes  map[string][2]*label.Policy
+	tenants map[string][2]*label.Policy
 }
 
 // engineInfo is what a summary shows of an engine's configuration.
@@ -189,7 +201,47 @@ func (c *Compiled) compileEngines(layers map[string]*layerData) error {
 			c.tenants[name] = c.variant(key)
 		}
 	}
+	c.compileLabels()
 	return nil
+}
+
+// compileLabels lays the labels of each overlay chain over the base's,
+// for every engine variant.
+func (c *Compiled) compileLabels() {
+	order, _ := includeCycles(c.spec.Overlays) // checked by checkSpec
+	chain := func(key string) []string {
+		if key == "" {
+			return nil
+		}
+		return append(slices.Clone(order[key]), key)
+	}
+	_, hasMinors := c.spec.Overlays["minors"]
+	variant := func(key string) [2]*label.Policy {
+		p := label.Default()
+		c.spec.Labels.apply(p)
+		for _, k := range chain(key) {
+			c.spec.Overlays[k].Labels.apply(p)
+		}
+		m := p
+		if hasMinors {
+			cp := *p
+			m = &cp
+			for _, k := range chain("minors") {
+				c.spec.Overlays[k].Labels.apply(m)
+			}
+		}
+		return [2]*label.Policy{p, m}
+	}
+	c.labels = labelSet{base: variant(""), routes: map[string][2]*label.Policy{}, tenants: map[string][2]*label.Policy{}}
+	for _, key := range sortedKeys(c.spec.Overlays) {
+		kind, name, _ := strings.Cut(key, ":")
+		switch kind {
+		case "route":
+			c.labels.routes[name] = variant(key)
+		case "tenant":
+			c.labels.tenants[name] = variant(key)
+		}
+	}
 }
 
 func cmpName(name string) string {
@@ -340,6 +392,22 @@ func (c *Compiled) Engine(route, tenant string, minor bool) *safety.Engine {
 	if tv, ok := c.tenants[tenant]; ok && tenant != "" {
 		v = tv
 	} else if rv, ok := c.routes[route]; ok && route != "" {
+		v = rv
+	}
+	if minor {
+		return v[1]
+	}
+	return v[0]
+}
+
+// Labels picks the labelling of a request as Engine picks its engine:
+// the tenant overlay's, else the route's, else the base's, in the minors
+// variant for a minor. The policy is shared: do not change it.
+func (c *Compiled) Labels(route, tenant string, minor bool) *label.Policy {
+	v := c.labels.base
+	if tv, ok := c.labels.tenants[tenant]; ok && tenant != "" {
+		v = tv
+	} else if rv, ok := c.labels.routes[route]; ok && route != "" {
 		v = rv
 	}
 	if minor {

@@ -1,12 +1,14 @@
 package policy
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/sanction"
 )
 
@@ -100,70 +102,96 @@ func parseDuration(s string) (time.Duration, error) {
 }
 
 // Labels configure the labels the Labelling Measures and GB 45438-2025
-// require on generated text. Carried for the labelling code.
+// require on generated text. The base policy's apply to every answer
+// (label.Default where a bundle sets none); an overlay's change them for
+// its route, tenant or minors, field by field.
 type Labels struct {
 	Explicit *ExplicitLabel `yaml:"explicit"`
 	Implicit *ImplicitLabel `yaml:"implicit"`
+	// AllowUnlabelled lets a request that carries the end user's recorded
+	// agreement (X-Firebreak-Unlabelled-Agreement) have no explicit label.
+	// Only a tenant overlay may set it: the tenant enables it.
+	AllowUnlabelled *bool `yaml:"allow_unlabelled"`
 }
 
 // ExplicitLabel is the visible notice.
 type ExplicitLabel struct {
 	Zh       string `yaml:"zh"`       // e.g. 本内容由人工智能生成
 	En       string `yaml:"en"`       // e.g. AI-generated content
-	Position string `yaml:"position"` // start or end; default end
+	Position string `yaml:"position"` // start, end or both; default end
+	// SafeReplies labels the safe replies of refused prompts and stopped
+	// answers too; default true.
+	SafeReplies *bool `yaml:"safe_replies"`
 }
 
 // ImplicitLabel holds the fields of the AIGC metadata object that the
-// operator sets; Label and the IDs are filled per answer.
+// operator sets; Label, ProduceID, PropagateID and ReservedCode1 (the
+// signature) are filled per answer.
 type ImplicitLabel struct {
 	ContentProducer   string `yaml:"content_producer"`
 	ContentPropagator string `yaml:"content_propagator"`
-	ReservedCode1     string `yaml:"reserved_code1"`
+	ReservedCode1     string `yaml:"reserved_code1"` // refused: it holds the signature
 	ReservedCode2     string `yaml:"reserved_code2"`
 }
 
 // validate checks the label rules: an explicit notice needs an AI element
 // and a generation element; metadata values are printable ASCII without
-// '"' or '\'. It returns problems keyed by field name.
-func (l *Labels) validate() map[string]error {
+// '"' or '\'. It returns problems keyed by field name; tenant says the
+// labels are a tenant overlay's.
+func (l *Labels) validate(tenant bool) map[string]error {
 	probs := map[string]error{}
 	if e := l.Explicit; e != nil {
-		if e.Zh != "" && !(hasAny(e.Zh, "人工智能", "AI") && hasAny(e.Zh, "生成", "合成")) {
-			probs["explicit.zh"] = errors.New("an explicit label must contain 人工智能 or AI and 生成 or 合成 (「AI生成」 complies, 「AI助手」 does not)")
+		if err := label.CheckExplicit(label.Zh, e.Zh); err != nil {
+			probs["explicit.zh"] = err
 		}
-		if e.En != "" && !(hasAny(e.En, "AI", "artificial intelligence", "Artificial intelligence") && hasAny(strings.ToLower(e.En), "generat", "synthes")) {
-			probs["explicit.en"] = errors.New("an explicit label must say AI and generated or synthesised")
+		if err := label.CheckExplicit(label.En, e.En); err != nil {
+			probs["explicit.en"] = err
 		}
-		if e.Position != "" && e.Position != "start" && e.Position != "end" {
-			probs["explicit.position"] = fmt.Errorf("position %q (want start or end)", e.Position)
+		if e.Position != "" {
+			if _, err := label.ParsePosition(e.Position); err != nil {
+				probs["explicit.position"] = err
+			}
 		}
 	}
 	if i := l.Implicit; i != nil {
 		fields := map[string]string{"content_producer": i.ContentProducer, "content_propagator": i.ContentPropagator,
-			"reserved_code1": i.ReservedCode1, "reserved_code2": i.ReservedCode2}
+			"reserved_code2": i.ReservedCode2}
 		for name, v := range fields {
-			if !metadataValue(v) {
+			if !label.ValidValue(v) {
 				probs["implicit."+name] = fmt.Errorf("%q: metadata values are printable ASCII without \" or \\", v)
 			}
 		}
+		if i.ReservedCode1 != "" {
+			probs["implicit.reserved_code1"] = errors.New("reserved_code1 holds Firebreak's signature of each label; it cannot be set")
+		}
+	}
+	if l.AllowUnlabelled != nil && *l.AllowUnlabelled && !tenant {
+		probs["allow_unlabelled"] = errors.New("only a tenant overlay may allow unlabelled output: the tenant enables it")
 	}
 	return probs
 }
 
-func hasAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
+// apply lays l over p, field by field.
+func (l *Labels) apply(p *label.Policy) {
+	if l == nil {
+		return
+	}
+	if e := l.Explicit; e != nil {
+		p.Zh = cmp.Or(e.Zh, p.Zh)
+		p.En = cmp.Or(e.En, p.En)
+		if pos, err := label.ParsePosition(e.Position); err == nil {
+			p.Position = pos
+		}
+		if e.SafeReplies != nil {
+			p.SafeReplies = *e.SafeReplies
 		}
 	}
-	return false
-}
-
-func metadataValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return false
-		}
+	if i := l.Implicit; i != nil {
+		p.ContentProducer = cmp.Or(i.ContentProducer, p.ContentProducer)
+		p.ContentPropagator = cmp.Or(i.ContentPropagator, p.ContentPropagator)
+		p.ReservedCode2 = cmp.Or(i.ReservedCode2, p.ReservedCode2)
 	}
-	return true
+	if l.AllowUnlabelled != nil {
+		p.AllowUnlabelled = *l.AllowUnlabelled
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/store"
 )
@@ -141,6 +142,12 @@ func (s *Service) Close() error {
 // keeps the engine it got whatever is swapped in meanwhile.
 func (s *Service) Engine(route, tenant string, minor bool) *safety.Engine {
 	return s.snap.Load().c.Engine(route, tenant, minor)
+}
+
+// Labels returns the labelling of a request under the version in force,
+// picked as Engine picks the engine.
+func (s *Service) Labels(route, tenant string, minor bool) *label.Policy {
+	return s.snap.Load().c.Labels(route, tenant, minor)
 }
 
 // Load returns the base engine in force (the gateway's Engine option).

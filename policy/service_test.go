@@ -288,3 +288,26 @@ func short(id string) string {
 	}
 	return id
 }
+
+// TestLabelsFollowPublishAndRollback: the labels in force are the
+// published version's, and a rollback brings the previous ones back.
+func TestLabelsFollowPublishAndRollback(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		s := newService(t, db, nil)
+		if got := s.Labels("", "", false).Zh; got != "本内容由人工智能生成" {
+			t.Fatalf("before any publish: %q, want the default bundle's label", got)
+		}
+		files := testFiles(t)
+		v := bundle(t, files, map[string]string{policy.SpecFile: replaceIn(t, files, policy.SpecFile, "zh: AI生成", "zh: 以下内容由AI合成")})
+		publish(t, s, v, "new label")
+		if got := s.Labels("", "", false).Zh; got != "以下内容由AI合成" {
+			t.Errorf("after publish: %q", got)
+		}
+		if _, err := s.Rollback(context.Background(), "", policy.Change{Reason: "back"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Labels("", "", false).Zh; got != "本内容由人工智能生成" {
+			t.Errorf("after rollback: %q", got)
+		}
+	})
+}

@@ -114,6 +114,8 @@ type PIISpec struct {
 type Overlay struct {
 	Include []string `yaml:"include"`
 	Layer   `yaml:",inline"`
+	// Labels change the base policy's labels for this overlay's answers.
+	Labels *Labels `yaml:"labels"`
 }
 
 // parsedSpec is a decoded policy.yaml with the line of every node, keyed

@@ -104,6 +104,7 @@ func checkSpec(p *parsedSpec) []Problem {
 		}
 		ov := s.Overlays[key]
 		c.layer(path+".", &ov.Layer, ids)
+		c.labels(path+".labels", ov.Labels, strings.HasPrefix(key, "tenant:"))
 		for i, inc := range ov.Include {
 			if _, ok := s.Overlays[inc]; !ok || inc == key {
 				c.addf(fmt.Sprintf("%sinclude[%d]", path+".", i), "no overlay %q to include", inc)
@@ -114,13 +115,18 @@ func checkSpec(p *parsedSpec) []Problem {
 		c.addf("overlays", "%v", err)
 	}
 	c.strikes(s.Strikes)
-	if s.Labels != nil {
-		probs := s.Labels.validate()
-		for _, k := range sortedKeys(probs) {
-			c.addf("labels."+k, "%v", probs[k])
-		}
-	}
+	c.labels("labels", s.Labels, false)
 	return c.probs
+}
+
+func (c *checker) labels(path string, l *Labels, tenant bool) {
+	if l == nil {
+		return
+	}
+	probs := l.validate(tenant)
+	for _, k := range sortedKeys(probs) {
+		c.addf(path+"."+k, "%v", probs[k])
+	}
 }
 
 // layer checks one layer. ids holds rule and detector ids across layers,
