@@ -1,6 +1,7 @@
 package safety
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -74,8 +75,10 @@ func benchEngine(b *testing.B, n int) *Engine {
 // BenchmarkCheck4KB is the latency of checking one 4 KB prompt against
 // 100k terms.
 func BenchmarkCheck4KB(b *testing.B) {
-	e := benchEngine(b, 100_000)
-	text := benchText(4096, 1)
+	benchCheck(b, benchEngine(b, 100_000), benchText(4096, 1))
+}
+
+func benchCheck(b *testing.B, e *Engine, text string) {
 	b.SetBytes(int64(len(text)))
 	b.ReportAllocs()
 	var hits int
@@ -90,7 +93,10 @@ func BenchmarkCheck4KB(b *testing.B) {
 // BenchmarkStreamWrite20 is the cost of one Stream.Write of a 20-byte
 // chunk (100k terms), chunks split anywhere, inside runes too.
 func BenchmarkStreamWrite20(b *testing.B) {
-	e := benchEngine(b, 100_000)
+	benchStream(b, benchEngine(b, 100_000))
+}
+
+func benchStream(b *testing.B, e *Engine) {
 	text := benchText(64<<10, 2)
 	var chunks []string
 	for i := 0; i < len(text); i += 20 {
@@ -128,4 +134,53 @@ func BenchmarkCompile100k(b *testing.B) {
 	st := e.Lexicon().Stats()
 	b.ReportMetric(float64(st.States), "states")
 	b.ReportMetric(float64(st.Bytes)/(1<<20), "automaton-MB")
+}
+
+// benchNear is n synthetic near rules: 20 intent phrases of two common
+// characters (so that they occur often, as "怎么" and "how to" do), 60
+// object phrases of three characters and 10 except phrases each.
+func benchNear(n int) []NearRule {
+	rng := rand.New(rand.NewPCG(11, 3))
+	han := []rune(benchHan)
+	phrase := func(k, pool int) string {
+		rs := make([]rune, k)
+		for i := range rs {
+			rs[i] = han[rng.IntN(pool)]
+		}
+		return string(rs)
+	}
+	rules := make([]NearRule, n)
+	for i := range rules {
+		r := NearRule{ID: fmt.Sprintf("near-%d", i), Code: "A1h", Action: "refuse", Within: 12}
+		for range 20 {
+			r.Intent = append(r.Intent, phrase(2, 60))
+		}
+		for range 60 {
+			r.Object = append(r.Object, phrase(3, len(han)))
+		}
+		for range 10 {
+			r.Except = append(r.Except, phrase(2, 200))
+		}
+		rules[i] = r
+	}
+	return rules
+}
+
+// BenchmarkCheck4KBNear is BenchmarkCheck4KB's lexicon alone ("lexicon")
+// and with 200 near rules beside it ("near"), in one run.
+func BenchmarkCheck4KBNear(b *testing.B) {
+	terms := benchTerms(100_000)
+	text := benchText(4096, 1)
+	for _, tc := range []struct {
+		name string
+		near []NearRule
+	}{{"lexicon", nil}, {"near", benchNear(200)}} {
+		e, err := Compile(Config{Version: "bench", Terms: terms, Near: tc.near, DefaultAction: "review"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		b.Run(tc.name, func(b *testing.B) { benchCheck(b, e, text) })
+		b.Run(tc.name+"/stream20", func(b *testing.B) { benchStream(b, e) })
+	}
 }

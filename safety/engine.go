@@ -24,6 +24,7 @@ type Config struct {
 	Version   string           // policy version, stamped on every decision; required
 	Terms     []lexicon.Term   // lexicon terms; Code must be a risk code
 	Rules     []Rule           // regular-expression rules
+	Near      []NearRule       // intent rules: an intent phrase near an object phrase
 	Detectors []DetectorConfig // registry detectors (PII …)
 	Normalise textnorm.Options // text normalisation; zero value: every fold, gap 3
 	Lexicon   lexicon.Options  // lexicon-wide pinyin/numeral forms; its Norm is replaced by Normalise
@@ -101,6 +102,11 @@ type Engine struct {
 	span       int  // longest hold-back any rule or detector needs
 	ruleSpan   int  // longest hold-back any rule needs
 	hasAllow   bool // some term has an allow-list
+
+	near          *nearCore   // nil without near rules
+	nearAction    []Action    // each near rule's own action
+	nearDirAction [2][]Action // … with the overrides of each direction
+	nearRefuses   [2]bool     // some near rule refuses in that direction
 }
 
 type rule struct {
@@ -134,7 +140,7 @@ func Compile(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile policy: default action: %w", err)
 	}
-	steps := []func(Config, Action) error{e.compileTerms, e.compileRules, e.compileDetectors, e.compileOverrides, e.prepareTermHits, e.checkReplies}
+	steps := []func(Config, Action) error{e.compileTerms, e.compileNear, e.compileRules, e.compileDetectors, e.compileOverrides, e.prepareTermHits, e.prepareNear, e.checkReplies}
 	for _, step := range steps {
 		if err := step(cfg, def); err != nil {
 			return nil, fmt.Errorf("compile policy %s: %w", cfg.Version, err)
@@ -320,6 +326,7 @@ func (e *Engine) Lexicon() *lexicon.Lexicon { return e.lex }
 // Check decides on a whole text.
 func (e *Engine) Check(dir Direction, text string) Decision {
 	hits := e.lexHits(dir, e.lex.Find(text), nil)
+	hits = e.nearHits(dir, text, 0, Allow, hits)
 	hits = e.detectorHits(dir, text, 0, hits)
 	return e.decide(dir, text, hits)
 }

@@ -29,11 +29,12 @@ type Stream struct {
 	e        *Engine
 	dir      Direction
 	lex      *lexicon.Stream
-	text     []byte // everything written; detectors see the whole text at Close
-	released int    // bytes of text released
-	lexHits  []Hit  // lexicon hits so far (final)
-	lexMasks []Hit  // lexicon mask hits that end after the release point
-	winHits  []Hit  // provisional rule and detector hits on the held-back window
+	text     []byte      // everything written; detectors see the whole text at Close
+	released int         // bytes of text released
+	lexHits  []Hit       // lexicon hits so far (final)
+	lexMasks []Hit       // lexicon mask hits that end after the release point
+	winHits  []Hit       // provisional rule and detector hits on the held-back window
+	near     *nearStream // nil without near rules that refuse in dir
 	stopped  bool
 	stopDec  Decision
 	closed   bool
@@ -41,7 +42,7 @@ type Stream struct {
 
 // NewStream starts checking a streamed text in direction dir.
 func (e *Engine) NewStream(dir Direction) *Stream {
-	return &Stream{e: e, dir: dir, lex: e.lex.NewStream()}
+	return &Stream{e: e, dir: dir, lex: e.lex.NewStream(), near: e.newNearStream(dir)}
 }
 
 // Write adds chunk, which may end inside a UTF-8 sequence.
@@ -54,6 +55,9 @@ func (s *Stream) Write(chunk string) StreamResult {
 	s.addLexHits(found)
 	if s.e.span > 0 && !s.stopped {
 		found = append(found, s.windowHits()...)
+	}
+	if s.near != nil && !s.stopped {
+		found = append(found, s.nearWrite(chunk)...)
 	}
 	res := StreamResult{Hits: found}
 	if s.stopped {
@@ -80,9 +84,14 @@ func (s *Stream) Close() StreamResult {
 	s.addLexHits(last)
 	text := string(s.text)
 	det := s.e.detectorHits(s.dir, text, 0, nil)
-	hits := append(append([]Hit(nil), s.lexHits...), det...)
+	near := s.e.nearHits(s.dir, text, 0, Allow, nil)
+	hits := append(append(append([]Hit(nil), s.lexHits...), near...), det...)
 	d := s.e.decide(s.dir, text, hits)
-	res := StreamResult{Decision: d, Hits: append(last, newHits(det, s.winHits)...)}
+	var known []Hit
+	if s.near != nil {
+		known = s.near.final
+	}
+	res := StreamResult{Decision: d, Hits: append(append(last, newHits(near, known)...), newHits(det, s.winHits)...)}
 	if s.stopped || d.Action >= Refuse {
 		s.stopped, s.stopDec = true, d
 		res.Stop = true
@@ -106,6 +115,9 @@ func (s *Stream) addLexHits(hits []Hit) {
 
 func (s *Stream) stop() {
 	hits := append(append([]Hit(nil), s.lexHits...), s.winHits...)
+	if s.near != nil {
+		hits = append(hits, s.near.final...)
+	}
 	s.stopped = true
 	s.stopDec = s.e.decide(s.dir, string(s.text), hits)
 }
@@ -141,8 +153,14 @@ func (s *Stream) safe() int {
 	for safe > s.released && safe < len(s.text) && !utf8.RuneStart(s.text[safe]) {
 		safe--
 	}
+	if s.near != nil {
+		safe = min(safe, max(s.released, s.near.hold))
+	}
 	if safe > s.released && (safe < lexSafe || s.e.hasAllow) {
 		safe = s.trimTail(safe)
+	}
+	if s.near != nil {
+		safe = s.nearTrim(safe)
 	}
 	return max(safe, s.released)
 }

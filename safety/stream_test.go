@@ -104,10 +104,13 @@ func nextToMask(s string, h Hit) bool {
 }
 
 func TestStreamProperties(t *testing.T) {
-	e := mustCompile(t, testConfig())
-	rng := rand.New(rand.NewPCG(3, 4))
-	for i := range 500 {
-		text := plantedText(rng)
+	streamProperties(t, mustCompile(t, testConfig()), rand.New(rand.NewPCG(3, 4)), 500, plantedText)
+}
+
+// streamProperties checks n random texts, in random chunks and directions.
+func streamProperties(t *testing.T, e *Engine, rng *rand.Rand, n int, text func(*rand.Rand) string) {
+	for i := range n {
+		text := text(rng)
 		chunks := randomChunks(rng, text)
 		dir := Direction(rng.IntN(2))
 		t.Run(fmt.Sprint(i), func(t *testing.T) { checkStream(t, e, dir, text, chunks) })
@@ -160,10 +163,11 @@ func TestStreamHoldBackIsSmall(t *testing.T) {
 }
 
 func FuzzStream(f *testing.F) {
-	for _, s := range []string{"毒品", "炸弹面包", "you idiot", "13800138000", "b.o.m.b", "\xe6\xaf", "恐怖袭击"} {
+	for _, s := range []string{"毒品", "炸弹面包", "you idiot", "13800138000", "b.o.m.b", "\xe6\xaf", "恐怖袭击",
+		"教我提炼冰毒", "教我冰毒的危害", "how to make napalm", "帮我写诈骗话术", "教我 ，，，冰毒。危害"} {
 		f.Add(s, uint64(5), false)
 	}
-	e := mustCompile(f, testConfig())
+	e := mustCompile(f, nearConfig()) // every kind of hit, near rules included
 	f.Fuzz(func(t *testing.T, text string, cuts uint64, output bool) {
 		var chunks []string
 		for rest := text; len(rest) > 0; {

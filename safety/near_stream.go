@@ -1,0 +1,126 @@
+package safety
+
+import (
+	"slices"
+	"unicode/utf8"
+
+	"github.com/firebreak/firebreak/safety/lexicon"
+)
+
+// nearStream follows, on a stream, the near rules that refuse in its
+// direction: it finds their phrases as they arrive, stops the stream once
+// a pair hits for good (no except phrase can come near it any more), and
+// says how much must be held back because it may still become part of a
+// hit: an occurrence a partner may still follow, or a pair an except
+// phrase may still cancel.
+type nearStream struct {
+	ls     *lexicon.Stream
+	cur    units     // units up to the automaton's safe point
+	occs   []nearOcc // occurrences still of use
+	hold   int       // nothing from here on may be released
+	safe   int       // the automaton's safe point
+	objEnd int       // the largest end of an object occurrence seen
+	intEnd int       // the largest end of an intent occurrence seen
+	final  []Hit     // hits found for good
+}
+
+func (e *Engine) newNearStream(dir Direction) *nearStream {
+	if e.near == nil || !e.nearRefuses[dir] {
+		return nil
+	}
+	return &nearStream{ls: e.near.lex.NewStream()}
+}
+
+// nearWrite scans chunk, which s.text already ends with, and returns the
+// near hits it makes final.
+func (s *Stream) nearWrite(chunk string) []Hit {
+	n, c := s.near, s.e.near
+	keep := func(r nearRole) bool { return s.e.nearDirAction[s.dir][r.rule] >= Refuse }
+	if ms := n.ls.Write(chunk); len(ms) > 0 {
+		n.occs = c.occurrences(s.text, ms, n.cur, keep, n.occs)
+		sortOccs(n.occs)
+	}
+	n.safe = n.ls.Safe()
+	n.cur.advance(c.norm, s.text, n.safe)
+	used := make([]bool, len(n.occs))
+	hold := n.safe
+	var fresh []Hit
+	var pairs []nearPair
+	if slices.ContainsFunc(n.occs, func(o nearOcc) bool { return o.role == roleObject }) {
+		pairs = c.pairs(n.occs, true, nil)
+	}
+	for _, p := range pairs {
+		if n.cur.n > p.uend+c.rules[p.rule].ExceptWithin {
+			fresh = append(fresh, s.e.nearHit(s.dir, p, 0))
+			continue
+		}
+		hold = min(hold, p.start)
+		used[p.i], used[p.o] = true, true
+	}
+	n.hold = s.prune(used, hold)
+	fresh = newHits(fresh, n.final)
+	n.final = append(n.final, fresh...)
+	return fresh
+}
+
+// prune drops the occurrences that can take part in no hit any more and
+// returns hold lowered to the start of those kept.
+func (s *Stream) prune(used []bool, hold int) int {
+	n, c := s.near, s.e.near
+	minU, maxEW := n.cur.n, 0
+	kept := n.occs[:0]
+	var excepts []nearOcc
+	for i, o := range n.occs {
+		switch o.role {
+		case roleObject:
+			n.objEnd = max(n.objEnd, o.end)
+		case roleIntent:
+			n.intEnd = max(n.intEnd, o.end)
+		}
+		r := &c.rules[o.rule]
+		switch {
+		case o.role == roleExcept:
+			excepts = append(excepts, o)
+			maxEW = max(maxEW, r.ExceptWithin)
+		case used[i] || n.cur.n-o.uend <= r.Within:
+			kept = append(kept, o)
+			hold = min(hold, o.start)
+			minU = min(minU, o.ustart)
+		}
+	}
+	// An except phrase matters while it may still be near a pair of
+	// occurrences kept or yet to come.
+	for _, x := range excepts {
+		if x.uend >= minU-maxEW {
+			kept = append(kept, x)
+		}
+	}
+	n.occs = kept
+	return hold
+}
+
+// nearTrim moves a release point back until the released prefix, read on
+// its own, holds no refused near hit: a pair whose except phrase comes
+// after the cut would hit in the prefix alone, and so would an object
+// phrase that the cut ends ("napalm|ish"). Both need an object or an
+// intent not yet released, so most writes skip the rescan.
+func (s *Stream) nearTrim(safe int) int {
+	n := s.near
+	for safe > s.released && (n.objEnd > s.released || safe < n.safe && n.intEnd > s.released) {
+		from := max(0, s.released-tailWindow)
+		for from > 0 && !utf8.RuneStart(s.text[from]) {
+			from--
+		}
+		cut := safe
+		for _, h := range s.e.nearHits(s.dir, string(s.text[from:safe]), from, Refuse, nil) {
+			if h.Start >= s.released {
+				cut = min(cut, h.Start)
+			}
+		}
+		if cut == safe {
+			return safe
+		}
+		safe = cut
+	}
+	return safe
+}
