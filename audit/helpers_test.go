@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -79,6 +80,9 @@ func sample(i int, at time.Time) Record {
 		r.Input = Decision{Action: safety.Refuse, Code: "A1a", Hits: []Hit{{Detector: "lexicon", Rule: "r1", Code: "A1a", Action: safety.Refuse}}}
 		r.Outcome, r.Status = OutcomeRefused, 200
 		r.Sanctions = []string{"warn"}
+	}
+	if i%4 == 1 {
+		r.Label = json.RawMessage(fmt.Sprintf(`{"aigc":{"Label":"1","ProduceID":"rec-%d"},"text_sha256":"00","explicit":"end"}`, i))
 	}
 	if i%5 == 0 {
 		r.Output = Decision{Action: safety.Mask, Code: "A4f", Hits: []Hit{{Detector: "pii", Rule: "phone", Code: "A4f", Action: safety.Mask}}}

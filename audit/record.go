@@ -3,6 +3,7 @@ package audit
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"time"
 
 	"github.com/firebreak/firebreak/safety"
@@ -94,7 +95,11 @@ type Record struct {
 	Usage         Usage     `json:"usage"`
 	Status        int       `json:"status"`  // HTTP status sent
 	Outcome       string    `json:"outcome"` // one of the Outcome constants
-	Content       Content   `json:"content,omitzero"`
+	// Label is the answer's labels as package label records them (the AIGC
+	// object issued, the hash of the delivered text, unlabelled output's
+	// recipient): JSON, kept as given and covered by the record hash.
+	Label   json.RawMessage `json:"label,omitempty"`
+	Content Content         `json:"content,omitzero"`
 }
 
 // Flagged reports whether review found anything in either direction; the

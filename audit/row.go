@@ -19,6 +19,9 @@ import (
 // values are cut at a UTF-8 boundary.
 const MaxField = 1024
 
+// maxLabel bounds a record's label JSON.
+const maxLabel = 8 << 10
+
 // genesisHash is the prev_hash of the first record ever appended.
 const genesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -42,6 +45,7 @@ type row struct {
 	content                                     string        // not hashed: erasable
 	erasedAt                                    sql.NullInt64 // not hashed
 	prevHash, hash                              string
+	label                                       string // JSON; hashed when not empty
 }
 
 // rowColumns lists the columns in the order of row.args and scanRow.
@@ -49,9 +53,9 @@ const rowColumns = `seq, id, request_id, time_ms, tenant_id, key_id, end_user, m
 	upstream, stream, input_action, input_code, input_hits, output_action, output_code,
 	output_hits, codes, policy_version, sanctions, total_ms, first_byte_ms, prompt_tokens,
 	completion_tokens, total_tokens, status, outcome, content_digest, content,
-	content_erased_at, prev_hash, hash`
+	content_erased_at, prev_hash, hash, label`
 
-const rowColumnCount = 32
+const rowColumnCount = 33
 
 // appendArgs appends the row's values in the order of rowColumns.
 func (r *row) appendArgs(dst []any) []any {
@@ -59,7 +63,7 @@ func (r *row) appendArgs(dst []any) []any {
 		r.upstream, r.stream, r.inAction, r.inCode, r.inHits, r.outAction, r.outCode,
 		r.outHits, r.codes, r.policyVersion, r.sanctions, r.totalMs, r.firstByteMs, r.promptTokens,
 		r.completionTokens, r.totalTokens, r.status, r.outcome, r.digest, r.content,
-		r.erasedAt, r.prevHash, r.hash)
+		r.erasedAt, r.prevHash, r.hash, r.label)
 }
 
 func scanRow(s interface{ Scan(...any) error }) (*row, error) {
@@ -68,7 +72,7 @@ func scanRow(s interface{ Scan(...any) error }) (*row, error) {
 		&r.upstream, &r.stream, &r.inAction, &r.inCode, &r.inHits, &r.outAction, &r.outCode,
 		&r.outHits, &r.codes, &r.policyVersion, &r.sanctions, &r.totalMs, &r.firstByteMs, &r.promptTokens,
 		&r.completionTokens, &r.totalTokens, &r.status, &r.outcome, &r.digest, &r.content,
-		&r.erasedAt, &r.prevHash, &r.hash)
+		&r.erasedAt, &r.prevHash, &r.hash, &r.label)
 	if err != nil {
 		return nil, fmt.Errorf("scan record: %w", err)
 	}
@@ -79,6 +83,8 @@ func scanRow(s interface{ Scan(...any) error }) (*row, error) {
 // every hashed field in a fixed order, strings length-prefixed (uvarint) and
 // integers as 8 bytes big-endian. The sequence number is not covered: a
 // record's place is fixed by prev_hash, by checkpoints and by the chain head.
+// The label, added to the format later, follows the digest when it is not
+// empty, so records without one hash as they always did.
 func (r *row) canonical() []byte {
 	b := make([]byte, 0, 512)
 	b = append(b, "fbaudit1"...)
@@ -102,7 +108,11 @@ func (r *row) canonical() []byte {
 		b = binary.BigEndian.AppendUint64(b, uint64(n))
 	}
 	b = appendString(b, r.outcome)
-	return appendString(b, r.digest)
+	b = appendString(b, r.digest)
+	if r.label != "" {
+		b = appendString(b, r.label)
+	}
+	return b
 }
 
 func appendString(b []byte, s string) []byte {
@@ -149,6 +159,12 @@ func newRow(rec *Record, mode Mode, keys *Keyring) (*row, error) {
 		totalMs: rec.Timings.TotalMs, firstByteMs: rec.Timings.UpstreamFirstByteMs,
 		promptTokens: rec.Usage.Prompt, completionTokens: rec.Usage.Completion, totalTokens: rec.Usage.Total,
 		status: int64(rec.Status), outcome: clean(rec.Outcome),
+	}
+	if len(rec.Label) > 0 {
+		if len(rec.Label) > maxLabel || !json.Valid(rec.Label) {
+			return nil, fmt.Errorf("label of record %s: not JSON of at most %d bytes", r.id, maxLabel)
+		}
+		r.label = string(rec.Label)
 	}
 	if rec.Content == (Content{}) {
 		mode = ModeNone
@@ -239,6 +255,9 @@ func (r *row) entry() (Entry, error) {
 	}
 	if len(rec.Sanctions) == 0 {
 		rec.Sanctions = nil
+	}
+	if r.label != "" {
+		rec.Label = json.RawMessage(r.label)
 	}
 	describeContent(r.content, r.digest, &e.Stored)
 	if r.erasedAt.Valid {

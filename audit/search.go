@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/store"
 )
 
 // Query selects records for Search and Export. Zero fields match anything.
@@ -175,4 +176,28 @@ func (t *Trail) ForgetUser(ctx context.Context, tenantID, endUser string) (int64
 	}
 	n, _ := res.RowsAffected()
 	return n, nil
+}
+
+// Lookup returns the record with the given id, with its content decrypted
+// when it was sealed with a key keys holds (nil keys: no content). It
+// reads db directly, without a Trail: the offline label commands use it.
+// A missing record is store.ErrNotFound.
+func Lookup(ctx context.Context, db *store.DB, id string, keys *Keyring) (Entry, error) {
+	r, err := scanRow(db.Read().QueryRowContext(ctx, `SELECT `+rowColumns+` FROM audit_records WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Entry{}, fmt.Errorf("audit record %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("audit record %s: %w", id, err)
+	}
+	e, err := r.entry()
+	if err != nil {
+		return Entry{}, err
+	}
+	if e.Stored.Mode == ModeEncrypted && keys != nil {
+		if e.Content, err = openContent(r.content, keys, r.id); err != nil && !errors.Is(err, ErrUnknownKey) {
+			return Entry{}, fmt.Errorf("audit record %s: %w", id, err)
+		}
+	}
+	return e, nil
 }

@@ -23,7 +23,7 @@ const (
 	moveHeadSQL = `UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4`
 )
 
-// rowsPerInsert caps the rows of one INSERT statement (32 parameters each,
+// rowsPerInsert caps the rows of one INSERT statement (one parameter per column each,
 // well under both databases' parameter limits).
 const rowsPerInsert = 64
 

@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -298,6 +299,35 @@ func TestAppendRejects(t *testing.T) {
 		}
 		if err := tr.Append(ctx, sample(4, time.Now())); err != ErrClosed {
 			t.Fatalf("append after close: %v, want ErrClosed", err)
+		}
+	})
+}
+
+func TestLookup(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		keys := testKeyring(t, "a")
+		tr := newTrail(t, db, Options{Keys: keys})
+		flagged := sample(9, time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)) // refused input: encrypted
+		flagged.ID, flagged.Label = "rec-9", json.RawMessage(`{"aigc":{"Label":"1"},"text_sha256":"ab"}`)
+		clean := sample(1, flagged.Time)
+		clean.ID = "rec-1"
+		mustAppend(t, tr, flagged, clean)
+		e, err := Lookup(ctx, db, "rec-9", keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(e.Label) != string(flagged.Label) || e.Content != flagged.Content || e.RequestID != flagged.RequestID {
+			t.Errorf("lookup: label %s, content %+v, request %s", e.Label, e.Content, e.RequestID)
+		}
+		if e, err := Lookup(ctx, db, "rec-9", nil); err != nil || e.Content != (Content{}) {
+			t.Errorf("lookup without keys: content %+v, %v", e.Content, err)
+		}
+		if e, err := Lookup(ctx, db, "rec-1", keys); err != nil || e.Content != (Content{}) || e.Stored.AnswerSHA256 == "" {
+			t.Errorf("hashed record: content %+v, stored %+v, %v", e.Content, e.Stored, err)
+		}
+		if _, err := Lookup(ctx, db, "rec-404", keys); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("missing record: %v", err)
 		}
 	})
 }

@@ -52,7 +52,7 @@ func forge(t *testing.T, db *store.DB, seq int64, prev string) {
 	r.seq, r.prevHash = seq, prev
 	r.hash = chainHash(prev, r.canonical())
 	mustExec(t, db, `INSERT INTO audit_records (`+rowColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,
-		$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32)`, r.appendArgs(nil)...)
+		$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33)`, r.appendArgs(nil)...)
 }
 
 func hashAt(t *testing.T, db *store.DB, seq int64) string {
@@ -78,6 +78,15 @@ func TestVerifyNamesFirstBadRecord(t *testing.T) {
 		{name: "field edited", tamper: func(t *testing.T, db *store.DB) {
 			mustExec(t, db, `UPDATE audit_records SET outcome = 'ok', input_action = 'allow' WHERE seq = 6`)
 		}, wantKind: ProblemChanged, wantSeq: 6},
+		{name: "label edited", tamper: func(t *testing.T, db *store.DB) {
+			mustExec(t, db, `UPDATE audit_records SET label = REPLACE(label, '"end"', '"none"') WHERE seq = 5`)
+		}, wantKind: ProblemChanged, wantSeq: 5},
+		{name: "label removed", tamper: func(t *testing.T, db *store.DB) {
+			mustExec(t, db, `UPDATE audit_records SET label = '' WHERE seq = 1`)
+		}, wantKind: ProblemChanged, wantSeq: 1},
+		{name: "label added", tamper: func(t *testing.T, db *store.DB) {
+			mustExec(t, db, `UPDATE audit_records SET label = '{}' WHERE seq = 2`)
+		}, wantKind: ProblemChanged, wantSeq: 2},
 		{name: "time edited", tamper: func(t *testing.T, db *store.DB) {
 			mustExec(t, db, `UPDATE audit_records SET time_ms = time_ms + 1 WHERE seq = 4`)
 		}, wantKind: ProblemChanged, wantSeq: 4},
