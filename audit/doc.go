@@ -27,10 +27,8 @@
 // one multi-row INSERT per 64 records, the commit. The record's row, its
 // sealed content and its canonical encoding are built on the caller's
 // goroutine before it queues, so the writer only links, hashes and writes.
-// On SQLite the trail also moves the write-ahead log checkpoint off the
-// commit path (Options.WALCheckpointEvery): otherwise every thousandth
-// page a commit copies the log into the database file and syncs both
-// while every waiting answer waits.
+// On SQLite the store keeps the write-ahead log's checkpoints off the
+// commit path and the log under its limit (store.Options.WALLimit).
 //
 // # Hash chain
 //

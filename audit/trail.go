@@ -51,12 +51,6 @@ type Options struct {
 	// QueueSize caps the appends waiting for the writer; Append blocks
 	// (until its context ends) when the queue is full. Default 4096.
 	QueueSize int
-	// WALCheckpointEvery is, on SQLite, how often the trail copies the
-	// write-ahead log into the database file from a read connection, in
-	// place of SQLite's automatic checkpoint inside a commit (see
-	// walcheckpoint.go). Default 100ms; negative keeps the automatic one.
-	// Ignored on PostgreSQL.
-	WALCheckpointEvery time.Duration
 	// WriteTimeout bounds one batch transaction. Default 30s.
 	WriteTimeout time.Duration
 	// Logger receives background errors. Content is never logged.
@@ -79,7 +73,6 @@ type Trail struct {
 	stop     chan struct{} // closed by Close: the writer drains and exits
 	exited   chan struct{} // closed when the writer has exited
 	cpDone   chan struct{} // closed when the checkpoint job has exited
-	walDone  chan struct{} // closed when the WAL checkpoint job has exited
 	closeMu  sync.RWMutex  // held for reading while enqueueing
 	closed   bool
 	stmts    *statements  // the writer's SQL; writer goroutine only after New
@@ -107,14 +100,11 @@ func New(opts Options) (*Trail, error) {
 		queue:  make(chan *pending, opts.QueueSize),
 		stop:   make(chan struct{}),
 		exited: make(chan struct{}),
-		cpDone: make(chan struct{}), walDone: make(chan struct{}),
+		cpDone: make(chan struct{}),
 	}
 	var err error
 	if t.stmts, err = newStatements(opts.DB); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
-	}
-	if err := t.startWALCheckpoints(); err != nil {
-		return nil, errors.Join(fmt.Errorf("audit: %w", err), t.stmts.close())
 	}
 	go t.writeLoop()
 	if opts.CheckpointEvery > 0 {
@@ -140,9 +130,6 @@ func withDefaults(o Options) Options {
 	}
 	if o.QueueSize == 0 {
 		o.QueueSize = 4096
-	}
-	if o.WALCheckpointEvery == 0 {
-		o.WALCheckpointEvery = 100 * time.Millisecond
 	}
 	if o.WriteTimeout == 0 {
 		o.WriteTimeout = 30 * time.Second
@@ -236,7 +223,6 @@ func (t *Trail) Close() error {
 	close(t.stop)
 	<-t.exited
 	<-t.cpDone
-	<-t.walDone
 	_ = t.stmts.close()
 	if t.opts.Signer == nil {
 		return nil

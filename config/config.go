@@ -30,6 +30,10 @@ type Config struct {
 	// Database is a PostgreSQL DSN (postgres://…). Empty means embedded
 	// SQLite in Data. Default "".
 	Database string `yaml:"database"`
+	// WALLimit caps the embedded SQLite database's write-ahead log file, in
+	// bytes; it is checkpointed in the background and cut at half of it.
+	// Default 64 MiB (0). Unused with PostgreSQL.
+	WALLimit int64 `yaml:"wal_limit"`
 	// Redis is a Redis URL (redis://127.0.0.1:6379/0). When set, rate and
 	// concurrency limits are exact across replicas. Default "".
 	Redis string `yaml:"redis"`

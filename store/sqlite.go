@@ -22,11 +22,21 @@ const sqliteFile = "firebreak.db"
 // commit costs no fsync. A domain that needs power-loss durability for some
 // writes must not rely on this default.
 var sqlitePragmas = []string{
-	"busy_timeout(5000)",
+	fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()),
 	"journal_mode(WAL)",
 	"foreign_keys(1)",
 	"synchronous(NORMAL)",
 }
+
+// sqliteBusyTimeout is how long a statement waits for a lock held by
+// another process.
+const sqliteBusyTimeout = 5 * time.Second
+
+// WAL defaults (Options.WALLimit, Options.WALCheckpointEvery).
+const (
+	defaultWALLimit           = 64 << 20
+	defaultWALCheckpointEvery = 100 * time.Millisecond
+)
 
 func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	dir := opts.DataDir
@@ -50,7 +60,22 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 		opts.Logger.Warn("database file is readable by others", "path", path, "mode", fi.Mode().Perm().String())
 	}
 
-	write, err := sql.Open("sqlite", sqliteDSN(path, false))
+	walLimit, every := opts.WALLimit, opts.WALCheckpointEvery
+	if walLimit == 0 {
+		walLimit = defaultWALLimit
+	}
+	if every == 0 {
+		every = defaultWALCheckpointEvery
+	}
+	dsn := sqliteDSN(path, false)
+	if every > 0 {
+		// Checkpoints leave the commit path (see wal.go). When SQLite
+		// starts the log again by itself, it cuts the file to a quarter
+		// of the limit.
+		dsn += "&" + url.Values{"_pragma": {"wal_autocheckpoint(0)",
+			fmt.Sprintf("journal_size_limit(%d)", walLimit/4)}}.Encode()
+	}
+	write, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -77,8 +102,15 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxIdleTime(5 * time.Minute)
+	db := &DB{DB: write, read: read, dialect: SQLite, log: opts.Logger}
+	if every > 0 {
+		if db.wal, err = startWALKeeper(ctx, db, path, walLimit, every, opts.Logger); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
 	opts.Logger.Info("store opened", "dialect", "sqlite", "path", path)
-	return &DB{DB: write, read: read, dialect: SQLite, log: opts.Logger}, nil
+	return db, nil
 }
 
 // sqliteDSN builds a modernc.org/sqlite DSN. Transactions begin IMMEDIATE so a

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Dialect names the database behind a DB.
@@ -47,6 +49,16 @@ type Options struct {
 	MaxOpenConns int
 	// Logger receives open and migration events. Default: discard.
 	Logger *slog.Logger
+	// WALLimit bounds SQLite's write-ahead log file, in bytes: a
+	// background job checkpoints it off the commit path and starts it
+	// again once it passes half the limit (see wal.go). Default 64 MiB.
+	// Unused for PostgreSQL.
+	WALLimit int64
+	// WALCheckpointEvery is how often that job runs (more often when the
+	// log grows fast). Default 100ms; negative turns it off and leaves
+	// checkpoints to SQLite, inside the commit that takes the log past
+	// 1,000 pages, with no bound. Unused for PostgreSQL.
+	WALCheckpointEvery time.Duration
 }
 
 // DB is the database handle shared by all domain stores.
@@ -62,12 +74,17 @@ type DB struct {
 	read    *sql.DB
 	dialect Dialect
 	log     *slog.Logger
+	wal     *walKeeper // SQLite's log keeper; nil when off or on PostgreSQL
+	writeMu sync.Mutex // SQLite: taken by Tx and the log keeper, in turn
 }
 
 // Open opens the database named by opts and applies pending migrations.
 func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.WALLimit < 0 || (opts.WALLimit > 0 && opts.WALLimit < 1<<20) {
+		return nil, fmt.Errorf("open store: WALLimit %d is under 1 MiB", opts.WALLimit)
 	}
 	if opts.MaxOpenConns < 0 {
 		return nil, fmt.Errorf("open store: MaxOpenConns %d is negative", opts.MaxOpenConns)
@@ -104,6 +121,9 @@ func (db *DB) Read() *sql.DB { return db.read }
 
 // Close closes every pool.
 func (db *DB) Close() error {
+	if db.wal != nil {
+		db.wal.close()
+	}
 	err := db.DB.Close()
 	if db.read != db.DB {
 		err = errors.Join(err, db.read.Close())

@@ -36,6 +36,17 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func (db *DB) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.dialect == SQLite {
+		// Transactions queue for the one write connection in order (a
+		// sync.Mutex hands over first come, first served once contended),
+		// not in database/sql's random order, so that the log keeper's
+		// turn comes after the transactions already waiting (wal.go).
+		db.writeMu.Lock()
+		defer db.writeMu.Unlock()
+		if db.wal != nil {
+			db.wal.beforeTx(ctx)
+		}
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -83,7 +83,7 @@ func (n *node) close() {
 func (n *node) onClose(f func()) { n.closers = append(n.closers, f) }
 
 func (n *node) openStore(ctx context.Context) error {
-	db, err := store.Open(ctx, store.Options{DSN: n.cfg.Database, DataDir: n.cfg.Data, Logger: n.log})
+	db, err := store.Open(ctx, store.Options{DSN: n.cfg.Database, DataDir: n.cfg.Data, WALLimit: n.cfg.WALLimit, Logger: n.log})
 	if err != nil {
 		return err
 	}
