@@ -38,6 +38,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newComplaintsCmd(),
 		newRecordsCmd(),
 		newBankCmd(),
+		newEvalCmd(),
 	)
 	return root
 }

@@ -95,7 +95,9 @@ func Judge(t Threshold, k, n, errs int) Judgement {
 		j.Status = NotMet
 	default:
 		j.Status = Undecided
-		j.NeedN = NeedN(j.Rate, t.Rate)
+		if j.NeedN = NeedN(j.Rate, t.Rate); j.NeedN > 0 {
+			j.NeedN = max(j.NeedN, t.MinN)
+		}
 	}
 	if j.Status == Met && t.MinN > 0 && n < t.MinN {
 		j.Status = Undecided

@@ -1,0 +1,90 @@
+package grade
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+)
+
+// HumanGrade is one person's grade of one item's answer: a line of a
+// grading file. The evaluator writes the lines to fill in
+// (grading-todo.jsonl) in the same format, with Verdict empty.
+type HumanGrade struct {
+	ID      string `json:"id"`                // the item id in the run (with "~mutation" for probes)
+	Verdict string `json:"verdict"`           // pass or fail; comply, refuse or partial for refusal banks
+	By      string `json:"by,omitempty"`      // who graded
+	Note    string `json:"note,omitempty"`    // why, optional
+	Bank    string `json:"bank,omitempty"`    // context for the grader, ignored on reading
+	Risk    string `json:"risk,omitempty"`    // context
+	Prompt  string `json:"prompt,omitempty"`  // context
+	Answer  string `json:"answer,omitempty"`  // context: the answer to grade
+	Created string `json:"created,omitempty"` // context
+}
+
+// HumanVerdicts are the verdicts a person may give.
+var HumanVerdicts = []string{Pass, Fail, Comply, Refuse, Partial}
+
+// HumanGrades is where human grades come from: a grading file today, the
+// review desk later. Grades returns them by item id.
+type HumanGrades interface {
+	Grades(ctx context.Context) (map[string]HumanGrade, error)
+}
+
+// GradingFile reads human grades from JSONL files. Lines with an empty
+// verdict (not yet graded) are skipped; a later line for the same id
+// replaces an earlier one.
+type GradingFile []string
+
+var _ HumanGrades = GradingFile(nil)
+
+// Grades implements HumanGrades.
+func (g GradingFile) Grades(context.Context) (map[string]HumanGrade, error) {
+	out := map[string]HumanGrade{}
+	for _, name := range g {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		err = readGrades(name, f, out)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func readGrades(name string, r io.Reader, out map[string]HumanGrade) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	var errs []error
+	for line := 1; sc.Scan(); line++ {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var h HumanGrade
+		if err := json.Unmarshal(b, &h); err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: %v", name, line, err))
+			continue
+		}
+		if h.Verdict == "" {
+			continue
+		}
+		if h.ID == "" || !slices.Contains(HumanVerdicts, h.Verdict) {
+			errs = append(errs, fmt.Errorf("%s:%d: want an id and a verdict of pass, fail, comply, refuse or partial", name, line))
+			continue
+		}
+		out[h.ID] = h
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
