@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,16 +100,7 @@ func TestInvalidBundles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := policy.CompileBundle(bundle(t, files, tt.edits))
-			var inv *policy.InvalidError
-			if !errors.As(err, &inv) {
-				t.Fatalf("error %v, want *InvalidError", err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
+			wantInvalid(t, bundle(t, files, tt.edits), tt.want)
 		})
 	}
 }

@@ -45,6 +45,7 @@ type labelSet struct {
 type engineInfo struct {
 	overrides []safety.Override
 	rules     int
+	intents   int
 	detectors []string
 }
 
@@ -103,7 +104,7 @@ func invalid(b *Bundle, probs []Problem) error {
 // loadLayers reads the files of the base layer and of every overlay.
 // Terms must be unique within the base and within each overlay over it.
 func loadLayers(b *Bundle, spec *parsedSpec) (map[string]*layerData, []Problem) {
-	ld := &loader{b: b, spec: spec, defaultCode: spec.DefaultCode, seenTerms: map[string]string{}}
+	ld := &loader{b: b, spec: spec, defaultCode: spec.DefaultCode, seenTerms: map[string]string{}, phrases: map[string][]string{}}
 	if ld.defaultCode == "" {
 		ld.defaultCode = "A1h"
 	}
@@ -166,7 +167,7 @@ func (c *Compiled) compileEngines(layers map[string]*layerData) error {
 			return fmt.Errorf("engine %q: %w", cmpName(j.name), err)
 		}
 		engines[i] = e
-		infos[i] = engineInfo{overrides: cfg.Overrides, rules: len(cfg.Rules)}
+		infos[i] = engineInfo{overrides: cfg.Overrides, rules: len(cfg.Rules), intents: len(cfg.Near)}
 		for _, d := range cfg.Detectors {
 			infos[i].detectors = append(infos[i].detectors, d.ID)
 		}
@@ -284,6 +285,7 @@ func (c *Compiled) config(j engineJob) (safety.Config, error) {
 		for _, r := range l.spec.Rules {
 			cfg.Rules = append(cfg.Rules, safety.Rule{ID: r.ID, Pattern: r.Pattern, Code: r.Code, Action: r.Action, MaxSpan: r.MaxSpan})
 		}
+		cfg.Near = append(cfg.Near, l.intents...)
 		if err := c.addDetectors(&cfg, l); err != nil {
 			return cfg, err
 		}
@@ -300,6 +302,11 @@ func (c *Compiled) config(j engineJob) (safety.Config, error) {
 	for i := range cfg.Rules {
 		if cfg.Rules[i].Action == "" {
 			cfg.Rules[i].Action = categoryDefault(cats, cfg.Rules[i].Code)
+		}
+	}
+	for i := range cfg.Near {
+		if cfg.Near[i].Action == "" {
+			cfg.Near[i].Action = categoryDefault(cats, cfg.Near[i].Code)
 		}
 	}
 	if probs := applyAllow(cfg.Terms, phrases); len(probs) > 0 {

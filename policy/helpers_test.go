@@ -3,6 +3,7 @@ package policy_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"maps"
 	"os"
@@ -95,4 +96,20 @@ func mustJSON(t testing.TB, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// wantInvalid asserts that b does not compile, with an *InvalidError
+// whose text holds each of want.
+func wantInvalid(t *testing.T, b *policy.Bundle, want []string) {
+	t.Helper()
+	_, err := policy.CompileBundle(b)
+	var inv *policy.InvalidError
+	if !errors.As(err, &inv) {
+		t.Fatalf("error %v, want *InvalidError", err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/safety/lexicon"
+	"github.com/firebreak/firebreak/safety/textnorm"
 )
 
 // layerData is one layer with its files read: terms with where they were
@@ -20,6 +21,8 @@ type layerData struct {
 	terms []lexicon.Term
 	where []string // "file:line" of each term
 	allow []allowPhrase
+	// intents are the layer's intent rules with their phrases read
+	intents []safety.NearRule
 }
 
 type allowPhrase struct {
@@ -34,7 +37,9 @@ type loader struct {
 	spec        *parsedSpec
 	defaultCode string
 	probs       []Problem
-	seenTerms   map[string]string // term id → "file:line" across all layers
+	seenTerms   map[string]string   // term id → "file:line" across all layers
+	phrases     map[string][]string // intent phrase files read, by name
+	norm        *textnorm.Normaliser
 }
 
 var fileLine = regexp.MustCompile(`^([^:]+):(\d+): (.*)$`)
@@ -67,6 +72,7 @@ func (ld *loader) layer(name, prefix string, l *Layer) *layerData {
 		}
 		d.allow = append(d.allow, ld.allowFile(name, content)...)
 	}
+	ld.intents(d, prefix, l)
 	return d
 }
 

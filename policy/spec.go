@@ -48,8 +48,11 @@ type Layer struct {
 	// Allow names allow-list files: one phrase per line, optionally a tab
 	// and the term it allows; without a term it allows every term it
 	// contains. A hit inside an allowed phrase is not a hit.
-	Allow     []string       `yaml:"allow"`
-	Rules     []RuleSpec     `yaml:"rules"`
+	Allow []string   `yaml:"allow"`
+	Rules []RuleSpec `yaml:"rules"`
+	// Intents are intent rules: an action or aim near a harmful object,
+	// with exceptions for asking about the harm (see IntentSpec).
+	Intents   []IntentSpec   `yaml:"intents"`
 	Detectors []DetectorSpec `yaml:"detectors"`
 	// Actions set the action of hits by code or class and direction;
 	// applied after Categories, the last one for a key wins.

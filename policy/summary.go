@@ -22,6 +22,9 @@ func (c *Compiled) WriteSummary(w io.Writer) error {
 		lx := e.Lexicon()
 		info := c.info[name]
 		fmt.Fprintf(bw, "engine %s version %s: %d terms, %d rules, detectors %v\n", cmpName(name), e.Version(), lx.Len(), info.rules, info.detectors)
+		if info.intents > 0 {
+			fmt.Fprintf(bw, "  intent rules %d\n", info.intents)
+		}
 		for _, o := range info.overrides {
 			fmt.Fprintf(bw, "  override %s %s -> %s\n", o.Code, cmpOr(o.Direction, "both"), o.Action)
 		}

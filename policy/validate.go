@@ -148,6 +148,9 @@ func (c *checker) layer(prefix string, l *Layer, ids map[string]string) {
 	for i, r := range l.Rules {
 		c.rule(fmt.Sprintf("%srules[%d]", prefix, i), r, ids)
 	}
+	for i, r := range l.Intents {
+		c.intent(fmt.Sprintf("%sintents[%d]", prefix, i), r, ids)
+	}
 	for i, d := range l.Detectors {
 		c.detector(fmt.Sprintf("%sdetectors[%d]", prefix, i), d, ids)
 	}
@@ -187,15 +190,21 @@ func (c *checker) lexicon(path string, lx LexiconSpec, files map[string]bool) {
 	}
 }
 
-func (c *checker) rule(path string, r RuleSpec, ids map[string]string) {
-	switch prev, dup := ids["rule:"+r.ID]; {
-	case r.ID == "":
+// uniqueID checks that an id is set and not used before by another item
+// of its kind ("rule", "intent rule"), across layers.
+func (c *checker) uniqueID(path, kind, id string, ids map[string]string) {
+	switch prev, dup := ids[kind+":"+id]; {
+	case id == "":
 		c.addf(path, "id is required")
 	case dup:
-		c.addf(path+".id", "duplicate rule id %q (first at %s)", r.ID, prev)
+		c.addf(path+".id", "duplicate %s id %q (first at %s)", kind, id, prev)
 	default:
-		ids["rule:"+r.ID] = fmt.Sprintf("%s:%d", SpecFile, c.spec.line(path))
+		ids[kind+":"+id] = fmt.Sprintf("%s:%d", SpecFile, c.spec.line(path))
 	}
+}
+
+func (c *checker) rule(path string, r RuleSpec, ids map[string]string) {
+	c.uniqueID(path, "rule", r.ID, ids)
 	if _, err := regexp.Compile(r.Pattern); err != nil || r.Pattern == "" {
 		c.addf(path+".pattern", "bad regular expression: %v", cmp.Or(err, fmt.Errorf("empty pattern")))
 	}
