@@ -4,70 +4,18 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/config"
+	"github.com/firebreak/firebreak/replica"
 	"github.com/firebreak/firebreak/store"
 )
-
-// auditFiles returns the keyring and signing-key paths, defaulting into
-// the data folder.
-func auditFiles(cfg config.Config) (keyring, signing string) {
-	keyring, signing = cfg.Audit.Keyring, cfg.Audit.SigningKey
-	if keyring == "" {
-		keyring = filepath.Join(cfg.Data, "audit.keys")
-	}
-	if signing == "" {
-		signing = filepath.Join(cfg.Data, "audit-signing.key")
-	}
-	return keyring, signing
-}
-
-// openTrail opens the audit trail, creating its content key and signing
-// key on first start. The keys are what make retained content readable
-// and checkpoints verifiable: back them up with the database.
-func openTrail(cfg config.Config, db *store.DB, log *slog.Logger) (*audit.Trail, *audit.Keyring, error) {
-	keyPath, signPath := auditFiles(cfg)
-	if err := os.MkdirAll(filepath.Dir(keyPath), 0o700); err != nil {
-		return nil, nil, err
-	}
-	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
-		id, err := audit.GenerateKey(keyPath)
-		if err != nil {
-			return nil, nil, err
-		}
-		log.Info("created the audit content key", "file", keyPath, "key_id", id)
-	}
-	keys, err := audit.LoadKeyring(keyPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := os.Stat(signPath); errors.Is(err, fs.ErrNotExist) {
-		if _, err := audit.GenerateSigningKey(signPath); err != nil {
-			return nil, nil, err
-		}
-		log.Info("created the audit signing key", "file", signPath)
-	}
-	signer, err := audit.LoadSigningKey(signPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	trail, err := audit.New(audit.Options{DB: db, Keys: keys, Signer: signer, Logger: log,
-		Retention: audit.Retention{Clean: audit.Mode(cfg.Audit.Clean), Flagged: audit.Mode(cfg.Audit.Flagged)}})
-	if err != nil {
-		return nil, nil, err
-	}
-	return trail, keys, nil
-}
 
 // offlineFlags adds the flags that locate a store to a command that works
 // on the database directly (no server needed).
@@ -147,7 +95,7 @@ func newAuditCmd() *cobra.Command {
 			if q.To, err = parseDay(to); err != nil {
 				return err
 			}
-			trail, _, err := openTrail(cfg, db, slog.New(slog.DiscardHandler))
+			trail, _, err := replica.OpenTrail(cfg, db, slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}
@@ -171,7 +119,7 @@ func newAuditCmd() *cobra.Command {
 // given, or the local signing key's.
 func verifyKeys(cfg config.Config, files []string) ([]ed25519.PublicKey, error) {
 	if len(files) == 0 {
-		_, signPath := auditFiles(cfg)
+		_, signPath := replica.AuditFiles(cfg)
 		priv, err := audit.LoadSigningKey(signPath)
 		if err != nil {
 			return nil, fmt.Errorf("%w (pass --public-key to verify with a published key)", err)

@@ -2,24 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
-	"strings"
-	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
-	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/config"
-	"github.com/firebreak/firebreak/limit"
-	"github.com/firebreak/firebreak/notify"
-	"github.com/firebreak/firebreak/store"
+	"github.com/firebreak/firebreak/replica"
 )
 
 func newServeCmd() *cobra.Command {
@@ -84,126 +75,38 @@ func loadConfig(cmd *cobra.Command, path string, settings []config.Setting) (con
 	return cfg, cfg.Validate()
 }
 
-func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// serve builds every part, connects them and runs until ctx ends.
+// serve builds a replica from cfg and runs it until ctx ends. The first
+// admin token and API key of an empty store are created and printed only
+// once every listener is open, so a start that fails (bad config, port in
+// use) does not use them up: the next start prints them instead.
 func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
-	n, err := buildNode(ctx, cfg, stdout, newLogger(cfg.Log, stderr))
+	r, err := replica.New(ctx, cfg, replica.Options{Logger: replica.NewLogger(cfg.Log, stderr)})
 	if err != nil {
 		return err
 	}
-	defer n.close()
-	if n.catalog.Demo() {
-		fmt.Fprintln(stdout, "No upstream is configured: serving the built-in DEMO responder as model \"firebreak-demo\".")
-		fmt.Fprintln(stdout, "Its answers are canned text, not a language model. Add upstreams in the config file or with `firebreak upstreams set`.")
-	}
-	fmt.Fprintf(stdout, "Policy %s in force.\n", n.policy.Load().Version())
-	return runServers(ctx, n.servers(), cfg.HTTP.ShutdownTimeout, stdout, n.log)
-}
-
-func newServer(cfg config.Config, h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
-		Addr:              cfg.Listen,
-		Handler:           h,
-		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
-		ReadTimeout:       cfg.HTTP.ReadTimeout,
-		IdleTimeout:       cfg.HTTP.IdleTimeout,
-		// No WriteTimeout: streams may run for minutes. Upstream first-byte
-		// and idle timeouts bound how long a response can stall.
-		MaxHeaderBytes: 64 << 10,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-}
-
-// runServers listens on every server's address, prints where, serves until
-// ctx ends, then shuts down gracefully: no new connections, in-flight
-// requests (streams included) get up to grace to finish.
-func runServers(ctx context.Context, servers []*http.Server, grace time.Duration, stdout io.Writer, log *slog.Logger) error {
-	errc := make(chan error, len(servers))
-	for _, srv := range servers {
-		ln, err := net.Listen("tcp", srv.Addr)
+	defer r.Close()
+	return r.Run(ctx, func(addrs []net.Addr) error {
+		if r.Demo() {
+			fmt.Fprintln(stdout, "No upstream is configured: serving the built-in DEMO responder as model \"firebreak-demo\".")
+			fmt.Fprintln(stdout, "Its answers are canned text, not a language model. Add upstreams in the config file or with `firebreak upstreams set`.")
+		}
+		fmt.Fprintf(stdout, "Policy %s in force.\n", r.Policy.Load().Version())
+		b, err := r.Accounts.Bootstrap(ctx)
 		if err != nil {
-			return fmt.Errorf("listen: %w", err)
+			return err
 		}
-		fmt.Fprintf(stdout, "Listening on http://%s\n", ln.Addr())
-		go func() { errc <- srv.Serve(ln) }()
-	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down", "grace", grace.String())
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	var errs []error
-	for _, srv := range servers {
-		if err := srv.Shutdown(sctx); err != nil {
-			errs = append(errs, err, srv.Close())
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func newLimiter(cfg config.Config, accounts *account.Service, log *slog.Logger) (*limit.Limiter, error) {
-	opts := limit.Options{Quota: accounts, Logger: log}
-	if cfg.Redis != "" {
-		ropts, err := redis.ParseURL(cfg.Redis)
-		if err != nil {
-			return nil, fmt.Errorf("redis: %w", err)
-		}
-		opts.Redis = redis.NewClient(ropts)
-	}
-	return limit.New(opts)
-}
-
-// newAccounts opens the account service and connects its caches to the
-// other replicas: a key revoked or a tenant changed on one replica is
-// dropped from every replica's cache.
-func newAccounts(db *store.DB, n *notify.Notifier, log *slog.Logger) (*account.Service, error) {
-	const topic = "account.changed"
-	accounts, err := account.New(account.Options{DB: db, Logger: log, OnChange: func(c account.Change) {
-		go func() { // OnChange must not block
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := n.Publish(ctx, topic, string(c.Kind)+":"+c.ID); err != nil {
-				log.Warn("tell other replicas of an account change", "err", err)
-			}
-		}()
-	}})
-	if err != nil {
-		return nil, err
-	}
-	n.Subscribe(topic, func(payload string) {
-		kind, id, _ := strings.Cut(payload, ":")
-		accounts.Invalidate(account.Change{Kind: account.ChangeKind(kind), ID: id})
-	})
-	return accounts, nil
-}
-
-// bootstrap creates the first admin token and API key on an empty store and
-// prints them once; they are stored only as hashes.
-func bootstrap(ctx context.Context, accounts *account.Service, stdout io.Writer) error {
-	res, err := accounts.Bootstrap(ctx)
-	if err != nil {
-		return err
-	}
-	if res.Created {
-		fmt.Fprintf(stdout, `First start: created tenant "default", an API key and an admin token.
+		if b.Created {
+			fmt.Fprintf(stdout, `First start: created tenant "default", an API key and an admin token.
 They are shown only now and stored only as hashes; keep them safe.
 
   API key:     %s
   Admin token: %s
 
-`, res.FirstKey, res.AdminToken)
-	}
-	return nil
+`, b.FirstKey, b.AdminToken)
+		}
+		for _, a := range addrs {
+			fmt.Fprintf(stdout, "Listening on http://%s\n", a)
+		}
+		return nil
+	})
 }

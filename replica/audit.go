@@ -1,0 +1,63 @@
+package replica
+
+import (
+	"errors"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/config"
+	"github.com/firebreak/firebreak/store"
+)
+
+// AuditFiles returns the audit keyring and signing-key paths of cfg,
+// defaulting into the data folder.
+func AuditFiles(cfg config.Config) (keyring, signing string) {
+	keyring, signing = cfg.Audit.Keyring, cfg.Audit.SigningKey
+	if keyring == "" {
+		keyring = filepath.Join(cfg.Data, "audit.keys")
+	}
+	if signing == "" {
+		signing = filepath.Join(cfg.Data, "audit-signing.key")
+	}
+	return keyring, signing
+}
+
+// OpenTrail opens the audit trail, creating its content key and signing
+// key on first start. The keys are what make retained content readable
+// and checkpoints verifiable: back them up with the database.
+func OpenTrail(cfg config.Config, db *store.DB, log *slog.Logger) (*audit.Trail, *audit.Keyring, error) {
+	keyPath, signPath := AuditFiles(cfg)
+	if err := os.MkdirAll(filepath.Dir(keyPath), 0o700); err != nil {
+		return nil, nil, err
+	}
+	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
+		id, err := audit.GenerateKey(keyPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		log.Info("created the audit content key", "file", keyPath, "key_id", id)
+	}
+	keys, err := audit.LoadKeyring(keyPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := os.Stat(signPath); errors.Is(err, fs.ErrNotExist) {
+		if _, err := audit.GenerateSigningKey(signPath); err != nil {
+			return nil, nil, err
+		}
+		log.Info("created the audit signing key", "file", signPath)
+	}
+	signer, err := audit.LoadSigningKey(signPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	trail, err := audit.New(audit.Options{DB: db, Keys: keys, Signer: signer, Logger: log,
+		Retention: audit.Retention{Clean: audit.Mode(cfg.Audit.Clean), Flagged: audit.Mode(cfg.Audit.Flagged)}})
+	if err != nil {
+		return nil, nil, err
+	}
+	return trail, keys, nil
+}

@@ -1,0 +1,220 @@
+package replica
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/admin"
+	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/catalog"
+	"github.com/firebreak/firebreak/gateway"
+	"github.com/firebreak/firebreak/limit"
+	"github.com/firebreak/firebreak/notify"
+	"github.com/firebreak/firebreak/policy"
+	"github.com/firebreak/firebreak/safety/guard"
+	"github.com/firebreak/firebreak/sanction"
+	"github.com/firebreak/firebreak/store"
+	"github.com/firebreak/firebreak/upstream"
+)
+
+func (r *Replica) openStore(ctx context.Context) error {
+	db, err := store.Open(ctx, store.Options{DSN: r.Config.Database, DataDir: r.Config.Data, WALLimit: r.Config.WALLimit, Logger: r.log})
+	if err != nil {
+		return err
+	}
+	r.DB = db
+	r.onClose(func() { db.Close() })
+	r.Notifier, err = notify.Open(ctx, db, notify.Options{Logger: r.log})
+	if err != nil {
+		return err
+	}
+	r.onClose(func() { r.Notifier.Close() })
+	return nil
+}
+
+// accountTopic carries account changes ("kind:id") so other replicas drop
+// them from their caches.
+const accountTopic = "account.changed"
+
+// openAccounts opens the account service and connects its caches to the
+// other replicas: a key revoked or a tenant changed on one replica is
+// dropped from every replica's cache.
+func (r *Replica) openAccounts(context.Context) error {
+	accounts, err := account.New(account.Options{DB: r.DB, Logger: r.log, OnChange: func(c account.Change) {
+		go func() { // OnChange must not block
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := r.Notifier.Publish(ctx, accountTopic, string(c.Kind)+":"+c.ID); err != nil {
+				r.log.Warn("tell other replicas of an account change", "err", err)
+			}
+		}()
+	}})
+	if err != nil {
+		return err
+	}
+	r.Accounts = accounts
+	r.onClose(func() { accounts.Close() })
+	r.Notifier.Subscribe(accountTopic, func(payload string) {
+		kind, id, _ := strings.Cut(payload, ":")
+		accounts.Invalidate(account.Change{Kind: account.ChangeKind(kind), ID: id})
+	})
+	return nil
+}
+
+func (r *Replica) openLimiter(context.Context) error {
+	opts := limit.Options{Quota: r.Accounts, Logger: r.log}
+	if r.Config.Redis != "" {
+		ropts, err := redis.ParseURL(r.Config.Redis)
+		if err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		opts.Redis = redis.NewClient(ropts)
+	}
+	limiter, err := limit.New(opts)
+	if err != nil {
+		return err
+	}
+	r.Limiter = limiter
+	r.onClose(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = limiter.Close(ctx) // flushes token usage
+	})
+	return nil
+}
+
+// openSecret loads the server secret that keys the hashes of phone and
+// identity numbers.
+func (r *Replica) openSecret(context.Context) error {
+	file := r.Config.SecretFile
+	if file == "" {
+		file = filepath.Join(r.Config.Data, "server.secret")
+	}
+	secret, created, err := loadSecret(file)
+	if err != nil {
+		return err
+	}
+	if created && r.Config.Database != "" {
+		r.log.Warn("generated a server secret for this replica only: replicas sharing a database must share it (FIREBREAK_SECRET)", "file", file)
+	}
+	r.secret = secret
+	return nil
+}
+
+// openPolicy starts the policy service: the version in force from the
+// database, or the configured bundle (else the built-in default) until
+// one is published.
+func (r *Replica) openPolicy(ctx context.Context) error {
+	fallback := policy.Default()
+	if dir := r.Config.Safety.Bundle; dir != "" {
+		b, err := policy.LoadDir(dir)
+		if err != nil {
+			return err
+		}
+		fallback = b
+	}
+	svc, err := policy.New(ctx, policy.Options{DB: r.DB, Notifier: r.Notifier, Fallback: fallback, Logger: r.log})
+	if err != nil {
+		return err
+	}
+	r.Policy = svc
+	r.onClose(func() { svc.Close() })
+	return nil
+}
+
+// openSanctions starts graded sanctions with the ladder of the policy in
+// force at start.
+func (r *Replica) openSanctions(ctx context.Context) error {
+	ladder, err := r.Policy.Current().Spec().Strikes.SanctionLadder()
+	if err != nil {
+		return err
+	}
+	r.Sanctions, err = sanction.New(ctx, sanction.Options{DB: r.DB, Secret: r.secret, Ladder: ladder,
+		Notifier: r.Notifier, Logger: r.log})
+	if err != nil {
+		return err
+	}
+	r.onClose(func() { r.Sanctions.Close() })
+	return nil
+}
+
+// openGuard connects the guard model, when one is configured.
+func (r *Replica) openGuard(context.Context) error {
+	c := r.Config.Safety.Guard
+	if c.BaseURL == "" {
+		return nil
+	}
+	g, err := guard.New(guard.Options{BaseURL: c.BaseURL, Model: c.Model, Format: guard.Format(c.Format),
+		APIKey: os.Getenv(c.APIKeyEnv), Timeout: c.Timeout, OnError: guard.FailMode(c.OnError)})
+	if err != nil {
+		return fmt.Errorf("safety.guard: %w", err)
+	}
+	r.Guard = g
+	return nil
+}
+
+func (r *Replica) openAudit(context.Context) error {
+	if r.Config.Audit.Disabled {
+		return nil
+	}
+	trail, keys, err := OpenTrail(r.Config, r.DB, r.log)
+	if err != nil {
+		return err
+	}
+	r.Trail = trail
+	r.onClose(func() { trail.Close() })
+	go trail.RunRetention(r.life, time.Hour, r.Config.Audit.Keep)
+	r.Complaints, err = audit.NewComplaints(audit.ComplaintOptions{DB: r.DB, Keys: keys,
+		Deadline: r.Config.Audit.ComplaintDeadline, Logger: r.log})
+	return err
+}
+
+func (r *Replica) openGateway(context.Context) error {
+	r.Registry = prometheus.NewRegistry()
+	r.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var recorder gateway.Recorder
+	if r.Trail != nil {
+		recorder = r.Trail
+	}
+	cfg := r.Config
+	gw, err := gateway.New(gateway.Options{
+		Accounts: r.Accounts, Limiter: r.Limiter, Policies: r.Policy, Sanctions: r.Sanctions,
+		Identity: r.Identity, Tokens: r.Tokens, Guard: r.Guard, Recorder: recorder, Complaints: r.Complaints,
+		Router:         func() *upstream.Router { return r.Catalog.Router() },
+		Review:         gateway.ReviewScope{History: cfg.Safety.History, System: cfg.Safety.System},
+		UserHeader:     cfg.Users.Header,
+		ClientIPHeader: cfg.ClientIPHeader,
+		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
+		MaxStream:      cfg.HTTP.MaxStream,
+		Logger:         r.log,
+		Registerer:     r.Registry,
+	})
+	r.Gateway = gw
+	return err
+}
+
+func (r *Replica) openCatalog(ctx context.Context) error {
+	cat, err := catalog.New(ctx, catalog.Options{DB: r.DB, Logger: r.log, Observer: r.Gateway.Observer(), Notifier: r.Notifier,
+		Static: catalog.Static{Upstreams: r.Config.Upstreams, Models: r.Config.Models, Routing: r.Config.Routing}})
+	if err != nil {
+		return err
+	}
+	r.Catalog = cat
+	r.onClose(func() { cat.Close() })
+	return nil
+}
+
+func (r *Replica) openAdmin(context.Context) (err error) {
+	r.Admin, err = admin.New(admin.Options{Accounts: r.Accounts, Catalog: r.Catalog, Sanctions: r.Sanctions, Policy: r.Policy,
+		Trail: r.Trail, Complaints: r.Complaints, Logger: r.log})
+	return err
+}
