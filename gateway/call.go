@@ -43,6 +43,8 @@ type call struct {
 	sanction  string // sanction a violation in this request imposed
 
 	// For the audit record.
+	recordID    string     // assigned up front when the answer is labelled (its ProduceID)
+	label       *labelling // the answer's labels; nil when the gateway labels nothing
 	committed   bool
 	inDecision  safety.Decision
 	outDecision safety.Decision

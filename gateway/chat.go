@@ -48,6 +48,10 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 
 	engine := g.policies.Engine(route.Model.Name, c.principal.Tenant.Name, c.minor)
 	w.Header().Set("X-Firebreak-Policy", engine.Version())
+	if c.label, err = g.newLabelling(r, c, req); err != nil {
+		openai.WriteError(w, err)
+		return
+	}
 	in := g.reviewInput(engine, req, c)
 	warning := g.strike(ctx, c, in.decision)
 	if in.decision.Action >= safety.Refuse {

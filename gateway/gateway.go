@@ -18,6 +18,7 @@ import (
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/identity"
+	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
@@ -56,6 +57,14 @@ type Options struct {
 	// Guard, when set, is a guard model that reviews each input beside the
 	// upstream call; its verdict is awaited before any answer is released.
 	Guard GuardModel
+	// Labels, when set, labels every chat answer (package label): the
+	// explicit label of the policy in force for its route, tenant and
+	// minors' mode in the text, and the signed AIGC object in the AIGC
+	// header and member. Default nil: answers are not labelled.
+	Labels Labels
+	// LabelSigner signs the implicit labels; Firebreak uses the audit
+	// signing key. Default nil: labels are unsigned.
+	LabelSigner *label.Signer
 	// Complaints, when set, takes complaints at /v1/complaints.
 	Complaints *audit.Complaints
 	// Review says which messages the input review reads.
@@ -94,6 +103,8 @@ type Gateway struct {
 	limiter    *limit.Limiter
 	router     func() *upstream.Router
 	policies   Policies
+	labels     Labels
+	signer     *label.Signer
 	sanctions  *sanction.Service
 	recorder   Recorder
 	complaints *audit.Complaints
@@ -146,7 +157,7 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
-		policies: opts.Policies, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints,
+		policies: opts.Policies, labels: opts.Labels, signer: opts.LabelSigner, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints,
 		identity: opts.Identity, tokens: opts.Tokens, guard: opts.Guard, ipHeader: opts.ClientIPHeader, review: opts.Review, userHeader: opts.UserHeader,
 		maxBody: opts.MaxBodyBytes, maxStream: opts.MaxStream, log: opts.Logger, metrics: m,
 	}

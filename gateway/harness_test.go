@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -22,7 +23,9 @@ import (
 	"github.com/firebreak/firebreak/gateway"
 	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/limit"
+	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/safety/guard"
 	"github.com/firebreak/firebreak/safety/lexicon"
@@ -55,6 +58,8 @@ type harness struct {
 	trail      *audit.Trail
 	complaints *audit.Complaints
 	db         *store.DB
+	policy     *policy.Service   // with harnessOptions.labels
+	labelKey   ed25519.PublicKey // verifies the labels' signatures
 }
 
 type harnessOptions struct {
@@ -70,6 +75,7 @@ type harnessOptions struct {
 	logger     *slog.Logger
 	guard      bool // a guard model (Llama Guard 3 format) played by a scripted server
 	maxStream  time.Duration
+	labels     bool // labels from a policy service on the store (h.policy), signed with h.labelKey
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -171,8 +177,23 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		}
 		guardModel = g
 	}
+	var labels gateway.Labels
+	var signer *label.Signer
+	if o.labels {
+		h.policy, err = policy.New(ctx, policy.Options{DB: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.policy.Close() })
+		var priv ed25519.PrivateKey
+		if h.labelKey, priv, err = ed25519.GenerateKey(nil); err != nil {
+			t.Fatal(err)
+		}
+		labels, signer = h.policy, label.NewSigner(priv)
+	}
 	var router *upstream.Router
 	gw, err := gateway.New(gateway.Options{
+		Labels: labels, LabelSigner: signer,
 		Guard: guardModel, MaxStream: o.maxStream,
 		Identity: h.identity, Tokens: tokens, Logger: o.logger,
 		Sanctions: h.sanction, Recorder: recorder, Complaints: h.complaints,

@@ -41,7 +41,7 @@ func (g *Gateway) commit(ctx context.Context, c *call, status int) error {
 // record builds the audit record of a call.
 func (c *call) record(status int) audit.Record {
 	r := audit.Record{
-		RequestID: c.id, Time: c.start, TenantID: c.principal.Tenant.ID, KeyID: c.principal.Key.ID,
+		ID: c.recordID, RequestID: c.id, Time: c.start, TenantID: c.principal.Tenant.ID, KeyID: c.principal.Key.ID,
 		Model: c.model, Route: c.route, Upstream: c.upstream, Stream: c.stream,
 		Input: auditDecision(c.inDecision), Output: auditDecision(c.outDecision),
 		PolicyVersion: c.policy, Status: status, Outcome: c.auditOutcome(status),
@@ -51,6 +51,9 @@ func (c *call) record(status int) audit.Record {
 	}
 	if c.user != nil {
 		r.EndUser = c.user.ID
+	}
+	if c.label != nil {
+		r.Label = c.label.record // nil unless an answer was delivered
 	}
 	if c.sanction != "" {
 		r.Sanctions = []string{c.sanction}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/upstream"
@@ -62,15 +63,27 @@ func (rl *relay) complete(ctx context.Context, w http.ResponseWriter, body io.Re
 		}
 	}
 	rl.finishOutput(w, out)
+	lab := rl.c.label
+	if lab != nil {
+		patches = lab.placeResponse(resp, patches)
+	}
 	for _, ch := range resp.Choices {
 		rl.c.answer.WriteString(deliveredContent(ch, patches))
 	}
 	if resp.Usage != nil {
 		rl.c.usage = *resp.Usage
 	}
+	extra := map[string]any{}
+	if rl.reportable(out) {
+		extra["firebreak"] = rl.reports(out)
+	}
+	if lab != nil {
+		extra[label.FieldName] = lab.seal(rl.c.answer.String())
+		lab.setHeaders(w)
+	}
 	send := raw // the upstream's bytes, untouched, when review changed nothing
-	if len(patches) > 0 || rl.reportable(out) {
-		if send, err = resp.Encode(patches, map[string]any{"firebreak": rl.reports(out)}); err != nil {
+	if len(patches) > 0 || len(extra) > 0 {
+		if send, err = resp.Encode(patches, extra); err != nil {
 			openai.WriteError(w, openai.Wrap(openai.CodeInternal, err, "could not encode the answer"))
 			return resp.Usage.Tokens()
 		}

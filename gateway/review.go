@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/sanction"
@@ -121,6 +123,12 @@ func (g *Gateway) writeRefusal(w http.ResponseWriter, c *call, req *openai.ChatR
 		fb["sanction"] = sanctionReport(warning)
 		d.Reply += "\n\n" + warning.Notice
 	}
+	var aigc json.RawMessage
+	if c.label != nil {
+		d.Reply = c.label.answer.Place(d.Reply, true, false)
+		aigc = c.label.seal(d.Reply)
+		c.label.setHeaders(w)
+	}
 	c.answer.WriteString(d.Reply)
 	if err := g.commit(context.Background(), c, http.StatusOK); err != nil {
 		openai.WriteError(w, err)
@@ -128,7 +136,7 @@ func (g *Gateway) writeRefusal(w http.ResponseWriter, c *call, req *openai.ChatR
 	}
 	if !req.Stream {
 		w.Header().Set("Content-Type", "application/json")
-		writeJSON(w, map[string]any{
+		body := map[string]any{
 			"id": id, "object": "chat.completion", "created": created, "model": model,
 			"choices": []any{map[string]any{
 				"index":         0,
@@ -137,7 +145,11 @@ func (g *Gateway) writeRefusal(w http.ResponseWriter, c *call, req *openai.ChatR
 			}},
 			"usage":     openai.Usage{},
 			"firebreak": fb,
-		})
+		}
+		if aigc != nil {
+			body[label.FieldName] = aigc
+		}
+		writeJSON(w, body)
 		return
 	}
 	ew := openai.NewEventWriter(w)
@@ -149,11 +161,18 @@ func (g *Gateway) writeRefusal(w http.ResponseWriter, c *call, req *openai.ChatR
 		}
 		return m
 	}
-	_ = ew.JSON(chunk(map[string]any{"role": "assistant", "content": d.Reply}, nil, nil))
-	_ = ew.JSON(chunk(map[string]any{}, "content_filter", map[string]any{"firebreak": fb}))
+	final := chunk(map[string]any{}, "content_filter", map[string]any{"firebreak": fb})
+	chunks := []map[string]any{chunk(map[string]any{"role": "assistant", "content": d.Reply}, nil, nil), final}
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
-		_ = ew.JSON(map[string]any{"id": id, "object": "chat.completion.chunk", "created": created,
+		chunks = append(chunks, map[string]any{"id": id, "object": "chat.completion.chunk", "created": created,
 			"model": model, "choices": []any{}, "usage": openai.Usage{}})
+	}
+	if aigc != nil { // on the last chunk, and in the trailer
+		chunks[len(chunks)-1][label.FieldName] = aigc
+		w.Header().Set(http.TrailerPrefix+label.HeaderName, c.label.sealed.String())
+	}
+	for _, ch := range chunks {
+		_ = ew.JSON(ch)
 	}
 	_ = ew.Done()
 }

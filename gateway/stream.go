@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
 )
@@ -93,6 +94,9 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 	ew := openai.NewEventWriter(w)
 	er := openai.NewEventReader(body, 0)
 	sr := newStreamReview(rl.engine)
+	if lab := rl.c.label; lab != nil {
+		lab.setHeaders(w) // sent with the first chunk, before the label is signed
+	}
 	wantUsage := rl.req.StreamOptions != nil && rl.req.StreamOptions.IncludeUsage
 	tokens := func() int64 {
 		if rl.c.usage.Tokens() > 0 {
@@ -134,7 +138,7 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 				continue // usage was asked for by the gateway, not the client
 			}
 		}
-		data, finishing, err := rl.reviewChunk(ev.Data, chunk, sr)
+		data, pre, finishing, err := rl.reviewChunk(ev.Data, chunk, sr)
 		if err != nil {
 			rl.failStream(ctx, ew, sr, openai.Wrap(openai.CodeInternal, err, "could not encode a chunk"))
 			return tokens()
@@ -143,8 +147,8 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 			return 0
 		}
 		if finishing || len(tail) > 0 {
-			tail = append(tail, bytes.Clone(data))
-		} else if err := ew.Data(data); err != nil {
+			tail = append(append(tail, pre...), bytes.Clone(data))
+		} else if err := sendAll(ew, pre, data); err != nil {
 			rl.c.outcome = "client_gone"
 			return tokens()
 		}
@@ -158,26 +162,56 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 	}
 	rl.finishOutput(nil, sr.out)
 	rl.c.tokens = tokens()
-	rl.c.answer.WriteString(sr.sent.String())
+	if lab := rl.c.label; lab != nil {
+		var err error
+		if tail, err = lab.finishStream(rl.c, tail); err != nil {
+			rl.failStream(ctx, ew, sr, openai.Wrap(openai.CodeInternal, err, "could not encode a chunk"))
+			return rl.c.tokens
+		}
+	} else {
+		rl.c.answer.WriteString(sr.sent.String())
+	}
 	if err := rl.g.commit(ctx, rl.c, http.StatusOK); err != nil {
 		_ = ew.Error(err)
 		return rl.c.tokens
 	}
-	for _, data := range tail {
-		if err := ew.Data(data); err != nil {
-			rl.c.outcome = "client_gone"
-			return rl.c.tokens
-		}
+	if err := sendAll(ew, tail, nil); err != nil {
+		rl.c.outcome = "client_gone"
+		return rl.c.tokens
+	}
+	if lab := rl.c.label; lab != nil {
+		w.Header().Set(http.TrailerPrefix+label.HeaderName, lab.sealed.String())
 	}
 	_ = ew.Done()
 	return rl.c.tokens
 }
 
-// reviewChunk reviews one chunk and returns what the client may see of it:
-// the upstream's bytes when review changed nothing, a re-encoded chunk
-// otherwise; finishing says the chunk ends the answer (or follows its end).
-func (rl *relay) reviewChunk(data []byte, chunk *openai.ChatChunk, sr *streamReview) ([]byte, bool, error) {
+// sendAll sends the chunks, then last unless nil.
+func sendAll(ew *openai.EventWriter, chunks [][]byte, last []byte) error {
+	for _, data := range chunks {
+		if err := ew.Data(data); err != nil {
+			return err
+		}
+	}
+	if last == nil {
+		return nil
+	}
+	return ew.Data(last)
+}
+
+// reviewChunk reviews and labels one chunk and returns what the client may
+// see of it: the upstream's bytes when neither changed anything, a
+// re-encoded chunk otherwise, and chunks to send before it (end labels);
+// finishing says the chunk ends the answer (or follows its end).
+func (rl *relay) reviewChunk(data []byte, chunk *openai.ChatChunk, sr *streamReview) ([]byte, [][]byte, bool, error) {
 	patches := sr.chunk(chunk)
+	var pre [][]byte
+	if lab := rl.c.label; lab != nil {
+		var err error
+		if patches, pre, err = lab.placeChunk(chunk, data, patches, sr.out.Reply); err != nil {
+			return nil, nil, false, err
+		}
+	}
 	finishing := sr.stopped || len(chunk.Choices) == 0
 	for _, ch := range chunk.Choices {
 		finishing = finishing || ch.FinishReason != nil
@@ -187,10 +221,10 @@ func (rl *relay) reviewChunk(data []byte, chunk *openai.ChatChunk, sr *streamRev
 		extra = map[string]any{"firebreak": rl.reports(sr.out)}
 	}
 	if len(patches) == 0 && extra == nil {
-		return data, finishing, nil
+		return data, pre, finishing, nil
 	}
 	b, err := chunk.Encode(patches, extra)
-	return b, finishing, err
+	return b, pre, finishing, err
 }
 
 // failStream ends a stream that broke: held-back text is dropped (it was

@@ -129,6 +129,17 @@ func validateContent(c json.RawMessage) error {
 	return nil
 }
 
+// JSONMode reports whether the request asks for JSON output
+// (response_format json_object or json_schema): the client parses the
+// answer's content.
+func (r *ChatRequest) JSONMode() bool {
+	switch gjson.GetBytes(r.body, "response_format.type").String() {
+	case "json_object", "json_schema":
+		return true
+	}
+	return false
+}
+
 // LatestUserText returns the text of the last message with role "user".
 func (r *ChatRequest) LatestUserText() string {
 	for i := len(r.Messages) - 1; i >= 0; i-- {

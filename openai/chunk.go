@@ -2,8 +2,10 @@ package openai
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 )
 
 // ChatChunk is one streamed chunk ("chat.completion.chunk") as read from an
@@ -33,6 +35,9 @@ type ChunkChoice struct {
 type Delta struct {
 	Role    string
 	Content *string
+	// ToolCalls says the delta carries tool calls (or a legacy
+	// function_call): the answer is for a program, not a person.
+	ToolCalls bool
 }
 
 // ParseChatChunk reads one SSE data payload of a chat completion stream.
@@ -66,6 +71,7 @@ func ParseChatChunk(data []byte) (*ChatChunk, error) {
 			err = errors.New("decode chunk: delta.content is not a string")
 			return false
 		}
+		cc.Delta.ToolCalls = hasToolCalls(delta)
 		if fr := ch.Get("finish_reason"); fr.Type == gjson.String {
 			s := fr.String()
 			cc.FinishReason = &s
@@ -80,8 +86,44 @@ func ParseChatChunk(data []byte) (*ChatChunk, error) {
 	return c, nil
 }
 
+// hasToolCalls says a message or delta carries tool calls.
+func hasToolCalls(m gjson.Result) bool {
+	tc := m.Get("tool_calls")
+	return tc.IsArray() && len(tc.Array()) > 0 || m.Get("function_call").IsObject()
+}
+
 // IsError reports whether the chunk is an error event ({"error": …}).
 func (c *ChatChunk) IsError() bool { return c.hasError }
+
+// ContentChunk returns a chunk like c (same id, model, created and other
+// top-level fields) with one choice, index, whose delta is content and
+// whose finish_reason is null, and no usage: a chunk to send before c.
+func (c *ChatChunk) ContentChunk(index int, content string) ([]byte, error) {
+	out, err := sjson.SetRawBytes(append([]byte(nil), c.data...), "choices", []byte(`[{"index":0,"delta":{"content":""},"finish_reason":null}]`))
+	if err == nil && index != 0 {
+		out, err = sjson.SetBytes(out, "choices.0.index", index)
+	}
+	if err == nil {
+		out, err = sjson.SetBytes(out, "choices.0.delta.content", content)
+	}
+	if err == nil && gjson.GetBytes(out, "usage").Exists() {
+		out, err = sjson.DeleteBytes(out, "usage")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("content chunk: %w", err)
+	}
+	return out, nil
+}
+
+// SetField returns data, a JSON object, with the top-level member key set
+// to raw JSON.
+func SetField(data []byte, key string, raw []byte) ([]byte, error) {
+	out, err := sjson.SetRawBytes(data, key, raw)
+	if err != nil {
+		return nil, fmt.Errorf("set %s: %w", key, err)
+	}
+	return out, nil
+}
 
 // Encode returns the chunk with the delta contents and finish reasons of
 // patches applied and extra top-level fields added.

@@ -58,6 +58,9 @@ type ResponseChoice struct {
 type ResponseMessage struct {
 	Role    string
 	Content *string
+	// ToolCalls says the message carries tool calls (or a legacy
+	// function_call).
+	ToolCalls bool
 }
 
 // ParseChatResponse reads an upstream's chat completion body.
@@ -80,6 +83,7 @@ func ParseChatResponse(body []byte) (*ChatResponse, error) {
 			s := c.String()
 			rc.Message.Content = &s
 		}
+		rc.Message.ToolCalls = hasToolCalls(msg)
 		r.Choices = append(r.Choices, rc)
 		return true
 	})
@@ -132,9 +136,11 @@ func patch(data []byte, field string, pos func(index int) (int, bool), patches [
 		}
 	}
 	for k, v := range extra {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("encode %s: %w", k, err)
+		b, ok := v.(json.RawMessage) // as given: Marshal would escape <, > and &
+		if !ok {
+			if b, err = json.Marshal(v); err != nil {
+				return nil, fmt.Errorf("encode %s: %w", k, err)
+			}
 		}
 		if out, err = sjson.SetRawBytes(out, k, b); err != nil {
 			return nil, fmt.Errorf("add %s: %w", k, err)

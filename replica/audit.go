@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -29,7 +30,7 @@ func AuditFiles(cfg config.Config) (keyring, signing string) {
 // key on first start. The keys are what make retained content readable
 // and checkpoints verifiable: back them up with the database.
 func OpenTrail(cfg config.Config, db *store.DB, log *slog.Logger) (*audit.Trail, *audit.Keyring, error) {
-	keyPath, signPath := AuditFiles(cfg)
+	keyPath, _ := AuditFiles(cfg)
 	if err := os.MkdirAll(filepath.Dir(keyPath), 0o700); err != nil {
 		return nil, nil, err
 	}
@@ -44,13 +45,7 @@ func OpenTrail(cfg config.Config, db *store.DB, log *slog.Logger) (*audit.Trail,
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := os.Stat(signPath); errors.Is(err, fs.ErrNotExist) {
-		if _, err := audit.GenerateSigningKey(signPath); err != nil {
-			return nil, nil, err
-		}
-		log.Info("created the audit signing key", "file", signPath)
-	}
-	signer, err := audit.LoadSigningKey(signPath)
+	signer, err := SigningKey(cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -60,4 +55,20 @@ func OpenTrail(cfg config.Config, db *store.DB, log *slog.Logger) (*audit.Trail,
 		return nil, nil, err
 	}
 	return trail, keys, nil
+}
+
+// SigningKey loads the audit signing key, creating it on first start. It
+// signs the trail's checkpoints and the answers' labels.
+func SigningKey(cfg config.Config, log *slog.Logger) (ed25519.PrivateKey, error) {
+	_, signPath := AuditFiles(cfg)
+	if err := os.MkdirAll(filepath.Dir(signPath), 0o700); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(signPath); errors.Is(err, fs.ErrNotExist) {
+		if _, err := audit.GenerateSigningKey(signPath); err != nil {
+			return nil, err
+		}
+		log.Info("created the audit signing key", "file", signPath)
+	}
+	return audit.LoadSigningKey(signPath)
 }

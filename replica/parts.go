@@ -17,6 +17,7 @@ import (
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/catalog"
 	"github.com/firebreak/firebreak/gateway"
+	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/policy"
@@ -186,7 +187,12 @@ func (r *Replica) openGateway(context.Context) error {
 		recorder = r.Trail
 	}
 	cfg := r.Config
+	signer, err := SigningKey(cfg, r.log) // labels are signed with the audit signing key
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(gateway.Options{
+		Labels: r.Policy, LabelSigner: label.NewSigner(signer),
 		Accounts: r.Accounts, Limiter: r.Limiter, Policies: r.Policy, Sanctions: r.Sanctions,
 		Identity: r.Identity, Tokens: r.Tokens, Guard: r.Guard, Recorder: recorder, Complaints: r.Complaints,
 		Router:         func() *upstream.Router { return r.Catalog.Router() },

@@ -1,0 +1,212 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/label"
+	"github.com/firebreak/firebreak/openai"
+)
+
+// Labels picks the labelling of a request as Policies picks its engine
+// (policy.Service).
+type Labels interface {
+	Labels(route, tenant string, minor bool) *label.Policy
+}
+
+// Headers of labelling.
+const (
+	// AgreementHeader carries the reference of the end user's recorded
+	// agreement to receive output without the explicit label (Labelling
+	// Measures Art. 9). It is honoured only where the policy in force for
+	// the tenant allows unlabelled output and the request names its end
+	// user.
+	AgreementHeader = "X-Firebreak-Unlabelled-Agreement"
+	// LabelHeader says how the answer is labelled: "explicit" (and
+	// implicit), "implicit; json" (JSON mode) or "implicit; agreement".
+	LabelHeader = "X-Firebreak-Label"
+)
+
+// labelling is the labelling of one chat answer: the explicit label's
+// placement, the implicit label's fields, and once the answer is
+// complete, the signed label and what the audit record keeps of it.
+type labelling struct {
+	answer     label.Answer
+	aigc       label.AIGC // the implicit label, unsigned
+	signer     *label.Signer
+	unlabelled *label.Unlabelled
+	stream     *label.Stream
+	first      []byte // the stream's first chunk, to derive chunks from when the upstream sent no finishing one
+
+	sealed label.AIGC
+	record json.RawMessage // for the audit record; nil until sealed
+}
+
+// newLabelling plans the labels of a chat answer under the policy in
+// force for its route, tenant and minors' mode. It returns nil when the
+// gateway labels nothing, and an error for a malformed agreement header.
+func (g *Gateway) newLabelling(r *http.Request, c *call, req *openai.ChatRequest) (*labelling, error) {
+	if g.labels == nil {
+		return nil, nil
+	}
+	p := g.labels.Labels(c.model, c.principal.Tenant.Name, c.minor)
+	l := &labelling{signer: g.signer, answer: label.Answer{Policy: p,
+		Lang: label.FromAcceptLanguage(r.Header.Get("Accept-Language")), Prompt: req.LatestUserText()}}
+	ref := r.Header.Get(AgreementHeader)
+	if ref != "" && (len(ref) > 128 || !label.ValidValue(ref)) {
+		return nil, &openai.Error{Code: openai.CodeInvalidRequest, Param: AgreementHeader,
+			Message: AgreementHeader + " must be the agreement's reference: at most 128 printable ASCII characters without quotes or backslashes"}
+	}
+	switch {
+	case req.JSONMode():
+		l.answer.Omit = label.OmitJSON
+	case ref != "" && p.AllowUnlabelled && c.user != nil:
+		l.answer.Omit = label.OmitAgreement
+		l.unlabelled = &label.Unlabelled{Recipient: c.user.ID, Agreement: ref}
+	}
+	c.recordID = audit.NewID(c.start)
+	l.aigc = label.AIGC{Label: label.Generated, ContentProducer: p.ContentProducer, ProduceID: c.recordID,
+		ContentPropagator: p.ContentPropagator, ReservedCode2: p.ReservedCode2}
+	if p.ContentPropagator != "" {
+		l.aigc.PropagateID = c.id
+	}
+	return l, nil
+}
+
+// setHeaders sets the label headers; before the answer is complete (a
+// stream's headers) the AIGC header carries the label unsigned.
+func (l *labelling) setHeaders(w http.ResponseWriter) {
+	a := l.aigc
+	if l.record != nil {
+		a = l.sealed
+	}
+	w.Header().Set(label.HeaderName, a.String())
+	switch l.answer.Omit {
+	case "":
+		w.Header().Set(LabelHeader, "explicit")
+	default:
+		w.Header().Set(LabelHeader, "implicit; "+l.answer.Omit)
+	}
+}
+
+// seal signs the implicit label over the delivered text and keeps what
+// the audit record holds of the labels. It returns the label's JSON.
+func (l *labelling) seal(text string) json.RawMessage {
+	hash := label.TextHash(text)
+	l.sealed = l.signer.SignHash(l.aigc, hash)
+	where, omitted := l.answer.Placed()
+	l.record, _ = json.Marshal(label.Record{AIGC: l.sealed, TextSHA256: hash, Explicit: where,
+		Omitted: omitted, Unlabelled: l.unlabelled})
+	return json.RawMessage(l.sealed.String())
+}
+
+// placeResponse labels each choice of a whole answer, on top of review's
+// patches, and returns the patches.
+func (l *labelling) placeResponse(resp *openai.ChatResponse, patches []openai.Patch) []openai.Patch {
+	for _, ch := range resp.Choices {
+		content := deliveredContent(ch, patches)
+		p := patchAt(&patches, ch.Index)
+		labelled := l.answer.Place(content, p.FinishReason != nil && *p.FinishReason == "content_filter", ch.Message.ToolCalls)
+		if labelled != content {
+			p.Content = &labelled
+		}
+	}
+	return dropEmpty(patches)
+}
+
+// patchAt returns the patch of a choice, adding an empty one.
+func patchAt(patches *[]openai.Patch, index int) *openai.Patch {
+	for i := range *patches {
+		if (*patches)[i].Index == index {
+			return &(*patches)[i]
+		}
+	}
+	*patches = append(*patches, openai.Patch{Index: index})
+	return &(*patches)[len(*patches)-1]
+}
+
+func dropEmpty(patches []openai.Patch) []openai.Patch {
+	out := patches[:0]
+	for _, p := range patches {
+		if p.Content != nil || p.FinishReason != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// placeChunk labels one streamed chunk after review: the start label in a
+// choice's first content, the end label in chunks of their own (returned
+// in pre) just before the chunk that finishes a choice. stopReply is the
+// safe reply of a stop in this chunk.
+func (l *labelling) placeChunk(chunk *openai.ChatChunk, data []byte, patches []openai.Patch, stopReply string) ([]openai.Patch, [][]byte, error) {
+	if l.stream == nil {
+		l.stream = l.answer.Stream()
+		l.first = append([]byte(nil), data...)
+	}
+	var pre [][]byte
+	for _, ch := range chunk.Choices {
+		p := patchAt(&patches, ch.Index)
+		piece := label.Piece{Index: ch.Index, Tools: ch.Delta.ToolCalls, Finish: ch.FinishReason != nil || p.FinishReason != nil}
+		orig := ch.Delta.Content
+		switch {
+		case p.Content != nil:
+			piece.Content = *p.Content
+		case orig != nil:
+			piece.Content = *orig
+		}
+		if p.FinishReason != nil && *p.FinishReason == "content_filter" {
+			piece.Reply = stopReply
+		}
+		content, before := l.stream.Place(piece)
+		if before != nil {
+			b, err := chunk.ContentChunk(ch.Index, *before)
+			if err != nil {
+				return nil, nil, err
+			}
+			pre = append(pre, b)
+		}
+		if content != piece.Content {
+			p.Content = &content
+		}
+	}
+	return dropEmpty(patches), pre, nil
+}
+
+// finishStream ends a stream's labelling once the upstream is done: the
+// end labels of choices it left unfinished, the delivered text on the
+// call, the label sealed over it and set on the last chunk the client
+// gets (or on a chunk of its own). It returns the chunks still to send.
+func (l *labelling) finishStream(c *call, tail [][]byte) ([][]byte, error) {
+	if l.stream == nil { // no chunk at all: an empty answer
+		l.stream = l.answer.Stream()
+		l.first = fmt.Appendf(nil, `{"id":"chatcmpl-fb-%s","object":"chat.completion.chunk","created":%d,"model":%q,"choices":[]}`,
+			c.id, c.start.Unix(), c.model)
+	}
+	base, err := openai.ParseChatChunk(l.first)
+	for _, p := range l.stream.Close() {
+		if err != nil {
+			break
+		}
+		var b []byte
+		if b, err = base.ContentChunk(p.Index, p.Content); err == nil {
+			tail = append(tail, b)
+		}
+	}
+	text := l.stream.Text()
+	c.answer.WriteString(text)
+	aigc := l.seal(text)
+	if err == nil && len(tail) == 0 {
+		var b []byte
+		if b, err = base.ContentChunk(0, ""); err == nil {
+			tail = append(tail, b)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	tail[len(tail)-1], err = openai.SetField(tail[len(tail)-1], label.FieldName, aigc)
+	return tail, err
+}
