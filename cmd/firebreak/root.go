@@ -39,6 +39,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newRecordsCmd(),
 		newBankCmd(),
 		newEvalCmd(),
+		newCorpusCmd(),
 	)
 	return root
 }

@@ -1,0 +1,58 @@
+package corpus_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/firebreak/firebreak/corpus"
+	"github.com/firebreak/firebreak/corpus/corpustest"
+	"github.com/firebreak/firebreak/internal/cputime"
+)
+
+func benchLines(n int) []corpus.Line {
+	r := rand.New(rand.NewPCG(1, 2))
+	sh := &corpus.Shard{Rel: "x.txt", Format: "text", Source: "x"}
+	lines := make([]corpus.Line, n)
+	for i := range lines {
+		lang := []string{"zh", "en"}[i%2]
+		lines[i] = corpus.Line{Shard: sh, N: int64(i + 1), Data: []byte(corpustest.Doc(r, lang, 2000))}
+	}
+	return lines
+}
+
+func BenchmarkProcess(b *testing.B) {
+	lines := benchLines(200)
+	var size int64
+	for _, l := range lines {
+		size += int64(len(l.Data))
+	}
+	off := false
+	for _, stage := range []string{"all", "normalise", "unsafe", "pii", "quality", "language", "exact_dedup", "near_dedup"} {
+		cfg := corpus.Config{}
+		if stage != "all" {
+			st := &cfg.Stages
+			for name, sw := range map[string]*corpus.Switch{"normalise": &st.Normalise.Switch, "unsafe": &st.Unsafe.Switch,
+				"pii": &st.PII.Switch, "quality": &st.Quality.Switch, "language": &st.Language.Switch,
+				"exact_dedup": &st.Exact.Switch, "near_dedup": &st.Near.Switch} {
+				if name != stage {
+					sw.Enabled = &off
+				}
+			}
+		}
+		p, err := corpus.NewProcessor(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(stage, func(b *testing.B) {
+			b.SetBytes(size)
+			start := cputime.Process()
+			for b.Loop() {
+				for _, l := range lines {
+					p.Process(context.Background(), l)
+				}
+			}
+			cputime.Report(b, start, int(size))
+		})
+	}
+}

@@ -1,0 +1,141 @@
+package corpus
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// NormaliseConfig configures Unicode and whitespace normalisation.
+type NormaliseConfig struct {
+	Switch `yaml:",inline"`
+	// Form is the Unicode normal form: "nfc" (default) or "nfkc". NFKC also
+	// folds full-width letters and digits, but it turns Chinese full-width
+	// punctuation into ASCII too.
+	Form string `yaml:"form"`
+}
+
+func (c NormaliseConfig) validate() error {
+	switch c.Form {
+	case "", "nfc", "nfkc":
+		return nil
+	}
+	return fmt.Errorf("stages.normalise.form %q: want nfc or nfkc", c.Form)
+}
+
+// normaliser is the normalisation stage: the Unicode form; invalid UTF-8,
+// control, zero-width and other invisible format characters removed; line
+// ends unified to \n; runs of spaces and tabs (and the ideographic space)
+// collapsed to one space; spaces at line ends and more than one blank
+// line in a row removed; the whole trimmed.
+type normaliser struct {
+	form norm.Form
+}
+
+func newNormaliser(c NormaliseConfig) *normaliser {
+	if c.Form == "nfkc" {
+		return &normaliser{form: norm.NFKC}
+	}
+	return &normaliser{form: norm.NFC}
+}
+
+// apply returns the normalised text and the rule that changed it ("" when
+// nothing changed).
+func (n *normaliser) apply(s string) (string, string) {
+	out := s
+	rule := ""
+	if !utf8.ValidString(out) {
+		out = strings.ToValidUTF8(out, "")
+		rule = "invalid_utf8"
+	}
+	if !n.form.IsNormalString(out) {
+		out = n.form.String(out)
+		if rule == "" {
+			rule = "unicode_form"
+		}
+	}
+	if ws, changed := whitespace(out); changed {
+		out = ws
+		if rule == "" {
+			rule = "whitespace"
+		}
+	}
+	return out, rule
+}
+
+// whitespace does the whitespace and invisible-character part of
+// normalisation in one pass; it returns s itself when nothing changes.
+func whitespace(s string) (string, bool) {
+	if cleanASCII(s) {
+		return s, false
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space, newlines := false, 0
+	for _, r := range s {
+		switch {
+		case r == '\n':
+			newlines++
+			space = false
+			continue
+		case r == '\r':
+			continue // \r\n and lone \r: the \n (if any) counts
+		case r == ' ' || r == '\t' || r == '\u3000' || r == '\u00a0' || (unicode.IsSpace(r) && r != '\n'):
+			space = true
+			continue
+		case invisible(r):
+			continue
+		}
+		if b.Len() > 0 {
+			if newlines > 0 {
+				b.WriteString("\n\n"[:min(newlines, 2)])
+			} else if space {
+				b.WriteByte(' ')
+			}
+		}
+		newlines, space = 0, false
+		b.WriteRune(r)
+	}
+	out := b.String()
+	return out, out != s
+}
+
+// cleanASCII reports whether s is printable ASCII with single spaces,
+// single or double newlines, nothing at either end: already normal.
+func cleanASCII(s string) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] == ' ' || s[0] == '\n' || s[len(s)-1] == ' ' || s[len(s)-1] == '\n' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80, c < ' ' && c != '\n', c == 0x7f:
+			return false
+		case c == ' ' && (s[i+1] == ' ' || s[i+1] == '\n'), c == '\n' && s[i+1] == ' ':
+			return false
+		case c == '\n' && i+2 < len(s) && s[i+1] == '\n' && s[i+2] == '\n':
+			return false
+		}
+	}
+	return true
+}
+
+// invisible reports control and format characters that carry no text:
+// C0/C1 controls, zero-width characters, bidi controls, the BOM, soft
+// hyphens, variation selectors.
+func invisible(r rune) bool {
+	switch {
+	case r < ' ', r >= 0x7f && r < 0xa0:
+		return true
+	case r == 0xad, r >= 0x200b && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2060 && r <= 0x206f,
+		r == 0xfeff, r >= 0xfe00 && r <= 0xfe0f:
+		return true
+	}
+	return false
+}
