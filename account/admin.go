@@ -92,7 +92,7 @@ func (s *Service) loadAdminHash(ctx context.Context) ([]byte, error) {
 	gen := s.admin.generation()
 	var stored string
 	err := s.db.Read().QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, adminTokenSetting).Scan(&stored)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && stored == disabledToken) {
 		return nil, nil // no token: nothing matches
 	}
 	if err != nil {
@@ -118,6 +118,29 @@ func (s *Service) RotateAdminToken(ctx context.Context) (string, error) {
 	}
 	s.changed(Change{Kind: ChangeAdmin})
 	return token, nil
+}
+
+// disabledToken is the stored value of a disabled admin token: it keeps
+// the setting's row, so a restart does not bootstrap a new one.
+const disabledToken = "disabled"
+
+// DisableAdminToken turns the shared first-start admin token off for good
+// (RotateAdminToken makes a new one). It stops working at once here and
+// within CacheTTL elsewhere.
+func (s *Service) DisableAdminToken(ctx context.Context) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE settings SET value = $1, updated_at = $2 WHERE name = $3`,
+		disabledToken, toMs(s.opts.Now()), adminTokenSetting)
+	if err != nil {
+		return fmt.Errorf("disable admin token: %w", err)
+	}
+	s.changed(Change{Kind: ChangeAdmin})
+	return nil
+}
+
+// AdminTokenEnabled reports whether the shared admin token works.
+func (s *Service) AdminTokenEnabled(ctx context.Context) (bool, error) {
+	want, err := s.loadAdminHash(ctx)
+	return want != nil, err
 }
 
 func hashHex(s string) string {

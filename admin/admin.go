@@ -1,6 +1,9 @@
 // Package admin is Firebreak's admin API: tenants, API keys, end users,
-// upstreams, models and routing, under /admin/v1/, protected by the admin
-// token. The `firebreak` CLI's admin commands are clients of this API, so a
+// upstreams, models and routing, policy, audit, complaints and staff, under
+// /admin/v1/. Every call is made by a known person: it carries a personal
+// staff token and is allowed by that member's role (the shared bootstrap
+// token may only create admins); every change is recorded on the audit
+// trail with its author. The `firebreak` CLI's admin commands are clients of this API, so a
 // change made either way reaches the running server's caches at once.
 package admin
 
@@ -11,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/audit"
@@ -18,94 +22,129 @@ import (
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/sanction"
+	"github.com/firebreak/firebreak/staff"
 	"github.com/firebreak/firebreak/store"
 )
 
-// Options configure the admin API. Accounts and Catalog are required.
+// Options configure the admin API. Accounts, Catalog and Staff are required.
 type Options struct {
 	Accounts *account.Service
 	Catalog  *catalog.Catalog
+	// Staff authenticates callers by their personal tokens and holds the
+	// staff accounts the staff endpoints manage.
+	Staff *staff.Service
 	// Sanctions, when set, adds the sanctions and blacklist endpoints.
 	Sanctions *sanction.Service
 	// Policy, when set, adds the policy endpoints (publish, rollback,
 	// history, dry runs, coverage).
 	Policy *policy.Service
 	// Trail and Complaints, when set, add the audit, data-subject and
-	// complaint endpoints.
+	// complaint endpoints; every staff action is recorded on Trail.
 	Trail      *audit.Trail
 	Complaints *audit.Complaints
 	// Logger receives one line per admin call (who, what, outcome).
 	// Default: discard.
 	Logger *slog.Logger
+	// Now is the clock of action records. Default time.Now.
+	Now func() time.Time
 }
 
 // API serves /admin/v1/.
 type API struct {
 	accounts   *account.Service
 	catalog    *catalog.Catalog
+	staff      *staff.Service
 	sanctions  *sanction.Service
 	trail      *audit.Trail
 	complaints *audit.Complaints
 	policy     *policy.Service
 	log        *slog.Logger
+	now        func() time.Time
+	table      []*route
 	mux        *http.ServeMux
 }
 
 // New validates opts and returns the admin API.
 func New(opts Options) (*API, error) {
-	if opts.Accounts == nil || opts.Catalog == nil {
-		return nil, errors.New("admin: Accounts and Catalog are required")
+	if opts.Accounts == nil || opts.Catalog == nil || opts.Staff == nil {
+		return nil, errors.New("admin: Accounts, Catalog and Staff are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &API{accounts: opts.Accounts, catalog: opts.Catalog, sanctions: opts.Sanctions,
-		trail: opts.Trail, complaints: opts.Complaints, policy: opts.Policy, log: opts.Logger}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	a := &API{accounts: opts.Accounts, catalog: opts.Catalog, staff: opts.Staff, sanctions: opts.Sanctions,
+		trail: opts.Trail, complaints: opts.Complaints, policy: opts.Policy, log: opts.Logger, now: opts.Now}
 	a.routes()
 	return a, nil
 }
 
+// perms shortens route tables.
+func perms(p ...staff.Permission) []staff.Permission { return p }
+
 func (a *API) routes() {
-	m := http.NewServeMux()
-	m.HandleFunc("GET /admin/v1/tenants", a.listTenants)
-	m.HandleFunc("POST /admin/v1/tenants", a.createTenant)
-	m.HandleFunc("GET /admin/v1/tenants/{tenant}", a.getTenant)
-	m.HandleFunc("PATCH /admin/v1/tenants/{tenant}", a.updateTenant)
-	m.HandleFunc("DELETE /admin/v1/tenants/{tenant}", a.deleteTenant)
-	m.HandleFunc("GET /admin/v1/tenants/{tenant}/keys", a.listKeys)
-	m.HandleFunc("POST /admin/v1/tenants/{tenant}/keys", a.createKey)
-	m.HandleFunc("GET /admin/v1/tenants/{tenant}/users", a.listUsers)
-	m.HandleFunc("DELETE /admin/v1/keys/{key}", a.revokeKey)
-	m.HandleFunc("GET /admin/v1/upstreams", a.listUpstreams)
-	m.HandleFunc("PUT /admin/v1/upstreams/{name}", a.putUpstream)
-	m.HandleFunc("DELETE /admin/v1/upstreams/{name}", a.deleteUpstream)
-	m.HandleFunc("GET /admin/v1/models", a.listModels)
-	m.HandleFunc("PUT /admin/v1/models/{name}", a.putModel)
-	m.HandleFunc("DELETE /admin/v1/models/{name}", a.deleteModel)
-	m.HandleFunc("GET /admin/v1/routing", a.getRouting)
-	m.HandleFunc("PUT /admin/v1/routing", a.putRouting)
-	m.HandleFunc("GET /admin/v1/health", a.health)
+	add := func(pattern string, ps []staff.Permission, h http.HandlerFunc) {
+		a.table = append(a.table, &route{Route: Route{Pattern: pattern, Permissions: ps}, h: h})
+	}
+	tenants, manageTenants := perms(staff.ViewTenants), perms(staff.ManageTenants)
+	catalogView, catalogManage := perms(staff.ViewCatalog), perms(staff.ManageCatalog)
+	add("GET /admin/v1/tenants", tenants, a.listTenants)
+	add("POST /admin/v1/tenants", manageTenants, a.createTenant)
+	add("GET /admin/v1/tenants/{tenant}", tenants, a.getTenant)
+	add("PATCH /admin/v1/tenants/{tenant}", manageTenants, a.updateTenant)
+	add("DELETE /admin/v1/tenants/{tenant}", manageTenants, a.deleteTenant)
+	add("GET /admin/v1/tenants/{tenant}/keys", tenants, a.listKeys)
+	add("POST /admin/v1/tenants/{tenant}/keys", manageTenants, a.createKey)
+	add("GET /admin/v1/tenants/{tenant}/users", perms(staff.ViewUsers), a.listUsers)
+	add("DELETE /admin/v1/keys/{key}", manageTenants, a.revokeKey)
+	add("GET /admin/v1/upstreams", catalogView, a.listUpstreams)
+	add("PUT /admin/v1/upstreams/{name}", catalogManage, a.putUpstream)
+	add("DELETE /admin/v1/upstreams/{name}", catalogManage, a.deleteUpstream)
+	add("GET /admin/v1/models", catalogView, a.listModels)
+	add("PUT /admin/v1/models/{name}", catalogManage, a.putModel)
+	add("DELETE /admin/v1/models/{name}", catalogManage, a.deleteModel)
+	add("GET /admin/v1/routing", catalogView, a.getRouting)
+	add("PUT /admin/v1/routing", catalogManage, a.putRouting)
+	add("GET /admin/v1/health", perms(staff.ViewDashboard), a.health)
 	if a.sanctions != nil {
-		m.HandleFunc("GET /admin/v1/tenants/{tenant}/users/{user}", a.getStanding)
-		m.HandleFunc("POST /admin/v1/tenants/{tenant}/users/{user}/sanctions", a.imposeSanction)
-		m.HandleFunc("POST /admin/v1/sanctions/{id}/lift", a.liftSanction)
-		m.HandleFunc("GET /admin/v1/blacklist", a.listBlacklist)
-		m.HandleFunc("POST /admin/v1/blacklist", a.addBlacklist)
-		m.HandleFunc("DELETE /admin/v1/blacklist/{id}", a.removeBlacklist)
+		users, sanction := perms(staff.ViewUsers), perms(staff.ManageSanctions)
+		add("GET /admin/v1/tenants/{tenant}/users/{user}", users, a.getStanding)
+		add("POST /admin/v1/tenants/{tenant}/users/{user}/sanctions", sanction, a.imposeSanction)
+		add("POST /admin/v1/sanctions/{id}/lift", sanction, a.liftSanction)
+		add("GET /admin/v1/blacklist", users, a.listBlacklist)
+		add("POST /admin/v1/blacklist", sanction, a.addBlacklist)
+		add("DELETE /admin/v1/blacklist/{id}", sanction, a.removeBlacklist)
 	}
 	if a.trail != nil {
-		m.HandleFunc("GET /admin/v1/audit", a.searchAudit)
-		m.HandleFunc("GET /admin/v1/audit/export", a.exportAudit)
-		m.HandleFunc("GET /admin/v1/tenants/{tenant}/users/{user}/records", a.userRecords)
-		m.HandleFunc("DELETE /admin/v1/tenants/{tenant}/users/{user}/records", a.forgetUser)
+		add("GET /admin/v1/audit", perms(staff.ViewAudit), a.searchAudit)
+		add("GET /admin/v1/audit/export", perms(staff.ViewAudit), a.exportAudit)
+		a.table = append(a.table, &route{Route: Route{Pattern: "GET /admin/v1/tenants/{tenant}/users/{user}/records",
+			Permissions: perms(staff.ViewContent)}, content: true, h: a.userRecords})
+		add("DELETE /admin/v1/tenants/{tenant}/users/{user}/records", perms(staff.EraseContent), a.forgetUser)
 	}
 	if a.policy != nil {
-		policyRoutes(m, a.policy, a.trail)
+		h := policyAPI{svc: a.policy, trail: a.trail}
+		view, manage := perms(staff.ViewPolicy), perms(staff.ManagePolicy)
+		add("GET /admin/v1/policy", view, h.status)
+		add("GET /admin/v1/policy/history", view, h.history)
+		add("GET /admin/v1/policy/versions/{version}", view, h.version)
+		add("GET /admin/v1/policy/coverage", view, h.coverage)
+		add("POST /admin/v1/policy/validate", view, h.validate)
+		add("POST /admin/v1/policy/dryrun", manage, h.dryRun)
+		add("POST /admin/v1/policy/publish", manage, h.publish)
+		add("POST /admin/v1/policy/rollback", manage, h.rollback)
 	}
 	if a.complaints != nil {
-		m.HandleFunc("GET /admin/v1/complaints", a.listComplaints)
-		m.HandleFunc("GET /admin/v1/complaints/{id}", a.getComplaint)
-		m.HandleFunc("PATCH /admin/v1/complaints/{id}", a.updateComplaint)
+		add("GET /admin/v1/complaints", perms(staff.ViewComplaints), a.listComplaints)
+		add("GET /admin/v1/complaints/{id}", perms(staff.ViewComplaints), a.getComplaint)
+		add("PATCH /admin/v1/complaints/{id}", perms(staff.AnswerComplaint), a.updateComplaint)
+	}
+	a.staffRoutes(add)
+	m := http.NewServeMux()
+	for _, rt := range a.table {
+		m.HandleFunc(rt.Pattern, a.handle(rt))
 	}
 	m.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, openai.Errorf(openai.CodeNotFound, "unknown admin endpoint %s %s", r.Method, r.URL.Path))
@@ -113,24 +152,19 @@ func (a *API) routes() {
 	a.mux = m
 }
 
-// ServeHTTP checks the admin token, then serves the call.
+// ServeHTTP authenticates the caller, then serves the call.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if token == "" {
-		openai.WriteError(w, openai.Errorf(openai.CodeInvalidAPIKey, "missing admin token: send 'Authorization: Bearer <admin token>'"))
+	p, err := a.authenticate(r)
+	if err != nil {
+		openai.WriteError(w, err)
+		if a.trail != nil && r.Header.Get("Authorization") != "" {
+			a.record(r, nil, "authenticate", http.StatusUnauthorized, &actionNote{})
+		}
 		return
 	}
-	if err := a.accounts.CheckAdminToken(r.Context(), strings.TrimSpace(token)); err != nil {
-		openai.WriteError(w, &openai.Error{Code: openai.CodeInvalidAPIKey, Message: "invalid admin token", Err: err})
-		return
-	}
-	if len(r.Header.Get(actorHeader)) > 128 {
-		openai.WriteError(w, openai.Errorf(openai.CodeInvalidRequest, "%s must be at most 128 bytes", actorHeader))
-		return
-	}
-	sw := &recorder{ResponseWriter: w}
-	a.mux.ServeHTTP(sw, r)
-	a.log.Info("admin", "method", r.Method, "path", r.URL.Path, "status", sw.status)
+	sw := &recorder{ResponseWriter: w, status: http.StatusOK}
+	a.mux.ServeHTTP(sw, r.WithContext(WithPrincipal(r.Context(), p)))
+	a.log.Info("admin", "method", r.Method, "path", r.URL.Path, "actor", p.Actor(), "status", sw.status)
 }
 
 type recorder struct {

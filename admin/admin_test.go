@@ -13,7 +13,9 @@ import (
 	"github.com/firebreak/firebreak/admin"
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/catalog"
+	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/sanction"
+	"github.com/firebreak/firebreak/staff"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/store/storetest"
 )
@@ -22,6 +24,28 @@ type client struct {
 	t     *testing.T
 	url   string
 	token string
+	// staff, trail and bootstrap are the parts behind the API.
+	staff     *staff.Service
+	trail     *audit.Trail
+	bootstrap string
+}
+
+// as returns a client with another token.
+func (c client) as(token string) client { c.token = token; return c }
+
+// member creates a staff member and returns a client with its token.
+func (c client) member(name string, role staff.Role, tenants ...string) client {
+	c.t.Helper()
+	ctx := context.Background()
+	m, err := c.staff.Create(ctx, staff.NewMember{Name: name, Role: role, Tenants: tenants})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	_, secret, err := c.staff.CreateToken(ctx, m.ID, "test", 0)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.as(secret)
 }
 
 func (c client) call(method, path, body string) (int, map[string]any) {
@@ -69,13 +93,25 @@ func newAPI(t *testing.T, db *store.DB) client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := admin.New(admin.Options{Accounts: accounts, Catalog: cat, Sanctions: sanctions, Trail: trail, Complaints: complaints})
+	people, err := staff.New(staff.Options{DB: db, Secret: []byte("a secret of sufficient length"),
+		Argon2: staff.Argon2{Memory: 64, Time: 1, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.New(ctx, policy.Options{DB: db, Fallback: policy.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pol.Close() })
+	api, err := admin.New(admin.Options{Accounts: accounts, Catalog: cat, Staff: people, Sanctions: sanctions,
+		Policy: pol, Trail: trail, Complaints: complaints})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return client{t: t, url: srv.URL, token: boot.AdminToken}
+	c := client{t: t, url: srv.URL, staff: people, trail: trail, bootstrap: boot.AdminToken}
+	return c.member("admin", staff.RoleAdmin)
 }
 
 func TestAdminAPI(t *testing.T) {

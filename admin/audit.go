@@ -10,12 +10,23 @@ import (
 
 // query reads an audit query from URL parameters: from, to (RFC 3339),
 // tenant (id or name), user (the operator's user id), decision, code,
-// outcome, request_id, limit, after.
+// outcome, request_id, limit, after, and kind: requests (the default),
+// staff (staff actions) or all. A member limited to tenants searches only
+// its tenants.
 func (a *API) query(r *http.Request) (audit.Query, error) {
 	v := r.URL.Query()
 	q := audit.Query{Decision: v.Get("decision"), Code: v.Get("code"), Outcome: v.Get("outcome"),
 		RequestID: v.Get("request_id"), After: v.Get("after")}
 	q.Limit, _ = strconv.Atoi(v.Get("limit"))
+	switch v.Get("kind") {
+	case "", "requests":
+		q.Requests = true
+	case "staff":
+		q.Route = audit.RouteStaff
+	case "all":
+	default:
+		return q, openai.Errorf(openai.CodeInvalidRequest, "kind %q: want requests, staff or all", v.Get("kind"))
+	}
 	var err error
 	if q.From, err = parseTime(v.Get("from")); err != nil {
 		return q, err
@@ -38,6 +49,14 @@ func (a *API) query(r *http.Request) (audit.Query, error) {
 				return q, err
 			}
 			q.EndUser = u.ID
+		}
+	}
+	if p := PrincipalFrom(r.Context()); p != nil && p.Member.Limited() {
+		switch {
+		case q.TenantID == "" && len(p.Member.Tenants) == 1:
+			q.TenantID = p.Member.Tenants[0]
+		case q.TenantID == "" || !p.Member.InTenant(q.TenantID):
+			return q, openai.Errorf(openai.CodeForbidden, "your role is limited to tenants: name one of yours with 'tenant'")
 		}
 	}
 	return q, nil

@@ -25,7 +25,6 @@ type PolicyFiles struct {
 // PolicyPublish publishes a bundle.
 type PolicyPublish struct {
 	Files  map[string]string `json:"files"`
-	Author string            `json:"author"`
 	Reason string            `json:"reason"`
 }
 
@@ -33,7 +32,6 @@ type PolicyPublish struct {
 // before the current.
 type PolicyRollback struct {
 	Version string `json:"version"`
-	Author  string `json:"author"`
 	Reason  string `json:"reason"`
 }
 
@@ -72,19 +70,6 @@ type PolicyValidation struct {
 	Version  string           `json:"version"`
 	Valid    bool             `json:"valid"`
 	Problems []policy.Problem `json:"problems"`
-}
-
-// policyRoutes serves the policy API under /admin/v1/policy.
-func policyRoutes(m *http.ServeMux, svc *policy.Service, trail *audit.Trail) {
-	h := policyAPI{svc: svc, trail: trail}
-	m.HandleFunc("GET /admin/v1/policy", h.status)
-	m.HandleFunc("GET /admin/v1/policy/history", h.history)
-	m.HandleFunc("GET /admin/v1/policy/versions/{version}", h.version)
-	m.HandleFunc("GET /admin/v1/policy/coverage", h.coverage)
-	m.HandleFunc("POST /admin/v1/policy/validate", h.validate)
-	m.HandleFunc("POST /admin/v1/policy/dryrun", h.dryRun)
-	m.HandleFunc("POST /admin/v1/policy/publish", h.publish)
-	m.HandleFunc("POST /admin/v1/policy/rollback", h.rollback)
 }
 
 type policyAPI struct {
@@ -177,11 +162,13 @@ func (h policyAPI) publish(w http.ResponseWriter, r *http.Request) {
 		policyFail(w, err)
 		return
 	}
-	res, err := h.svc.Publish(r.Context(), b, policy.Change{Author: in.Author, Reason: in.Reason})
+	res, err := h.svc.Publish(r.Context(), b, policy.Change{Author: actor(r), Reason: in.Reason})
+	note(r, "reason", in.Reason)
 	if err != nil {
 		policyFail(w, err)
 		return
 	}
+	note(r, "version", res.Version)
 	reply(w, http.StatusOK, res)
 }
 
@@ -191,7 +178,8 @@ func (h policyAPI) rollback(w http.ResponseWriter, r *http.Request) {
 		policyFail(w, err)
 		return
 	}
-	res, err := h.svc.Rollback(r.Context(), in.Version, policy.Change{Author: in.Author, Reason: in.Reason})
+	res, err := h.svc.Rollback(r.Context(), in.Version, policy.Change{Author: actor(r), Reason: in.Reason})
+	note(r, "reason", in.Reason)
 	if err != nil {
 		policyFail(w, err)
 		return

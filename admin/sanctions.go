@@ -10,18 +10,6 @@ import (
 	"github.com/firebreak/firebreak/sanction"
 )
 
-// actor names who makes an admin change: the X-Firebreak-Actor header
-// (the operator's own user name for the person), or "admin". The API
-// refuses a header longer than 128 bytes before any handler runs.
-func actor(r *http.Request) string {
-	if a := r.Header.Get(actorHeader); a != "" {
-		return a
-	}
-	return "admin"
-}
-
-const actorHeader = "X-Firebreak-Actor"
-
 // Sanction is the wire form of a sanction.
 type Sanction struct {
 	ID         string               `json:"id"`
@@ -147,6 +135,8 @@ func (a *API) imposeSanction(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := a.sanctions.Impose(r.Context(), sanction.Imposition{TenantID: tenantID, EndUserID: user.ID,
 		Action: in.Action, Duration: time.Duration(in.Duration), Restrict: in.Restrict, Reason: in.Reason, Actor: actor(r)})
+	note(r, "action", in.Action.String())
+	note(r, "reason", in.Reason)
 	if err != nil {
 		fail(w, openai.Wrap(openai.CodeInvalidRequest, err, err.Error()))
 		return
@@ -169,6 +159,7 @@ func (a *API) liftSanction(w http.ResponseWriter, r *http.Request) {
 		fail(w, &openai.Error{Code: openai.CodeInvalidRequest, Param: "reason", Message: "a reason is required to lift a sanction"})
 		return
 	}
+	note(r, "reason", in.Reason)
 	s, err := a.sanctions.Lift(r.Context(), r.PathValue("id"), actor(r), in.Reason)
 	if err != nil {
 		fail(w, err)
@@ -224,6 +215,8 @@ func (a *API) addBlacklist(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := sanction.Entry{Kind: in.Kind, Value: in.Value, Reason: in.Reason, CreatedBy: actor(r)}
+	note(r, "kind", string(in.Kind))
+	note(r, "reason", in.Reason)
 	if in.ExpiresAt != nil {
 		e.ExpiresAt = *in.ExpiresAt
 	}

@@ -25,12 +25,18 @@ type Query struct {
 	Decision string
 	Code     string // a risk code (A1a …) in either direction's decision or hits
 	Outcome  string
+	// Route matches one route: RouteStaff selects staff actions.
+	Route string
+	// Requests leaves staff actions out.
+	Requests bool
 	// Limit caps the records Search returns: default 100, at most 1000.
 	// Export ignores it and writes every match.
 	Limit int
 	// After is the ID of the last record of the previous page; results
-	// continue after it in chain order.
+	// continue after it in chain order (before it when Newest).
 	After string
+	// Newest returns the newest records first.
+	Newest bool
 }
 
 const (
@@ -53,10 +59,13 @@ func (q Query) where() (string, []any, error) {
 		add("time_ms < ?", q.To.UnixMilli())
 	}
 	for _, f := range [...]struct{ col, v string }{{"tenant_id", q.TenantID}, {"end_user", q.EndUser},
-		{"request_id", q.RequestID}, {"outcome", q.Outcome}} {
+		{"request_id", q.RequestID}, {"outcome", q.Outcome}, {"route", q.Route}} {
 		if f.v != "" {
 			add(f.col+" = ?", f.v)
 		}
+	}
+	if q.Requests {
+		add("route <> ?", RouteStaff)
 	}
 	if q.Decision != "" {
 		if _, err := safety.ParseAction(q.Decision); err != nil {
@@ -71,7 +80,11 @@ func (q Query) where() (string, []any, error) {
 		add("codes LIKE ?", "% "+q.Code+" %")
 	}
 	if q.After != "" {
-		add("seq > (SELECT seq FROM audit_records WHERE id = ?)", q.After)
+		cmp := ">"
+		if q.Newest {
+			cmp = "<"
+		}
+		add("seq "+cmp+" (SELECT seq FROM audit_records WHERE id = ?)", q.After)
 	}
 	if len(conds) == 0 {
 		return "", args, nil
@@ -98,8 +111,12 @@ func search(ctx context.Context, db *sql.DB, q Query) ([]Entry, error) {
 		return nil, err
 	}
 	args = append(args, q.Limit)
+	order := " ORDER BY seq"
+	if q.Newest {
+		order += " DESC"
+	}
 	rows, err := db.QueryContext(ctx, `SELECT `+rowColumns+` FROM audit_records`+where+
-		` ORDER BY seq LIMIT $`+strconv.Itoa(len(args)), args...)
+		order+` LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, err
 	}

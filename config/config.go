@@ -56,6 +56,7 @@ type Config struct {
 	Models    []Model    `yaml:"models"`
 	Routing   Routing    `yaml:"routing"`
 	Users     Users      `yaml:"users"`
+	Staff     Staff      `yaml:"staff"`
 }
 
 // Audit configures the audit trail and complaints.
@@ -109,6 +110,22 @@ type Identity struct {
 	// TimeZone is the zone of birthdays, quiet hours and daily counts.
 	// Default Asia/Shanghai.
 	TimeZone string `yaml:"time_zone"`
+}
+
+// Staff configures staff logins (the console and personal admin tokens).
+// Zero values take the defaults of package staff.
+type Staff struct {
+	// RequireTOTP lists the roles (admin, policy, reviewer, auditor,
+	// viewer) whose members must use a TOTP second factor. Default none.
+	RequireTOTP []string `yaml:"require_totp"`
+	// MaxFailures failed logins in a row lock an account for Lockout.
+	// Defaults 5 and 15m.
+	MaxFailures int           `yaml:"max_failures"`
+	Lockout     time.Duration `yaml:"lockout"`
+	// SessionIdle and SessionMax end a console session after so long
+	// unused, or so long after login. Defaults 30m and 12h.
+	SessionIdle time.Duration `yaml:"session_idle"`
+	SessionMax  time.Duration `yaml:"session_max"`
 }
 
 // Log configures structured logging.

@@ -23,6 +23,7 @@ import (
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/safety/guard"
 	"github.com/firebreak/firebreak/sanction"
+	"github.com/firebreak/firebreak/staff"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/upstream"
 )
@@ -108,6 +109,21 @@ func (r *Replica) openSecret(context.Context) error {
 		r.log.Warn("generated a server secret for this replica only: replicas sharing a database must share it (FIREBREAK_SECRET)", "file", file)
 	}
 	r.secret = secret
+	return nil
+}
+
+// openStaff opens the staff accounts that log in to the console and own
+// personal admin tokens.
+func (r *Replica) openStaff(context.Context) (err error) {
+	c := r.Config.Staff
+	opts := staff.Options{DB: r.DB, Secret: r.secret, MaxFailures: c.MaxFailures, Lockout: c.Lockout,
+		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax}
+	for _, role := range c.RequireTOTP {
+		opts.RequireTOTP = append(opts.RequireTOTP, staff.Role(role))
+	}
+	if r.Staff, err = staff.New(opts); err != nil {
+		return fmt.Errorf("staff: %w", err)
+	}
 	return nil
 }
 
@@ -220,7 +236,7 @@ func (r *Replica) openCatalog(ctx context.Context) error {
 }
 
 func (r *Replica) openAdmin(context.Context) (err error) {
-	r.Admin, err = admin.New(admin.Options{Accounts: r.Accounts, Catalog: r.Catalog, Sanctions: r.Sanctions, Policy: r.Policy,
+	r.Admin, err = admin.New(admin.Options{Accounts: r.Accounts, Catalog: r.Catalog, Staff: r.Staff, Sanctions: r.Sanctions, Policy: r.Policy,
 		Trail: r.Trail, Complaints: r.Complaints, Logger: r.log})
 	return err
 }

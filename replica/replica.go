@@ -45,6 +45,7 @@ import (
 	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/sanction"
+	"github.com/firebreak/firebreak/staff"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -82,6 +83,7 @@ type Replica struct {
 	Catalog    *catalog.Catalog
 	Gateway    *gateway.Gateway
 	Admin      *admin.API
+	Staff      *staff.Service
 	// Registry holds the replica's Prometheus metrics, served on /metrics.
 	Registry *prometheus.Registry
 
@@ -104,7 +106,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Replica, error)
 	r.life, r.stop = context.WithCancel(context.WithoutCancel(ctx))
 	r.onClose(r.stop)
 	for _, step := range []func(context.Context) error{
-		r.openStore, r.openAccounts, r.openLimiter, r.openSecret, r.openPolicy, r.openSanctions,
+		r.openStore, r.openAccounts, r.openLimiter, r.openSecret, r.openStaff, r.openPolicy, r.openSanctions,
 		r.openIdentity, r.openGuard, r.openAudit, r.openGateway, r.openCatalog, r.openAdmin,
 	} {
 		if err := step(ctx); err != nil {

@@ -37,7 +37,7 @@ func adminFlags(cmd *cobra.Command) func() (*adminClient, error) {
 			token: firstSet(*token, os.Getenv("FIREBREAK_ADMIN_TOKEN")),
 			http:  &http.Client{Timeout: 30 * time.Second}, out: cmd.OutOrStdout(), json: *asJSON}
 		if c.token == "" {
-			return nil, fmt.Errorf("no admin token: pass --admin-token or set FIREBREAK_ADMIN_TOKEN (printed at first start)")
+			return nil, fmt.Errorf("no admin token: pass --admin-token or set FIREBREAK_ADMIN_TOKEN (your personal token: firebreak staff tokens create; on a new installation the bootstrap token printed at first start creates the first admin)")
 		}
 		if _, err := url.Parse(c.base); err != nil {
 			return nil, fmt.Errorf("--server: %w", err)

@@ -226,7 +226,7 @@ func policyPublishCmd(client func() (*adminClient, error)) *cobra.Command {
 			return printResult(c, res, "published")
 		},
 	}
-	changeFlags(cmd, &in.Author, &in.Reason)
+	changeFlags(cmd, &in.Reason)
 	return cmd
 }
 
@@ -250,13 +250,14 @@ func policyRollbackCmd(client func() (*adminClient, error)) *cobra.Command {
 			return printResult(c, res, "rolled back")
 		},
 	}
-	changeFlags(cmd, &in.Author, &in.Reason)
+	changeFlags(cmd, &in.Reason)
 	return cmd
 }
 
-func changeFlags(cmd *cobra.Command, author, reason *string) {
-	cmd.Flags().StringVar(reason, "reason", "", "why (recorded in the history; required)")
-	cmd.Flags().StringVar(author, "author", os.Getenv("USER"), "who (recorded in the history)")
+// changeFlags adds --reason; the author recorded is the owner of the
+// admin token.
+func changeFlags(cmd *cobra.Command, reason *string) {
+	cmd.Flags().StringVar(reason, "reason", "", "why (recorded in the history with the token's owner as author; required)")
 	_ = cmd.MarkFlagRequired("reason")
 }
 

@@ -34,14 +34,14 @@ content the retention policy kept. "records forget" erases that content; the
 records themselves stay, as the six-month log obligation asks, and the hash
 chain still verifies.`,
 	}
-	client := actorFlags(cmd)
+	client := apiFlags(cmd)
 	cmd.AddCommand(recordsSearchCmd(client), recordsExportCmd(client), recordsUserCmd(client), recordsForgetCmd(client))
 	return cmd
 }
 
 // recordFilters are the audit query flags shared by search and export.
 type recordFilters struct {
-	tenant, user, from, to, decision, code, outcome, requestID string
+	tenant, user, from, to, decision, code, outcome, requestID, kind string
 }
 
 func (f *recordFilters) bind(cmd *cobra.Command) {
@@ -53,6 +53,7 @@ func (f *recordFilters) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.code, "code", "", "only records with this risk code (A1a …) in either direction")
 	cmd.Flags().StringVar(&f.outcome, "outcome", "", "only this outcome: ok, refused, filtered, rejected, upstream_error, stream_failed, client_gone …")
 	cmd.Flags().StringVar(&f.requestID, "request-id", "", "only the record of this request (its X-Request-Id)")
+	cmd.Flags().StringVar(&f.kind, "kind", "", "requests (default), staff (staff logins and changes) or all")
 }
 
 // query returns the filters as admin API parameters, times resolved
@@ -63,7 +64,7 @@ func (f *recordFilters) query(now time.Time) (url.Values, error) {
 	}
 	q := url.Values{}
 	for _, p := range [][2]string{{"tenant", f.tenant}, {"user", f.user}, {"decision", f.decision},
-		{"code", f.code}, {"outcome", f.outcome}, {"request_id", f.requestID}} {
+		{"code", f.code}, {"outcome", f.outcome}, {"request_id", f.requestID}, {"kind", f.kind}} {
 		setIf(q, p[0], p[1])
 	}
 	for _, p := range [][2]string{{"from", f.from}, {"to", f.to}} {
@@ -98,7 +99,7 @@ func parseWhen(s string, now time.Time) (string, error) {
 	return "", fmt.Errorf("%q: want YYYY-MM-DD, RFC 3339 or a duration such as 24h", s)
 }
 
-func recordsSearchCmd(client func() (*actorClient, error)) *cobra.Command {
+func recordsSearchCmd(client func() (*apiClient, error)) *cobra.Command {
 	var f recordFilters
 	var limit int
 	cmd := &cobra.Command{
@@ -136,7 +137,7 @@ func recordsSearchCmd(client func() (*actorClient, error)) *cobra.Command {
 
 // searchRecords pages through the admin API until limit records or the
 // last match.
-func searchRecords(cmd *cobra.Command, c *actorClient, q url.Values, limit int) ([]audit.Entry, error) {
+func searchRecords(cmd *cobra.Command, c *apiClient, q url.Values, limit int) ([]audit.Entry, error) {
 	es := []audit.Entry{}
 	for len(es) < limit {
 		want := min(limit-len(es), maxSearchPage)
@@ -178,7 +179,7 @@ func recordCode(r audit.Record) string {
 	return in + "/" + out
 }
 
-func recordsExportCmd(client func() (*actorClient, error)) *cobra.Command {
+func recordsExportCmd(client func() (*apiClient, error)) *cobra.Command {
 	var f recordFilters
 	var format string
 	cmd := &cobra.Command{
@@ -211,7 +212,7 @@ func recordsExportCmd(client func() (*actorClient, error)) *cobra.Command {
 // exportRecords copies the export as it arrives. It has no overall
 // timeout, since an export of months can take long; the command's
 // context cancels it.
-func exportRecords(cmd *cobra.Command, c *actorClient, q url.Values) error {
+func exportRecords(cmd *cobra.Command, c *apiClient, q url.Values) error {
 	resp, err := c.send(cmd.Context(), &http.Client{Transport: c.http.Transport}, http.MethodGet, "/audit/export?"+q.Encode(), nil)
 	if err != nil {
 		return err
@@ -224,7 +225,7 @@ func exportRecords(cmd *cobra.Command, c *actorClient, q url.Values) error {
 	return nil
 }
 
-func recordsUserCmd(client func() (*actorClient, error)) *cobra.Command {
+func recordsUserCmd(client func() (*apiClient, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:   "user TENANT USER",
 		Short: "Data-subject access: every record of one user, with the content kept",
@@ -284,7 +285,7 @@ func indent(s string) string {
 	return strings.ReplaceAll(s, "\n", "\n          ")
 }
 
-func recordsForgetCmd(client func() (*actorClient, error)) *cobra.Command {
+func recordsForgetCmd(client func() (*apiClient, error)) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
 		Use:   "forget TENANT USER --yes",
@@ -293,7 +294,7 @@ func recordsForgetCmd(client func() (*actorClient, error)) *cobra.Command {
 record of one end user, at the user's request (Art. 11 of the Interim
 Measures). It cannot be undone, hence --yes. The records themselves stay, for
 the six-month log obligation, and the hash chain still verifies.`,
-		Example: "  firebreak records forget default u-1024 --yes --actor alice",
+		Example: "  firebreak records forget default u-1024 --yes",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !yes {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -23,40 +22,27 @@ import (
 	"github.com/firebreak/firebreak/sanction"
 )
 
-// actorHeader names the person behind an admin change; the server records
-// it as who imposed, lifted, blacklisted, answered or erased.
-const actorHeader = "X-Firebreak-Actor"
-
-// maxActorLen is the longest actor the server accepts; a longer one would
-// silently be recorded as "admin".
-const maxActorLen = 128
-
-// actorClient is an adminClient that sends the actor with every call.
-type actorClient struct {
+// apiClient is an adminClient that can also stream an answer (exports)
+// through an http.Client of the caller's choice. The server records the
+// token's owner as the author of every change.
+type apiClient struct {
 	*adminClient
-	actor string
 }
 
-// actorFlags adds --server, --admin-token, --json and --actor to cmd.
-func actorFlags(cmd *cobra.Command) func() (*actorClient, error) {
+// apiFlags adds --server, --admin-token and --json to cmd.
+func apiFlags(cmd *cobra.Command) func() (*apiClient, error) {
 	client := adminFlags(cmd)
-	actor := cmd.PersistentFlags().String("actor", "",
-		`the person making the change, as the server records it (env FIREBREAK_ACTOR; default "admin")`)
-	return func() (*actorClient, error) {
+	return func() (*apiClient, error) {
 		c, err := client()
 		if err != nil {
 			return nil, err
 		}
-		a := firstSet(*actor, os.Getenv("FIREBREAK_ACTOR"))
-		if len(a) > maxActorLen {
-			return nil, fmt.Errorf("--actor: at most %d bytes", maxActorLen)
-		}
-		return &actorClient{adminClient: c, actor: a}, nil
+		return &apiClient{adminClient: c}, nil
 	}
 }
 
 // do sends one admin call and decodes a 2xx answer into out (when not nil).
-func (c *actorClient) do(ctx context.Context, method, path string, in, out any) error {
+func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
 	resp, err := c.send(ctx, c.http, method, path, in)
 	if err != nil {
 		return err
@@ -75,7 +61,7 @@ func (c *actorClient) do(ctx context.Context, method, path string, in, out any) 
 // send sends one admin call with hc and returns the response of a 2xx
 // answer, body unread. An error answer becomes an error carrying the
 // server's message.
-func (c *actorClient) send(ctx context.Context, hc *http.Client, method, path string, in any) (*http.Response, error) {
+func (c *apiClient) send(ctx context.Context, hc *http.Client, method, path string, in any) (*http.Response, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -91,9 +77,6 @@ func (c *actorClient) send(ctx context.Context, hc *http.Client, method, path st
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.actor != "" {
-		req.Header.Set(actorHeader, c.actor)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -130,7 +113,7 @@ and let a person impose or lift one, with a reason on record.
 A user is named by the tenant (id or name) and the operator's own user id,
 the one the app sends as "user" in chat requests.`,
 	}
-	client := actorFlags(cmd)
+	client := apiFlags(cmd)
 	cmd.AddCommand(sanctionsShowCmd(client), sanctionsImposeCmd(client), sanctionsLiftCmd(client))
 	return cmd
 }
@@ -144,7 +127,7 @@ type standingView struct {
 	Violations []admin.Violation `json:"violations"`
 }
 
-func sanctionsShowCmd(client func() (*actorClient, error)) *cobra.Command {
+func sanctionsShowCmd(client func() (*apiClient, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show TENANT USER",
 		Short:   "Show a user's standing, sanctions history and recent violations",
@@ -244,7 +227,7 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-func sanctionsImposeCmd(client func() (*actorClient, error)) *cobra.Command {
+func sanctionsImposeCmd(client func() (*apiClient, error)) *cobra.Command {
 	var action, reason string
 	var dur time.Duration
 	var rpm int
@@ -312,12 +295,12 @@ func imposeInput(action, reason string, dur time.Duration, rpm int, models []str
 		Restrict: sanction.Restriction{RPM: rpm, Models: models}}, nil
 }
 
-func sanctionsLiftCmd(client func() (*actorClient, error)) *cobra.Command {
+func sanctionsLiftCmd(client func() (*apiClient, error)) *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{
 		Use:     "lift SANCTION_ID --reason TEXT",
 		Short:   "Lift a sanction, e.g. on appeal",
-		Example: `  firebreak sanctions lift snc_01J… --reason "appeal accepted" --actor alice`,
+		Example: `  firebreak sanctions lift snc_01J… --reason "appeal accepted"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(reason) == "" {
@@ -352,12 +335,12 @@ number is refused on every replica at once. An entry applies to one tenant
 (--tenant) or to all. Phone and identity numbers are sent in plain and stored
 only as a keyed hash, so a listing shows the hash.`,
 	}
-	client := actorFlags(cmd)
+	client := apiFlags(cmd)
 	cmd.AddCommand(blacklistListCmd(client), blacklistAddCmd(client), blacklistRemoveCmd(client))
 	return cmd
 }
 
-func blacklistListCmd(client func() (*actorClient, error)) *cobra.Command {
+func blacklistListCmd(client func() (*apiClient, error)) *cobra.Command {
 	var tenant, kind string
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -399,7 +382,7 @@ func setIf(q url.Values, key, val string) {
 	}
 }
 
-func blacklistAddCmd(client func() (*actorClient, error)) *cobra.Command {
+func blacklistAddCmd(client func() (*apiClient, error)) *cobra.Command {
 	var in admin.BlacklistEntry
 	var kind string
 	var expires time.Duration
@@ -445,7 +428,7 @@ func blacklistAddCmd(client func() (*actorClient, error)) *cobra.Command {
 	return cmd
 }
 
-func blacklistRemoveCmd(client func() (*actorClient, error)) *cobra.Command {
+func blacklistRemoveCmd(client func() (*apiClient, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:     "remove ID",
 		Short:   "Remove a blacklist entry at once",

@@ -96,11 +96,16 @@ func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) err
 			return err
 		}
 		if b.Created {
-			fmt.Fprintf(stdout, `First start: created tenant "default", an API key and an admin token.
+			fmt.Fprintf(stdout, `First start: created tenant "default", an API key and a bootstrap admin token.
 They are shown only now and stored only as hashes; keep them safe.
 
   API key:     %s
   Admin token: %s
+
+The admin token only creates staff admins; create the first one, then log in
+at /console/ or use its personal token with the CLI:
+
+  FIREBREAK_ADMIN_TOKEN=<admin token> firebreak staff create --name NAME --role admin --token cli
 
 `, b.FirstKey, b.AdminToken)
 		}

@@ -1,0 +1,103 @@
+package admin_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/staff"
+	"github.com/firebreak/firebreak/store"
+	"github.com/firebreak/firebreak/store/storetest"
+)
+
+// The bootstrap token only creates admins; personal tokens act with their
+// member's role and tenants; every change and refusal is on the audit
+// trail under the person's name.
+func TestStaffAuthorization(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		admin := newAPI(t, db)
+		boot := admin.as(admin.bootstrap)
+		if st, _ := boot.call("GET", "/admin/v1/tenants", ""); st != 403 {
+			t.Fatalf("bootstrap lists tenants: %d", st)
+		}
+		if st, _ := boot.call("POST", "/admin/v1/staff", `{"name":"rev","role":"reviewer"}`); st != 403 {
+			t.Fatalf("bootstrap creates a reviewer: %d", st)
+		}
+		st, body := boot.call("POST", "/admin/v1/staff", `{"name":"root","role":"admin","token":"cli"}`)
+		if st != 201 || body["token"] == nil {
+			t.Fatalf("bootstrap creates an admin: %d %v", st, body)
+		}
+		root := admin.as(body["token"].(string))
+		if st, me := root.call("GET", "/admin/v1/me", ""); st != 200 || me["member"].(map[string]any)["name"] != "root" {
+			t.Fatalf("me: %d %v", st, me)
+		}
+		if st, _ := root.call("POST", "/admin/v1/tenants", `{"name":"shop"}`); st != 201 {
+			t.Fatalf("admin creates a tenant: %d", st)
+		}
+		_, shop := root.call("GET", "/admin/v1/tenants/shop", "")
+
+		reviewer := admin.member("rita", staff.RoleReviewer)
+		for _, c := range []struct{ method, path, body string }{
+			{"GET", "/admin/v1/staff", ""},
+			{"GET", "/admin/v1/policy/history", ""},
+			{"POST", "/admin/v1/policy/publish", `{"files":{},"reason":"x"}`},
+			{"POST", "/admin/v1/tenants", `{"name":"x"}`},
+			{"GET", "/admin/v1/audit", ""},
+		} {
+			if st, _ := reviewer.call(c.method, c.path, c.body); st != 403 {
+				t.Errorf("reviewer %s %s: %d, want 403", c.method, c.path, st)
+			}
+		}
+		if st, _ := reviewer.call("POST", "/admin/v1/tenants/shop/users/u1/sanctions", `{"action":"warn","reason":"spam"}`); st != 201 {
+			t.Fatalf("reviewer warns: %d", st)
+		}
+		// A reviewer limited to tenant "default" cannot touch "shop".
+		limited := admin.member("lena", staff.RoleReviewer, "ten_other")
+		if st, _ := limited.call("GET", "/admin/v1/tenants/shop/users/u1", ""); st != 403 {
+			t.Fatalf("limited reviewer on another tenant: %d", st)
+		}
+		if st, _ := limited.call("GET", "/admin/v1/blacklist", ""); st != 403 {
+			t.Fatalf("limited reviewer on a route of every tenant: %d", st)
+		}
+		shopOnly := admin.member("sam", staff.RoleAuditor, shop["id"].(string))
+		if st, _ := shopOnly.call("GET", "/admin/v1/tenants/shop/users/u1", ""); st != 200 {
+			t.Fatalf("limited auditor on its tenant: %d", st)
+		}
+		if st, _ := shopOnly.call("GET", "/admin/v1/audit?tenant=default", ""); st != 403 {
+			t.Fatalf("limited auditor searches another tenant: %d", st)
+		}
+		if st, _ := shopOnly.call("GET", "/admin/v1/audit", ""); st != 200 {
+			t.Fatalf("limited auditor searches its tenant: %d", st)
+		}
+
+		// The record of each change names the person.
+		es, err := admin.trail.Search(context.Background(), audit.Query{Route: audit.RouteStaff, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]string{}
+		for _, e := range es {
+			a, _ := e.Action()
+			seen[a.Actor+" "+a.Name] = a.Outcome
+		}
+		for key, outcome := range map[string]string{
+			"bootstrap-token POST /admin/v1/staff":                        audit.OutcomeOK,
+			"root POST /admin/v1/tenants":                                 audit.OutcomeOK,
+			"rita POST /admin/v1/tenants/{tenant}/users/{user}/sanctions": audit.OutcomeOK,
+			"rita GET /admin/v1/staff":                                    audit.OutcomeDenied,
+			"bootstrap-token GET /admin/v1/tenants":                       audit.OutcomeDenied,
+		} {
+			if seen[key] != outcome {
+				t.Errorf("action %q recorded as %q, want %q (all: %v)", key, seen[key], outcome, seen)
+			}
+		}
+
+		// Once disabled, the bootstrap token opens nothing.
+		if st, _ := root.call("DELETE", "/admin/v1/bootstrap", ""); st != 204 {
+			t.Fatalf("disable bootstrap: %d", st)
+		}
+		if st, _ := boot.call("POST", "/admin/v1/staff", `{"name":"late","role":"admin"}`); st != 401 {
+			t.Fatalf("disabled bootstrap token: %d", st)
+		}
+	})
+}
