@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/internal/fakeupstream"
-	"github.com/firebreak/firebreak/upstream"
 )
 
 func TestChatPassThrough(t *testing.T) {
@@ -136,7 +136,7 @@ func TestStreamUsage(t *testing.T) {
 		}
 		events := sse(t, resp.Body)
 		text, finish := streamText(t, events)
-		if text != "Hello world." || finish != "stop" {
+		if text != labelled("Hello world.") || finish != "stop" {
 			t.Errorf("include_usage=%v: text %q finish %q", include, text, finish)
 		}
 		if events[len(events)-1] != "[DONE]" {
@@ -160,7 +160,7 @@ func TestStreamUsage(t *testing.T) {
 }
 
 func TestStreamFailures(t *testing.T) {
-	h := newHarness(t, harnessOptions{upstream: upstream.Config{IdleTimeout: 300 * time.Millisecond, FirstByteTimeout: 2 * time.Second}})
+	h := newHarness(t, harnessOptions{upstream: config.Upstream{IdleTimeout: config.Duration(300 * time.Millisecond), FirstByteTimeout: config.Duration(2 * time.Second)}})
 	tests := []struct {
 		name  string
 		reply fakeupstream.Reply
@@ -229,7 +229,7 @@ func TestFailoverBeforeFirstByte(t *testing.T) {
 }
 
 func TestUpstreamTimeout(t *testing.T) {
-	h := newHarness(t, harnessOptions{upstream: upstream.Config{FirstByteTimeout: 200 * time.Millisecond}})
+	h := newHarness(t, harnessOptions{upstream: config.Upstream{FirstByteTimeout: config.Duration(200 * time.Millisecond)}})
 	h.ups[0].Push(fakeupstream.Reply{HeaderDelay: 2 * time.Second})
 	resp := h.post(chat("general", "hi", false, ""))
 	if resp.StatusCode != http.StatusGatewayTimeout {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firebreak/firebreak/identity"
+	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/sanction"
 )
 
@@ -15,8 +15,7 @@ import (
 // blacklist (10k entries and 1k prefixes loaded), the sanction standing,
 // the real-name requirement and minors' mode.
 func BenchmarkUserChecks(b *testing.B) {
-	h := newHarness(b, harnessOptions{sanctions: true, identity: &identity.Options{
-		Requirements: identity.Requirements{MinLevel: map[string]identity.Level{"*": identity.LevelUnverified}}}})
+	h := newHarness(b, harnessOptions{sanctions: true, identity: config.Identity{Require: map[string]string{"*": "unverified"}}})
 	ctx := b.Context()
 	for i := range 10_000 {
 		if _, err := h.sanction.AddEntry(ctx, sanction.Entry{Kind: sanction.KindUser, Value: "blocked-" + strconv.Itoa(i), Reason: "bench", CreatedBy: "bench"}); err != nil {

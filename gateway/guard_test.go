@@ -50,7 +50,7 @@ func TestGuardModel(t *testing.T) {
 			if tt.wantFinish == "content_filter" && strings.Contains(text, "in detail") {
 				t.Fatalf("the model's answer leaked past a guard refusal: %q", text)
 			}
-			if tt.wantFinish == "stop" && text != answer {
+			if tt.wantFinish == "stop" && text != labelled(answer) {
 				t.Fatalf("text %q", text)
 			}
 		})

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,30 +21,28 @@ import (
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/audit"
-	"github.com/firebreak/firebreak/gateway"
+	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/internal/fakeupstream"
-	"github.com/firebreak/firebreak/label"
-	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/policy"
-	"github.com/firebreak/firebreak/safety"
-	"github.com/firebreak/firebreak/safety/guard"
-	"github.com/firebreak/firebreak/safety/lexicon"
+	"github.com/firebreak/firebreak/replica"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
-	"github.com/firebreak/firebreak/upstream"
 )
 
-// testTerms is the lexicon every gateway test runs with.
-var testTerms = []lexicon.Term{
-	{ID: "t1", Text: "制作炸弹", Code: "A1d", Action: "refuse"},
-	{ID: "t2", Text: "pipe bomb", Code: "A1d", Action: "refuse"},
-	{ID: "t3", Text: "secret recipe", Code: "A3c", Action: "mask"},
-	{ID: "t4", Text: "borderline", Code: "A1h", Action: "review"},
+// testTerms is the lexicon every gateway test runs with: text, code and
+// action, as the lines of a policy bundle's lexicon file.
+var testTerms = []string{
+	"制作炸弹\tA1d\trefuse",
+	"pipe bomb\tA1d\trefuse",
+	"secret recipe\tA3c\tmask",
+	"borderline\tA1h\treview",
 }
 
-// harness is a gateway in front of scripted upstreams, on a real SQLite
-// store with real accounts, limits, router and safety engine.
+// harness is a whole replica, built by replica.New from a config as
+// `firebreak serve` builds it, in front of scripted upstreams: a real
+// SQLite store, accounts, limits, router and the policy service enforcing
+// a bundle of testTerms.
 type harness struct {
 	t          testing.TB
 	ups        []*fakeupstream.Server
@@ -58,169 +57,120 @@ type harness struct {
 	trail      *audit.Trail
 	complaints *audit.Complaints
 	db         *store.DB
-	policy     *policy.Service   // with harnessOptions.labels
+	policy     *policy.Service
+	version    string            // the version of the policy in force at start
 	labelKey   ed25519.PublicKey // verifies the labels' signatures
 }
 
 type harnessOptions struct {
 	replicas   int             // fake upstreams behind model "general"; default 1
-	upstream   upstream.Config // template for each upstream's timeouts
+	upstream   config.Upstream // template for each upstream's timeouts
 	keyLimits  account.Limits
 	userLimits account.Limits
 	maxBody    int64
-	sanctions  bool              // graded sanctions and blacklists on
-	audit      bool              // an audit trail with a keyring (flagged content encrypted)
-	identity   *identity.Options // real-name service with these options (DB, Users, Secret filled in)
-	tokenKeys  []string          // identity token key files
+	sanctions  bool            // violations bear strikes (the default ladder); otherwise no code does
+	audit      bool            // the audit trail (flagged content encrypted); otherwise audit.disabled
+	identity   config.Identity // real-name and minors' settings
+	sms        identity.Sender // receives phone verification codes
 	logger     *slog.Logger
 	guard      bool // a guard model (Llama Guard 3 format) played by a scripted server
 	maxStream  time.Duration
-	labels     bool // labels from a policy service on the store (h.policy), signed with h.labelKey
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	accounts, err := account.New(account.Options{DB: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { accounts.Close() })
-	tenant, err := accounts.Tenants.Create(ctx, account.Tenant{Name: "default", Limits: o.userLimits})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, key, err := accounts.Keys.Create(ctx, account.Key{TenantID: tenant.ID, Name: "test", Limits: o.keyLimits})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if o.replicas == 0 {
 		o.replicas = 1
 	}
-	h := &harness{t: t, accounts: accounts, key: key, tenant: tenant, reg: prometheus.NewRegistry()}
-	var ups []upstream.Config
-	var targets []upstream.Target
+	h := &harness{t: t}
+	cfg := config.Default()
+	cfg.Data = t.TempDir()
+	cfg.Safety.Bundle = writeBundle(t, o.sanctions)
+	cfg.Audit.Disabled = !o.audit
+	cfg.Identity = o.identity
+	if o.maxBody > 0 {
+		cfg.HTTP.MaxBodyBytes = o.maxBody
+	}
+	if o.maxStream > 0 {
+		cfg.HTTP.MaxStream = o.maxStream
+	}
+	var targets []config.Target
 	for i := 0; i < o.replicas; i++ {
 		fu := fakeupstream.New(fakeupstream.Options{})
 		t.Cleanup(fu.Close)
 		h.ups = append(h.ups, fu)
 		c := o.upstream
 		c.Name, c.BaseURL = "up"+string(rune('a'+i)), fu.URL
-		ups = append(ups, c)
-		targets = append(targets, upstream.Target{Upstream: c.Name, Model: "fake-model"})
+		cfg.Upstreams = append(cfg.Upstreams, c)
+		targets = append(targets, config.Target{Upstream: c.Name, Model: "fake-model"})
 	}
-	engine, err := safety.Compile(safety.Config{Version: "test-1", Terms: testTerms})
-	if err != nil {
-		t.Fatal(err)
+	cfg.Models = []config.Model{
+		{Name: "general", Domain: "general", Targets: targets},
+		{Name: "medical", Domain: "medical", Targets: targets[:1]},
 	}
-	limiter, err := limit.New(limit.Options{Quota: accounts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { limiter.Close(context.Background()) })
-	if o.sanctions {
-		h.sanction, err = sanction.New(ctx, sanction.Options{DB: db, Secret: []byte("test secret of enough length")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.sanction.Close() })
-	}
-	h.db = db
-	var recorder gateway.Recorder
-	if o.audit {
-		dir := t.TempDir()
-		if _, err := audit.GenerateKey(filepath.Join(dir, "keys")); err != nil {
-			t.Fatal(err)
-		}
-		keys, err := audit.LoadKeyring(filepath.Join(dir, "keys"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.trail, err = audit.New(audit.Options{DB: db, Keys: keys, CheckpointEvery: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.trail.Close() })
-		recorder = h.trail
-		h.complaints, err = audit.NewComplaints(audit.ComplaintOptions{DB: db, Keys: keys})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	var tokens *identity.TokenVerifier
-	if o.identity != nil {
-		io := *o.identity
-		io.DB, io.Users, io.Secret = db, accounts.Users, []byte("identity secret of enough length")
-		h.identity, err = identity.New(io)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.identity.Close() })
-		if len(o.tokenKeys) > 0 {
-			if tokens, err = identity.NewTokenVerifier(identity.TokenOptions{KeyFiles: o.tokenKeys}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	var guardModel gateway.GuardModel
+	cfg.Routing = config.Routing{General: "general", Domains: []config.DomainRule{
+		{Domain: "medical", Model: "medical", Keywords: []string{"症状", "symptom"}}}}
 	if o.guard {
 		h.guardUp = fakeupstream.New(fakeupstream.Options{Default: fakeupstream.Reply{Text: "safe"}})
 		t.Cleanup(h.guardUp.Close)
-		g, err := guard.New(guard.Options{BaseURL: h.guardUp.URL, Model: "llama-guard-3", Format: guard.LlamaGuard3, Timeout: 2 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		guardModel = g
+		cfg.Safety.Guard = config.Guard{BaseURL: h.guardUp.URL, Model: "llama-guard-3", Format: "llama-guard-3", Timeout: 2 * time.Second}
 	}
-	var labels gateway.Labels
-	var signer *label.Signer
-	if o.labels {
-		h.policy, err = policy.New(ctx, policy.Options{DB: db})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.policy.Close() })
-		var priv ed25519.PrivateKey
-		if h.labelKey, priv, err = ed25519.GenerateKey(nil); err != nil {
-			t.Fatal(err)
-		}
-		labels, signer = h.policy, label.NewSigner(priv)
-	}
-	var router *upstream.Router
-	gw, err := gateway.New(gateway.Options{
-		Labels: labels, LabelSigner: signer,
-		Guard: guardModel, MaxStream: o.maxStream,
-		Identity: h.identity, Tokens: tokens, Logger: o.logger,
-		Sanctions: h.sanction, Recorder: recorder, Complaints: h.complaints,
-		Accounts: accounts, Limiter: limiter, MaxBodyBytes: o.maxBody, Registerer: h.reg,
-		Policies: fixedEngine{engine},
-		Router:   func() *upstream.Router { return router },
-	})
+	r, err := replica.New(ctx, cfg, replica.Options{Logger: o.logger, SMS: o.sms})
 	if err != nil {
 		t.Fatal(err)
 	}
-	router, err = upstream.New(upstream.Options{
-		Upstreams: ups, Observer: gw.Observer(), EjectAfter: 100,
-		Models: []upstream.Model{
-			{Name: "general", Domain: "general", Targets: targets},
-			{Name: "medical", Domain: "medical", Targets: targets[:1]},
-		},
-		Routing: upstream.Routing{General: "general", Domains: []upstream.DomainRule{
-			{Domain: "medical", Model: "medical", Keywords: []string{"症状", "symptom"}}}},
-	})
+	t.Cleanup(r.Close)
+	h.db, h.accounts, h.reg, h.sanction, h.identity, h.trail, h.complaints =
+		r.DB, r.Accounts, r.Registry, r.Sanctions, r.Identity, r.Trail, r.Complaints
+	h.policy, h.version = r.Policy, r.Policy.Current().Version()
+	signer, err := replica.SigningKey(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { router.Close() })
-	h.srv = httptest.NewServer(gw)
+	h.labelKey = signer.Public().(ed25519.PublicKey)
+	h.tenant, err = r.Accounts.Tenants.Create(ctx, account.Tenant{Name: "default", Limits: o.userLimits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, h.key, err = r.Accounts.Keys.Create(ctx, account.Key{TenantID: h.tenant.ID, Name: "test", Limits: o.keyLimits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv = httptest.NewServer(r.Handler())
 	t.Cleanup(h.srv.Close)
 	return h
 }
+
+// writeBundle writes the policy bundle of the tests: testTerms, and no
+// code bearing strikes unless strikes is set.
+func writeBundle(t testing.TB, strikes bool) string {
+	t.Helper()
+	spec := "format: 1\nname: gateway-test\n"
+	if !strikes {
+		spec += "strikes: {codes: []}\n"
+	}
+	dir := t.TempDir()
+	for name, text := range bundleFiles(spec) {
+		if err := os.WriteFile(filepath.Join(dir, name), text, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// bundleFiles returns the files of a bundle enforcing testTerms whose
+// policy.yaml is spec followed by the lexicon section.
+func bundleFiles(spec string) map[string][]byte {
+	return map[string][]byte{
+		policy.SpecFile: []byte(spec + "lexicons:\n  - {file: terms.txt}\n"),
+		"terms.txt":     []byte(strings.Join(testTerms, "\n") + "\n"),
+	}
+}
+
+// labelled is text as a client gets it under the test bundle, which sets
+// no labels: followed by the English explicit label of label.Default.
+func labelled(text string) string { return text + "\n\nAI-generated content" }
 
 // post sends a chat completion with the harness key.
 func (h *harness) post(body string) *http.Response {
@@ -358,8 +308,3 @@ func decodeJSON(t *testing.T, r io.Reader, v any) {
 }
 
 var _ = bytes.NewReader
-
-// fixedEngine is a Policies with one engine for every request.
-type fixedEngine struct{ e *safety.Engine }
-
-func (f fixedEngine) Engine(string, string, bool) *safety.Engine { return f.e }

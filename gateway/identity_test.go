@@ -13,6 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/identity"
 )
 
@@ -59,9 +60,9 @@ func chineseID(birth time.Time) string {
 
 func TestRealNameRequirement(t *testing.T) {
 	box := &smsBox{}
-	h := newHarness(t, harnessOptions{identity: &identity.Options{Sender: box,
-		Requirements: identity.Requirements{MinLevel: map[string]identity.Level{"*": identity.LevelPhone}, VerifyURL: "https://example.com/verify"},
-		Minors:       identity.MinorOptions{QuietHours: "off", DailyRequests: 2}}})
+	h := newHarness(t, harnessOptions{sms: box, identity: config.Identity{
+		Require: map[string]string{"*": "phone"}, VerifyURL: "https://example.com/verify",
+		MinorQuietHours: "off", MinorDailyRequests: 2}})
 
 	if resp := h.post(chat("general", "hi", false, "")); resp.StatusCode != 403 {
 		t.Fatalf("anonymous request: status %d, want 403", resp.StatusCode)
@@ -112,9 +113,8 @@ func TestIdentityToken(t *testing.T) {
 	if err := os.WriteFile(keyFile, secret, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, harnessOptions{tokenKeys: []string{keyFile}, identity: &identity.Options{
-		Requirements: identity.Requirements{MinLevel: map[string]identity.Level{"*": identity.LevelAttested}},
-		Minors:       identity.MinorOptions{QuietHours: "off"}}})
+	h := newHarness(t, harnessOptions{identity: config.Identity{TokenKeys: []string{keyFile},
+		Require: map[string]string{"*": "attested"}, MinorQuietHours: "off"}})
 	sign := func(claims jwt.MapClaims) string {
 		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
 		if err != nil {

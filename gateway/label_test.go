@@ -21,13 +21,13 @@ const (
 	enLabel = "[AI-generated content]"
 )
 
-// publishLabels publishes a bundle whose policy.yaml is labels and
-// overlays as given (YAML, indented as top-level sections).
+// publishLabels publishes a bundle of testTerms whose policy.yaml also has
+// labels and overlays as given (YAML, indented as top-level sections).
 func (h *harness) publishLabels(t *testing.T, position string, more string) *policy.Bundle {
 	t.Helper()
 	spec := "format: 1\nname: labels\nlabels:\n  explicit: {zh: " + zhLabel + ", en: \"" + enLabel + "\", position: " + position + "}\n" +
 		"  implicit: {content_producer: acme-ai, content_propagator: acme-app}\n" + more
-	b, err := policy.NewBundle(map[string][]byte{policy.SpecFile: []byte(spec)})
+	b, err := policy.NewBundle(bundleFiles(spec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func (h *harness) checkLabel(t *testing.T, a answer, stream bool) {
 }
 
 func TestLabelPlacements(t *testing.T) {
-	h := newHarness(t, harnessOptions{labels: true, audit: true})
+	h := newHarness(t, harnessOptions{audit: true})
 	tests := []struct {
 		position, prompt, answer, accept string
 		want                             string
@@ -193,7 +193,7 @@ func TestLabelPlacements(t *testing.T) {
 // what may grow into a term, the client receives exactly the model's text
 // plus the label in the configured places, once.
 func TestLabelStreamChunkings(t *testing.T) {
-	h := newHarness(t, harnessOptions{labels: true})
+	h := newHarness(t, harnessOptions{})
 	r := rand.New(rand.NewPCG(13, 45))
 	texts := []string{"这是一个关于管道和炸药之外的安全回答。", "A pipe bo- no: a pipe organ plays borderless music.", "短"}
 	for _, position := range []string{"start", "end", "both"} {
@@ -224,7 +224,7 @@ func TestLabelStreamChunkings(t *testing.T) {
 // TestLabelParsedContent: JSON-mode and tool-call answers carry only the
 // implicit label, so clients that parse the content still can.
 func TestLabelParsedContent(t *testing.T) {
-	h := newHarness(t, harnessOptions{labels: true})
+	h := newHarness(t, harnessOptions{})
 	h.publishLabels(t, "both", "")
 	const obj = `{"city":"Paris","temp":21}`
 	for _, stream := range []bool{false, true} {
@@ -249,7 +249,7 @@ func TestLabelParsedContent(t *testing.T) {
 // reply, labelled or not as the policy says, and the stop still leaks no
 // part of the term.
 func TestLabelSafeReplies(t *testing.T) {
-	h := newHarness(t, harnessOptions{labels: true})
+	h := newHarness(t, harnessOptions{})
 	for _, labelled := range []bool{true, false} {
 		h.publishLabels(t, "end", "overlays:\n  route:general:\n    labels: {explicit: {safe_replies: "+map[bool]string{true: "true", false: "false"}[labelled]+"}}\n")
 		for _, stream := range []bool{false, true} {
@@ -277,7 +277,7 @@ func endsLabelled(text string) bool {
 // where the tenant's overlay allows it, for a request that names its end
 // user and carries the agreement; the audit record names the recipient.
 func TestUnlabelledByAgreement(t *testing.T) {
-	h := newHarness(t, harnessOptions{labels: true, audit: true})
+	h := newHarness(t, harnessOptions{audit: true})
 	agree := map[string]string{gateway.AgreementHeader: "agreement-2026-03-v2"}
 	ask := func(user string, headers map[string]string) answer {
 		h.ups[0].Push(fakeupstream.Reply{Text: "你好。"})
@@ -322,7 +322,7 @@ func TestUnlabelledByAgreement(t *testing.T) {
 // TestLabelsFollowPolicy: publish and rollback change the label of the
 // next answer.
 func TestLabelsFollowPolicy(t *testing.T) {
-	h := newHarness(t, harnessOptions{labels: true})
+	h := newHarness(t, harnessOptions{})
 	h.publishLabels(t, "end", "")
 	get := func() string {
 		h.ups[0].Push(fakeupstream.Reply{Text: "你好。"})

@@ -58,7 +58,7 @@ func TestAuditRecords(t *testing.T) {
 			if tt.code != "" && r.Input.Code != tt.code && r.Output.Code != tt.code {
 				t.Errorf("record codes %q/%q, want %s", r.Input.Code, r.Output.Code, tt.code)
 			}
-			if r.KeyID == "" || (tt.outcome != "rejected" && (r.PolicyVersion != "test-1" || r.Model != "general")) {
+			if r.KeyID == "" || (tt.outcome != "rejected" && (r.PolicyVersion != h.version || r.Model != "general")) {
 				t.Errorf("record = %+v", r.Record)
 			}
 		})

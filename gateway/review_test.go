@@ -36,7 +36,7 @@ func TestInputRefusal(t *testing.T) {
 			t.Errorf("choice = %+v", out.Choices[0])
 		}
 		in := out.Firebreak.Input
-		if in.Decision != "refuse" || in.Code != "A1d" || in.Policy != "test-1" || len(in.Hits) != 1 {
+		if in.Decision != "refuse" || in.Code != "A1d" || in.Policy != h.version || len(in.Hits) != 1 {
 			t.Errorf("report = %+v", in)
 		}
 		if strings.Contains(out.Choices[0].Message.Content, "炸弹") {
@@ -73,7 +73,7 @@ func TestOutputReviewCompletion(t *testing.T) {
 		}
 		decodeJSON(t, resp.Body, &out)
 		c := out.Choices[0]
-		if strings.Contains(c.Message.Content, "secret recipe") || !strings.HasSuffix(c.Message.Content, " is flour.") || c.FinishReason != "stop" {
+		if strings.Contains(c.Message.Content, "secret recipe") || c.Message.Content != labelled("Our ＊＊＊＊＊＊＊＊＊＊＊＊＊ is flour.") || c.FinishReason != "stop" {
 			t.Errorf("masked answer = %+v", c)
 		}
 		if out.Firebreak.Output.Decision != "mask" {
@@ -153,7 +153,7 @@ func TestStreamCleanAnswerIsComplete(t *testing.T) {
 	h.ups[0].Push(fakeupstream.Reply{Chunks: randomChunks(rand.New(rand.NewPCG(3, 4)), answer)})
 	resp := h.post(chat("general", "tell me", true, ""))
 	text, finish := streamText(t, sse(t, resp.Body))
-	if text != answer || finish != "stop" {
+	if text != labelled(answer) || finish != "stop" {
 		t.Errorf("text %q finish %q", text, finish)
 	}
 }
@@ -166,7 +166,7 @@ func TestReviewDecisionPasses(t *testing.T) {
 		Firebreak struct{ Input fbReport }
 	}
 	decodeJSON(t, resp.Body, &out)
-	if out.Choices[0].Message.Content != fakeupstream.DefaultText || out.Firebreak.Input.Decision != "review" {
+	if out.Choices[0].Message.Content != labelled(fakeupstream.DefaultText) || out.Firebreak.Input.Decision != "review" {
 		t.Errorf("out = %+v", out)
 	}
 	if n := len(h.ups[0].Requests()); n != 1 {

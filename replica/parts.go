@@ -148,14 +148,19 @@ func (r *Replica) openPolicy(ctx context.Context) error {
 	return nil
 }
 
-// openSanctions starts graded sanctions with the ladder of the policy in
-// force at start.
+// openSanctions starts graded sanctions with the strike codes and ladder
+// of the policy in force at start.
 func (r *Replica) openSanctions(ctx context.Context) error {
-	ladder, err := r.Policy.Current().Spec().Strikes.SanctionLadder()
+	strikes := r.Policy.Current().Spec().Strikes
+	ladder, err := strikes.SanctionLadder()
 	if err != nil {
 		return err
 	}
-	r.Sanctions, err = sanction.New(ctx, sanction.Options{DB: r.DB, Secret: r.secret, Ladder: ladder,
+	var codes []string
+	if strikes != nil {
+		codes = strikes.Codes
+	}
+	r.Sanctions, err = sanction.New(ctx, sanction.Options{DB: r.DB, Secret: r.secret, Ladder: ladder, StrikeCodes: codes,
 		Notifier: r.Notifier, Logger: r.log})
 	if err != nil {
 		return err
