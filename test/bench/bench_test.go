@@ -50,7 +50,7 @@ func TestLoadSmoke(t *testing.T) {
 				}
 			}
 			st, err := stream(t.Context(), tg, streamBody(0, false))
-			checkStream(t, "stream", st, err)
+			checkStream(t, "stream", tg, st, err)
 			if !(0 < st.firstByte && st.firstByte <= st.firstContent && st.firstContent <= st.total) {
 				t.Errorf("stream times out of order: %+v", st)
 			}
@@ -91,7 +91,7 @@ func BenchmarkStream(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				st, err := stream(b.Context(), tg, streamBody(i, false))
-				checkStream(b, "stream", st, err)
+				checkStream(b, "stream", tg, st, err)
 				first += st.firstContent
 				i++
 			}

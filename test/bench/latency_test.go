@@ -15,6 +15,7 @@ import (
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/test/stack"
 )
 
@@ -134,11 +135,16 @@ func streamBody(i int, paced bool) string {
 	return fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":%s}],"user":"user-%d","stream":true}`, stack.Model, p, i%endUsers)
 }
 
-// checkStream fails unless a stream delivered the whole answer.
-func checkStream(tb testing.TB, what string, st streamTiming, err error) {
+// checkStream fails unless a stream delivered the whole answer: through
+// the gateway, with the default policy's explicit label at its end.
+func checkStream(tb testing.TB, what string, tg target, st streamTiming, err error) {
 	tb.Helper()
-	if err != nil || st.text != streamText {
-		tb.Fatalf("%s: err %v, answer %q, want %q", what, err, st.text, streamText)
+	want := streamText
+	if tg.name != "direct" {
+		want += label.Sep + label.Default().Text(label.Detect(streamText))
+	}
+	if err != nil || st.text != want {
+		tb.Fatalf("%s: err %v, answer %q, want %q", what, err, st.text, want)
 	}
 }
 
@@ -254,7 +260,7 @@ func reportStream(t *testing.T, sd sides, n int, paced bool) string {
 	for i := range n + n/10 {
 		for _, tg := range sd.all() {
 			st, err := stream(t.Context(), tg, streamBody(i, paced))
-			checkStream(t, fmt.Sprintf("%s stream %d", tg.name, i), st, err)
+			checkStream(t, fmt.Sprintf("%s stream %d", tg.name, i), tg, st, err)
 			if i < n/10 {
 				continue
 			}

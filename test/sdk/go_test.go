@@ -36,8 +36,8 @@ func TestGoChat(t *testing.T) {
 	if len(resp.Choices) != 1 {
 		t.Fatalf("choices = %+v", resp.Choices)
 	}
-	if got := resp.Choices[0].Message.Content; got != chatAnswer {
-		t.Errorf("content = %q, want %q", got, chatAnswer)
+	if got := resp.Choices[0].Message.Content; got != chatLabelled {
+		t.Errorf("content = %q, want %q", got, chatLabelled)
 	}
 	if got := resp.Choices[0].FinishReason; got != "stop" {
 		t.Errorf("finish_reason = %q", got)
@@ -67,8 +67,8 @@ func TestGoStreamWithUsage(t *testing.T) {
 	if len(acc.Choices) != 1 {
 		t.Fatalf("accumulated choices = %+v", acc.Choices)
 	}
-	if got := acc.Choices[0].Message.Content; got != streamAnswer {
-		t.Errorf("accumulated content = %q, want %q", got, streamAnswer)
+	if got := acc.Choices[0].Message.Content; got != streamLabelled {
+		t.Errorf("accumulated content = %q, want %q", got, streamLabelled)
 	}
 	if got := acc.Choices[0].FinishReason; got != "stop" {
 		t.Errorf("finish_reason = %q", got)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/test/stack"
 )
 
@@ -26,6 +27,13 @@ const (
 	toolName     = "get_weather"
 	toolArgs     = `{"city":"Paris"}`
 	toolCallID   = "call_weather_1"
+)
+
+// The answers as clients receive them: with the default policy's explicit
+// label at the end, in the answer's language.
+const (
+	chatLabelled   = chatAnswer + label.Sep + label.DefaultEn
+	streamLabelled = streamAnswer + label.Sep + label.DefaultEn
 )
 
 // neverSent is what the upstream would answer to a prompt that the gateway
