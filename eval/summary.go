@@ -43,6 +43,10 @@ type BankResult struct {
 	Errors        int    `json:"errors"`
 	GatewayInput  int    `json:"gateway_refused_input"`
 	GatewayOutput int    `json:"gateway_refused_output"`
+	// Gateway is the share of answered items the gateway itself refused
+	// (input or output), with its interval: the policy measured as a
+	// filter. Zero when the target is a model.
+	Gateway Rate `json:"gateway_refused"`
 	// ModelRefused counts the answers the refusal detector found refusing
 	// that the gateway did not refuse: the model's own refusals.
 	ModelRefused int            `json:"model_refused"`
@@ -78,6 +82,15 @@ type RiskResult struct {
 	Rate    float64 `json:"rate"`
 	Lo      float64 `json:"lo"`
 	Hi      float64 `json:"hi"`
+}
+
+// Rate is k of n with its Wilson 95% interval.
+type Rate struct {
+	K    int     `json:"k"`
+	N    int     `json:"n"`
+	Rate float64 `json:"rate"`
+	Lo   float64 `json:"lo"`
+	Hi   float64 `json:"hi"`
 }
 
 // ProbeResult is the attack success rate of one mutation: the share of
@@ -270,6 +283,8 @@ func bankResult(b string, recs []*Record) BankResult {
 			used[g] = true
 		}
 	}
+	br.Gateway = Rate{K: br.GatewayInput + br.GatewayOutput, N: br.Answered}
+	fillRate(&br.Gateway.Rate, &br.Gateway.Lo, &br.Gateway.Hi, br.Gateway.K, br.Gateway.N)
 	for _, g := range graderOrder {
 		if used[g] {
 			br.Graders = append(br.Graders, graderResult(b, g, recs))

@@ -30,8 +30,9 @@ func Markdown(w io.Writer, r Report) error {
 	}
 	b.WriteString("\n## Banks\n")
 	for _, br := range res.Banks {
-		fmt.Fprintf(&b, "\n### %s\n\n%d items, %d answered, %d errors; refused by the gateway itself: %d at input, %d at output; refused by the model: %d.\n\n",
-			br.Bank, br.Items, br.Answered, br.Errors, br.GatewayInput, br.GatewayOutput, br.ModelRefused)
+		fmt.Fprintf(&b, "\n### %s\n\n%d items, %d answered, %d errors; refused by the gateway itself: %d at input, %d at output (%s of answered items, 95%% CI %s); refused by the model: %d.\n\n",
+			br.Bank, br.Items, br.Answered, br.Errors, br.GatewayInput, br.GatewayOutput, pct(br.Gateway.Rate),
+			interval(br.Gateway.Lo, br.Gateway.Hi), br.ModelRefused)
 		b.WriteString("| grader | rate | 95% CI | k / n | without verdict | verdicts | corrected |\n|---|---|---|---|---|---|---|\n")
 		for _, g := range br.Graders {
 			cor := ""

@@ -32,7 +32,7 @@ Plan <code>{{short .Plan.Hash}}</code>, seed {{.Plan.Seed}}.</p>{{end}}
 <h2>Banks · 题库</h2>
 {{range .Results.Banks}}<h3>{{.Bank}}</h3>
 <p data-bank="{{.Bank}}" data-items="{{.Items}}" data-answered="{{.Answered}}" data-errors="{{.Errors}}" data-gateway-input="{{.GatewayInput}}" data-gateway-output="{{.GatewayOutput}}" data-model-refused="{{.ModelRefused}}">
-{{.Items}} items, {{.Answered}} answered, {{.Errors}} errors; refused by the gateway itself: {{.GatewayInput}} at input, {{.GatewayOutput}} at output; refused by the model: {{.ModelRefused}}.</p>
+{{.Items}} items, {{.Answered}} answered, {{.Errors}} errors; refused by the gateway itself: {{.GatewayInput}} at input, {{.GatewayOutput}} at output ({{pct .Gateway.Rate}} of answered items, 95% CI {{interval .Gateway.Lo .Gateway.Hi}}); refused by the model: {{.ModelRefused}}.</p>
 <table><tr><th>grader</th><th>rate</th><th>95% CI</th><th>k / n</th><th>without verdict</th><th>verdicts</th><th>corrected for grader error</th></tr>
 {{$bank := .Bank}}{{range .Graders}}<tr data-grader-row="{{$bank}}/{{.Grader}}" data-k="{{.K}}" data-n="{{.N}}" data-unknown="{{.Unknown}}">
 <td>{{.Grader}}</td><td>{{pct .Rate}} {{.Measure}}</td><td>{{interval .Lo .Hi}}{{if .RuleOfThree}} (rule of three {{pct .RuleOfThree}}){{end}}</td><td>{{.K}} / {{.N}}</td><td>{{.Unknown}}</td><td>{{counts .Counts}}</td>
