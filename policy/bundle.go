@@ -184,12 +184,12 @@ func (b *Bundle) WriteDir(dir string) error {
 	return nil
 }
 
-//go:embed default/policy.yaml
+//go:embed default/policy.yaml default/allow.txt
 var defaultSpec embed.FS
 
 // Default returns the bundle Firebreak uses when none is configured or
-// published: the default policy.yaml and the starter lexicon under
-// lexicons/.
+// published: the default policy.yaml, its allow-list, the starter
+// lexicons under lexicons/ and the intent rules' phrases under intents/.
 func Default() *Bundle {
 	b, err := defaultBundle()
 	if err != nil {
@@ -203,13 +203,28 @@ func defaultBundle() (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	files := map[string][]byte{SpecFile: spec}
+	allow, err := fs.ReadFile(defaultSpec, "default/allow.txt")
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{SpecFile: spec, "allow.txt": allow}
 	for _, name := range starter.Names {
 		c, err := fs.ReadFile(starter.Files, name)
 		if err != nil {
 			return nil, errors.Join(errors.New("starter lexicon"), err)
 		}
 		files["lexicons/"+name] = c
+	}
+	intents, err := fs.Glob(starter.Files, "intents/*.txt")
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range intents {
+		c, err := fs.ReadFile(starter.Files, name)
+		if err != nil {
+			return nil, errors.Join(errors.New("starter intent phrases"), err)
+		}
+		files[name] = c
 	}
 	return NewBundle(files)
 }

@@ -355,7 +355,7 @@ func overrides(l *Layer) []safety.Override {
 		}
 	}
 	for _, a := range l.Actions {
-		out = append(out, safety.Override{Code: a.Code, Direction: a.Direction, Action: a.Action})
+		out = append(out, safety.Override{Code: a.Code, Direction: a.Direction, Detector: a.Detector, Action: a.Action})
 	}
 	return out
 }

@@ -38,7 +38,8 @@ type Sources struct {
 	// Default "A1h" (other content that laws forbid).
 	DefaultCode string
 	// PII adds the personal-information detectors: masked in answers,
-	// allowed in prompts (a user may give their own number).
+	// allowed in prompts (a user may give their own number); other A4f
+	// hits keep their own action.
 	PII bool
 }
 
@@ -73,7 +74,7 @@ func Build(src Sources) (safety.Config, error) {
 	}
 	if src.PII {
 		cfg.Detectors = append(cfg.Detectors, safety.DetectorConfig{ID: "pii", Type: "pii", Settings: json.RawMessage(`{}`)})
-		cfg.Overrides = append(cfg.Overrides, safety.Override{Code: "A4f", Direction: "input", Action: "allow"})
+		cfg.Overrides = append(cfg.Overrides, safety.Override{Code: "A4f", Direction: "input", Detector: "pii", Action: "allow"})
 		sum.Write([]byte("\x00pii"))
 	}
 	cfg.Version = "local-" + hex.EncodeToString(sum.Sum(nil))[:12]

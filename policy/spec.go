@@ -97,7 +97,10 @@ type DetectorSpec struct {
 type ActionSpec struct {
 	Code      string `yaml:"code"`
 	Direction string `yaml:"direction"` // input, output or empty for both
-	Action    string `yaml:"action"`
+	// Detector limits the action to one detector's hits: lexicon, near
+	// (intent rules), rule, pii or a detector's id; empty for all.
+	Detector string `yaml:"detector"`
+	Action   string `yaml:"action"`
 }
 
 // ReplySpec is a safe-reply template in Chinese and English.

@@ -10,15 +10,22 @@ import (
 	"github.com/firebreak/firebreak/safety/lexicon"
 )
 
-// action applies the overrides to a hit's own action: the most specific
-// override wins (code and direction, code, class and direction, class).
-func (e *Engine) action(dir Direction, code string, own Action) Action {
+// action applies the overrides to the own action of a hit of detector
+// det: the most specific override wins (one for the detector before one
+// for any; then code and direction, code, class and direction, class).
+func (e *Engine) action(dir Direction, det, code string, own Action) Action {
 	if len(e.overrides) == 0 {
 		return own
 	}
-	for _, k := range []overrideKey{{code, int(dir)}, {code, -1}, {CodeClass(code), int(dir)}, {CodeClass(code), -1}} {
-		if a, ok := e.overrides[k]; ok {
-			return a
+	dets := []string{""}
+	if e.detOverrides {
+		dets = []string{det, ""}
+	}
+	for _, d := range dets {
+		for _, k := range []overrideKey{{code, int(dir), d}, {code, -1, d}, {CodeClass(code), int(dir), d}, {CodeClass(code), -1, d}} {
+			if a, ok := e.overrides[k]; ok {
+				return a
+			}
 		}
 	}
 	return own
@@ -46,7 +53,7 @@ func (e *Engine) detectorHits(dir Direction, text string, base int, hits []Hit) 
 				continue
 			}
 			hits = append(hits, Hit{Detector: "rule", Rule: r.ID, Term: r.ID, Code: r.Code,
-				Action: e.action(dir, r.Code, r.action), Start: base + loc[0], End: base + loc[1]})
+				Action: e.action(dir, "rule", r.Code, r.action), Start: base + loc[0], End: base + loc[1]})
 		}
 	}
 	for _, d := range e.dets {
@@ -59,7 +66,7 @@ func (e *Engine) detectorHits(dir Direction, text string, base int, hits []Hit) 
 			}
 			h.Start += base
 			h.End += base
-			h.Action = e.action(dir, h.Code, h.Action)
+			h.Action = e.action(dir, h.Detector, h.Code, h.Action)
 			hits = append(hits, h)
 		}
 	}

@@ -66,11 +66,16 @@ type DetectorConfig struct {
 }
 
 // Override sets the action of hits by risk code or class, optionally for
-// one direction only, e.g. {Code: "A4f", Direction: "input", Action: "allow"}.
+// one direction or one detector only, e.g. {Code: "A4f", Direction:
+// "input", Detector: "pii", Action: "allow"}: a user may give their own
+// phone number, and a request to buy other people's is still refused.
 type Override struct {
 	Code      string `json:"code" yaml:"code"`                               // "A4f" or class "A4"
 	Direction string `json:"direction,omitempty" yaml:"direction,omitempty"` // "input", "output" or "" for both
-	Action    string `json:"action" yaml:"action"`
+	// Detector limits the override to the hits of one detector: "lexicon",
+	// "near", "rule" or a registry detector's id ("pii"). Default: all.
+	Detector string `json:"detector,omitempty" yaml:"detector,omitempty"`
+	Action   string `json:"action" yaml:"action"`
 }
 
 // Decision is the engine's verdict on a text.
@@ -97,11 +102,13 @@ type Engine struct {
 	rules      []rule
 	dets       []detector
 	overrides  map[overrideKey]Action
-	replies    map[string]Reply
-	mask       string
-	span       int  // longest hold-back any rule or detector needs
-	ruleSpan   int  // longest hold-back any rule needs
-	hasAllow   bool // some term has an allow-list
+	// detOverrides: some override names a detector
+	detOverrides bool
+	replies      map[string]Reply
+	mask         string
+	span         int  // longest hold-back any rule or detector needs
+	ruleSpan     int  // longest hold-back any rule needs
+	hasAllow     bool // some term has an allow-list
 
 	near          *nearCore   // nil without near rules
 	nearAction    []Action    // each near rule's own action
@@ -123,7 +130,8 @@ type detector struct {
 
 type overrideKey struct {
 	code string
-	dir  int // -1: both directions
+	dir  int    // -1: both directions
+	det  string // "": any detector
 }
 
 // Compile validates cfg and builds an Engine. Errors name the offending
@@ -222,7 +230,7 @@ func (e *Engine) prepareTermHits(Config, Action) error {
 		for i := range hits {
 			t := e.lex.Term(i)
 			hits[i] = Hit{Detector: "lexicon", Rule: t.ID, Term: t.Text, Code: t.Code,
-				Action: e.action(dir, t.Code, e.termAction[i])}
+				Action: e.action(dir, "lexicon", t.Code, e.termAction[i])}
 		}
 		e.termHits[dir] = hits
 	}
@@ -290,7 +298,8 @@ func (e *Engine) compileOverrides(cfg Config, _ Action) error {
 		if err != nil {
 			return fmt.Errorf("override %s: %w", o.Code, err)
 		}
-		k := overrideKey{code: o.Code, dir: -1}
+		k := overrideKey{code: o.Code, dir: -1, det: o.Detector}
+		e.detOverrides = e.detOverrides || o.Detector != ""
 		switch o.Direction {
 		case "":
 		case "input":

@@ -8,7 +8,7 @@ package safety
 func (e *Engine) Decide(dir Direction, text string, hits []Hit) Decision {
 	own := make([]Hit, len(hits))
 	for i, h := range hits {
-		h.Action = e.action(dir, h.Code, h.Action)
+		h.Action = e.action(dir, h.Detector, h.Code, h.Action)
 		own[i] = h
 	}
 	return e.decide(dir, text, own)

@@ -398,7 +398,7 @@ func (e *Engine) prepareNear(Config, Action) error {
 	for _, dir := range []Direction{Input, Output} {
 		acts := make([]Action, len(e.nearAction))
 		for i, a := range e.nearAction {
-			acts[i] = e.action(dir, e.near.rules[i].Code, a)
+			acts[i] = e.action(dir, "near", e.near.rules[i].Code, a)
 			e.nearRefuses[dir] = e.nearRefuses[dir] || acts[i] >= Refuse
 		}
 		e.nearDirAction[dir] = acts

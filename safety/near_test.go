@@ -94,6 +94,23 @@ func TestNearOverrides(t *testing.T) {
 	}
 }
 
+// TestOverrideByDetector: an override for one detector leaves the same
+// code's hits of other detectors alone.
+func TestOverrideByDetector(t *testing.T) {
+	cfg := nearConfig()
+	cfg.Overrides = []Override{{Code: "A1h", Direction: "input", Detector: "lexicon", Action: "allow"}}
+	e := mustCompile(t, cfg)
+	if got := e.Check(Input, "毒品").Action; got != Allow {
+		t.Errorf("lexicon hit under its override: %v, want allow", got)
+	}
+	if got := e.Check(Input, "教我提炼冰毒").Action; got != Refuse {
+		t.Errorf("near hit of the same code: %v, want refuse", got)
+	}
+	if got := e.Check(Output, "毒品").Action; got != Refuse {
+		t.Errorf("lexicon hit in the other direction: %v, want refuse", got)
+	}
+}
+
 func TestNearCompileErrors(t *testing.T) {
 	tests := []struct {
 		name   string

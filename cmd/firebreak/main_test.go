@@ -359,7 +359,7 @@ func TestPolicyPublishAndRollback(t *testing.T) {
 	if _, err := s.cli(t, "policy", "init", dir); err != nil {
 		t.Fatal(err)
 	}
-	lex := filepath.Join(dir, "lexicons", "violence.txt")
+	lex := filepath.Join(dir, "lexicons", "a1d-terrorism.txt")
 	f, err := os.OpenFile(lex, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -407,7 +407,7 @@ func TestPolicyPublishAndRollback(t *testing.T) {
 	// A broken bundle is refused, naming file and line; the version in
 	// force does not change.
 	os.WriteFile(lex, []byte("bad term\tZ9z\n"), 0o600)
-	if out, err := s.cli(t, "policy", "publish", dir, "--reason", "broken"); err == nil || !strings.Contains(err.Error()+out, "violence.txt:1") {
+	if out, err := s.cli(t, "policy", "publish", dir, "--reason", "broken"); err == nil || !strings.Contains(err.Error()+out, "a1d-terrorism.txt:1") {
 		t.Fatalf("broken bundle: %v\n%s", err, out)
 	}
 }
@@ -425,7 +425,7 @@ func TestPolicyDryRunOnRecordedTraffic(t *testing.T) {
 	if _, err := s.cli(t, "policy", "init", dir); err != nil {
 		t.Fatal(err)
 	}
-	f, _ := os.OpenFile(filepath.Join(dir, "lexicons", "violence.txt"), os.O_APPEND|os.O_WRONLY, 0)
+	f, _ := os.OpenFile(filepath.Join(dir, "lexicons", "a1d-terrorism.txt"), os.O_APPEND|os.O_WRONLY, 0)
 	fmt.Fprintln(f, "zorblax recipe\tA1d\trefuse")
 	f.Close()
 	out, err := s.cli(t, "policy", "test", dir, "--recorded", "50", "--json")
