@@ -163,3 +163,73 @@ for (const stream of [false, true]) {
     assert.ok(!content.includes(cases.neverSent), 'the upstream answered a refused prompt');
   });
 }
+
+// Labels (Labelling Measures, GB 45438-2025): the explicit label where the
+// policy puts it, per tenant key; the implicit AIGC object in the body or
+// the last chunk and in the AIGC header; usage untouched; content that
+// clients parse (JSON mode, tool calls) without the explicit label.
+const labelKeys = JSON.parse(env('FIREBREAK_SDK_LABEL_KEYS'));
+
+const checkAIGC = (aigc, header) => {
+  assert.ok(aigc, 'no AIGC object');
+  assert.equal(aigc.Label, '1');
+  assert.match(aigc.ReservedCode1, /^FB1\./);
+  for (const k of ['Label', 'ContentProducer', 'ProduceID', 'ReservedCode1', 'ContentPropagator', 'PropagateID', 'ReservedCode2']) {
+    assert.match(aigc[k], /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/, `AIGC ${k} breaks the character rules`);
+  }
+  assert.ok(header, 'no AIGC header');
+  assert.equal(JSON.parse(header).ProduceID, aigc.ProduceID);
+};
+
+for (const pos of ['start', 'end', 'both']) {
+  test(`label at ${pos}: chat completion`, async () => {
+    const { data: res, response } = await client(labelKeys[pos]).chat.completions
+      .create({ model, messages: user(cases.promptStream) }).withResponse();
+    assert.equal(res.choices[0].message.content, cases.labelled[pos]);
+    assert.equal(res.choices[0].finish_reason, 'stop');
+    assert.equal(res.usage.completion_tokens, 4);
+    checkAIGC(res.AIGC, response.headers.get('aigc'));
+  });
+
+  test(`label at ${pos}: stream`, async () => {
+    const { data: stream, response } = await client(labelKeys[pos]).chat.completions.create({
+      model, messages: user(cases.promptStream), stream: true, stream_options: { include_usage: true },
+    }).withResponse();
+    let text = '';
+    let finish = null;
+    let usage = null;
+    let last = null;
+    for await (const chunk of stream) {
+      for (const c of chunk.choices) {
+        text += c.delta?.content ?? '';
+        finish = c.finish_reason ?? finish;
+      }
+      if (chunk.usage) usage = chunk.usage;
+      last = chunk;
+    }
+    assert.equal(text, cases.labelled[pos]);
+    assert.equal(finish, 'stop');
+    assert.equal(usage?.completion_tokens, 4);
+    checkAIGC(last.AIGC, response.headers.get('aigc'));
+  });
+}
+
+for (const stream of [false, true]) {
+  test(`JSON mode carries only the implicit label (stream: ${stream})`, async () => {
+    const params = { model, messages: user(cases.promptJSON), response_format: { type: 'json_object' } };
+    const final = stream
+      ? await client(labelKeys.both).chat.completions.stream(params).finalChatCompletion()
+      : await client(labelKeys.both).chat.completions.create(params);
+    assert.deepEqual(JSON.parse(final.choices[0].message.content), JSON.parse(cases.jsonAnswer));
+  });
+}
+
+test('tool calls carry only the implicit label', async () => {
+  const tools = [{ type: 'function', function: { name: cases.toolName, parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+  const final = await client(labelKeys.both).chat.completions
+    .stream({ model, messages: user(cases.promptTools), tools }).finalChatCompletion();
+  const choice = final.choices[0];
+  assert.equal(choice.finish_reason, 'tool_calls');
+  assert.deepEqual(JSON.parse(choice.message.tool_calls[0].function.arguments), JSON.parse(cases.toolArgs));
+  assert.ok(!(choice.message.content ?? '').includes('AI-generated'), `label in a tool-call answer: ${choice.message.content}`);
+});

@@ -4,5 +4,6 @@
 // talk to a whole gateway assembled in process (test/stack) in front of a
 // scripted upstream, and check what an application sees: answers, streams
 // with usage, tool calls, errors with their status, a broken stream as an
-// error, and a refused prompt as a content_filter completion.
+// error, a refused prompt as a content_filter completion, and the labels of
+// generated content in every placement (label_test.go and compat.mjs).
 package sdk

@@ -16,7 +16,7 @@ import (
 
 // nodeTests is the number of tests compat.mjs declares; the run must pass
 // all of them, so a test that silently disappears is noticed.
-const nodeTests = 10
+const nodeTests = 19
 
 // TestNodeSDK runs compat.mjs, the official Node SDK's view of the same
 // cases as go_test.go, against a stack started here.
@@ -29,6 +29,10 @@ func TestNodeSDK(t *testing.T) {
 		t.Fatal("the openai npm package is missing: run `npm ci` in test/sdk (./scripts/test does it)")
 	}
 	s := startStack(t)
+	keys, err := json.Marshal(labelKeys(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=tap", "compat.mjs")
@@ -38,6 +42,7 @@ func TestNodeSDK(t *testing.T) {
 		"FIREBREAK_SDK_KEY="+s.Key,
 		"FIREBREAK_SDK_LIMITED_KEY="+s.LimitedKey,
 		"FIREBREAK_SDK_CASES="+casesJSON(t),
+		"FIREBREAK_SDK_LABEL_KEYS="+string(keys),
 	)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -59,7 +64,14 @@ func TestNodeSDK(t *testing.T) {
 // casesJSON is what compat.mjs needs to know of the scripted scenarios.
 func casesJSON(t *testing.T) string {
 	t.Helper()
-	b, err := json.Marshal(map[string]string{
+	labelledAnswers := map[string]string{}
+	for _, pos := range positions {
+		labelledAnswers[pos] = labelled(streamAnswer, pos)
+	}
+	b, err := json.Marshal(map[string]any{
+		"labelled":      labelledAnswers,
+		"promptJSON":    promptJSON,
+		"jsonAnswer":    jsonAnswer,
 		"model":         stack.Model,
 		"promptChat":    promptChat,
 		"promptStream":  promptStream,
