@@ -207,6 +207,12 @@ func (c *Client) Chat(ctx context.Context, msgs []bank.Message, user string) (*R
 	if resp.StatusCode != http.StatusOK {
 		return nil, statusError(resp, b)
 	}
+	return parseResponse(b)
+}
+
+// parseResponse reads a chat completion body: the first choice's text and
+// finish reason, and the gateway's report when there is one.
+func parseResponse(b []byte) (*Response, error) {
 	var cr chatResponse
 	if err := json.Unmarshal(b, &cr); err != nil || len(cr.Choices) == 0 {
 		return nil, fmt.Errorf("%w (%d bytes)", errBadAnswer, len(b))
