@@ -36,11 +36,11 @@ func TestCrashChild(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for g := range 32 {
+	for range 32 {
 		wg.Go(func() {
 			for i := range 100_000 { // bounded; the parent kills us long before
 				r := sample(i, time.Now())
-				r.ID = fmt.Sprintf("g%02d-%06d", g, i)
+				r.ID = NewID(r.Time)
 				if err := tr.Append(context.Background(), r); err != nil {
 					fmt.Fprintf(os.Stderr, "append: %v\n", err)
 					os.Exit(3)

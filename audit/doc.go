@@ -18,15 +18,20 @@
 //
 // # Durability: group commit
 //
-// One writer goroutine per Trail drains the append queue and writes up to
-// Options.MaxBatch records in one transaction; Append returns only after
-// that transaction commits, so a record whose Append returned survives
+// Appends write each other's records (group.go): the first Append that
+// finds no batch in progress writes up to Options.MaxBatch waiting records
+// in one transaction on its own goroutine, and hands the next batch to the
+// oldest append still waiting. Append returns only after the transaction
+// holding its record commits, so a record whose Append returned survives
 // SIGKILL (on SQLite, WAL with synchronous=NORMAL: a process crash loses no
 // commit; a power loss may lose the last transactions, see package store).
 // A batch is a few statements whatever its size: the chain head update,
 // one multi-row INSERT per 64 records, the commit. The record's row, its
-// sealed content and its canonical encoding are built on the caller's
-// goroutine before it queues, so the writer only links, hashes and writes.
+// sealed content and its canonical encoding are built by each caller
+// before it queues, so the batch only links, hashes and writes. A commit
+// writes the table, the index on id (which also serves time ranges: an id
+// begins with its time), the indexes on end user and request id, and the
+// chain head.
 // On SQLite the store keeps the write-ahead log's checkpoints off the
 // commit path and the log under its limit (store.Options.WALLimit).
 //

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/firebreak/firebreak/safety"
@@ -77,7 +78,7 @@ type Content struct {
 // hands it to Trail.Append; every field except Content is kept as given
 // (strings longer than MaxField bytes are cut, invalid UTF-8 is replaced).
 type Record struct {
-	ID            string    `json:"id"`         // time-ordered; Append assigns NewID if empty
+	ID            string    `json:"id"`         // NewID(Time); Append assigns it if empty
 	RequestID     string    `json:"request_id"` // the X-Request-Id the client saw
 	Time          time.Time `json:"time"`       // when the request arrived; Append uses now if zero
 	TenantID      string    `json:"tenant_id"`
@@ -131,20 +132,48 @@ type Stored struct {
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // NewID returns a 26-character identifier that sorts by t (to the
-// millisecond) and carries 80 random bits, in the ULID layout.
+// millisecond) and carries 80 random bits, in the ULID layout. Its first
+// ten characters are t's Unix milliseconds, so a range of times is a range
+// of ids (the audit trail keeps no separate index on time).
 func NewID(t time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
 	_, _ = rand.Read(b[6:])
-	hi := binary.BigEndian.Uint64(b[:8])
-	lo := binary.BigEndian.Uint64(b[8:])
+	return encodeID(binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]))
+}
+
+// idFloor is the smallest id NewID gives at time t or later.
+func idFloor(t time.Time) string { return encodeID(uint64(t.UnixMilli())<<16, 0) }
+
+// encodeID writes 128 bits as 26 five-bit digits, most significant first
+// (the top digit holds only 3 bits).
+func encodeID(hi, lo uint64) string {
 	var out [26]byte
-	// 128 bits as 26 five-bit digits, most significant first (the top
-	// digit holds only 3 bits).
 	for i := 25; i >= 0; i-- {
 		out[i] = crockford[lo&31]
 		lo = lo>>5 | hi<<59
 		hi >>= 5
 	}
 	return string(out[:])
+}
+
+// idMillis returns the Unix milliseconds an id made by NewID begins with.
+func idMillis(id string) (int64, bool) {
+	if len(id) != 26 || id[0] > '7' {
+		return 0, false
+	}
+	var ms int64
+	for i := range 10 {
+		d := strings.IndexByte(crockford, id[i])
+		if d < 0 {
+			return 0, false
+		}
+		ms = ms<<5 | int64(d)
+	}
+	for i := 10; i < 26; i++ {
+		if strings.IndexByte(crockford, id[i]) < 0 {
+			return 0, false
+		}
+	}
+	return ms, true
 }

@@ -52,10 +52,14 @@ func (q Query) where() (string, []any, error) {
 		args = append(args, v)
 		conds = append(conds, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
 	}
+	// A record id begins with its time (NewID): the id index serves time
+	// ranges, and the time_ms condition keeps the answer exact.
 	if !q.From.IsZero() {
+		add("id >= ?", idFloor(q.From))
 		add("time_ms >= ?", q.From.UnixMilli())
 	}
 	if !q.To.IsZero() {
+		add("id < ?", idFloor(q.To))
 		add("time_ms < ?", q.To.UnixMilli())
 	}
 	for _, f := range [...]struct{ col, v string }{{"tenant_id", q.TenantID}, {"end_user", q.EndUser},

@@ -69,21 +69,23 @@ type Trail struct {
 	opts Options
 	log  *slog.Logger
 
-	queue    chan *pending
-	stop     chan struct{} // closed by Close: the writer drains and exits
-	exited   chan struct{} // closed when the writer has exited
+	slots   chan struct{} // one per append queued or being written (QueueSize)
+	mu      sync.Mutex
+	idle    sync.Cond  // on mu: signalled when the lead ends
+	waiting []*pending // appends not yet taken into a batch, oldest first
+	leading bool       // an Append is writing batches (group.go)
+	closed  bool
+
+	stop     chan struct{} // closed by Close: the checkpoint job exits
 	cpDone   chan struct{} // closed when the checkpoint job has exited
-	closeMu  sync.RWMutex  // held for reading while enqueueing
-	closed   bool
-	stmts    *statements  // the writer's SQL; writer goroutine only after New
-	head     *chainHead   // the head as this writer last left it; nil: unknown; writer only
-	batches  atomic.Int64 // committed batch transactions
-	written  atomic.Int64 // records in them
-	lastCkpt int64        // seq of the last checkpoint written; checkpoint job only
+	stmts    *statements   // the writer's SQL; the leader only
+	head     *chainHead    // the head as this writer last left it; nil: unknown; the leader only
+	batches  atomic.Int64  // committed batch transactions
+	written  atomic.Int64  // records in them
+	lastCkpt int64         // seq of the last checkpoint written; checkpoint job only
 }
 
-// New validates opts and starts the writer and, unless disabled, the
-// checkpoint job.
+// New validates opts and starts, unless disabled, the checkpoint job.
 func New(opts Options) (*Trail, error) {
 	if opts.DB == nil {
 		return nil, errors.New("audit: Options.DB is required")
@@ -97,16 +99,15 @@ func New(opts Options) (*Trail, error) {
 	}
 	t := &Trail{
 		db: opts.DB, opts: opts, log: opts.Logger,
-		queue:  make(chan *pending, opts.QueueSize),
+		slots:  make(chan struct{}, opts.QueueSize),
 		stop:   make(chan struct{}),
-		exited: make(chan struct{}),
 		cpDone: make(chan struct{}),
 	}
+	t.idle.L = &t.mu
 	var err error
 	if t.stmts, err = newStatements(opts.DB); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	go t.writeLoop()
 	if opts.CheckpointEvery > 0 {
 		go t.checkpointLoop()
 	} else {
@@ -148,24 +149,15 @@ func (t *Trail) Append(ctx context.Context, rec Record) error {
 	if err != nil {
 		return fmt.Errorf("audit append: %w", err)
 	}
-	t.closeMu.RLock()
-	if t.closed {
-		t.closeMu.RUnlock()
-		return ErrClosed
-	}
-	select {
-	case t.queue <- p:
-		t.closeMu.RUnlock()
-	case <-ctx.Done():
-		t.closeMu.RUnlock()
-		return ctx.Err()
-	}
-	select {
-	case err := <-p.done:
+	lead, err := t.enqueue(ctx, p)
+	switch {
+	case err != nil:
 		return err
-	case <-ctx.Done():
-		return ctx.Err()
+	case lead:
+		t.lead(p)
+		return (<-p.wake).err
 	}
+	return t.follow(ctx, p)
 }
 
 // prepare validates rec and builds its stored row (sealing content) on the
@@ -176,17 +168,37 @@ func (t *Trail) prepare(rec *Record) (*pending, error) {
 			return nil, fmt.Errorf("unknown action %d", int(a))
 		}
 	}
-	if rec.Time.IsZero() {
-		rec.Time = t.opts.Now()
-	}
-	if rec.ID == "" {
-		rec.ID = NewID(rec.Time)
+	if err := t.identify(rec); err != nil {
+		return nil, err
 	}
 	r, err := newRow(rec, t.modeFor(rec), t.opts.Keys)
 	if err != nil {
 		return nil, err
 	}
-	return &pending{row: r, canon: r.canonical(), done: make(chan error, 1)}, nil
+	return &pending{row: r, canon: r.canonical(), wake: make(chan wakeup, 1)}, nil
+}
+
+// identify gives rec its time and id. An id the caller set must be one
+// NewID made for the record's time (a zero Time takes the id's): searches
+// by time look records up by id.
+func (t *Trail) identify(rec *Record) error {
+	if rec.ID == "" {
+		if rec.Time.IsZero() {
+			rec.Time = t.opts.Now()
+		}
+		rec.ID = NewID(rec.Time)
+		return nil
+	}
+	ms, ok := idMillis(rec.ID)
+	switch {
+	case !ok:
+		return fmt.Errorf("record id %q: not an id from NewID", clean(rec.ID))
+	case rec.Time.IsZero():
+		rec.Time = time.UnixMilli(ms)
+	case rec.Time.UnixMilli() != ms:
+		return fmt.Errorf("record id %q does not begin with the record's time", rec.ID)
+	}
+	return nil
 }
 
 // modeFor picks the content mode of rec under its tenant's policy.
@@ -213,15 +225,17 @@ func (t *Trail) modeFor(rec *Record) Mode {
 // Close stops accepting appends, writes what is queued, writes a last
 // checkpoint when a signer is configured, and returns.
 func (t *Trail) Close() error {
-	t.closeMu.Lock()
+	t.mu.Lock()
 	if t.closed {
-		t.closeMu.Unlock()
+		t.mu.Unlock()
 		return nil
 	}
 	t.closed = true
-	t.closeMu.Unlock()
+	for t.leading {
+		t.idle.Wait()
+	}
+	t.mu.Unlock()
 	close(t.stop)
-	<-t.exited
 	<-t.cpDone
 	_ = t.stmts.close()
 	if t.opts.Signer == nil {

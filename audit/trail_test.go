@@ -8,7 +8,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -57,6 +56,8 @@ func TestAppendSearchRoundTrip(t *testing.T) {
 			{name: "code", q: Query{Code: "A4f"}, want: []string{"req-0000", "req-0005", "req-0010"}},
 			{name: "outcome", q: Query{Outcome: OutcomeRefused, To: base.Add(4 * time.Minute)}, want: []string{"req-0000", "req-0003"}},
 			{name: "time range", q: Query{From: base.Add(10 * time.Minute)}, want: []string{"req-0010", "req-0011"}},
+			{name: "time window", q: Query{From: base.Add(3 * time.Minute), To: base.Add(5 * time.Minute)}, want: []string{"req-0003", "req-0004"}},
+			{name: "time window between records", q: Query{From: base.Add(3*time.Minute + time.Second), To: base.Add(4 * time.Minute)}, want: nil},
 			{name: "request id", q: Query{RequestID: "req-0007"}, want: []string{"req-0007"}},
 			{name: "limit", q: Query{Limit: 2}, want: []string{"req-0000", "req-0001"}},
 			{name: "after", q: Query{After: all[9].ID}, want: []string{"req-0010", "req-0011"}},
@@ -216,7 +217,7 @@ func TestContentModes(t *testing.T) {
 		{name: "no content kept as none", keys: true, rec: Record{TenantID: "t1", EndUser: "u3"}, wantMode: ModeNone},
 	}
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		for i, tc := range cases {
+		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				opts := tc.opts
 				if tc.keys {
@@ -227,7 +228,7 @@ func TestContentModes(t *testing.T) {
 				}
 				tr := newTrail(t, db, opts)
 				rec := tc.rec
-				rec.ID = fmt.Sprintf("mode-%d", i)
+				rec.ID, rec.Time = NewID(time.Now()), time.Time{}
 				mustAppend(t, tr, rec)
 				var content string
 				err := db.QueryRowContext(context.Background(), `SELECT content FROM audit_records WHERE id = $1`, rec.ID).Scan(&content)
@@ -264,13 +265,23 @@ func TestAppendRejects(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		tr := newTrail(t, db, Options{})
-		ok := sample(1, time.Now())
-		ok.ID = "dup"
+		dup := NewID(time.Now())
+		ok := sample(1, time.Time{})
+		ok.ID = dup
 		mustAppend(t, tr, ok)
 		bad := sample(2, time.Now())
 		bad.Input.Action = safety.Action(9)
 		if err := tr.Append(ctx, bad); err == nil {
 			t.Fatal("appended an unknown action")
+		}
+		// Searches by time find records by id: an id must be NewID's for
+		// the record's time.
+		for _, id := range []string{"rec-1", NewID(time.Now().Add(time.Hour)), strings.ToLower(NewID(time.Now()))} {
+			r := sample(2, time.Now())
+			r.ID = id
+			if err := tr.Append(ctx, r); err == nil {
+				t.Fatalf("appended id %q for time %v", id, r.Time)
+			}
 		}
 		// A duplicate id in a batch fails alone; the others commit.
 		var wg sync.WaitGroup
@@ -279,7 +290,7 @@ func TestAppendRejects(t *testing.T) {
 			wg.Go(func() {
 				r := sample(i, time.Now())
 				if i == 7 {
-					r.ID = "dup"
+					r.ID, r.Time = dup, time.Time{}
 				}
 				errs[i] = tr.Append(ctx, r)
 			})
@@ -309,21 +320,22 @@ func TestLookup(t *testing.T) {
 		keys := testKeyring(t, "a")
 		tr := newTrail(t, db, Options{Keys: keys})
 		flagged := sample(9, time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)) // refused input: encrypted
-		flagged.ID, flagged.Label = "rec-9", json.RawMessage(`{"aigc":{"Label":"1"},"text_sha256":"ab"}`)
+		rec9, rec1 := NewID(flagged.Time), NewID(flagged.Time)
+		flagged.ID, flagged.Label = rec9, json.RawMessage(`{"aigc":{"Label":"1"},"text_sha256":"ab"}`)
 		clean := sample(1, flagged.Time)
-		clean.ID = "rec-1"
+		clean.ID = rec1
 		mustAppend(t, tr, flagged, clean)
-		e, err := Lookup(ctx, db, "rec-9", keys)
+		e, err := Lookup(ctx, db, rec9, keys)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if string(e.Label) != string(flagged.Label) || e.Content != flagged.Content || e.RequestID != flagged.RequestID {
 			t.Errorf("lookup: label %s, content %+v, request %s", e.Label, e.Content, e.RequestID)
 		}
-		if e, err := Lookup(ctx, db, "rec-9", nil); err != nil || e.Content != (Content{}) {
+		if e, err := Lookup(ctx, db, rec9, nil); err != nil || e.Content != (Content{}) {
 			t.Errorf("lookup without keys: content %+v, %v", e.Content, err)
 		}
-		if e, err := Lookup(ctx, db, "rec-1", keys); err != nil || e.Content != (Content{}) || e.Stored.AnswerSHA256 == "" {
+		if e, err := Lookup(ctx, db, rec1, keys); err != nil || e.Content != (Content{}) || e.Stored.AnswerSHA256 == "" {
 			t.Errorf("hashed record: content %+v, stored %+v, %v", e.Content, e.Stored, err)
 		}
 		if _, err := Lookup(ctx, db, "rec-404", keys); !errors.Is(err, store.ErrNotFound) {

@@ -10,7 +10,7 @@ import (
 	"github.com/firebreak/firebreak/store/storetest"
 )
 
-// chainOf appends n records (ids r01…) and checkpoints the head after
+// chainOf appends n records and checkpoints the head after
 // record cpAt (0: no checkpoint).
 func chainOf(t *testing.T, db *store.DB, signer ed25519.PrivateKey, n, cpAt int) *Trail {
 	t.Helper()
@@ -18,7 +18,6 @@ func chainOf(t *testing.T, db *store.DB, signer ed25519.PrivateKey, n, cpAt int)
 	base := time.Date(2025, 11, 1, 0, 0, 0, 0, time.UTC)
 	for i := 1; i <= n; i++ {
 		r := sample(i, base.Add(time.Duration(i)*time.Second))
-		r.ID = idOf(i)
 		mustAppend(t, tr, r)
 		if i == cpAt {
 			if _, err := tr.Checkpoint(context.Background()); err != nil {
@@ -28,8 +27,6 @@ func chainOf(t *testing.T, db *store.DB, signer ed25519.PrivateKey, n, cpAt int)
 	}
 	return tr
 }
-
-func idOf(i int) string { return string([]byte{'r', byte('0' + i/10), byte('0' + i%10)}) }
 
 // renumber moves records with seq >= from by delta, in two steps so that
 // neither database trips over the primary key half-way.

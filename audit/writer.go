@@ -10,96 +10,10 @@ import (
 	"github.com/firebreak/firebreak/store"
 )
 
-// pending is one Append waiting for its transaction.
-type pending struct {
-	row   *row
-	canon []byte // row.canonical(), computed by the caller
-	done  chan error
-}
-
 // chainHead is the chain's last sequence number and hash.
 type chainHead struct {
 	seq  int64
 	hash string
-}
-
-// writeLoop is the single writer: it takes the first waiting append, adds
-// whatever else is queued up to MaxBatch, writes them in one transaction
-// and wakes them all. While it commits, new appends queue up for the next
-// batch, so batches grow with load and a lone append is written at once.
-func (t *Trail) writeLoop() {
-	defer close(t.exited)
-	batch := make([]*pending, 0, t.opts.MaxBatch)
-	for {
-		select {
-		case p := <-t.queue:
-			batch = t.fill(append(batch[:0], p))
-			t.commit(batch)
-		case <-t.stop:
-			for {
-				select {
-				case p := <-t.queue:
-					batch = t.fill(append(batch[:0], p))
-					t.commit(batch)
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-// fill adds queued appends to batch. When more than the first were
-// waiting, appends arrive faster than the writer commits: it then waits up
-// to BatchWait for more, so that one commit serves more of them.
-func (t *Trail) fill(batch []*pending) []*pending {
-	batch = t.drain(batch)
-	if len(batch) == 1 || len(batch) == t.opts.MaxBatch || t.opts.BatchWait <= 0 {
-		return batch
-	}
-	timer := time.NewTimer(t.opts.BatchWait)
-	defer timer.Stop()
-	for len(batch) < t.opts.MaxBatch {
-		select {
-		case p := <-t.queue:
-			batch = t.drain(append(batch, p))
-		case <-timer.C:
-			return batch
-		}
-	}
-	return batch
-}
-
-// drain adds queued appends to batch without waiting.
-func (t *Trail) drain(batch []*pending) []*pending {
-	for len(batch) < t.opts.MaxBatch {
-		select {
-		case p := <-t.queue:
-			batch = append(batch, p)
-		default:
-			return batch
-		}
-	}
-	return batch
-}
-
-// commit writes batch and reports to every waiter. When a batch of several
-// fails, each record is retried alone so that one bad record (say, a
-// duplicate id) fails only its own Append.
-func (t *Trail) commit(batch []*pending) {
-	err := t.writeBatch(batch)
-	if err != nil && len(batch) > 1 {
-		for _, p := range batch {
-			p.done <- t.writeBatch([]*pending{p})
-		}
-		return
-	}
-	if err != nil {
-		t.log.Error("audit append failed", "records", len(batch), "err", err)
-	}
-	for _, p := range batch {
-		p.done <- err
-	}
 }
 
 // writeBatch appends batch to the chain in one transaction: it moves the

@@ -153,3 +153,48 @@ func appendFrom(t *testing.T, tr *Trail, workers, each int) {
 	}
 	wg.Wait()
 }
+
+// TestAbandonedAppends appends from many goroutines whose contexts end at
+// random moments, some before their batch commits and some while the lead
+// is on its way to them: every Append returns, every one that returned
+// nil is in the chain, and the chain verifies.
+func TestAbandonedAppends(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		tr := newTrail(t, db, Options{MaxBatch: 4})
+		const workers, each = 32, 20
+		var mu sync.Mutex
+		var acked []string
+		var wg sync.WaitGroup
+		for g := range workers {
+			wg.Go(func() {
+				for i := range each {
+					r := sample(g*each+i, time.Now())
+					r.ID = NewID(r.Time)
+					wait := time.Duration((g*7+i*13)%40) * 50 * time.Microsecond
+					if i%2 == 0 {
+						wait = time.Minute
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), wait)
+					err := tr.Append(ctx, r)
+					cancel()
+					if err == nil {
+						mu.Lock()
+						acked = append(acked, r.ID)
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		wg.Wait()
+		mustAppend(t, tr, sample(0, time.Now())) // the lead is free again
+		wantOK(t, mustVerify(t, db))
+		for _, id := range acked {
+			if _, err := Lookup(context.Background(), db, id, nil); err != nil {
+				t.Fatalf("acknowledged record %s: %v", id, err)
+			}
+		}
+		if len(acked) < workers*each/2 {
+			t.Fatalf("%d of %d appends acknowledged; those with a minute to wait are half", len(acked), workers*each)
+		}
+	})
+}

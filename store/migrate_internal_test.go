@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"slices"
 	"testing"
 	"testing/fstest"
 )
@@ -102,5 +105,71 @@ func TestFailedMigrationRollsBack(t *testing.T) {
 	}
 	if recorded != 0 {
 		t.Error("failed migration recorded as applied")
+	}
+}
+
+// TestAuditLeanMigration applies the migrations before 0102 to a SQLite
+// file, stores an audit record the way the trail did, applies the rest and
+// checks that the record is kept whole, that seq is now the rowid and that
+// the index on time is gone.
+func TestAuditLeanMigration(t *testing.T) {
+	ctx := context.Background()
+	db, err := openSQLite(ctx, Options{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	ms, err := loadMigrations(migrationFS, SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := slices.IndexFunc(ms, func(m migration) bool { return m.num >= 102 })
+	if err := db.applyMigrations(ctx, migrationFS, ms[:split]); err != nil {
+		t.Fatal(err)
+	}
+	const cols = `seq, id, request_id, time_ms, tenant_id, key_id, end_user, model, route, upstream, stream,
+		input_action, input_code, input_hits, output_action, output_code, output_hits, codes, policy_version,
+		sanctions, total_ms, first_byte_ms, prompt_tokens, completion_tokens, total_tokens, status, outcome,
+		content_digest, content, content_erased_at, prev_hash, hash, label`
+	row := []any{int64(7), "01JC0000000000000000000000", "req-1", int64(1730419200000), "t1", "k1", "u1", "m", "direct",
+		"up", true, "allow", "", "[]", "mask", "A4f", `[{"detector":"pii"}]`, " A4f ", "v1", "[]", int64(12), int64(3),
+		int64(10), int64(20), int64(30), int64(200), "ok", "d1", "c1", int64(99), "p1", "h1", `{"aigc":{}}`}
+	if _, err := db.ExecContext(ctx, `INSERT INTO audit_records (`+cols+`) VALUES
+		($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32,$33)`,
+		row...); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.applyMigrations(ctx, migrationFS, ms[split:]); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]any, len(row))
+	ptrs := make([]any, len(row))
+	for i := range got {
+		ptrs[i] = &got[i]
+	}
+	if err := db.QueryRowContext(ctx, `SELECT `+cols+` FROM audit_records WHERE rowid = 7`).Scan(ptrs...); err != nil {
+		t.Fatal(err)
+	}
+	for i := range row {
+		if fmt.Sprint(got[i]) != fmt.Sprint(row[i]) && !(row[i] == true && fmt.Sprint(got[i]) == "1") {
+			t.Errorf("column %d: %v, want %v", i, got[i], row[i])
+		}
+	}
+	var indexes []string
+	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_records' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		indexes = append(indexes, n)
+	}
+	want := []string{"audit_records_request", "audit_records_user", "sqlite_autoindex_audit_records_1"}
+	if !slices.Equal(indexes, want) {
+		t.Errorf("indexes %v, want %v", indexes, want)
 	}
 }
