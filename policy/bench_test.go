@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/firebreak/firebreak/eval/bank"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/store"
@@ -122,4 +123,60 @@ func BenchmarkServiceEngine(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkDefaultPolicy is the default bundle's base engine on a 4 KB
+// prompt and on a stream of 20-byte chunks of ordinary zh/en text (the
+// development set's legitimate questions, repeated): with its lexicons
+// only ("lexicon": the intents section removed) and as shipped
+// ("intents"), in one run.
+func BenchmarkDefaultPolicy(b *testing.B) {
+	f, err := bank.Read("default/testdata/devset.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sb strings.Builder
+	for sb.Len() < 64<<10 {
+		for _, it := range f.Items {
+			if it.Bank == bank.ShouldNotRefuse {
+				sb.WriteString(it.Prompt)
+				sb.WriteString(" ")
+			}
+		}
+	}
+	long := sb.String()
+	text := long[:strings.LastIndex(long[:4096], " ")]
+	files := policy.Default().Files()
+	spec := files[policy.SpecFile]
+	noIntents := spec[:strings.Index(spec, "\nintents:\n")] + "\n" + spec[strings.Index(spec, "\npii:\n"):]
+	for _, tc := range []struct{ name, spec string }{{"lexicon", noIntents}, {"intents", spec}} {
+		files[policy.SpecFile] = tc.spec
+		bb, err := policy.BundleFromText(files)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e := compile(b, bb).Base()
+		runtime.GC()
+		b.Run(tc.name+"/check4KB", func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if d := e.Check(safety.Input, text); d.Action >= safety.Refuse {
+					b.Fatalf("legitimate text refused: %+v", d.Hits)
+				}
+			}
+		})
+		b.Run(tc.name+"/stream20", func(b *testing.B) {
+			b.ReportAllocs()
+			st, i := e.NewStream(safety.Output), 0
+			for b.Loop() {
+				if i+20 > len(long) {
+					st.Close()
+					st, i = e.NewStream(safety.Output), 0
+				}
+				st.Write(long[i : i+20])
+				i += 20
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -181,4 +182,66 @@ func report(dev, public measured) string {
 		row(public, rc.Code, "flames/"+rc.Code)
 	}
 	return b.String()
+}
+
+// TestBenignCorpus measures the default policy's false flags on the benign
+// corpus that scripts/benign-corpus builds (ordinary zh and en text, not
+// committed): FIREBREAK_BENIGN=FILE. Every item refused or flagged for
+// review is a false flag; FIREBREAK_REPORT=FILE writes the table.
+func TestBenignCorpus(t *testing.T) {
+	path := os.Getenv("FIREBREAK_BENIGN")
+	if path == "" {
+		t.Skip("FIREBREAK_BENIGN names no benign corpus (build one with scripts/benign-corpus)")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := compile(t, policy.Default()).Base()
+	by := map[string]*rate{}
+	var keys []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var it struct{ Source, Lang, Text string }
+		if err := json.Unmarshal([]byte(line), &it); err != nil {
+			t.Fatal(err)
+		}
+		d := e.Check(safety.Input, it.Text)
+		for _, k := range []string{"all", it.Lang, it.Source} {
+			if by[k] == nil {
+				by[k] = &rate{}
+				keys = append(keys, k)
+			}
+			by[k].add(d)
+		}
+		if d.Action >= safety.Review && testing.Verbose() {
+			t.Logf("%s %v %s: %s", it.Source, d.Action, hitRules(d.Hits), it.Text)
+		}
+	}
+	var out strings.Builder
+	out.WriteString("| items | n | flagged (review or stricter) | share | 95% Wilson | refused | share |\n|---|---|---|---|---|---|---|\n")
+	for _, k := range keys {
+		r := by[k]
+		lo, hi := stats.Wilson(r.flagged, r.n, stats.Z95)
+		fmt.Fprintf(&out, "| %s | %d | %d | %.3f%% | %.3f–%.3f%% | %d | %.3f%% |\n", k, r.n, r.flagged,
+			100*float64(r.flagged)/float64(r.n), 100*lo, 100*hi, r.refused, 100*r.share())
+	}
+	t.Log("\n" + out.String())
+	if p := os.Getenv("FIREBREAK_REPORT"); p != "" {
+		if err := os.WriteFile(p, []byte(out.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if all := by["all"]; float64(all.flagged) > 0.001*float64(all.n) {
+		t.Errorf("%d of %d benign items flagged, above 0.1%%", all.flagged, all.n)
+	}
+}
+
+func hitRules(hits []safety.Hit) string {
+	var ids []string
+	for _, h := range hits {
+		if h.Action >= safety.Review {
+			ids = append(ids, h.Detector+":"+h.Rule)
+		}
+	}
+	return strings.Join(ids, ",")
 }

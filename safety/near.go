@@ -290,19 +290,31 @@ func (c *nearCore) pairs(occs []nearOcc, all bool, out []nearPair) []nearPair {
 	return out
 }
 
+// maxPhraseUnits bounds the units one phrase occurrence spans: its
+// letters and a noise run between each two.
+const maxPhraseUnits = 2 * lexicon.MaxTermRunes
+
 func (c *nearCore) rulePairs(occs []nearOcc, lo, hi int, all bool, out []nearPair) []nearPair {
 	r := &c.rules[occs[lo].rule]
+	var intents, excepts []int
+	for k := lo; k < hi; k++ {
+		switch occs[k].role {
+		case roleIntent:
+			intents = append(intents, k)
+		case roleExcept:
+			excepts = append(excepts, k)
+		}
+	}
 	for oi := lo; oi < hi; oi++ {
 		o := &occs[oi]
 		if o.role != roleObject {
 			continue
 		}
 		best := nearPair{gap: -1}
-		for ii := lo; ii < hi; ii++ {
+		// Occurrences are sorted by start, so by units too: only intents
+		// that start within reach of the object are looked at.
+		for _, ii := range within(occs, intents, o.ustart-r.Within-maxPhraseUnits, o.uend+r.Within) {
 			i := &occs[ii]
-			if i.role != roleIntent {
-				continue
-			}
 			var gap int
 			switch {
 			case i.end <= o.start:
@@ -317,7 +329,7 @@ func (c *nearCore) rulePairs(occs []nearOcc, lo, hi int, all bool, out []nearPai
 			}
 			p := nearPair{rule: o.rule, start: min(i.start, o.start), end: max(i.end, o.end),
 				ustart: min(i.ustart, o.ustart), uend: max(i.uend, o.uend), gap: gap, i: ii, o: oi}
-			if cancelled(occs[lo:hi], p, r.ExceptWithin) {
+			if cancelled(occs, within(occs, excepts, p.ustart-r.ExceptWithin-maxPhraseUnits, p.uend+r.ExceptWithin), p, r.ExceptWithin) {
 				continue
 			}
 			if all {
@@ -333,15 +345,46 @@ func (c *nearCore) rulePairs(occs []nearOcc, lo, hi int, all bool, out []nearPai
 	return out
 }
 
-// cancelled reports whether an except phrase occurs within ew units of
-// the pair's span, or inside it.
-func cancelled(occs []nearOcc, p nearPair, ew int) bool {
-	for _, x := range occs {
-		if x.role == roleExcept && x.uend >= p.ustart-ew && x.ustart <= p.uend+ew {
+// within returns the indices of idx (sorted by their occurrences' start)
+// whose occurrence starts between the units from and to.
+func within(occs []nearOcc, idx []int, from, to int) []int {
+	i, _ := slices.BinarySearchFunc(idx, from, func(k, u int) int { return cmp.Compare(occs[k].ustart, u) })
+	j := i
+	for j < len(idx) && occs[idx[j]].ustart <= to {
+		j++
+	}
+	return idx[i:j]
+}
+
+// cancelled reports whether one of the except occurrences xs is within ew
+// units of the pair's span, or inside it.
+func cancelled(occs []nearOcc, xs []int, p nearPair, ew int) bool {
+	for _, k := range xs {
+		if x := &occs[k]; x.uend >= p.ustart-ew && x.ustart <= p.uend+ew {
 			return true
 		}
 	}
 	return false
+}
+
+// groupByRule orders occurrences by rule, keeping their order within a
+// rule: a counting sort, linear where a comparison sort was most of the
+// cost of a check. Occurrences made from Find's matches come by start, so
+// the result is by rule, then start.
+func groupByRule(occs []nearOcc, rules int) []nearOcc {
+	next := make([]int, rules+1)
+	for _, o := range occs {
+		next[o.rule+1]++
+	}
+	for r := 1; r <= rules; r++ {
+		next[r] += next[r-1]
+	}
+	out := make([]nearOcc, len(occs))
+	for _, o := range occs {
+		out[next[o.rule]] = o
+		next[o.rule]++
+	}
+	return out
 }
 
 func sortOccs(occs []nearOcc) {
@@ -375,8 +418,7 @@ func (e *Engine) nearHits(dir Direction, text string, base int, minAction Action
 		return hits
 	}
 	keep := func(r nearRole) bool { return withObject[r.rule] }
-	occs := e.near.occurrences([]byte(text), ms, units{}, keep, nil)
-	sortOccs(occs)
+	occs := groupByRule(e.near.occurrences([]byte(text), ms, units{}, keep, nil), len(e.near.rules))
 	for _, p := range e.near.pairs(occs, false, nil) {
 		hits = append(hits, e.nearHit(dir, p, base))
 	}
