@@ -17,6 +17,7 @@ import (
 type Query struct {
 	From      time.Time // records at or after From
 	To        time.Time // records before To
+	ID        string // one record
 	TenantID  string
 	EndUser   string
 	RequestID string
@@ -62,7 +63,7 @@ func (q Query) where() (string, []any, error) {
 		add("id < ?", idFloor(q.To))
 		add("time_ms < ?", q.To.UnixMilli())
 	}
-	for _, f := range [...]struct{ col, v string }{{"tenant_id", q.TenantID}, {"end_user", q.EndUser},
+	for _, f := range [...]struct{ col, v string }{{"id", q.ID}, {"tenant_id", q.TenantID}, {"end_user", q.EndUser},
 		{"request_id", q.RequestID}, {"outcome", q.Outcome}, {"route", q.Route}} {
 		if f.v != "" {
 			add(f.col+" = ?", f.v)
@@ -221,4 +222,11 @@ func Lookup(ctx context.Context, db *store.DB, id string, keys *Keyring) (Entry,
 		}
 	}
 	return e, nil
+}
+
+// Content returns one record with its content decrypted where the
+// trail's keyring holds the key (Entry.Stored says what is kept
+// otherwise). The caller records who looked.
+func (t *Trail) Content(ctx context.Context, id string) (Entry, error) {
+	return Lookup(ctx, t.db, id, t.opts.Keys)
 }

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/firebreak/firebreak/admin"
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/catalog"
+	"github.com/firebreak/firebreak/console"
 	"github.com/firebreak/firebreak/gateway"
 	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/limit"
@@ -243,5 +245,22 @@ func (r *Replica) openCatalog(ctx context.Context) error {
 func (r *Replica) openAdmin(context.Context) (err error) {
 	r.Admin, err = admin.New(admin.Options{Accounts: r.Accounts, Catalog: r.Catalog, Staff: r.Staff, Sanctions: r.Sanctions, Policy: r.Policy,
 		Trail: r.Trail, Complaints: r.Complaints, Logger: r.log})
+	return err
+}
+
+// openConsole builds the web console; it verifies the audit chain with
+// the signing key's public half, so checkpoint signatures are checked.
+func (r *Replica) openConsole(context.Context) (err error) {
+	opts := console.Options{Staff: r.Staff, Accounts: r.Accounts, Catalog: r.Catalog, Sanctions: r.Sanctions,
+		Policy: r.Policy, Trail: r.Trail, Complaints: r.Complaints, DB: r.DB, Logger: r.log}
+	if r.Trail != nil {
+		signer, err := SigningKey(r.Config, r.log)
+		if err != nil {
+			return err
+		}
+		pub, db := signer.Public().(ed25519.PublicKey), r.DB
+		opts.Verify = func(ctx context.Context) (audit.Report, error) { return audit.Verify(ctx, db, pub) }
+	}
+	r.Console, err = console.New(opts)
 	return err
 }

@@ -39,6 +39,7 @@ import (
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/catalog"
 	"github.com/firebreak/firebreak/config"
+	"github.com/firebreak/firebreak/console"
 	"github.com/firebreak/firebreak/gateway"
 	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/limit"
@@ -84,6 +85,7 @@ type Replica struct {
 	Gateway    *gateway.Gateway
 	Admin      *admin.API
 	Staff      *staff.Service
+	Console    *console.Console
 	// Registry holds the replica's Prometheus metrics, served on /metrics.
 	Registry *prometheus.Registry
 
@@ -107,7 +109,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Replica, error)
 	r.onClose(r.stop)
 	for _, step := range []func(context.Context) error{
 		r.openStore, r.openAccounts, r.openLimiter, r.openSecret, r.openStaff, r.openPolicy, r.openSanctions,
-		r.openIdentity, r.openGuard, r.openAudit, r.openGateway, r.openCatalog, r.openAdmin,
+		r.openIdentity, r.openGuard, r.openAudit, r.openGateway, r.openCatalog, r.openAdmin, r.openConsole,
 	} {
 		if err := step(ctx); err != nil {
 			r.Close()

@@ -15,7 +15,8 @@ import (
 
 // Handler returns the replica's client-facing handler: the OpenAI API
 // under /v1/, /healthz, /readyz, /metrics, and the admin API under
-// /admin/ unless config admin_listen gives it an address of its own.
+// /admin/ and the console under /console/ unless config admin_listen gives
+// them an address of their own.
 func (r *Replica) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", r.Gateway)
@@ -24,7 +25,17 @@ func (r *Replica) Handler() http.Handler {
 	mux.Handle("/metrics", promhttp.HandlerFor(r.Registry, promhttp.HandlerOpts{}))
 	if r.Config.AdminListen == "" {
 		mux.Handle("/admin/", r.Admin)
+		mux.Handle("/console/", r.Console)
 	}
+	return mux
+}
+
+// AdminHandler serves the admin API and the console on the admin
+// listener, when admin_listen gives them an address of their own.
+func (r *Replica) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/admin/", r.Admin)
+	mux.Handle("/console/", r.Console)
 	return mux
 }
 
@@ -33,7 +44,7 @@ func (r *Replica) Handler() http.Handler {
 func (r *Replica) servers() []*http.Server {
 	servers := []*http.Server{r.newServer(r.Config.Listen, r.Handler())}
 	if r.Config.AdminListen != "" {
-		servers = append(servers, r.newServer(r.Config.AdminListen, r.Admin))
+		servers = append(servers, r.newServer(r.Config.AdminListen, r.AdminHandler()))
 	}
 	return servers
 }
