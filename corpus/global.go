@@ -3,6 +3,7 @@ package corpus
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 )
 
@@ -93,6 +94,80 @@ func Finish(r *Result, drop *Drop, blacklisted bool, shards []Shard) (*Item, *Re
 		rec = nil
 	}
 	return &r.Item, rec
+}
+
+// Outcome is an item's final outcome, encoded: the line of the cleaned
+// shard (nil when dropped) and the line of the records (nil when kept
+// unchanged). It is what a runner hands to the writer of the item's
+// output shard.
+type Outcome struct {
+	Ord       uint64
+	Source    string
+	Bytes     int  // bytes read
+	Harmful   bool // found unsafe
+	Item      []byte
+	KeptBytes int
+	Record    []byte
+	Dropped   string // the stage that dropped the item
+	Evidence  bool   // a harmful item of a blacklisted source
+}
+
+// NewOutcome finishes a result (see Finish) and encodes the outcome.
+func NewOutcome(r *Result, drop *Drop, blacklisted bool, shards []Shard) (Outcome, error) {
+	item, rec := Finish(r, drop, blacklisted, shards)
+	o := Outcome{Ord: r.Item.Ord, Source: r.Item.Source, Bytes: r.Bytes, Harmful: r.Harmful, Evidence: r.Harmful && blacklisted}
+	var err error
+	if item != nil {
+		o.KeptBytes = len(item.Text)
+		if o.Item, err = MarshalLine(item); err != nil {
+			return o, err
+		}
+	}
+	if rec != nil {
+		if rec.Dropped != nil {
+			o.Dropped = rec.Dropped.Stage
+		}
+		if o.Record, err = MarshalLine(rec); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// ShardSummary counts what was written for one output shard.
+type ShardSummary struct {
+	Items   int64                  `json:"items"`
+	Kept    int64                  `json:"kept"`
+	Sources map[string]SourceStats `json:"sources"`
+}
+
+// Write writes an outcome to the shard's items, records and evidence,
+// and counts it. Outcomes must come in Ord order.
+func (s *ShardSummary) Write(o Outcome, items, records, evidence io.Writer) error {
+	if s.Sources == nil {
+		s.Sources = map[string]SourceStats{}
+	}
+	st := s.Sources[o.Source]
+	st.Add(o)
+	s.Sources[o.Source] = st
+	s.Items++
+	if o.Item != nil {
+		s.Kept++
+		if _, err := items.Write(o.Item); err != nil {
+			return err
+		}
+	}
+	if o.Record != nil {
+		if _, err := records.Write(o.Record); err != nil {
+			return err
+		}
+		if o.Evidence {
+			if _, err := evidence.Write(o.Record); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // MarshalLine encodes a cleaned item or a record as one JSON line.

@@ -93,14 +93,6 @@ func (r *run) phaseB(ctx context.Context) error {
 	return os.WriteFile(done, nil, 0o644)
 }
 
-// shardC is what phase C made of one shard.
-type shardC struct {
-	Items   int64                  `json:"items"`
-	Kept    int64                  `json:"kept"`
-	Output  string                 `json:"output"`
-	Sources map[string]SourceStats `json:"sources"`
-}
-
 // phaseC writes each shard's cleaned items and its records, shards in
 // parallel, then the records, the evidence and the manifest.
 func (r *run) phaseC(ctx context.Context, black []string) (*Manifest, error) {
@@ -113,7 +105,7 @@ func (r *run) phaseC(ctx context.Context, black []string) (*Manifest, error) {
 	for _, b := range black {
 		isBlack[b] = true
 	}
-	results := make([]shardC, len(r.shards))
+	results := make([]ShardSummary, len(r.shards))
 	errs := make([]error, len(r.shards))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -135,47 +127,41 @@ func (r *run) phaseC(ctx context.Context, black []string) (*Manifest, error) {
 	if err := errors.Join(append(errs, ctx.Err())...); err != nil {
 		return nil, err
 	}
-	if err := r.concat(".records", filepath.Join(r.Output, OutputName(RecordsName, r.p.cfg.Output.Compression))); err != nil {
-		return nil, err
-	}
 	if err := r.concat(".evidence", filepath.Join(r.Output, EvidenceName)); err != nil {
 		return nil, err
 	}
 	return r.manifest(results, black), nil
 }
 
-func (r *run) shardC(i int, rng [2]int64, black map[string]bool) (shardC, error) {
-	var out shardC
-	if err := readJSONFile(r.path("c", i, ".done"), &out); err == nil {
-		return out, nil
+func (r *run) shardC(i int, rng [2]int64, black map[string]bool) (ShardSummary, error) {
+	var sum ShardSummary
+	if err := readJSONFile(r.path("c", i, ".done"), &sum); err == nil {
+		return sum, nil
 	}
 	s := &r.shards[i]
-	out.Output = OutputName(s.Rel, r.p.cfg.Output.Compression)
-	out.Sources = map[string]SourceStats{}
+	name := OutputName(s.Rel, r.p.cfg.Output.Compression)
 	drops, err := r.readDrops(rng)
 	if err != nil {
-		return out, err
+		return sum, err
 	}
 	f, err := os.Open(r.path("a", i, ".res"))
 	if err != nil {
-		return out, err
+		return sum, err
 	}
 	defer f.Close()
-	w, err := createShard(filepath.Join(r.Output, out.Output))
-	if err != nil {
-		return out, err
+	var files []io.WriteCloser
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for _, p := range []string{filepath.Join(r.Output, name), filepath.Join(r.Output, RecordsDir, name), r.path("c", i, ".evidence")} {
+		w, err := createShard(p)
+		if err != nil {
+			return sum, err
+		}
+		files = append(files, w)
 	}
-	defer w.Close()
-	rw, err := createShard(r.path("c", i, ".records"))
-	if err != nil {
-		return out, err
-	}
-	defer rw.Close()
-	ew, err := createShard(r.path("c", i, ".evidence"))
-	if err != nil {
-		return out, err
-	}
-	defer ew.Close()
 	rr := newResultReader(f)
 	for {
 		res, err := rr.next()
@@ -183,7 +169,7 @@ func (r *run) shardC(i int, rng [2]int64, black map[string]bool) (shardC, error)
 			break
 		}
 		if err != nil {
-			return out, fmt.Errorf("shard %s: %w", s.Rel, err)
+			return sum, fmt.Errorf("shard %s: %w", s.Rel, err)
 		}
 		var mine []Drop
 		for len(drops) > 0 && drops[0].Ord == res.Item.Ord {
@@ -195,54 +181,21 @@ func (r *run) shardC(i int, rng [2]int64, black map[string]bool) (shardC, error)
 			d := Resolve(mine)
 			drop = &d
 		}
-		item, rec := Finish(&res, drop, black[res.Item.Source], r.shards)
-		st := out.Sources[res.Item.Source]
-		st.Add(&res, item, rec)
-		out.Sources[res.Item.Source] = st
-		out.Items++
-		if err := writeOutcome(w, rw, ew, item, rec, res.Harmful && black[res.Item.Source]); err != nil {
-			return out, err
-		}
-		if item != nil {
-			out.Kept++
-		}
-	}
-	for _, c := range []io.Closer{w, rw, ew} {
-		if err := c.Close(); err != nil {
-			return out, err
-		}
-	}
-	return out, writeJSONFile(r.path("c", i, ".done"), out)
-}
-
-// writeOutcome writes a kept item to the cleaned shard, its record to the
-// records, and the record of a harmful item of a blacklisted source to the
-// evidence too.
-func writeOutcome(w, rw, ew io.Writer, item *Item, rec *Record, evidence bool) error {
-	if item != nil {
-		b, err := MarshalLine(item)
+		o, err := NewOutcome(&res, drop, black[res.Item.Source], r.shards)
 		if err != nil {
-			return err
+			return sum, err
 		}
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-	}
-	if rec != nil {
-		b, err := MarshalLine(rec)
-		if err != nil {
-			return err
-		}
-		if _, err := rw.Write(b); err != nil {
-			return err
-		}
-		if evidence {
-			if _, err := ew.Write(b); err != nil {
-				return err
-			}
+		if err := sum.Write(o, files[0], files[1], files[2]); err != nil {
+			return sum, err
 		}
 	}
-	return nil
+	for _, w := range files {
+		if err := w.Close(); err != nil {
+			return sum, err
+		}
+	}
+	files = nil
+	return sum, writeJSONFile(r.path("c", i, ".done"), sum)
 }
 
 func (r *run) readDrops(rng [2]int64) ([]Drop, error) {

@@ -9,7 +9,7 @@ import (
 // File names in a cleaning run's output folder.
 const (
 	ManifestName = "manifest.json"
-	RecordsName  = "records.jsonl"            // every dropped or changed item; compressed like the shards
+	RecordsDir   = "records"                  // every dropped or changed item, one file per shard
 	EvidenceName = "evidence/blacklist.jsonl" // the harmful items of blacklisted sources
 )
 
@@ -65,7 +65,7 @@ type ShardEntry struct {
 func (p *Processor) NewManifest(runner, input string, sources map[string]SourceStats, shards []ShardEntry, blacklisted []string) *Manifest {
 	c := p.cfg
 	m := &Manifest{Format: 1, Created: time.Now().UTC(), Runner: runner, Input: input, Config: c, Shards: shards,
-		Records: OutputName(RecordsName, c.Output.Compression), Evidence: EvidenceName}
+		Records: RecordsDir, Evidence: EvidenceName}
 	st := c.Stages
 	for _, s := range []struct {
 		name string
@@ -114,17 +114,25 @@ func (p *Processor) NewManifest(runner, input string, sources map[string]SourceS
 
 func fmtSim(s float64) string { return strconv.FormatFloat(s, 'f', -1, 64) }
 
-func (r *run) manifest(shards []shardC, black []string) *Manifest {
+// ShardEntries lists the shards with what was written for each, and the
+// per-source statistics summed over them.
+func (p *Processor) ShardEntries(shards []Shard, sums []ShardSummary) ([]ShardEntry, map[string]SourceStats) {
 	sources := map[string]SourceStats{}
 	entries := make([]ShardEntry, len(shards))
-	for i, sc := range shards {
-		s := r.shards[i]
-		entries[i] = ShardEntry{Input: s.Rel, Source: s.Source, Format: s.Format, Output: sc.Output, Items: sc.Items, Kept: sc.Kept}
+	for i, sc := range sums {
+		s := shards[i]
+		entries[i] = ShardEntry{Input: s.Rel, Source: s.Source, Format: s.Format, Output: OutputName(s.Rel, p.cfg.Output.Compression),
+			Items: sc.Items, Kept: sc.Kept}
 		for src, st := range sc.Sources {
 			t := sources[src]
 			t.Merge(st)
 			sources[src] = t
 		}
 	}
+	return entries, sources
+}
+
+func (r *run) manifest(sums []ShardSummary, black []string) *Manifest {
+	entries, sources := r.p.ShardEntries(r.shards, sums)
 	return r.p.NewManifest("in-process", r.Input, sources, entries, black)
 }

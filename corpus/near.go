@@ -75,6 +75,21 @@ type Key struct {
 	Hi, Lo uint64
 }
 
+// Bytes encodes the key for a runner's group by key.
+func (k Key) Bytes() []byte {
+	b := binary.BigEndian.AppendUint32(nil, k.Kind)
+	b = binary.BigEndian.AppendUint64(b, k.Hi)
+	return binary.BigEndian.AppendUint64(b, k.Lo)
+}
+
+// KeyKind returns the Kind of a key encoded by Bytes.
+func KeyKind(b []byte) uint32 {
+	if len(b) < 4 {
+		return 0
+	}
+	return binary.BigEndian.Uint32(b)
+}
+
 // KindExact is the Kind of exact-duplicate keys.
 const KindExact = 0
 

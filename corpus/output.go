@@ -27,13 +27,13 @@ func OutputName(rel, compression string) string {
 
 // shardWriter writes one file, compressed by its name's suffix.
 type shardWriter struct {
-	f  *os.File
+	f  io.WriteCloser
 	z  io.WriteCloser // nil when not compressed
 	bw *bufio.Writer
 }
 
 // createShard creates name (and its folders) for writing.
-func createShard(name string) (*shardWriter, error) {
+func createShard(name string) (io.WriteCloser, error) {
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return nil, err
 	}
@@ -41,6 +41,12 @@ func createShard(name string) (*shardWriter, error) {
 	if err != nil {
 		return nil, err
 	}
+	return NewShardWriter(name, f)
+}
+
+// NewShardWriter writes to f, compressed by name's suffix (.zst, .gz);
+// Close finishes the compression and closes f.
+func NewShardWriter(name string, f io.WriteCloser) (io.WriteCloser, error) {
 	w := &shardWriter{f: f}
 	var dst io.Writer = f
 	switch {

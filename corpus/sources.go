@@ -14,24 +14,24 @@ type SourceStats struct {
 }
 
 // Add counts one item's final outcome.
-func (s *SourceStats) Add(r *Result, kept *Item, rec *Record) {
+func (s *SourceStats) Add(o Outcome) {
 	s.Items++
-	s.Bytes += int64(r.Bytes)
-	if r.Harmful {
+	s.Bytes += int64(o.Bytes)
+	if o.Harmful {
 		s.Harmful++
 	}
 	switch {
-	case kept != nil:
+	case o.Item != nil:
 		s.Kept++
-		s.KeptB += int64(len(kept.Text))
-		if rec != nil {
+		s.KeptB += int64(o.KeptBytes)
+		if o.Record != nil {
 			s.Changed++
 		}
-	case rec != nil && rec.Dropped != nil:
+	case o.Dropped != "":
 		if s.Dropped == nil {
 			s.Dropped = map[string]int64{}
 		}
-		s.Dropped[rec.Dropped.Stage]++
+		s.Dropped[o.Dropped]++
 	}
 }
 

@@ -2,6 +2,7 @@ package corpus
 
 import (
 	"bufio"
+	"bytes"
 	"container/heap"
 	"encoding/binary"
 	"encoding/json"
@@ -63,6 +64,21 @@ func appendJSON(b []byte, v any) []byte {
 		j = nil
 	}
 	return appendBytes(b, j)
+}
+
+// EncodeResult encodes a per-item result as bytes, for a runner that
+// moves results between workers.
+func EncodeResult(r *Result) []byte {
+	b := appendResult(nil, r)
+	_, n := binary.Uvarint(b)
+	return b[n:]
+}
+
+// DecodeResult decodes what EncodeResult encoded.
+func DecodeResult(b []byte) (Result, error) {
+	rr := newResultReader(bytes.NewReader(binary.AppendUvarint(nil, uint64(len(b)))))
+	rr.br = bufio.NewReader(io.MultiReader(rr.br, bytes.NewReader(b)))
+	return rr.next()
 }
 
 // resultReader decodes a work file of results.

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/firebreak/firebreak/corpus"
+	"github.com/firebreak/firebreak/eval/grade"
 )
 
 func newCorpusCmd() *cobra.Command {
@@ -16,7 +18,87 @@ func newCorpusCmd() *cobra.Command {
 		Use:   "corpus",
 		Short: "Clean training corpora and audit them by sampling",
 	}
-	cmd.AddCommand(newCorpusCleanCmd())
+	cmd.AddCommand(newCorpusCleanCmd(), newCorpusSampleCmd(), newCorpusReportCmd())
+	return cmd
+}
+
+func newCorpusSampleCmd() *cobra.Command {
+	var o corpus.SampleOptions
+	var policyDir string
+	cmd := &cobra.Command{
+		Use:   "sample CLEANED --out DIR",
+		Short: "Draw the standard's manual and technical samples of a cleaned corpus",
+		Long: `Sample draws, from a folder written by corpus clean, the manual sample
+(4,000 items by default, stratified by source in proportion to each
+source's kept items) into DIR/grading.jsonl for people to grade — set each
+line's "verdict" to pass or fail — and the technical sample (10% of the
+corpus by default, from every source), which it grades at once with the
+keyword check (the policy bundle's engine) and the classifier (the guard
+model, when the cleaning configuration names one). Then run corpus report.`,
+		Example: `  firebreak corpus sample cleaned/ --out audit/
+  firebreak corpus sample cleaned/ --out audit/ --manual 5000 --technical 0.12 --seed 7`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Out == "" {
+				return errors.New("--out is required")
+			}
+			if o.Manual < 0 || o.Technical < 0 || o.Technical > 1 {
+				return errors.New("--manual must be positive and --technical a share between 0 and 1")
+			}
+			o.Corpus = args[0]
+			if policyDir != "" {
+				o.Unsafe = &corpus.UnsafeConfig{Policy: policyDir}
+			}
+			info, err := corpus.Sample(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "manual sample: %d items to grade in %s\ntechnical sample: %d items (%.1f%%), keyword check %d pass, %d fail\n",
+				info.Manual, filepath.Join(o.Out, corpus.GradingName), info.Technical,
+				100*float64(info.Technical)/float64(max(info.CorpusItems, 1)), info.Keyword.Pass, info.Keyword.Fail)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Out, "out", "", "sample folder (required)")
+	f.IntVar(&o.Manual, "manual", corpus.DefaultManual, "items in the manual sample")
+	f.Float64Var(&o.Technical, "technical", corpus.DefaultTechnical, "share of the corpus in the technical sample")
+	f.Uint64Var(&o.Seed, "seed", 1, "seed of the draw")
+	f.StringVar(&policyDir, "policy", "", "policy bundle of the keyword check (default: the cleaning run's)")
+	return cmd
+}
+
+func newCorpusReportCmd() *cobra.Command {
+	var gradeFiles []string
+	cmd := &cobra.Command{
+		Use:   "report SAMPLE",
+		Short: "Judge a graded sample against the standard's thresholds (report.html, .md, .json)",
+		Long: `Report reads a sample folder and the grades of its manual sample, and writes
+report.json, report.md and report.html into it: 符合, 不符合 or 待定 for each
+threshold of the training-data chapter (manual sample ≥ 4,000 items
+qualified at ≥ 96%, technical sample ≥ 10% qualified at ≥ 98% by keyword
+check and classifier, no source above 5% harmful), with the evidence.
+Rates are judged on their Wilson 95% interval; ungraded items count
+against the claim.`,
+		Example: `  firebreak corpus report audit/
+  firebreak corpus report audit/ --grades alice.jsonl --grades bob.jsonl`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(gradeFiles) == 0 {
+				gradeFiles = []string{filepath.Join(args[0], corpus.GradingName)}
+			}
+			r, err := corpus.Report(cmd.Context(), args[0], grade.GradingFile(gradeFiles))
+			if err != nil {
+				return err
+			}
+			if err := r.WriteReport(args[0]); err != nil {
+				return err
+			}
+			r.Markdown(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&gradeFiles, "grades", nil, "grading files (default: SAMPLE/grading.jsonl)")
 	return cmd
 }
 
@@ -30,8 +112,8 @@ func newCorpusCleanCmd() *cobra.Command {
 		Short: "Clean a corpus: normalise, drop unsafe, scrub PII, filter, deduplicate, blacklist sources",
 		Long: `Clean reads the shards under INPUT (JSONL or plain text, one item per line,
 optionally .gz or .zst) and writes the cleaned shards under DIR with the
-same relative paths, records.jsonl.zst (every item dropped or changed, with
-the stage and rule), evidence/blacklist.jsonl (the harmful items of each
+same relative paths, records/ (every item dropped or changed, with the stage
+and rule, one file per shard), evidence/blacklist.jsonl (the harmful items of each
 blacklisted source) and manifest.json (per-source statistics, licence and
 collection records, the parameters of every stage).
 

@@ -44,7 +44,7 @@ func ReadOutput(dir string) (*Output, error) {
 		switch {
 		case rel == corpus.ManifestName:
 			return nil
-		case strings.HasPrefix(rel, corpus.RecordsName):
+		case strings.HasPrefix(rel, corpus.RecordsDir+"/"):
 			return eachLine(p, func(line []byte) error {
 				var r corpus.Record
 				if err := json.Unmarshal(line, &r); err != nil {
@@ -135,4 +135,37 @@ func hasChange(evs []corpus.Event, want string) bool {
 		}
 	}
 	return false
+}
+
+// Diff compares two outputs item for item and record for record (and
+// their totals) and returns the first differences found.
+func Diff(a, b *Output) []string {
+	var diffs []string
+	if len(a.Items) != len(b.Items) || len(a.Records) != len(b.Records) || len(a.Evidence) != len(b.Evidence) {
+		diffs = append(diffs, fmt.Sprintf("items %d vs %d, records %d vs %d, evidence %d vs %d",
+			len(a.Items), len(b.Items), len(a.Records), len(b.Records), len(a.Evidence), len(b.Evidence)))
+	}
+	same := func(kind, id string, x, y any) {
+		bx, _ := json.Marshal(x)
+		by, _ := json.Marshal(y)
+		if string(bx) != string(by) && len(diffs) < 10 {
+			diffs = append(diffs, fmt.Sprintf("%s %s differs:\n  %s\n  %s", kind, id, bx, by))
+		}
+	}
+	for id, it := range a.Items {
+		same("item", id, it, b.Items[id])
+	}
+	for id, r := range a.Records {
+		same("record", id, r, b.Records[id])
+	}
+	for i := range min(len(a.Evidence), len(b.Evidence)) {
+		same("evidence", a.Evidence[i].ID, a.Evidence[i], b.Evidence[i])
+	}
+	ta, tb := a.Manifest.Totals, b.Manifest.Totals
+	same("totals", "", ta, tb)
+	same("sources", "", a.Manifest.Sources, b.Manifest.Sources)
+	if ta.Kept == 0 {
+		diffs = append(diffs, "nothing kept")
+	}
+	return diffs
 }
