@@ -3,6 +3,8 @@ package lexicon
 import (
 	"strings"
 	"testing"
+
+	"github.com/firebreak/firebreak/safety/textnorm"
 )
 
 // testTerms is a small lexicon exercising every feature.
@@ -73,6 +75,19 @@ func TestFindEvasions(t *testing.T) {
 		{"near after", "枪去哪里buy", "gun@枪"},
 		{"phrase with space", "kill  yourself", "kill@kill  yourself"},
 		{"two terms", "毒品和炸弹", "drugs@毒品 bomb-zh@炸弹"},
+		// Line breaks and sentence punctuation are noise within the gap.
+		{"line break zh", "毒\n品", "drugs@毒\n品"},
+		{"crlf zh", "毒\r\n品", "drugs@毒\r\n品"},
+		{"two line breaks zh", "毒\n\n品", "drugs@毒\n\n品"},
+		{"full stop zh", "毒。品", "drugs@毒。品"},
+		{"full stop and break zh", "毒。\n品", "drugs@毒。\n品"},
+		{"exclamation zh", "毒！品", "drugs@毒！品"},
+		{"paragraph separator zh", "毒\u2029品", "drugs@毒\u2029品"},
+		{"line break en", "kill\nyourself", "kill@kill\nyourself"},
+		{"sentence end en", "kill. yourself", "kill@kill. yourself"},
+		{"crlf en", "kill\r\n\r\nyourself", "kill@kill\r\n\r\nyourself"},
+		{"letters on lines en", "b\no\nm\nb", "bomb-en@b\no\nm\nb"},
+		{"question mark en", "bo?mb", "bomb-en@bo?mb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,8 +110,8 @@ func TestFindBenign(t *testing.T) {
 		{"single ha", "哈，好的"},
 		{"single c", "c"},
 		{"gap too long", "毒，，，，品"},
-		{"across a line break", "毒\n品"},
-		{"across full stop", "中毒。品尝"},
+		{"line breaks past the gap", "毒\n\n\n\n品"},
+		{"sentence end past the gap", "kill.\n\n\n yourself"},
 		{"near too far", "我想买很多很多很多很多东西，枪"},
 		{"no near phrase", "枪很好"},
 		{"numerals off elsewhere", "炸药六个四"},
@@ -119,6 +134,20 @@ func TestFindBenign(t *testing.T) {
 				t.Errorf("Find(%q) = %q, want nothing", tt.text, found(lx, tt.text, got))
 			}
 		})
+	}
+}
+
+// TestBreaksEndTerms: a policy that treats line breaks and the ideographic
+// full stop as sentence boundaries finds no term across them.
+func TestBreaksEndTerms(t *testing.T) {
+	l := mustLexicon(t, testTerms(), Options{Norm: textnorm.Options{BreaksEndTerms: true}})
+	for _, text := range []string{"毒\n品", "中毒。品尝", "kill\nyourself", "kill\r\nyourself", "b\no\nm\nb"} {
+		if got := l.Find(text); len(got) != 0 {
+			t.Errorf("Find(%q) = %q, want nothing", text, found(l, text, got))
+		}
+	}
+	if got := found(l, "毒，品", l.Find("毒，品")); got != "drugs@毒，品" {
+		t.Errorf("a comma still is noise: got %q", got)
 	}
 }
 

@@ -36,7 +36,8 @@ const (
 	// characters of a term, up to the matcher's gap.
 	Noise
 	// Break runes (line breaks, the ideographic full stop) end any term in
-	// progress: no term is found across them.
+	// progress when Options.BreaksEndTerms is set; otherwise they are
+	// Noise, like the other punctuation between a term's characters.
 	Break
 	// Ignore runes are invisible (zero-width, bidi controls, variation
 	// selectors, tags, combining marks) and are skipped without counting.
@@ -73,6 +74,12 @@ type Options struct {
 	KeepLookalikes bool `json:"keep_lookalikes,omitempty" yaml:"keep_lookalikes,omitempty"`
 	// NoCollapse turns off the collapse of repeated characters ("炸炸弹").
 	NoCollapse bool `json:"no_collapse,omitempty" yaml:"no_collapse,omitempty"`
+	// BreaksEndTerms makes line breaks and the ideographic full stop end
+	// a term in progress, as sentence boundaries. By default they are
+	// noise within the gap, so a term split over lines ("meth\nrecipe")
+	// or over the parts of a message is still found; a CR LF pair counts
+	// as one rune of the gap.
+	BreaksEndTerms bool `json:"breaks_end_terms,omitempty" yaml:"breaks_end_terms,omitempty"`
 }
 
 // Normaliser folds runes by the tables built for its options. It is
@@ -108,7 +115,14 @@ func (n *Normaliser) Collapse() bool { return !n.opts.NoCollapse }
 // it folds to: usually one, several for a ligature or a two-digit circled
 // number. It does not allocate when dst has room.
 func (n *Normaliser) AppendFold(dst []rune, r rune) (Class, []rune) {
-	return n.tab.appendFold(dst, r)
+	cls, out := n.tab.appendFold(dst, r)
+	if cls == Break && !n.opts.BreaksEndTerms {
+		cls = Noise
+		if r == '\r' {
+			cls = Ignore
+		}
+	}
+	return cls, out
 }
 
 // Normalise folds s as the matcher sees it: letters folded, noise kept

@@ -54,7 +54,7 @@ func TestClasses(t *testing.T) {
 		want Class
 	}{
 		{'a', Letter}, {'毒', Letter}, {'7', Letter}, {' ', Noise}, {'*', Noise}, {'，', Noise},
-		{'🌿', Noise}, {'\t', Noise}, {'\n', Break}, {'。', Break}, {'\u2028', Break},
+		{'🌿', Noise}, {'\t', Noise}, {'\n', Noise}, {'。', Noise}, {'\u2028', Noise}, {'\r', Ignore},
 		{'\u200b', Ignore}, {'\u00ad', Ignore}, {'\u202e', Ignore}, {'\ufe0f', Ignore},
 		{'\u0301', Ignore}, {'\U000E0020', Ignore}, {'\u3164', Ignore}, {utf8.RuneError, Noise},
 	}
@@ -64,6 +64,20 @@ func TestClasses(t *testing.T) {
 				t.Errorf("class of %U = %v, want %v", tt.r, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestBreaksEndTerms: with the option, line breaks and the ideographic
+// full stop are sentence boundaries again.
+func TestBreaksEndTerms(t *testing.T) {
+	n := mustNew(t, Options{BreaksEndTerms: true})
+	for _, r := range []rune{'\n', '\r', '\v', '\f', 0x85, 0x2028, 0x2029, '。'} {
+		if got, _ := n.AppendFold(nil, r); got != Break {
+			t.Errorf("class of %U = %v, want break", r, got)
+		}
+	}
+	if got, _ := n.AppendFold(nil, '.'); got != Noise {
+		t.Errorf("class of '.' = %v, want noise", got)
 	}
 }
 
