@@ -152,10 +152,6 @@ type Safety struct {
 	// publish`. Default "": the built-in default bundle (the starter
 	// lexicon, PII masking, the default sanctions ladder).
 	Bundle string `yaml:"bundle"`
-	// History also checks earlier user turns, not only the latest. Default false.
-	History bool `yaml:"history"`
-	// System also checks system and developer messages. Default false.
-	System bool `yaml:"system"`
 	// Guard, when its base_url is set, is a guard model (Llama Guard 3 or
 	// Qwen3Guard behind an OpenAI-compatible server) that reviews every
 	// input beside the upstream call.

@@ -35,6 +35,10 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.stream = req.Stream
+	if err := checkRoles(g.policies.Engine("", "", false).Scope(), req); err != nil {
+		openai.WriteError(w, err)
+		return
+	}
 	router, route, ticket, err := g.admit(ctx, c, r, admission{model: req.Model, user: req.User,
 		tenantDefault: c.principal.Tenant.DefaultModel, text: req.LatestUserText()})
 	if err != nil {
@@ -53,7 +57,7 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := g.reviewInput(engine, req, c)
-	warning := g.strike(ctx, c, in.decision)
+	warning := g.strike(ctx, c, in.strikes)
 	if in.decision.Action >= safety.Refuse {
 		c.outcome = "refused"
 		g.writeRefusal(w, c, req, in.decision, warning)

@@ -67,8 +67,6 @@ type Options struct {
 	LabelSigner *label.Signer
 	// Complaints, when set, takes complaints at /v1/complaints.
 	Complaints *audit.Complaints
-	// Review says which messages the input review reads.
-	Review ReviewScope
 	// UserHeader names the end user when the body's "user" field is empty.
 	// Default X-Firebreak-User.
 	UserHeader string
@@ -90,13 +88,6 @@ type Policies interface {
 	Engine(route, tenant string, minor bool) *safety.Engine
 }
 
-// ReviewScope says which messages of a request the input review reads. The
-// latest user message is always read.
-type ReviewScope struct {
-	History bool // earlier user turns too
-	System  bool // system and developer messages too
-}
-
 // Gateway serves the /v1 API.
 type Gateway struct {
 	accounts   *account.Service
@@ -112,7 +103,6 @@ type Gateway struct {
 	tokens     *identity.TokenVerifier
 	guard      GuardModel
 	ipHeader   string
-	review     ReviewScope
 	userHeader string
 	maxBody    int64
 	maxStream  time.Duration
@@ -158,7 +148,7 @@ func New(opts Options) (*Gateway, error) {
 	g := &Gateway{
 		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
 		policies: opts.Policies, labels: opts.Labels, signer: opts.LabelSigner, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints,
-		identity: opts.Identity, tokens: opts.Tokens, guard: opts.Guard, ipHeader: opts.ClientIPHeader, review: opts.Review, userHeader: opts.UserHeader,
+		identity: opts.Identity, tokens: opts.Tokens, guard: opts.Guard, ipHeader: opts.ClientIPHeader, userHeader: opts.UserHeader,
 		maxBody: opts.MaxBodyBytes, maxStream: opts.MaxStream, log: opts.Logger, metrics: m,
 	}
 	g.routes()

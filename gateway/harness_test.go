@@ -68,10 +68,13 @@ type harnessOptions struct {
 	keyLimits  account.Limits
 	userLimits account.Limits
 	maxBody    int64
-	sanctions  bool            // violations bear strikes (the default ladder); otherwise no code does
-	audit      bool            // the audit trail (flagged content encrypted); otherwise audit.disabled
-	identity   config.Identity // real-name and minors' settings
-	sms        identity.Sender // receives phone verification codes
+	sanctions  bool              // violations bear strikes (the default ladder); otherwise no code does
+	audit      bool              // the audit trail (flagged content encrypted); otherwise audit.disabled
+	retainAll  bool              // with audit: clean content encrypted too, so tests can read what review read
+	policy     string            // more of policy.yaml (review, actions, overlays …)
+	files      map[string]string // more files of the bundle
+	identity   config.Identity   // real-name and minors' settings
+	sms        identity.Sender   // receives phone verification codes
 	logger     *slog.Logger
 	guard      bool // a guard model (Llama Guard 3 format) played by a scripted server
 	maxStream  time.Duration
@@ -86,8 +89,11 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	h := &harness{t: t}
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
-	cfg.Safety.Bundle = writeBundle(t, o.sanctions)
+	cfg.Safety.Bundle = writeBundle(t, o.sanctions, o.policy, o.files)
 	cfg.Audit.Disabled = !o.audit
+	if o.retainAll {
+		cfg.Audit.Clean = "encrypted"
+	}
 	cfg.Identity = o.identity
 	if o.maxBody > 0 {
 		cfg.HTTP.MaxBodyBytes = o.maxBody
@@ -142,16 +148,20 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	return h
 }
 
-// writeBundle writes the policy bundle of the tests: testTerms, and no
-// code bearing strikes unless strikes is set.
-func writeBundle(t testing.TB, strikes bool) string {
+// writeBundle writes the policy bundle of the tests: testTerms, no code
+// bearing strikes unless strikes is set, more policy.yaml and more files.
+func writeBundle(t testing.TB, strikes bool, more string, files map[string]string) string {
 	t.Helper()
-	spec := "format: 1\nname: gateway-test\n"
+	spec := "format: 1\nname: gateway-test\n" + more
 	if !strikes {
 		spec += "strikes: {codes: []}\n"
 	}
 	dir := t.TempDir()
-	for name, text := range bundleFiles(spec) {
+	all := bundleFiles(spec)
+	for name, text := range files {
+		all[name] = []byte(text)
+	}
+	for name, text := range all {
 		if err := os.WriteFile(filepath.Join(dir, name), text, 0o600); err != nil {
 			t.Fatal(err)
 		}

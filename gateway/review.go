@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,66 +15,169 @@ import (
 	"github.com/firebreak/firebreak/sanction"
 )
 
-// inputReview is the outcome of reviewing a request's messages: one merged
-// decision, and the request to send upstream (masked where a hit asked).
+// inputReview is the outcome of reviewing a request's input: one merged
+// decision, the part of it decided by texts that bear strikes (the end
+// user's own), and the request to send upstream, masked where a hit asked.
 type inputReview struct {
 	decision safety.Decision
+	strikes  safety.Decision
 	request  *openai.ChatRequest
 }
 
-// reviewInput checks every text piece of the messages in scope: the latest
-// user message always, earlier user turns and system messages as
-// configured. Pieces are checked one by one so a mask can be applied in
-// place.
-func (g *Gateway) reviewInput(e *safety.Engine, req *openai.ChatRequest, c *call) inputReview {
-	out := inputReview{request: req, decision: safety.Decision{Action: safety.Allow, Version: e.Version()}}
-	latestUser := -1
-	for i := len(req.Messages) - 1; i >= 0; i-- {
-		if req.Messages[i].Role == openai.RoleUser {
-			latestUser = i
-			break
-		}
-	}
-	var reviewed strings.Builder
+// piece is one text of a request as review read it, before any mask.
+type piece struct {
+	text    string
+	strikes bool
+}
+
+// checkRoles refuses a message whose role the policy does not accept
+// (by default, the roles of the OpenAI API), before anything else runs.
+func checkRoles(scope safety.Scope, req *openai.ChatRequest) error {
 	for i, m := range req.Messages {
-		if !g.inScope(m.Role, i == latestUser) {
-			continue
-		}
-		parts := m.TextParts()
-		masked, changed := make([]string, len(parts)), false
-		for j, text := range parts {
-			if reviewed.Len() > 0 {
-				reviewed.WriteByte('\n')
-			}
-			reviewed.WriteString(text)
-			d := e.Check(safety.Input, text)
-			merge(&out.decision, d)
-			masked[j] = text
-			if d.Action == safety.Mask {
-				masked[j], changed = d.Masked, true
-			}
-		}
-		if changed && out.decision.Action < safety.Refuse {
-			if r, err := out.request.WithTexts(i, masked); err == nil {
-				out.request = r
-			}
+		if _, ok := scope.Role(m.Role); !ok {
+			at := "messages[" + strconv.Itoa(i) + "].role"
+			return &openai.Error{Code: openai.CodeInvalidRequest, Param: at,
+				Message: at + ": role " + strconv.Quote(m.Role) + " is not accepted (accepted: " + strings.Join(scope.RoleNames(), ", ") + ")"}
 		}
 	}
+	return nil
+}
+
+// reviewInput checks every text of the request a model reads: tool
+// definitions, the other fields a server may render, and every message of
+// every role, each under its role's policy (directions, overlays,
+// strikes). Each text is checked on its own, so a mask applies in place;
+// then the latest messages are read as one text, as the model reads them,
+// so that a phrase split over content parts or turns is found too.
+func (g *Gateway) reviewInput(e *safety.Engine, req *openai.ChatRequest, c *call) inputReview {
+	out := inputReview{request: req, decision: allowed(e), strikes: allowed(e)}
+	scope := e.Scope()
+	var base *safety.Engine
+	engineFor := func(rs safety.RoleScope) *safety.Engine {
+		if !rs.BaseOnly {
+			return e
+		}
+		if base == nil {
+			base = g.policies.Engine("", "", false)
+		}
+		return base
+	}
+	var read strings.Builder // what review read, for the record
+	review := func(texts []*openai.Text, rs safety.RoleScope) []piece {
+		pieces := make([]piece, len(texts))
+		for i, t := range texts {
+			text := t.Value()
+			pieces[i] = piece{text: text, strikes: rs.Strikes}
+			if read.Len() > 0 {
+				read.WriteByte('\n')
+			}
+			read.WriteString(text)
+			d := checkText(engineFor(rs), rs.Directions, text)
+			merge(&out.decision, d)
+			if rs.Strikes {
+				merge(&out.strikes, d)
+			}
+			if d.Masked != "" {
+				t.Set(d.Masked)
+			}
+		}
+		return pieces
+	}
+	review(req.Tools, scope.Tools)
+	review(req.Fields, scope.Fields)
+	first := 0
+	if scope.Context > 0 {
+		first = max(0, len(req.Messages)-scope.Context)
+	}
+	var convo []piece
+	for i, m := range req.Messages {
+		rs, ok := scope.Role(m.Role)
+		if !ok { // the policy changed since checkRoles: the strictest reading
+			rs = safety.RoleScope{Directions: []safety.Direction{safety.Input, safety.Output}, Strikes: true}
+		}
+		if p := review(m.Texts, rs); i >= first && scope.Context > 0 {
+			convo = append(convo, p...)
+		}
+	}
+	reviewJoined(e, convo, &out)
 	c.input, c.code, c.policy = out.decision.Action.String(), out.decision.Code, out.decision.Version
-	c.inDecision, c.prompt = out.decision, reviewed.String()
-	c.promptLen, c.promptSum = reviewed.Len(), digest(c.prompt)
+	c.inDecision, c.prompt = out.decision, read.String()
+	c.promptLen, c.promptSum = read.Len(), digest(c.prompt)
 	g.metrics.decision("input", out.decision)
 	return out
 }
 
-func (g *Gateway) inScope(role string, latestUser bool) bool {
-	switch role {
-	case openai.RoleUser:
-		return latestUser || g.review.History
-	case openai.RoleSystem, openai.RoleDeveloper:
-		return g.review.System
+func allowed(e *safety.Engine) safety.Decision {
+	return safety.Decision{Action: safety.Allow, Version: e.Version()}
+}
+
+// checkText checks text in each direction; the most severe decision
+// wins. Masked is set when a mask changed the text: each direction's
+// masks apply in turn (only then, so that an earlier mask cannot hide a
+// stricter hit of a later direction).
+func checkText(e *safety.Engine, dirs []safety.Direction, text string) safety.Decision {
+	d := allowed(e)
+	masked := false
+	for _, dir := range dirs {
+		di := e.Check(dir, text)
+		merge(&d, di)
+		masked = masked || di.Masked != ""
 	}
-	return false
+	if !masked || d.Action >= safety.Refuse {
+		return d
+	}
+	cur := text
+	for _, dir := range dirs {
+		if di := e.Check(dir, cur); di.Masked != "" {
+			cur = di.Masked
+		}
+	}
+	if cur != text {
+		d.Masked = cur
+	}
+	return d
+}
+
+// reviewJoined reads pieces as one text, joined by line breaks as a model
+// server joins parts and turns, and keeps the hits that span more than one
+// piece (those within one were decided with it). A hit that needs a mask
+// across pieces cannot be applied in place and is left out; anything
+// stricter counts.
+func reviewJoined(e *safety.Engine, pieces []piece, out *inputReview) {
+	if len(pieces) < 2 {
+		return
+	}
+	starts := make([]int, len(pieces))
+	var b strings.Builder
+	for i, p := range pieces {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		starts[i] = b.Len()
+		b.WriteString(p.text)
+	}
+	joined := b.String()
+	at := func(off int) int { return sort.SearchInts(starts, off+1) - 1 }
+	var across, strikes []safety.Hit
+	for _, h := range e.Check(safety.Input, joined).Hits {
+		from, to := at(h.Start), at(h.End-1)
+		if h.Action < safety.Review || from == to {
+			continue
+		}
+		across = append(across, h)
+		for k := from; k <= to; k++ {
+			if pieces[k].strikes {
+				strikes = append(strikes, h)
+				break
+			}
+		}
+	}
+	if len(across) > 0 {
+		merge(&out.decision, e.Decide(safety.Input, joined, across))
+	}
+	if len(strikes) > 0 {
+		merge(&out.strikes, e.Decide(safety.Input, joined, strikes))
+	}
 }
 
 // merge folds d into acc: the most severe action decides, hits add up.

@@ -1,22 +1,15 @@
 package openai
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 )
 
-// ChatRequest is what the gateway reads from a chat completion request.
-// The body is kept as received: every other field reaches the upstream
-// untouched, in its place, and the gateway's changes (the model name,
-// masked text) are patched into it.
+// ChatRequest is a chat completion request as the gateway read it. The
+// parsed body is the only copy the gateway keeps: review reads its texts,
+// masks change them in place, and Encode writes the body that goes
+// upstream from it, every field the gateway does not know included.
 type ChatRequest struct {
 	Model         string
 	Messages      []Message
@@ -24,118 +17,303 @@ type ChatRequest struct {
 	StreamOptions *StreamOptions
 	User          string
 	N             *int
+	// Tools are the texts of the tool definitions (tools, functions,
+	// tool_choice): names, descriptions, parameter schemas with their
+	// property names. Chat templates render them into the prompt.
+	Tools []*Text
+	// Fields are the texts of every other top-level field that is not
+	// known to stay out of the prompt (chat_template, documents,
+	// response_format, fields this gateway does not know …).
+	Fields []*Text
 
-	body []byte
-}
-
-// chatWire is the part of a request body that ParseChatRequest decodes.
-type chatWire struct {
-	Model         string         `json:"model"`
-	Messages      *[]Message     `json:"messages"`
-	Stream        bool           `json:"stream"`
-	StreamOptions *StreamOptions `json:"stream_options"`
-	User          string         `json:"user"`
-	N             *int           `json:"n"`
+	root *node
 }
 
 // StreamOptions is the request's stream_options object.
 type StreamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
+	IncludeUsage bool
 }
 
-// Message is one chat message. Content is either a string or an array of
-// content parts; Text returns its text either way.
+// Message is one chat message: its role and every text of it a model may
+// read, in the order of the body (content parts, name, tool-call names
+// and arguments, reasoning, fields this gateway does not know). Role,
+// ids, part types, URLs and inline media are not texts.
 type Message struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+	Role  string
+	Texts []*Text
 }
 
-// ContentPart is one element of an array-valued message content.
-type ContentPart struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+// Text is one string of the request that a model may read.
+type Text struct {
+	// Field says where it is, e.g. "messages[2].content[1].text".
+	Field string
+	p     *string
 }
 
-// Text returns the message's text: the string content, or the text parts of
-// an array content joined by newlines. Non-text parts are skipped.
-func (m Message) Text() string { return strings.Join(m.TextParts(), "\n") }
+// Value is the text as it stands (after any Set).
+func (t *Text) Value() string { return *t.p }
 
-// Roles the gateway knows. Others pass through.
+// Set replaces the text in the request that goes upstream.
+func (t *Text) Set(s string) { *t.p = s }
+
+// Text returns the message's texts joined by newlines, as a model server
+// joins the text parts of one message.
+func (m Message) Text() string {
+	switch len(m.Texts) {
+	case 0:
+		return ""
+	case 1:
+		return m.Texts[0].Value()
+	}
+	parts := make([]string, len(m.Texts))
+	for i, t := range m.Texts {
+		parts[i] = t.Value()
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Roles of the OpenAI chat API.
 const (
 	RoleSystem    = "system"
 	RoleDeveloper = "developer"
 	RoleUser      = "user"
 	RoleAssistant = "assistant"
 	RoleTool      = "tool"
+	RoleFunction  = "function"
 )
 
-// ParseChatRequest decodes and validates a chat completion request body.
-// Every failure is an *Error with a message that tells the client what to fix.
-func ParseChatRequest(body []byte) (*ChatRequest, error) {
-	var w chatWire
-	if err := decodeObject(body, &w); err != nil {
-		return nil, err
-	}
-	if w.Messages == nil {
-		return nil, &Error{Code: CodeInvalidRequest, Param: "messages", Message: "missing required parameter: 'messages'"}
-	}
-	req := &ChatRequest{Model: w.Model, Messages: *w.Messages, Stream: w.Stream, StreamOptions: w.StreamOptions,
-		User: w.User, N: w.N, body: body}
-	if err := req.validate(); err != nil {
-		return nil, err
-	}
-	return req, nil
+// notText are the keys of a message whose values no model reads as text:
+// the role, ids, content part types, and media by reference or inline.
+var notText = map[string]bool{
+	"role": true, "id": true, "tool_call_id": true, "type": true, "index": true,
+	"url": true, "data": true, "file_data": true, "file_id": true, "detail": true, "format": true,
 }
 
-func (r *ChatRequest) validate() error {
-	if len(r.Messages) == 0 {
+// notPrompt are the top-level fields that no server renders into the
+// prompt. Every other top-level string is reviewed.
+var notPrompt = map[string]bool{
+	"model": true, "messages": true, "user": true, "stream": true, "stream_options": true, "n": true,
+	"stop": true, "metadata": true, "logit_bias": true, "service_tier": true, "prompt_cache_key": true,
+	"safety_identifier": true, "reasoning_effort": true, "modalities": true, "audio": true, "seed": true,
+	"verbosity": true, "encoding_format": true,
+}
+
+// toolFields are the top-level fields that define tools.
+var toolFields = map[string]bool{"tools": true, "functions": true, "tool_choice": true}
+
+// ParseChatRequest reads and validates a chat completion request body.
+// Every failure is an *Error with a message that tells the client what to
+// fix; a body that different JSON parsers could read differently (a
+// duplicate key, a known field in another case …) is one of them.
+func ParseChatRequest(body []byte) (*ChatRequest, error) {
+	root, err := parseBody(body)
+	if err != nil {
+		return nil, err
+	}
+	r := &ChatRequest{root: root}
+	if err := r.read(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// parseBody checks that body is one valid UTF-8 JSON object and parses it
+// strictly.
+func parseBody(body []byte) (*node, error) {
+	trimmed := strings.TrimSpace(string(body))
+	switch {
+	case trimmed == "":
+		return nil, Errorf(CodeInvalidJSON, "request body is empty: send a JSON object")
+	case !utf8.Valid(body):
+		return nil, Errorf(CodeInvalidJSON, "request body is not valid UTF-8")
+	case trimmed == "null":
+		return nil, Errorf(CodeInvalidJSON, "request body must be a JSON object, not null")
+	}
+	return parseStrict(body)
+}
+
+func (r *ChatRequest) read() error {
+	var err error
+	if r.Model, err = optString(r.root, "model"); err != nil {
+		return err
+	}
+	if r.User, err = optString(r.root, "user"); err != nil {
+		return err
+	}
+	if r.Stream, err = optBool(r.root, "stream", ""); err != nil {
+		return err
+	}
+	if so := r.root.get("stream_options"); so != nil && so.kind != kindNull {
+		if so.kind != kindObject {
+			return typeError("stream_options", "", so)
+		}
+		r.StreamOptions = &StreamOptions{}
+		if r.StreamOptions.IncludeUsage, err = optBool(so, "include_usage", "stream_options."); err != nil {
+			return err
+		}
+	}
+	if n := r.root.get("n"); n != nil && n.kind != kindNull {
+		v, perr := strconv.Atoi(n.str)
+		if n.kind != kindNumber || perr != nil {
+			return typeError("n", "", n)
+		}
+		if v < 1 || v > 128 {
+			return &Error{Code: CodeInvalidRequest, Param: "n", Message: "'n' must be between 1 and 128"}
+		}
+		r.N = &v
+	}
+	if err := r.readMessages(); err != nil {
+		return err
+	}
+	for _, m := range r.root.members {
+		switch {
+		case notPrompt[m.key]:
+		case toolFields[m.key]:
+			collect(m.val, m.key, nil, true, &r.Tools)
+		default:
+			collect(m.val, m.key, nil, freeForm[m.key], &r.Fields)
+		}
+	}
+	return nil
+}
+
+func (r *ChatRequest) readMessages() error {
+	msgs := r.root.get("messages")
+	switch {
+	case msgs == nil || msgs.kind == kindNull:
+		return &Error{Code: CodeInvalidRequest, Param: "messages", Message: "missing required parameter: 'messages'"}
+	case msgs.kind != kindArray:
+		return typeError("messages", "", msgs)
+	case len(msgs.elems) == 0:
 		return &Error{Code: CodeInvalidRequest, Param: "messages", Message: "'messages' must contain at least one message"}
 	}
-	for i, m := range r.Messages {
-		if m.Role == "" {
-			return Errorf(CodeInvalidRequest, "messages[%d]: missing required field 'role'", i)
+	r.Messages = make([]Message, len(msgs.elems))
+	for i, mn := range msgs.elems {
+		at := "messages[" + strconv.Itoa(i) + "]"
+		if mn.kind != kindObject {
+			return &Error{Code: CodeInvalidRequest, Param: at, Message: at + ": each message must be an object"}
 		}
-		if err := validateContent(m.Content); err != nil {
-			return Errorf(CodeInvalidRequest, "messages[%d].content: %s", i, err.Error())
+		role := mn.get("role")
+		switch {
+		case role == nil || role.kind == kindNull:
+			return &Error{Code: CodeInvalidRequest, Param: at + ".role", Message: at + ": missing required field 'role'"}
+		case role.kind != kindString || role.str == "":
+			return &Error{Code: CodeInvalidRequest, Param: at + ".role", Message: at + ".role: must be a non-empty string"}
 		}
-	}
-	if r.N != nil && (*r.N < 1 || *r.N > 128) {
-		return &Error{Code: CodeInvalidRequest, Param: "n", Message: "'n' must be between 1 and 128"}
+		if err := validateContent(at, mn.get("content")); err != nil {
+			return err
+		}
+		m := Message{Role: role.str}
+		for j := range mn.members {
+			mm := &mn.members[j]
+			if !notText[mm.key] {
+				collect(mm.val, at+"."+mm.key, notText, false, &m.Texts)
+			}
+		}
+		r.Messages[i] = m
 	}
 	return nil
 }
 
-type contentError string
-
-func (e contentError) Error() string { return string(e) }
-
-func validateContent(c json.RawMessage) error {
-	c = bytes.TrimSpace(c)
-	if len(c) == 0 || string(c) == "null" || c[0] == '"' {
+func validateContent(at string, c *node) error {
+	if c == nil || c.kind == kindNull || c.kind == kindString {
 		return nil
 	}
-	if c[0] != '[' {
-		return contentError("must be a string or an array of content parts")
+	bad := func(msg string) error {
+		return &Error{Code: CodeInvalidRequest, Param: at + ".content", Message: at + ".content: " + msg}
 	}
-	var parts []ContentPart
-	if err := json.Unmarshal(c, &parts); err != nil {
-		return contentError("each content part must be an object with a 'type'")
+	if c.kind != kindArray {
+		return bad("must be a string or an array of content parts")
 	}
-	for _, p := range parts {
-		if p.Type == "" {
-			return contentError("each content part must have a 'type'")
+	for _, p := range c.elems {
+		if p.kind != kindObject {
+			return bad("each content part must be an object with a 'type'")
+		}
+		if t := p.get("type"); t == nil || t.kind != kindString || t.str == "" {
+			return bad("each content part must have a 'type'")
 		}
 	}
 	return nil
+}
+
+// collect appends the strings under n, in order, skipping the values of
+// keys in skip; with keys, object keys are texts too (the property names
+// of a tool's parameters reach the prompt).
+func collect(n *node, field string, skip map[string]bool, keys bool, out *[]*Text) {
+	switch n.kind {
+	case kindString:
+		*out = append(*out, &Text{Field: field, p: &n.str})
+	case kindArray:
+		for i, e := range n.elems {
+			collect(e, field+"["+strconv.Itoa(i)+"]", skip, keys, out)
+		}
+	case kindObject:
+		for i := range n.members {
+			m := &n.members[i]
+			if skip[m.key] {
+				continue
+			}
+			if keys {
+				*out = append(*out, &Text{Field: field + "." + m.key + "(key)", p: &m.key})
+			}
+			collect(m.val, field+"."+m.key, skip, keys, out)
+		}
+	}
+}
+
+func optString(obj *node, key string) (string, error) {
+	v := obj.get(key)
+	switch {
+	case v == nil || v.kind == kindNull:
+		return "", nil
+	case v.kind != kindString:
+		return "", typeError(key, "", v)
+	}
+	return v.str, nil
+}
+
+func optBool(obj *node, key, prefix string) (bool, error) {
+	v := obj.get(key)
+	switch {
+	case v == nil || v.kind == kindNull:
+		return false, nil
+	case v.kind != kindBool:
+		return false, typeError(key, prefix, v)
+	}
+	return v.str == "true", nil
+}
+
+func typeError(key, prefix string, v *node) error {
+	name := prefix + key
+	param := key
+	if prefix != "" {
+		param = strings.TrimSuffix(strings.SplitN(prefix, ".", 2)[0], ".")
+	}
+	return &Error{Code: CodeInvalidRequest, Param: param, Message: "invalid type for '" + name + "': got " + kindName(v.kind)}
+}
+
+func kindName(k kind) string {
+	switch k {
+	case kindBool:
+		return "boolean"
+	case kindNumber:
+		return "number"
+	case kindString:
+		return "string"
+	case kindArray:
+		return "array"
+	case kindObject:
+		return "object"
+	}
+	return "null"
 }
 
 // JSONMode reports whether the request asks for JSON output
 // (response_format json_object or json_schema): the client parses the
 // answer's content.
 func (r *ChatRequest) JSONMode() bool {
-	switch gjson.GetBytes(r.body, "response_format.type").String() {
-	case "json_object", "json_schema":
-		return true
+	if t := r.root.get("response_format").get("type"); t != nil && t.kind == kindString {
+		return t.str == "json_object" || t.str == "json_schema"
 	}
 	return false
 }
@@ -150,75 +328,28 @@ func (r *ChatRequest) LatestUserText() string {
 	return ""
 }
 
-// Encode returns the request body for an upstream: the client's body as
-// received, with model replaced and, for streams, usage requested so the
-// gateway can count tokens.
+// Encode returns the request body for an upstream: what was parsed, with
+// the texts as review left them, model replaced and, for streams, usage
+// requested so the gateway can count tokens.
 func (r *ChatRequest) Encode(model string) ([]byte, error) {
-	out, err := withModel(r.body, model)
-	if err != nil || !r.Stream {
-		return out, err
-	}
-	if so := gjson.GetBytes(out, "stream_options"); so.Exists() && !so.IsObject() {
-		if out, err = sjson.DeleteBytes(out, "stream_options"); err != nil {
-			return nil, err
+	root := withMember(r.root, "model", stringNode(model))
+	if r.Stream {
+		so := r.root.get("stream_options")
+		usage := &node{kind: kindObject}
+		if so != nil && so.kind == kindObject {
+			usage.members = append(usage.members, so.members...)
 		}
+		usage.set("include_usage", &node{kind: kindBool, str: "true"})
+		root = withMember(root, "stream_options", usage)
 	}
-	return sjson.SetRawBytes(out, "stream_options.include_usage", []byte("true"))
+	return root.encode(make([]byte, 0, 512)), nil
 }
 
-// withModel returns body with its "model" set; body is not changed.
-func withModel(body []byte, model string) ([]byte, error) {
-	out, err := sjson.SetBytes(append([]byte(nil), body...), "model", model)
-	if err != nil {
-		return nil, fmt.Errorf("set model: %w", err)
-	}
-	return out, nil
-}
-
-// decodeObject checks that body is one valid UTF-8 JSON object and decodes
-// it into v. Failures are *Error values that name what is wrong.
-func decodeObject(body []byte, v any) error {
-	trimmed := bytes.TrimSpace(body)
-	switch {
-	case len(trimmed) == 0:
-		return Errorf(CodeInvalidJSON, "request body is empty: send a JSON object")
-	case !utf8.Valid(body):
-		return Errorf(CodeInvalidJSON, "request body is not valid UTF-8")
-	case bytes.Equal(trimmed, []byte("null")):
-		return Errorf(CodeInvalidJSON, "request body must be a JSON object, not null")
-	}
-	err := json.Unmarshal(body, v)
-	var typ *json.UnmarshalTypeError
-	switch {
-	case err == nil:
-		if trimmed[0] != '{' {
-			return Errorf(CodeInvalidJSON, "request body is not a valid JSON object: expected an object at the top level")
-		}
-		return nil
-	case errors.As(err, &typ) && typ.Field != "":
-		name, _, nested := strings.Cut(typ.Field, ".")
-		problem := "got " + typ.Value
-		if nested {
-			problem = "field '" + typ.Field + "' got " + typ.Value
-		}
-		return &Error{Code: CodeInvalidRequest, Param: name, Err: err, Message: "invalid type for '" + name + "': " + problem}
-	default:
-		return Wrap(CodeInvalidJSON, err, "request body is not a valid JSON object: "+jsonProblem(err))
-	}
-}
-
-// jsonProblem describes a JSON decoding error without echoing the body.
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case strings.Contains(err.Error(), "exceeded max depth"):
-		return "nesting is too deep"
-	case errors.As(err, &syn):
-		return "syntax error at byte " + strconv.FormatInt(syn.Offset, 10)
-	case errors.As(err, &typ):
-		return "expected an object at the top level, got " + typ.Value
-	default:
-		return "malformed JSON"
-	}
+// withMember returns a copy of object n (its member list copied, the
+// values shared) with key set to v.
+func withMember(n *node, key string, v *node) *node {
+	out := &node{kind: kindObject, members: make([]member, len(n.members), len(n.members)+1)}
+	copy(out.members, n.members)
+	out.set(key, v)
+	return out
 }

@@ -138,40 +138,36 @@ func FuzzParseChatRequest(f *testing.F) {
 	})
 }
 
-func TestWithTexts(t *testing.T) {
+func TestTextSet(t *testing.T) {
 	body := `{"model":"m","messages":[{"role":"system","content":"sys"},{"role":"user","content":[{"type":"text","text":"call 138"},{"type":"image_url","image_url":{"url":"u"}},{"type":"text","text":"two"}],"name":"x"},{"role":"user","content":"plain"}],"seed":1}`
 	req, err := ParseChatRequest([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r1, err := req.WithTexts(1, []string{"call ＊＊＊", "2"})
-	if err != nil {
-		t.Fatal(err)
+	var fields []string
+	for _, tx := range req.Messages[1].Texts {
+		fields = append(fields, tx.Field)
 	}
-	r2, err := r1.WithTexts(2, []string{"PLAIN"})
-	if err != nil {
-		t.Fatal(err)
+	if want := "messages[1].content[0].text messages[1].content[2].text messages[1].name"; strings.Join(fields, " ") != want {
+		t.Errorf("texts of message 1: %v, want %s", fields, want)
 	}
-	out, _ := r2.Encode("up")
+	req.Messages[1].Texts[0].Set("call ＊＊＊")
+	req.Messages[1].Texts[1].Set("2")
+	req.Messages[2].Texts[0].Set("PLAIN")
+	out, _ := req.Encode("up")
 	want := `{"model":"up","messages":[{"role":"system","content":"sys"},{"role":"user","content":[{"type":"text","text":"call ＊＊＊"},{"type":"image_url","image_url":{"url":"u"}},{"type":"text","text":"2"}],"name":"x"},{"role":"user","content":"PLAIN"}],"seed":1}`
 	if string(out) != want {
 		t.Errorf("got  %s\nwant %s", out, want)
 	}
-	if got := r2.Messages[1].Text(); got != "call ＊＊＊\n2" {
-		t.Errorf("message text after rewrite = %q", got)
-	}
-	if req.Messages[2].Text() != "plain" {
-		t.Error("WithTexts changed the original request")
-	}
-	if _, err := req.WithTexts(1, []string{"one"}); err == nil {
-		t.Error("wrong number of texts accepted")
+	if got := req.Messages[1].Text(); got != "call ＊＊＊\n2\nx" {
+		t.Errorf("message text after Set = %q", got)
 	}
 }
 
 func TestEncodeStreamOptions(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{`{"stream":true,"messages":[{"role":"user","content":"x"}]}`, `{"stream":true,"messages":[{"role":"user","content":"x"}],"model":"m","stream_options":{"include_usage":true}}`},
-		{`{"stream":true,"stream_options":null,"messages":[{"role":"user","content":"x"}]}`, `{"stream":true,"messages":[{"role":"user","content":"x"}],"model":"m","stream_options":{"include_usage":true}}`},
+		{`{"stream":true,"stream_options":null,"messages":[{"role":"user","content":"x"}]}`, `{"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}],"model":"m"}`},
 		{`{"messages":[{"role":"user","content":"x"}],"model":"old"}`, `{"messages":[{"role":"user","content":"x"}],"model":"m"}`},
 	} {
 		req, err := ParseChatRequest([]byte(tt.in))

@@ -3,7 +3,8 @@
 // OpenAI-shaped error type. It is shared by the gateway, the upstream
 // client and the evaluator, and knows nothing about policy or storage.
 //
-// Firebreak passes fields it does not need through untouched: request types
-// here decode only what the gateway acts on, and the raw body is kept for
-// re-encoding.
+// Request bodies are parsed strictly (see strict.go): a body that JSON
+// parsers could read two ways is refused, and the parsed tree is the only
+// copy kept. Fields the gateway does not know pass through in it, and the
+// body that goes upstream is that tree encoded again.
 package openai

@@ -1,23 +1,32 @@
 package openai
 
 // EmbeddingRequest is what the gateway reads from an embeddings request;
-// like ChatRequest it keeps the body and patches only the model.
+// like ChatRequest it keeps the parsed body and encodes it again.
 type EmbeddingRequest struct {
-	Model string `json:"model"`
-	User  string `json:"user"`
+	Model string
+	User  string
 
-	body []byte
+	root *node
 }
 
-// ParseEmbeddingRequest decodes an embeddings request body.
+// ParseEmbeddingRequest reads an embeddings request body, as strictly as
+// ParseChatRequest.
 func ParseEmbeddingRequest(body []byte) (*EmbeddingRequest, error) {
-	var r EmbeddingRequest
-	if err := decodeObject(body, &r); err != nil {
+	root, err := parseBody(body)
+	if err != nil {
 		return nil, err
 	}
-	r.body = body
-	return &r, nil
+	r := &EmbeddingRequest{root: root}
+	if r.Model, err = optString(root, "model"); err != nil {
+		return nil, err
+	}
+	if r.User, err = optString(root, "user"); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Encode returns the body for an upstream, with model replaced.
-func (r *EmbeddingRequest) Encode(model string) ([]byte, error) { return withModel(r.body, model) }
+func (r *EmbeddingRequest) Encode(model string) ([]byte, error) {
+	return withMember(r.root, "model", stringNode(model)).encode(make([]byte, 0, 256)), nil
+}

@@ -97,6 +97,9 @@ func TestInvalidBundles(t *testing.T) {
 		{"unlabelled outside a tenant overlay", spec("labels:\n", "labels:\n  allow_unlabelled: true\n"), []string{"policy.yaml:32:", "only a tenant overlay"}},
 		{"bad ladder", spec("action: suspend", "action: jail"), []string{"strikes.ladder", `unknown sanction "jail"`}},
 		{"unknown detector type", spec("pii: {enabled: true}", "detectors: [{id: g, type: nosuch}]"), []string{"policy.yaml:23:", `unknown detector type "nosuch"`}},
+		{"bad review direction", spec("pii: {enabled: true}", "review: {roles: {ipython: {directions: [sideways]}}}"), []string{"policy.yaml:23:", `roles.ipython: direction "sideways"`}},
+		{"unknown review key", spec("pii: {enabled: true}", "review: {window: 3}"), []string{"policy.yaml:23:", `unknown key "window" in review`}},
+		{"bad gap", spec("pii: {enabled: true}", "normalise: {max_gap: 99}"), []string{"normalise", "at most 64"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,6 +175,29 @@ func TestOverlaysPickLabels(t *testing.T) {
 	}
 	if got := compile(t, policy.Default()).Labels("", "", false); *got != *label.Default() {
 		t.Errorf("default bundle labels %+v, want label.Default() %+v", *got, *label.Default())
+	}
+}
+
+// TestReviewAndNormaliseSections: policy.yaml sets the review scope and
+// the normalisation every engine carries.
+func TestReviewAndNormaliseSections(t *testing.T) {
+	files := testFiles(t)
+	c := compile(t, bundle(t, files, map[string]string{policy.SpecFile: replaceIn(t, files, policy.SpecFile, "pii: {enabled: true}",
+		"pii: {enabled: true}\nreview:\n  context: 4\n  roles:\n    ipython: {directions: [input, output]}\n    system: {base_only: true}\n  tools: {strikes: true}\n")})).Engine("medical", "", true)
+	sc := c.Scope()
+	if sc.Context != 4 || !sc.Tools.Strikes || !sc.Roles["system"].BaseOnly || len(sc.Roles["ipython"].Directions) != 2 {
+		t.Errorf("scope %+v", sc)
+	}
+	if _, ok := sc.Role("user"); !ok {
+		t.Error("a role named in policy.yaml replaced the defaults")
+	}
+	if d := c.Check(safety.Input, "制作\n炸弹"); d.Action != safety.Refuse {
+		t.Errorf("a line break inside a term: %v", d.Action)
+	}
+	strict := compile(t, bundle(t, files, map[string]string{policy.SpecFile: replaceIn(t, files, policy.SpecFile, "pii: {enabled: true}",
+		"pii: {enabled: true}\nnormalise: {breaks_end_terms: true}\n")})).Base()
+	if d := strict.Check(safety.Input, "制作\n炸弹"); d.Action != safety.Allow {
+		t.Errorf("breaks_end_terms: a line break inside a term gave %v", d.Action)
 	}
 }
 

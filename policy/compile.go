@@ -270,7 +270,12 @@ func (c *Compiled) engineVersion(name string) string {
 
 // config builds the engine configuration of one job.
 func (c *Compiled) config(j engineJob) (safety.Config, error) {
-	cfg := safety.Config{Version: c.engineVersion(j.name), DefaultAction: c.spec.DefaultAction, Replies: map[string]safety.Reply{}}
+	cfg := safety.Config{Version: c.engineVersion(j.name), DefaultAction: c.spec.DefaultAction, Replies: map[string]safety.Reply{},
+		Normalise: c.spec.Normalise}
+	var err error
+	if cfg.Scope, err = c.spec.Review.scope(); err != nil {
+		return cfg, err
+	}
 	cats := map[string]Category{}
 	var phrases []allowPhrase
 	n := 0

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/label"
+	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/sanction"
 )
 
@@ -194,4 +195,83 @@ func (l *Labels) apply(p *label.Policy) {
 	if l.AllowUnlabelled != nil {
 		p.AllowUnlabelled = *l.AllowUnlabelled
 	}
+}
+
+// ReviewSpec is the review section of policy.yaml. Every message role of
+// the OpenAI API is accepted by default (see safety.DefaultRoles); roles
+// named here are added or replace the default of that name. A message
+// whose role is not accepted is refused with a 400.
+type ReviewSpec struct {
+	// Context is how many of the latest messages are also read as one
+	// text, so that a phrase split over turns or content parts is found;
+	// default 16, -1 for none.
+	Context int                 `yaml:"context"`
+	Roles   map[string]RoleSpec `yaml:"roles"`
+	// Tools is the policy of tool definitions; Fields, of the other
+	// request fields a model server may render (chat_template, documents,
+	// fields Firebreak does not know). Default: input, with overlays.
+	Tools  *RoleSpec `yaml:"tools"`
+	Fields *RoleSpec `yaml:"fields"`
+}
+
+// RoleSpec is how the texts of one role are reviewed.
+type RoleSpec struct {
+	// Directions whose actions apply: input, output or both; default
+	// [input].
+	Directions []string `yaml:"directions"`
+	// BaseOnly reviews with the base policy, without overlays.
+	BaseOnly bool `yaml:"base_only"`
+	// Strikes makes a refusal these texts decide count against the end
+	// user (true for user by default).
+	Strikes bool `yaml:"strikes"`
+}
+
+// scope converts the section for the engine; r may be nil.
+func (r *ReviewSpec) scope() (safety.Scope, error) {
+	s := safety.Scope{Roles: safety.DefaultRoles()}
+	if r == nil {
+		return s, nil
+	}
+	if r.Context < -1 {
+		return s, fmt.Errorf("context %d: want a number of messages, or -1 for none", r.Context)
+	}
+	s.Context = r.Context
+	for _, name := range sortedKeys(r.Roles) {
+		if strings.TrimSpace(name) == "" || strings.TrimSpace(name) != name {
+			return s, fmt.Errorf("roles: role name %q", name)
+		}
+		rs, err := r.Roles[name].roleScope()
+		if err != nil {
+			return s, fmt.Errorf("roles.%s: %w", name, err)
+		}
+		s.Roles[name] = rs
+	}
+	var err error
+	for _, x := range []struct {
+		name string
+		spec *RoleSpec
+		to   *safety.RoleScope
+	}{{"tools", r.Tools, &s.Tools}, {"fields", r.Fields, &s.Fields}} {
+		if x.spec != nil {
+			if *x.to, err = x.spec.roleScope(); err != nil {
+				return s, fmt.Errorf("%s: %w", x.name, err)
+			}
+		}
+	}
+	return s, nil
+}
+
+func (r RoleSpec) roleScope() (safety.RoleScope, error) {
+	out := safety.RoleScope{BaseOnly: r.BaseOnly, Strikes: r.Strikes}
+	for _, d := range r.Directions {
+		switch d {
+		case "input":
+			out.Directions = append(out.Directions, safety.Input)
+		case "output":
+			out.Directions = append(out.Directions, safety.Output)
+		default:
+			return out, fmt.Errorf("direction %q (want input or output)", d)
+		}
+	}
+	return out, nil
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/firebreak/firebreak/safety/textnorm"
 )
 
 // Spec is policy.yaml. Every key is optional; unknown keys are errors.
@@ -34,6 +36,14 @@ type Spec struct {
 	Strikes *Strikes `yaml:"strikes"`
 	// Labels configure the AI-generated labels on answers.
 	Labels *Labels `yaml:"labels"`
+	// Normalise sets the text normalisation of every engine: the noise
+	// gap, the folds, and whether line breaks end a term (by default they
+	// are noise within the gap, like other punctuation).
+	Normalise textnorm.Options `yaml:"normalise"`
+	// Review says what of a request the input review reads and how: a
+	// policy per message role, for tool definitions and other fields, and
+	// how many of the latest messages are also read as one text.
+	Review *ReviewSpec `yaml:"review"`
 	// Overlays are stricter or extra layers compiled into separate
 	// engines, keyed "route:NAME", "tenant:NAME" or "minors".
 	Overlays map[string]Overlay `yaml:"overlays"`

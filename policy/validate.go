@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/safety/textnorm"
 )
 
 // Problem is one thing wrong with a bundle, at a file and line (0 when
@@ -116,6 +117,12 @@ func checkSpec(p *parsedSpec) []Problem {
 	}
 	c.strikes(s.Strikes)
 	c.labels("labels", s.Labels, false)
+	if _, err := s.Review.scope(); err != nil {
+		c.addf("review", "%v", err)
+	}
+	if _, err := textnorm.New(s.Normalise); err != nil {
+		c.addf("normalise", "%v", err)
+	}
 	return c.probs
 }
 

@@ -219,7 +219,6 @@ func (r *Replica) openGateway(context.Context) error {
 		Accounts: r.Accounts, Limiter: r.Limiter, Policies: r.Policy, Sanctions: r.Sanctions,
 		Identity: r.Identity, Tokens: r.Tokens, Guard: r.Guard, Recorder: recorder, Complaints: r.Complaints,
 		Router:         func() *upstream.Router { return r.Catalog.Router() },
-		Review:         gateway.ReviewScope{History: cfg.Safety.History, System: cfg.Safety.System},
 		UserHeader:     cfg.Users.Header,
 		ClientIPHeader: cfg.ClientIPHeader,
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,

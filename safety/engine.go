@@ -44,6 +44,10 @@ type Config struct {
 	// reused instead of built again. When the terms differ, Compile builds
 	// its own. Default nil.
 	Share *Engine
+	// Scope says what of a request the input review reads and how; the
+	// engine carries it for the surface (see Scope). Zero value: every
+	// role of the OpenAI API, the latest DefaultContext messages joined.
+	Scope Scope
 }
 
 // Rule is a regular expression (RE2 syntax) whose matches are hits.
@@ -114,6 +118,7 @@ type Engine struct {
 	nearAction    []Action    // each near rule's own action
 	nearDirAction [2][]Action // … with the overrides of each direction
 	nearRefuses   [2]bool     // some near rule refuses in that direction
+	scope         Scope
 }
 
 type rule struct {
@@ -140,7 +145,11 @@ func Compile(cfg Config) (*Engine, error) {
 	if cfg.Version == "" {
 		return nil, errors.New("compile policy: version is required")
 	}
-	e := &Engine{version: cfg.Version, replies: cfg.Replies, mask: cfg.Mask, overrides: map[overrideKey]Action{}}
+	e := &Engine{version: cfg.Version, replies: cfg.Replies, mask: cfg.Mask, overrides: map[overrideKey]Action{},
+		scope: cfg.Scope.withDefaults()}
+	if err := e.scope.validate(); err != nil {
+		return nil, fmt.Errorf("compile policy %s: %w", cfg.Version, err)
+	}
 	if e.mask == "" {
 		e.mask = "＊"
 	}
@@ -328,6 +337,9 @@ func (e *Engine) checkReplies(cfg Config, _ Action) error {
 
 // Version is the policy version the engine was compiled from.
 func (e *Engine) Version() string { return e.version }
+
+// Scope is what of a request the input review reads and how.
+func (e *Engine) Scope() Scope { return e.scope }
 
 // Lexicon returns the compiled lexicon.
 func (e *Engine) Lexicon() *lexicon.Lexicon { return e.lex }

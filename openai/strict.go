@@ -1,0 +1,615 @@
+package openai
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The gateway reviews one request and forwards another unless its parser
+// and the model server's read the same bytes the same way. Model servers
+// disagree on the corner cases: Python's json module keeps the last of two
+// equal keys, Go's encoding/json matches field names without regard to
+// case, pydantic matches them exactly. So request bodies are read with a
+// parser that refuses every such corner instead of picking a reading:
+//
+//   - a key that appears twice in one object, compared after unescaping
+//     ("content" and "\u0063ontent" are the same key), at any depth;
+//   - in the objects of the OpenAI schema (the request, messages, content
+//     parts, tool calls, tools …), two keys equal under Unicode case
+//     folding, and a key that equals a known field under case folding
+//     without being it ("CONTENT", "Role", "meſſages");
+//   - an escape that encodes half of a UTF-16 surrogate pair;
+//   - nesting deeper than maxDepth.
+//
+// What was parsed is then the only source of truth: the gateway reviews
+// the tree and forwards the tree re-encoded (see encode), never the
+// client's bytes.
+
+// maxDepth bounds the nesting of a request body.
+const maxDepth = 128
+
+type kind uint8
+
+const (
+	kindNull kind = iota
+	kindBool
+	kindNumber
+	kindString
+	kindArray
+	kindObject
+)
+
+// node is one JSON value. Numbers and booleans keep their literal text in
+// str; strings their decoded value.
+type node struct {
+	kind    kind
+	str     string
+	elems   []*node
+	members []member
+}
+
+type member struct {
+	key string
+	val *node
+}
+
+// get returns the value of key in an object, or nil.
+func (n *node) get(key string) *node {
+	if n == nil || n.kind != kindObject {
+		return nil
+	}
+	for _, m := range n.members {
+		if m.key == key {
+			return m.val
+		}
+	}
+	return nil
+}
+
+// set replaces the value of key in an object, or appends the member.
+func (n *node) set(key string, v *node) {
+	for i, m := range n.members {
+		if m.key == key {
+			n.members[i].val = v
+			return
+		}
+	}
+	n.members = append(n.members, member{key, v})
+}
+
+func (n *node) del(key string) {
+	for i, m := range n.members {
+		if m.key == key {
+			n.members = append(n.members[:i], n.members[i+1:]...)
+			return
+		}
+	}
+}
+
+func stringNode(s string) *node { return &node{kind: kindString, str: s} }
+
+// knownFields are the field names of the OpenAI chat and embeddings
+// requests and of the extensions vLLM, SGLang and Ollama read, at every
+// level of their schema. In an object of the schema a key that matches one
+// of them only under case folding is refused.
+var knownFields = foldSet(
+	// request
+	"model", "messages", "stream", "stream_options", "include_usage", "continuous_usage_stats", "n", "user",
+	"tools", "tool_choice", "functions", "function_call", "response_format", "json_schema", "schema", "strict",
+	"temperature", "top_p", "top_k", "min_p", "max_tokens", "max_completion_tokens", "stop", "seed",
+	"logprobs", "top_logprobs", "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias",
+	"metadata", "parallel_tool_calls", "store", "service_tier", "reasoning_effort", "modalities", "audio",
+	"voice", "prediction", "web_search_options", "prompt_cache_key", "safety_identifier", "verbosity",
+	"chat_template", "chat_template_kwargs", "add_generation_prompt", "continue_final_message", "documents",
+	"echo", "guided_json", "guided_regex", "guided_choice", "guided_grammar", "min_tokens", "stop_token_ids",
+	"skip_special_tokens", "ignore_eos", "input", "dimensions", "encoding_format", "options", "think", "format",
+	// messages
+	"role", "content", "name", "tool_calls", "tool_call_id", "refusal", "reasoning_content", "reasoning",
+	"thinking", "images",
+	// content parts
+	"type", "text", "image_url", "url", "detail", "input_audio", "data", "file", "file_data", "file_id",
+	"filename", "video_url",
+	// tool calls and tools
+	"id", "index", "function", "arguments", "description", "parameters",
+)
+
+// freeForm fields hold objects whose keys are the client's own (a JSON
+// schema's property names, metadata): the schema's case rules stop there.
+var freeForm = map[string]bool{
+	"parameters": true, "schema": true, "metadata": true, "logit_bias": true, "chat_template_kwargs": true,
+	"documents": true, "guided_json": true, "options": true,
+}
+
+func foldSet(names ...string) map[string]string {
+	m := make(map[string]string, len(names))
+	for _, n := range names {
+		m[foldKey(n)] = n
+	}
+	return m
+}
+
+// foldKey maps s to one representative of its Unicode simple case-folding
+// class, so that foldKey(a) == foldKey(b) exactly when strings.EqualFold(a, b).
+func foldKey(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii { // the least rune of an ASCII letter's class is its upper case
+		return strings.ToUpper(s)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		min := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < min {
+				min = f
+			}
+		}
+		b.WriteRune(min)
+	}
+	return b.String()
+}
+
+// parser reads one JSON value strictly. Errors carry the path of the value
+// where they occurred.
+type parser struct {
+	data []byte
+	pos  int
+	path []string // "messages", "[0]", "content" …
+	err  *Error
+}
+
+// parseStrict parses body, which must be one JSON object. Failures are
+// *Error values naming the offending key or byte.
+func parseStrict(body []byte) (*node, error) {
+	p := &parser{data: body}
+	p.space()
+	if p.pos < len(p.data) && p.data[p.pos] != '{' {
+		return nil, Errorf(CodeInvalidJSON, "request body is not a valid JSON object: expected an object at the top level")
+	}
+	n := p.value(0, true)
+	if p.err == nil {
+		p.space()
+		if p.pos < len(p.data) {
+			p.syntax("data after the top-level object")
+		}
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	return n, nil
+}
+
+func (p *parser) where() string {
+	var b strings.Builder
+	for _, s := range p.path {
+		if b.Len() > 0 && s[0] != '[' {
+			b.WriteByte('.')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+func (p *parser) syntax(what string) {
+	if p.err == nil {
+		p.err = Errorf(CodeInvalidJSON, "request body is not a valid JSON object: %s at byte %d", what, p.pos)
+	}
+}
+
+// keyError refuses a key, naming it and where it is.
+func (p *parser) keyError(key, format string, args ...any) {
+	if p.err != nil {
+		return
+	}
+	at := p.where()
+	in := ""
+	if at != "" {
+		in = " in " + at
+	}
+	param := key
+	if at != "" {
+		param = at + "." + key
+	}
+	p.err = &Error{Code: CodeInvalidRequest, Param: param,
+		Message: "key " + strconv.Quote(key) + in + ": " + fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) space() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+// value parses the value at pos; schema says it is part of the OpenAI
+// schema, where the case rules apply.
+func (p *parser) value(depth int, schema bool) *node {
+	if depth > maxDepth {
+		if p.err == nil {
+			p.err = Errorf(CodeInvalidJSON, "request body is not a valid JSON object: nesting is too deep")
+		}
+		return nil
+	}
+	p.space()
+	if p.pos >= len(p.data) {
+		p.syntax("unexpected end")
+		return nil
+	}
+	switch c := p.data[p.pos]; {
+	case c == '{':
+		return p.object(depth, schema)
+	case c == '[':
+		return p.array(depth, schema)
+	case c == '"':
+		s, ok := p.string()
+		if !ok {
+			return nil
+		}
+		return stringNode(s)
+	case c == 't':
+		return p.literal("true", kindBool)
+	case c == 'f':
+		return p.literal("false", kindBool)
+	case c == 'n':
+		return p.literal("null", kindNull)
+	case c == '-' || c >= '0' && c <= '9':
+		return p.number()
+	}
+	p.syntax("unexpected character")
+	return nil
+}
+
+func (p *parser) literal(lit string, k kind) *node {
+	if !strings.HasPrefix(string(p.data[p.pos:min(len(p.data), p.pos+len(lit))]), lit) {
+		p.syntax("invalid literal")
+		return nil
+	}
+	p.pos += len(lit)
+	return &node{kind: k, str: lit}
+}
+
+func (p *parser) number() *node {
+	start := p.pos
+	d := p.data
+	if p.pos < len(d) && d[p.pos] == '-' {
+		p.pos++
+	}
+	digits := func() int {
+		n := 0
+		for p.pos < len(d) && d[p.pos] >= '0' && d[p.pos] <= '9' {
+			p.pos++
+			n++
+		}
+		return n
+	}
+	switch {
+	case p.pos < len(d) && d[p.pos] == '0':
+		p.pos++
+	case digits() == 0:
+		p.syntax("invalid number")
+		return nil
+	}
+	if p.pos < len(d) && d[p.pos] == '.' {
+		p.pos++
+		if digits() == 0 {
+			p.syntax("invalid number")
+			return nil
+		}
+	}
+	if p.pos < len(d) && (d[p.pos] == 'e' || d[p.pos] == 'E') {
+		p.pos++
+		if p.pos < len(d) && (d[p.pos] == '+' || d[p.pos] == '-') {
+			p.pos++
+		}
+		if digits() == 0 {
+			p.syntax("invalid number")
+			return nil
+		}
+	}
+	return &node{kind: kindNumber, str: string(d[start:p.pos])}
+}
+
+func (p *parser) array(depth int, schema bool) *node {
+	p.pos++ // [
+	n := &node{kind: kindArray}
+	p.space()
+	if p.pos < len(p.data) && p.data[p.pos] == ']' {
+		p.pos++
+		return n
+	}
+	for {
+		p.path = append(p.path, "["+strconv.Itoa(len(n.elems))+"]")
+		v := p.value(depth+1, schema)
+		p.path = p.path[:len(p.path)-1]
+		if p.err != nil {
+			return nil
+		}
+		n.elems = append(n.elems, v)
+		if more, ok := p.next(']'); !more {
+			return ifOK(n, ok)
+		}
+	}
+}
+
+// next reads the separator after a member or element: true for ',', false
+// for the closing byte; ok is false on a syntax error.
+func (p *parser) next(closing byte) (more, ok bool) {
+	p.space()
+	switch {
+	case p.pos >= len(p.data):
+		p.syntax("unexpected end")
+	case p.data[p.pos] == ',':
+		p.pos++
+		return true, true
+	case p.data[p.pos] == closing:
+		p.pos++
+		return false, true
+	default:
+		p.syntax("expected ',' or '" + string(closing) + "'")
+	}
+	return false, false
+}
+
+func ifOK(n *node, ok bool) *node {
+	if !ok {
+		return nil
+	}
+	return n
+}
+
+func (p *parser) object(depth int, schema bool) *node {
+	p.pos++ // {
+	n := &node{kind: kindObject}
+	p.space()
+	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+		p.pos++
+		return n
+	}
+	var folded []string // folded keys, in schema objects
+	for {
+		p.space()
+		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+			p.syntax("expected a key")
+			return nil
+		}
+		key, ok := p.string()
+		if !ok {
+			return nil
+		}
+		if !p.checkKey(n, key, schema, &folded) {
+			return nil
+		}
+		p.space()
+		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+			p.syntax("expected ':'")
+			return nil
+		}
+		p.pos++
+		p.path = append(p.path, key)
+		v := p.value(depth+1, schema && !freeForm[key] && knownFields[foldKey(key)] == key)
+		p.path = p.path[:len(p.path)-1]
+		if p.err != nil {
+			return nil
+		}
+		n.members = append(n.members, member{key, v})
+		if more, ok := p.next('}'); !more {
+			return ifOK(n, ok)
+		}
+	}
+}
+
+// checkKey applies the duplicate and case rules to a new key of n.
+func (p *parser) checkKey(n *node, key string, schema bool, folded *[]string) bool {
+	for _, m := range n.members {
+		if m.key == key {
+			p.keyError(key, "appears twice; each key may appear once")
+			return false
+		}
+	}
+	if !schema {
+		return true
+	}
+	f := foldKey(key)
+	if known, ok := knownFields[f]; ok && known != key {
+		p.keyError(key, "differs from the field %q only in case; write %q", known, known)
+		return false
+	}
+	for i, g := range *folded {
+		if g == f {
+			p.keyError(key, "differs from the key %q only in case; send one of them", n.members[i].key)
+			return false
+		}
+	}
+	*folded = append(*folded, f)
+	return true
+}
+
+// string reads a JSON string at pos and returns its decoded value.
+func (p *parser) string() (string, bool) {
+	p.pos++ // opening quote
+	start := p.pos
+	d := p.data
+	// Fast path: no escapes.
+	for p.pos < len(d) {
+		c := d[p.pos]
+		if c == '"' {
+			s := string(d[start:p.pos])
+			p.pos++
+			return s, true
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			p.syntax("control character in a string")
+			return "", false
+		}
+		p.pos++
+	}
+	var b strings.Builder
+	b.Write(d[start:p.pos])
+	for p.pos < len(d) {
+		c := d[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			return b.String(), true
+		case c < 0x20:
+			p.syntax("control character in a string")
+			return "", false
+		case c != '\\':
+			b.WriteByte(c)
+			p.pos++
+			continue
+		}
+		if p.pos+1 >= len(d) {
+			break
+		}
+		esc := d[p.pos+1]
+		p.pos += 2
+		switch esc {
+		case '"', '\\', '/':
+			b.WriteByte(esc)
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			r, ok := p.hex4()
+			if !ok {
+				return "", false
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if p.pos+1 < len(d) && d[p.pos] == '\\' && d[p.pos+1] == 'u' {
+					p.pos += 2
+					if r2, ok = p.hex4(); !ok {
+						return "", false
+					}
+				}
+				if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
+					p.pos -= 6
+					p.syntax("\\u escape of an unpaired UTF-16 surrogate")
+					return "", false
+				}
+			}
+			b.WriteRune(r)
+		default:
+			p.pos -= 2
+			p.syntax("invalid escape")
+			return "", false
+		}
+	}
+	p.syntax("unterminated string")
+	return "", false
+}
+
+func (p *parser) hex4() (rune, bool) {
+	if p.pos+4 > len(p.data) {
+		p.syntax("invalid \\u escape")
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(p.data[p.pos:p.pos+4]), 16, 32)
+	if err != nil {
+		p.syntax("invalid \\u escape")
+		return 0, false
+	}
+	p.pos += 4
+	return rune(v), true
+}
+
+// encode appends the JSON encoding of n: compact, keys in their order,
+// strings escaped minimally (no HTML escaping), numbers as received.
+func (n *node) encode(b []byte) []byte {
+	switch n.kind {
+	case kindNull:
+		return append(b, "null"...)
+	case kindBool, kindNumber:
+		return append(b, n.str...)
+	case kindString:
+		return appendString(b, n.str)
+	case kindArray:
+		b = append(b, '[')
+		for i, e := range n.elems {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = e.encode(b)
+		}
+		return append(b, ']')
+	}
+	b = append(b, '{')
+	for i, m := range n.members {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, m.key)
+		b = append(b, ':')
+		b = m.val.encode(b)
+	}
+	return append(b, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string. s is valid UTF-8 (it was parsed
+// from valid UTF-8 or set by the gateway); invalid bytes would be replaced.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, s[start:i]...)
+				b = append(b, `\ufffd`...)
+				i++
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		}
+		i++
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
