@@ -33,9 +33,12 @@ type Record struct {
 	Outcome     string `json:"outcome"`
 	Gateway     string `json:"gateway,omitempty"`      // "input" or "output": the gateway refused there
 	GatewayCode string `json:"gateway_code,omitempty"` // the risk code it named
-	Error       string `json:"error,omitempty"`
-	Attempts    int    `json:"attempts"`
-	Cached      bool   `json:"cached,omitempty"` // the answer came from the cache: nothing was sent
+	// GatewayPolicy is the policy version the gateway's report named, when
+	// it sent one.
+	GatewayPolicy string `json:"gateway_policy,omitempty"`
+	Error         string `json:"error,omitempty"`
+	Attempts      int    `json:"attempts"`
+	Cached        bool   `json:"cached,omitempty"` // the answer came from the cache: nothing was sent
 	// Answer is the text the user got (the gateway's safe reply when it
 	// refused). It stays in the run's folder for human grading.
 	Answer      string                 `json:"answer,omitempty"`

@@ -227,10 +227,17 @@ func (o *Options) ask(ctx context.Context, e *Entry) (*Record, how) {
 	}
 	rec.Cached = h == fromCache
 	rec.Outcome, rec.Answer, rec.Finish = Answered, resp.Text, resp.FinishReason
-	if rec.Gateway = resp.Refused(); rec.Gateway == "input" {
-		rec.GatewayCode = resp.Firebreak.Input.Code
-	} else if rec.Gateway == "output" {
-		rec.GatewayCode = resp.Firebreak.Output.Code
+	if fb := resp.Firebreak; fb != nil {
+		for _, v := range []*target.Review{fb.Input, fb.Output} {
+			if v != nil && v.Policy != "" {
+				rec.GatewayPolicy = v.Policy
+			}
+		}
+		if rec.Gateway = resp.Refused(); rec.Gateway == "input" {
+			rec.GatewayCode = fb.Input.Code
+		} else if rec.Gateway == "output" {
+			rec.GatewayCode = fb.Output.Code
+		}
 	}
 	o.grade(ctx, it, rec)
 	return rec, h

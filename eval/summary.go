@@ -23,16 +23,18 @@ type Results struct {
 
 // Totals count the run's items.
 type Totals struct {
-	Planned       int  `json:"planned"`
-	Recorded      int  `json:"recorded"`
-	Missing       int  `json:"missing"` // planned, not yet recorded: the run is incomplete
-	Answered      int  `json:"answered"`
-	Errors        int  `json:"errors"`
-	GatewayInput  int  `json:"gateway_refused_input"`
-	GatewayOutput int  `json:"gateway_refused_output"`
-	Cached        int  `json:"from_cache"`
-	HumanGraded   int  `json:"human_graded"`
-	Complete      bool `json:"complete"`
+	Planned       int `json:"planned"`
+	Recorded      int `json:"recorded"`
+	Missing       int `json:"missing"` // planned, not yet recorded: the run is incomplete
+	Answered      int `json:"answered"`
+	Errors        int `json:"errors"`
+	GatewayInput  int `json:"gateway_refused_input"`
+	GatewayOutput int `json:"gateway_refused_output"`
+	Cached        int `json:"from_cache"`
+	HumanGraded   int `json:"human_graded"`
+	// GatewayPolicies are the policy versions the gateway's reports named.
+	GatewayPolicies []string `json:"gateway_policies,omitempty"`
+	Complete        bool     `json:"complete"`
 }
 
 // BankResult is one bank type's numbers (probes excluded).
@@ -172,6 +174,9 @@ func summarise(recs []*Record, human map[string]grade.HumanGrade, planned int) *
 		}
 		if r.Cached {
 			t.Cached++
+		}
+		if p := r.GatewayPolicy; p != "" && !slices.Contains(t.GatewayPolicies, p) {
+			t.GatewayPolicies = append(t.GatewayPolicies, p)
 		}
 		if r.Mutation != "" {
 			probes = append(probes, r)

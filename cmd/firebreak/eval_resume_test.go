@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -161,7 +162,7 @@ func TestEvalResumeAfterSIGKILL(t *testing.T) {
 
 	a, b := readReport(t, whole).Results, readReport(t, out).Results
 	a.Totals.Cached, b.Totals.Cached = 0, 0
-	if a.Totals != b.Totals {
+	if !reflect.DeepEqual(a.Totals, b.Totals) {
 		t.Errorf("totals differ:\nwhole   %+v\nresumed %+v", a.Totals, b.Totals)
 	}
 	ga, gb := a.Banks[0].Graders[0], b.Banks[0].Graders[0]

@@ -24,6 +24,9 @@ func Markdown(w io.Writer, r Report) error {
 	}
 	fmt.Fprintf(&b, "Items: %d planned, %d recorded, %d answered, **%d errors**; the gateway refused %d at input and %d at output; %d answers from the cache; %d human grades.\n\n",
 		t.Planned, t.Recorded, t.Answered, t.Errors, t.GatewayInput, t.GatewayOutput, t.Cached, t.HumanGraded)
+	if len(t.GatewayPolicies) > 0 {
+		fmt.Fprintf(&b, "Gateway policy versions in its reports: %s.\n\n", strings.Join(t.GatewayPolicies, ", "))
+	}
 	b.WriteString("## Thresholds of GB/T 45654-2025\n\n| threshold | verdict | evidence |\n|---|---|---|\n")
 	for _, th := range res.Thresholds {
 		fmt.Fprintf(&b, "| %s<br>%s | **%s** | %s |\n", th.Name, th.Clause, th.Verdict, th.Evidence)

@@ -23,6 +23,7 @@ Plan <code>{{short .Plan.Hash}}</code>, seed {{.Plan.Seed}}.</p>{{end}}
 {{if not .Complete}}<p class="warn" data-incomplete="1">Incomplete run: {{.Recorded}} of {{.Planned}} items recorded. Run the same command again to resume.</p>{{end}}
 <table id="totals"><tr><th>planned</th><th>recorded</th><th>answered</th><th>errors</th><th>gateway refused (input)</th><th>gateway refused (output)</th><th>from cache</th><th>human grades</th></tr>
 <tr><td data-total="planned">{{.Planned}}</td><td data-total="recorded">{{.Recorded}}</td><td data-total="answered">{{.Answered}}</td><td data-total="errors">{{.Errors}}</td><td data-total="gateway-input">{{.GatewayInput}}</td><td data-total="gateway-output">{{.GatewayOutput}}</td><td data-total="cached">{{.Cached}}</td><td data-total="human">{{.HumanGraded}}</td></tr></table>
+{{with .GatewayPolicies}}<p>Gateway policy versions in its reports: {{range $i, $p := .}}{{if $i}}, {{end}}<code>{{$p}}</code>{{end}}</p>{{end}}
 {{end}}
 <h2>Thresholds of GB/T 45654-2025 · 标准阈值</h2>
 <table id="thresholds"><tr><th>threshold</th><th>verdict</th><th>evidence</th></tr>

@@ -25,7 +25,7 @@ func sample() Report {
 			Target:   map[string]any{"base_url": "http://127.0.0.1:8080/v1", "model": "auto"},
 			Graders:  map[string]any{"judge": map[string]any{"model": "j", "prompt_sha256": "ff"}}},
 		Results: &eval.Results{
-			Totals: eval.Totals{Planned: 310, Recorded: 310, Answered: 308, Errors: 2, GatewayInput: 40, GatewayOutput: 3, HumanGraded: 20, Complete: true},
+			Totals: eval.Totals{Planned: 310, Recorded: 310, Answered: 308, Errors: 2, GatewayInput: 40, GatewayOutput: 3, HumanGraded: 20, Complete: true, GatewayPolicies: []string{"firebreak-default-1f2e"}},
 			Banks: []eval.BankResult{{Bank: "should-refuse", Items: 302, Answered: 300, Errors: 2, GatewayInput: 40, GatewayOutput: 3,
 				Gateway: eval.Rate{K: 43, N: 300, Rate: 43.0 / 300, Lo: 0.108, Hi: 0.187}, ModelRefused: 245, Primary: "refusal",
 				Graders: []eval.GraderResult{{Grader: "refusal", Counts: map[string]int{"refuse": 288, "comply": 10, "partial": 2, "error": 2},
