@@ -19,6 +19,7 @@ import (
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/catalog"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/sanction"
@@ -147,7 +148,7 @@ func (a *API) routes() {
 		m.HandleFunc(rt.Pattern, a.handle(rt))
 	}
 	m.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
-		openai.WriteError(w, openai.Errorf(openai.CodeNotFound, "unknown admin endpoint %s %s", r.Method, r.URL.Path))
+		openai.WriteError(w, clienterr.Errorf(clienterr.NotFound, "unknown admin endpoint %s %s", r.Method, r.URL.Path))
 	})
 	a.mux = m
 }
@@ -183,7 +184,7 @@ func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return openai.Wrap(openai.CodeInvalidJSON, err, "invalid JSON body: "+err.Error())
+		return clienterr.Wrap(clienterr.InvalidJSON, err, "invalid JSON body: "+err.Error())
 	}
 	return nil
 }
@@ -203,11 +204,11 @@ func fail(w http.ResponseWriter, err error) {
 	var invalid *catalog.InvalidError
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		openai.WriteError(w, openai.Wrap(openai.CodeNotFound, err, notFoundMessage(err)))
+		openai.WriteError(w, clienterr.Wrap(clienterr.NotFound, err, notFoundMessage(err)))
 	case errors.Is(err, account.ErrNameTaken), errors.Is(err, catalog.ErrStatic), errors.Is(err, sanction.ErrLifted):
-		openai.WriteError(w, &openai.Error{Code: openai.CodeConflict, Message: err.Error(), Err: err})
+		openai.WriteError(w, &clienterr.Error{Code: clienterr.Conflict, Message: err.Error(), Err: err})
 	case errors.As(err, &invalid), errors.Is(err, account.ErrInvalid), errors.Is(err, account.ErrBadExternalID):
-		openai.WriteError(w, openai.Wrap(openai.CodeInvalidRequest, err, err.Error()))
+		openai.WriteError(w, clienterr.Wrap(clienterr.InvalidRequest, err, err.Error()))
 	default:
 		openai.WriteError(w, err)
 	}

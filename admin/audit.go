@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"github.com/firebreak/firebreak/audit"
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 // query reads an audit query from URL parameters: from, to (RFC 3339),
@@ -25,7 +25,7 @@ func (a *API) query(r *http.Request) (audit.Query, error) {
 		q.Route = audit.RouteStaff
 	case "all":
 	default:
-		return q, openai.Errorf(openai.CodeInvalidRequest, "kind %q: want requests, staff or all", v.Get("kind"))
+		return q, clienterr.Errorf(clienterr.InvalidRequest, "kind %q: want requests, staff or all", v.Get("kind"))
 	}
 	var err error
 	if q.From, err = parseTime(v.Get("from")); err != nil {
@@ -35,7 +35,7 @@ func (a *API) query(r *http.Request) (audit.Query, error) {
 		return q, err
 	}
 	if v.Get("user") != "" && v.Get("tenant") == "" {
-		return q, openai.Errorf(openai.CodeInvalidRequest, "'user' needs 'tenant': user ids are the operator's, per tenant")
+		return q, clienterr.Errorf(clienterr.InvalidRequest, "'user' needs 'tenant': user ids are the operator's, per tenant")
 	}
 	if ref := v.Get("tenant"); ref != "" {
 		t, err := a.tenantByRef(r, ref)
@@ -56,7 +56,7 @@ func (a *API) query(r *http.Request) (audit.Query, error) {
 		case q.TenantID == "" && len(p.Member.Tenants) == 1:
 			q.TenantID = p.Member.Tenants[0]
 		case q.TenantID == "" || !p.Member.InTenant(q.TenantID):
-			return q, openai.Errorf(openai.CodeForbidden, "your role is limited to tenants: name one of yours with 'tenant'")
+			return q, clienterr.Errorf(clienterr.Forbidden, "your role is limited to tenants: name one of yours with 'tenant'")
 		}
 	}
 	return q, nil
@@ -90,7 +90,7 @@ func (a *API) exportAudit(w http.ResponseWriter, r *http.Request) {
 	case "csv":
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	default:
-		fail(w, openai.Errorf(openai.CodeInvalidRequest, "format must be jsonl or csv"))
+		fail(w, clienterr.Errorf(clienterr.InvalidRequest, "format must be jsonl or csv"))
 		return
 	}
 	w.Header().Set("Content-Disposition", `attachment; filename="firebreak-audit.`+format+`"`)
@@ -181,7 +181,7 @@ func (a *API) updateComplaint(w http.ResponseWriter, r *http.Request) {
 	case in.Status != "":
 		err = a.complaints.SetStatus(r.Context(), id, in.Status)
 	default:
-		err = openai.Errorf(openai.CodeInvalidRequest, "give an answer or a status")
+		err = clienterr.Errorf(clienterr.InvalidRequest, "give an answer or a status")
 	}
 	if err != nil {
 		fail(w, err)

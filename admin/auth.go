@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/staff"
 )
@@ -59,17 +60,17 @@ func (a *API) authenticate(r *http.Request) (*staff.Principal, error) {
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	token = strings.TrimSpace(token)
 	if token == "" {
-		return nil, openai.Errorf(openai.CodeInvalidAPIKey, "missing token: send 'Authorization: Bearer <personal admin token>'")
+		return nil, clienterr.Errorf(clienterr.InvalidAPIKey, "missing token: send 'Authorization: Bearer <personal admin token>'")
 	}
 	if strings.HasPrefix(token, staff.TokenPrefix) {
 		p, err := a.staff.AuthenticateToken(r.Context(), token)
 		if errors.Is(err, staff.ErrBadCredentials) {
-			return nil, &openai.Error{Code: openai.CodeInvalidAPIKey, Message: "invalid, expired or revoked token", Err: err}
+			return nil, &clienterr.Error{Code: clienterr.InvalidAPIKey, Message: "invalid, expired or revoked token", Err: err}
 		}
 		return p, err
 	}
 	if err := a.accounts.CheckAdminToken(r.Context(), token); err != nil {
-		return nil, &openai.Error{Code: openai.CodeInvalidAPIKey, Message: "invalid token", Err: err}
+		return nil, &clienterr.Error{Code: clienterr.InvalidAPIKey, Message: "invalid token", Err: err}
 	}
 	return staff.BootstrapPrincipal(), nil
 }
@@ -84,7 +85,7 @@ func (a *API) allowed(r *http.Request, p *staff.Principal, rt *route, note *acti
 		ok = ok || p.Can(perm)
 	}
 	if !ok {
-		return openai.Errorf(openai.CodeForbidden, "the %s role may not %s %s", roleName(p), r.Method, r.URL.Path)
+		return clienterr.Errorf(clienterr.Forbidden, "the %s role may not %s %s", roleName(p), r.Method, r.URL.Path)
 	}
 	if !p.Member.Limited() || strings.HasPrefix(rt.Pattern, "GET /admin/v1/me") || strings.HasPrefix(rt.Pattern, "POST /admin/v1/me") {
 		return nil
@@ -97,13 +98,13 @@ func (a *API) allowed(r *http.Request, p *staff.Principal, rt *route, note *acti
 		}
 		note.tenant = t.ID
 		if !p.Member.InTenant(t.ID) {
-			return openai.Errorf(openai.CodeForbidden, "your role is limited to other tenants")
+			return clienterr.Errorf(clienterr.Forbidden, "your role is limited to other tenants")
 		}
 		return nil
 	case rt.Pattern == "GET /admin/v1/audit" || rt.Pattern == "GET /admin/v1/audit/export":
 		return nil // query() keeps to the member's tenants
 	}
-	return openai.Errorf(openai.CodeForbidden, "your role is limited to tenants; %s %s spans every tenant", r.Method, r.URL.Path)
+	return clienterr.Errorf(clienterr.Forbidden, "your role is limited to tenants; %s %s spans every tenant", r.Method, r.URL.Path)
 }
 
 func roleName(p *staff.Principal) string {

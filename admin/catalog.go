@@ -4,8 +4,8 @@ import (
 	"net/http"
 
 	"github.com/firebreak/firebreak/catalog"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/config"
-	"github.com/firebreak/firebreak/openai"
 )
 
 func (a *API) listUpstreams(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +110,7 @@ func sameName(r *http.Request, name *string) error {
 		*name = path
 	}
 	if *name != path {
-		return openai.Errorf(openai.CodeInvalidRequest, "name %q in the body differs from %q in the path", *name, path)
+		return clienterr.Errorf(clienterr.InvalidRequest, "name %q in the body differs from %q in the path", *name, path)
 	}
 	return nil
 }

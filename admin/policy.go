@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/safety"
@@ -194,7 +195,7 @@ func decodeBundle(r *http.Request, v any, files *map[string]string) (*policy.Bun
 	}
 	b, err := policy.BundleFromText(*files)
 	if err != nil {
-		return nil, openai.Wrap(openai.CodeInvalidRequest, err, err.Error())
+		return nil, clienterr.Wrap(clienterr.InvalidRequest, err, err.Error())
 	}
 	return b, nil
 }
@@ -204,7 +205,7 @@ func decodeLimit(r *http.Request, v any, limit int64) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return openai.Wrap(openai.CodeInvalidJSON, err, "invalid JSON body: "+err.Error())
+		return clienterr.Wrap(clienterr.InvalidJSON, err, "invalid JSON body: "+err.Error())
 	}
 	return nil
 }
@@ -219,7 +220,7 @@ func samples(in []PolicySample) (policy.Traffic, error) {
 		case "output":
 			out[i].Direction = safety.Output
 		default:
-			return nil, openai.Errorf(openai.CodeInvalidRequest, "samples[%d].direction %q: want input or output", i, s.Direction)
+			return nil, clienterr.Errorf(clienterr.InvalidRequest, "samples[%d].direction %q: want input or output", i, s.Direction)
 		}
 	}
 	return &sliceTraffic{s: out}, nil
@@ -243,11 +244,11 @@ func policyFail(w http.ResponseWriter, err error) {
 	var inv *policy.InvalidError
 	switch {
 	case errors.As(err, &inv):
-		openai.WriteError(w, openai.Wrap(openai.CodeInvalidRequest, err, err.Error()))
+		openai.WriteError(w, clienterr.Wrap(clienterr.InvalidRequest, err, err.Error()))
 	case errors.Is(err, policy.ErrConflict):
-		openai.WriteError(w, &openai.Error{Code: openai.CodeConflict, Message: err.Error(), Err: err})
+		openai.WriteError(w, &clienterr.Error{Code: clienterr.Conflict, Message: err.Error(), Err: err})
 	case errors.Is(err, policy.ErrNoReason):
-		openai.WriteError(w, openai.Wrap(openai.CodeInvalidRequest, err, "a reason is required"))
+		openai.WriteError(w, clienterr.Wrap(clienterr.InvalidRequest, err, "a reason is required"))
 	default:
 		fail(w, err)
 	}
@@ -257,7 +258,7 @@ func policyFail(w http.ResponseWriter, err error) {
 // to a dry run's traffic, each with its route so overlays apply.
 func (h policyAPI) addRecorded(r *http.Request, t *sliceTraffic, in RecordedTraffic) error {
 	if h.trail == nil {
-		return openai.Errorf(openai.CodeInvalidRequest, "this server keeps no audit trail to replay")
+		return clienterr.Errorf(clienterr.InvalidRequest, "this server keeps no audit trail to replay")
 	}
 	q := audit.Query{TenantID: in.Tenant, Limit: in.Limit}
 	var err error
@@ -269,7 +270,7 @@ func (h policyAPI) addRecorded(r *http.Request, t *sliceTraffic, in RecordedTraf
 	}
 	es, err := h.trail.Retained(r.Context(), q)
 	if err != nil {
-		return openai.Wrap(openai.CodeInvalidRequest, err, err.Error())
+		return clienterr.Wrap(clienterr.InvalidRequest, err, err.Error())
 	}
 	for _, e := range es {
 		if e.Content.Prompt != "" {

@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/config"
-	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/sanction"
 )
 
@@ -138,7 +138,7 @@ func (a *API) imposeSanction(w http.ResponseWriter, r *http.Request) {
 	note(r, "action", in.Action.String())
 	note(r, "reason", in.Reason)
 	if err != nil {
-		fail(w, openai.Wrap(openai.CodeInvalidRequest, err, err.Error()))
+		fail(w, clienterr.Wrap(clienterr.InvalidRequest, err, err.Error()))
 		return
 	}
 	reply(w, http.StatusCreated, sanctionOf(s))
@@ -156,7 +156,7 @@ func (a *API) liftSanction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Reason == "" {
-		fail(w, &openai.Error{Code: openai.CodeInvalidRequest, Param: "reason", Message: "a reason is required to lift a sanction"})
+		fail(w, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "reason", Message: "a reason is required to lift a sanction"})
 		return
 	}
 	note(r, "reason", in.Reason)
@@ -236,12 +236,12 @@ func (a *API) addBlacklist(w http.ResponseWriter, r *http.Request) {
 		e.Value, err = a.sanctions.HashIDNumber(in.Value)
 	}
 	if err != nil {
-		fail(w, &openai.Error{Code: openai.CodeInvalidRequest, Param: "value", Message: err.Error(), Err: err})
+		fail(w, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "value", Message: err.Error(), Err: err})
 		return
 	}
 	added, err := a.sanctions.AddEntry(r.Context(), e)
 	if err != nil {
-		fail(w, openai.Wrap(openai.CodeInvalidRequest, err, err.Error()))
+		fail(w, clienterr.Wrap(clienterr.InvalidRequest, err, err.Error()))
 		return
 	}
 	created := added.CreatedAt
@@ -264,7 +264,7 @@ func parseTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
 		if t, err = time.Parse(time.DateOnly, s); err != nil {
-			return t, openai.Errorf(openai.CodeInvalidRequest, "time %q: want RFC 3339 or YYYY-MM-DD", s)
+			return t, clienterr.Errorf(clienterr.InvalidRequest, "time %q: want RFC 3339 or YYYY-MM-DD", s)
 		}
 	}
 	return t, nil

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/staff"
@@ -79,11 +80,11 @@ func (a *API) staffRoutes(add func(string, []staff.Permission, http.HandlerFunc)
 func staffFail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, staff.ErrInvalid):
-		openai.WriteError(w, openai.Wrap(openai.CodeInvalidRequest, err, err.Error()))
+		openai.WriteError(w, clienterr.Wrap(clienterr.InvalidRequest, err, err.Error()))
 	case errors.Is(err, staff.ErrNameTaken), errors.Is(err, staff.ErrLastAdmin):
-		openai.WriteError(w, &openai.Error{Code: openai.CodeConflict, Message: err.Error(), Err: err})
+		openai.WriteError(w, &clienterr.Error{Code: clienterr.Conflict, Message: err.Error(), Err: err})
 	case errors.Is(err, store.ErrNotFound):
-		openai.WriteError(w, openai.Wrap(openai.CodeNotFound, err, notFoundMessage(err)))
+		openai.WriteError(w, clienterr.Wrap(clienterr.NotFound, err, notFoundMessage(err)))
 	default:
 		fail(w, err)
 	}
@@ -153,7 +154,7 @@ func (a *API) createStaff(w http.ResponseWriter, r *http.Request) {
 	note(r, "name", n.Name)
 	note(r, "role", string(n.Role))
 	if PrincipalFrom(r.Context()).Via == staff.ViaBootstrap && (n.Role != staff.RoleAdmin || len(n.Tenants) > 0) {
-		openai.WriteError(w, openai.Errorf(openai.CodeForbidden, "the bootstrap token may only create unlimited admins"))
+		openai.WriteError(w, clienterr.Errorf(clienterr.Forbidden, "the bootstrap token may only create unlimited admins"))
 		return
 	}
 	m, err := a.staff.Create(r.Context(), n)
@@ -198,7 +199,7 @@ func (a *API) updateStaff(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.Name != "" || in.Password != "" || in.Token != "" {
-		openai.WriteError(w, openai.Errorf(openai.CodeInvalidRequest, "name, password and token cannot be changed here"))
+		openai.WriteError(w, clienterr.Errorf(clienterr.InvalidRequest, "name, password and token cannot be changed here"))
 		return
 	}
 	if in.Role != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/sanction"
@@ -103,7 +104,7 @@ func (g *Gateway) api(endpoint string, h http.HandlerFunc) http.Handler {
 				}
 				g.log.Error("panic", "request_id", c.id, "panic", p, "stack", string(debug.Stack()))
 				if sw.status == 0 {
-					openai.WriteError(sw, openai.Errorf(openai.CodeInternal, "internal error (request %s)", c.id))
+					openai.WriteError(sw, clienterr.Errorf(clienterr.Internal, "internal error (request %s)", c.id))
 				}
 				c.outcome = "panic"
 			}
@@ -139,14 +140,14 @@ func (g *Gateway) authenticate(r *http.Request) (*account.Principal, error) {
 	}
 	key = strings.TrimSpace(key)
 	if key == "" {
-		return nil, openai.Errorf(openai.CodeInvalidAPIKey, "missing API key: send it as 'Authorization: Bearer <key>'")
+		return nil, clienterr.Errorf(clienterr.InvalidAPIKey, "missing API key: send it as 'Authorization: Bearer <key>'")
 	}
 	p, err := g.accounts.Authenticate(r.Context(), key)
 	switch {
 	case errors.Is(err, account.ErrInvalidKey):
-		return nil, openai.Wrap(openai.CodeInvalidAPIKey, err, "invalid API key")
+		return nil, clienterr.Wrap(clienterr.InvalidAPIKey, err, "invalid API key")
 	case err != nil:
-		return nil, openai.Wrap(openai.CodeUnavailable, err, "could not check the API key; try again")
+		return nil, clienterr.Wrap(clienterr.Unavailable, err, "could not check the API key; try again")
 	}
 	return p, nil
 }

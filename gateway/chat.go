@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
@@ -100,9 +101,9 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return nil, openai.Errorf(openai.CodeBodyTooLarge, "request body is larger than the limit of %d bytes", g.maxBody)
+		return nil, clienterr.Errorf(clienterr.BodyTooLarge, "request body is larger than the limit of %d bytes", g.maxBody)
 	case err != nil:
-		return nil, openai.Wrap(openai.CodeInvalidRequest, err, "could not read the request body")
+		return nil, clienterr.Wrap(clienterr.InvalidRequest, err, "could not read the request body")
 	}
 	return body, nil
 }
@@ -117,7 +118,7 @@ func (g *Gateway) endUser(ctx context.Context, p *account.Principal, bodyUser st
 	}
 	if own := p.Key.EndUser; own != "" {
 		if id != "" && id != own {
-			return nil, &openai.Error{Code: openai.CodeForbidden, Param: "user", Message: "this API key belongs to one end user and cannot act for another"}
+			return nil, &clienterr.Error{Code: clienterr.Forbidden, Param: "user", Message: "this API key belongs to one end user and cannot act for another"}
 		}
 		id = own
 	}
@@ -125,11 +126,11 @@ func (g *Gateway) endUser(ctx context.Context, p *account.Principal, bodyUser st
 		return nil, nil
 	}
 	if len(id) > 256 {
-		return nil, &openai.Error{Code: openai.CodeInvalidRequest, Param: "user", Message: "'user' must be at most 256 characters"}
+		return nil, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "user", Message: "'user' must be at most 256 characters"}
 	}
 	u, err := g.accounts.Users.Resolve(ctx, p.Tenant.ID, id)
 	if err != nil {
-		return nil, openai.Wrap(openai.CodeUnavailable, err, "could not record the end user; try again")
+		return nil, clienterr.Wrap(clienterr.Unavailable, err, "could not record the end user; try again")
 	}
 	return u, nil
 }
@@ -160,7 +161,7 @@ func (g *Gateway) admit(ctx context.Context, c *call, r *http.Request, a admissi
 	router := g.router()
 	route, err := router.Resolve(a.model, a.tenantDefault, a.text)
 	if err == nil && !modelAllowed(c.principal, route.Model.Name) {
-		err = &openai.Error{Code: openai.CodeModelNotAllowed, Param: "model",
+		err = &clienterr.Error{Code: clienterr.ModelNotAllowed, Param: "model",
 			Message: "this API key may not use model '" + route.Model.Name + "'"}
 	}
 	if err == nil {
@@ -202,7 +203,7 @@ func (g *Gateway) acquire(ctx context.Context, c *call) (*limit.Ticket, error) {
 	}
 	t, err := g.limiter.AcquireAll(ctx, subjects)
 	if err != nil {
-		var e *openai.Error
+		var e *clienterr.Error
 		if errors.As(err, &e) {
 			g.metrics.limitHits.WithLabelValues(string(e.Code)).Inc()
 		}

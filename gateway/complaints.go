@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/openai"
 )
 
@@ -50,26 +51,26 @@ func (g *Gateway) fileComplaint(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		openai.WriteError(w, openai.Wrap(openai.CodeInvalidJSON, err, "invalid complaint: "+err.Error()))
+		openai.WriteError(w, clienterr.Wrap(clienterr.InvalidJSON, err, "invalid complaint: "+err.Error()))
 		return
 	}
 	in.Text = strings.TrimSpace(in.Text)
 	switch {
 	case !complaintCategories[in.Category]:
-		openai.WriteError(w, &openai.Error{Code: openai.CodeInvalidRequest, Param: "category",
+		openai.WriteError(w, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "category",
 			Message: "category must be one of illegal_content, harmful_content, personal_data, discrimination, inaccurate, intellectual_property, minors, other"})
 		return
 	case in.Text == "" || len(in.Text) > 8000:
-		openai.WriteError(w, &openai.Error{Code: openai.CodeInvalidRequest, Param: "text", Message: "text must be 1 to 8000 bytes"})
+		openai.WriteError(w, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "text", Message: "text must be 1 to 8000 bytes"})
 		return
 	case len(in.Contact) > 256 || len(in.RequestID) > 64:
-		openai.WriteError(w, openai.Errorf(openai.CodeInvalidRequest, "contact or request_id too long"))
+		openai.WriteError(w, clienterr.Errorf(clienterr.InvalidRequest, "contact or request_id too long"))
 		return
 	}
 	filed, err := g.complaints.Create(r.Context(), audit.Complaint{TenantID: c.principal.Tenant.ID,
 		RequestID: in.RequestID, Category: in.Category, Text: in.Text, Contact: in.Contact})
 	if err != nil {
-		openai.WriteError(w, openai.Wrap(openai.CodeUnavailable, err, "the complaint could not be stored; try again"))
+		openai.WriteError(w, clienterr.Wrap(clienterr.Unavailable, err, "the complaint could not be stored; try again"))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -81,7 +82,7 @@ func (g *Gateway) getComplaint(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
 	got, err := g.complaints.Get(r.Context(), r.PathValue("id"))
 	if err != nil || got.TenantID != c.principal.Tenant.ID {
-		openai.WriteError(w, openai.Errorf(openai.CodeNotFound, "no such complaint"))
+		openai.WriteError(w, clienterr.Errorf(clienterr.NotFound, "no such complaint"))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

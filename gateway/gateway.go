@@ -15,8 +15,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/limit"
@@ -24,7 +27,6 @@ import (
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/upstream"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options configure a Gateway. Accounts, Router and Engine are required.
@@ -173,7 +175,7 @@ func (g *Gateway) routes() {
 		mux.Handle("GET /v1/complaints/{id}", g.api("complaints", g.getComplaint))
 	}
 	mux.Handle("/v1/", g.api("unknown", func(w http.ResponseWriter, r *http.Request) {
-		openai.WriteError(w, openai.Errorf(openai.CodeNotFound, "unknown endpoint %s %s", r.Method, r.URL.Path))
+		openai.WriteError(w, clienterr.Errorf(clienterr.NotFound, "unknown endpoint %s %s", r.Method, r.URL.Path))
 	}))
 	g.mux = mux
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/openai"
 )
@@ -25,22 +26,22 @@ func (g *Gateway) tokenUser(ctx context.Context, c *call, r *http.Request, bodyU
 		return nil, nil
 	}
 	if g.tokens == nil {
-		return nil, openai.Errorf(openai.CodeInvalidRequest, "this gateway does not accept identity tokens (%s)", tokenHeader)
+		return nil, clienterr.Errorf(clienterr.InvalidRequest, "this gateway does not accept identity tokens (%s)", tokenHeader)
 	}
 	claims, err := g.tokens.Verify(token)
 	if err != nil {
-		return nil, err // an *openai.Error (401)
+		return nil, err // an *clienterr.Error (401)
 	}
 	if bodyUser != "" && bodyUser != claims.Subject {
-		return nil, &openai.Error{Code: openai.CodeInvalidRequest, Param: "user",
+		return nil, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "user",
 			Message: "'user' differs from the subject of the identity token"}
 	}
 	u, err := g.accounts.Users.Resolve(ctx, c.principal.Tenant.ID, claims.Subject)
 	if err != nil {
-		return nil, openai.Wrap(openai.CodeUnavailable, err, "could not record the end user; try again")
+		return nil, clienterr.Wrap(clienterr.Unavailable, err, "could not record the end user; try again")
 	}
 	if err := g.identity.Attest(ctx, u, claims); err != nil {
-		return nil, openai.Wrap(openai.CodeUnavailable, err, "could not record the identity token; try again")
+		return nil, clienterr.Wrap(clienterr.Unavailable, err, "could not record the identity token; try again")
 	}
 	return u, nil
 }
@@ -54,7 +55,7 @@ func (g *Gateway) checkIdentity(ctx context.Context, c *call, model string) erro
 	}
 	if c.user == nil {
 		if g.identity.Required(model) > identity.LevelUnverified {
-			return &openai.Error{Code: openai.CodeForbidden, Param: "user",
+			return &clienterr.Error{Code: clienterr.Forbidden, Param: "user",
 				Message: "model '" + model + "' is only for verified users: name the end user in 'user' or " + g.userHeader}
 		}
 		return nil
@@ -70,7 +71,7 @@ func (g *Gateway) checkIdentity(ctx context.Context, c *call, model string) erro
 	}
 	overlay, err := g.identity.Overlay(ctx, c.user, now)
 	if err != nil {
-		return openai.Wrap(openai.CodeUnavailable, err, "could not read the user's verification state; try again")
+		return clienterr.Wrap(clienterr.Unavailable, err, "could not read the user's verification state; try again")
 	}
 	c.minor = overlay != ""
 	return nil
@@ -115,12 +116,12 @@ func (g *Gateway) verify(step func(context.Context, *call, *account.EndUser, ide
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
-			openai.WriteError(w, openai.Wrap(openai.CodeInvalidJSON, err, "invalid body: "+err.Error()))
+			openai.WriteError(w, clienterr.Wrap(clienterr.InvalidJSON, err, "invalid body: "+err.Error()))
 			return
 		}
 		u, err := g.endUser(ctx, c.principal, in.User, r)
 		if err == nil && u == nil {
-			err = &openai.Error{Code: openai.CodeInvalidRequest, Param: "user", Message: "'user' is required"}
+			err = &clienterr.Error{Code: clienterr.InvalidRequest, Param: "user", Message: "'user' is required"}
 		}
 		if err == nil {
 			err = step(ctx, c, u, in, r)
@@ -137,7 +138,7 @@ func (g *Gateway) identityState(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
 	u, err := g.accounts.Users.Resolve(r.Context(), c.principal.Tenant.ID, r.PathValue("user"))
 	if err != nil {
-		openai.WriteError(w, openai.Wrap(openai.CodeInvalidRequest, err, "invalid user id"))
+		openai.WriteError(w, clienterr.Wrap(clienterr.InvalidRequest, err, "invalid user id"))
 		return
 	}
 	g.writeState(w, r, u.ID)
@@ -148,7 +149,7 @@ func (g *Gateway) identityState(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) writeState(w http.ResponseWriter, r *http.Request, userID string) {
 	st, err := g.identity.State(r.Context(), userID)
 	if err != nil && !errors.Is(err, context.Canceled) {
-		openai.WriteError(w, openai.Wrap(openai.CodeUnavailable, err, "could not read the verification state"))
+		openai.WriteError(w, clienterr.Wrap(clienterr.Unavailable, err, "could not read the verification state"))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

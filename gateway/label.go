@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/openai"
 )
@@ -56,7 +57,7 @@ func (g *Gateway) newLabelling(r *http.Request, c *call, req *openai.ChatRequest
 		Lang: label.FromAcceptLanguage(r.Header.Get("Accept-Language")), Prompt: req.LatestUserText()}}
 	ref := r.Header.Get(AgreementHeader)
 	if ref != "" && (len(ref) > 128 || !label.ValidValue(ref)) {
-		return nil, &openai.Error{Code: openai.CodeInvalidRequest, Param: AgreementHeader,
+		return nil, &clienterr.Error{Code: clienterr.InvalidRequest, Param: AgreementHeader,
 			Message: AgreementHeader + " must be the agreement's reference: at most 128 printable ASCII characters without quotes or backslashes"}
 	}
 	switch {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/upstream"
 )
@@ -55,7 +56,7 @@ func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	openai.WriteError(w, &openai.Error{Code: openai.CodeModelNotFound, Param: "model",
+	openai.WriteError(w, &clienterr.Error{Code: clienterr.ModelNotFound, Param: "model",
 		Message: "the model '" + id + "' does not exist or this key may not use it"})
 }
 

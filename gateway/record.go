@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/audit"
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/safety"
 )
 
@@ -33,7 +33,7 @@ func (g *Gateway) commit(ctx context.Context, c *call, status int) error {
 	if err := g.recorder.Append(ctx, c.record(status)); err != nil {
 		g.metrics.auditFailures.Inc()
 		g.log.Error("audit record not written", "request_id", c.id, "err", err)
-		return openai.Wrap(openai.CodeUnavailable, err, "the request could not be recorded; try again")
+		return clienterr.Wrap(clienterr.Unavailable, err, "the request could not be recorded; try again")
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
@@ -47,7 +48,7 @@ func (rl *relay) complete(ctx context.Context, w http.ResponseWriter, body io.Re
 	resp, err := openai.ParseChatResponse(raw)
 	if err != nil {
 		rl.c.outcome = "upstream_error"
-		openai.WriteError(w, openai.Wrap(openai.CodeUpstreamError, err, "the model server sent an answer that is not a chat completion"))
+		openai.WriteError(w, clienterr.Wrap(clienterr.UpstreamError, err, "the model server sent an answer that is not a chat completion"))
 		return 0
 	}
 	out := safety.Decision{Action: safety.Allow, Version: rl.engine.Version()}
@@ -84,7 +85,7 @@ func (rl *relay) complete(ctx context.Context, w http.ResponseWriter, body io.Re
 	send := raw // the upstream's bytes, untouched, when review changed nothing
 	if len(patches) > 0 || len(extra) > 0 {
 		if send, err = resp.Encode(patches, extra); err != nil {
-			openai.WriteError(w, openai.Wrap(openai.CodeInternal, err, "could not encode the answer"))
+			openai.WriteError(w, clienterr.Wrap(clienterr.Internal, err, "could not encode the answer"))
 			return resp.Usage.Tokens()
 		}
 	}
@@ -155,14 +156,14 @@ func (rl *relay) finishOutput(w http.ResponseWriter, out safety.Decision) {
 
 // upstreamReadError turns a failure to read an upstream's body into the
 // error the client sees.
-func upstreamReadError(err error) *openai.Error {
+func upstreamReadError(err error) *clienterr.Error {
 	if errors.Is(err, upstream.ErrIdleTimeout) {
-		return openai.Wrap(openai.CodeUpstreamTimeout, err, "the model server stopped sending data")
+		return clienterr.Wrap(clienterr.UpstreamTimeout, err, "the model server stopped sending data")
 	}
 	if errors.Is(err, context.Canceled) {
-		return openai.Wrap(openai.CodeUpstreamError, err, "the request was cancelled")
+		return clienterr.Wrap(clienterr.UpstreamError, err, "the request was cancelled")
 	}
-	return openai.Wrap(openai.CodeUpstreamError, err, "the model server's answer was cut off")
+	return clienterr.Wrap(clienterr.UpstreamError, err, "the model server's answer was cut off")
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

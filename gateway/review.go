@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
@@ -36,7 +37,7 @@ func checkRoles(scope safety.Scope, req *openai.ChatRequest) error {
 	for i, m := range req.Messages {
 		if _, ok := scope.Role(m.Role); !ok {
 			at := "messages[" + strconv.Itoa(i) + "].role"
-			return &openai.Error{Code: openai.CodeInvalidRequest, Param: at,
+			return &clienterr.Error{Code: clienterr.InvalidRequest, Param: at,
 				Message: at + ": role " + strconv.Quote(m.Role) + " is not accepted (accepted: " + strings.Join(scope.RoleNames(), ", ") + ")"}
 		}
 	}

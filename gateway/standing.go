@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/sanction"
 )
@@ -30,14 +30,14 @@ func (g *Gateway) checkStanding(ctx context.Context, c *call, r *http.Request) e
 	}
 	if _, blocked := g.sanctions.Blocked(ctx, sub); blocked {
 		c.outcome = "blacklisted"
-		return openai.Errorf(openai.CodeForbidden, "access denied: this user, address or device is blocked by the service operator")
+		return clienterr.Errorf(clienterr.Forbidden, "access denied: this user, address or device is blocked by the service operator")
 	}
 	if c.user == nil {
 		return nil
 	}
 	st, err := g.sanctions.Standing(ctx, c.principal.Tenant.ID, c.user.ID)
 	if err != nil {
-		return openai.Wrap(openai.CodeUnavailable, err, "could not check the user's standing; try again")
+		return clienterr.Wrap(clienterr.Unavailable, err, "could not check the user's standing; try again")
 	}
 	c.standing = st
 	if err := st.Err(); err != nil {
@@ -53,7 +53,7 @@ func restrictedModel(c *call, model string) error {
 	if c.standing.Action != sanction.Restrict || len(r.Models) == 0 || slices.Contains(r.Models, model) {
 		return nil
 	}
-	return &openai.Error{Code: openai.CodeForbidden, Param: "model",
+	return &clienterr.Error{Code: clienterr.Forbidden, Param: "model",
 		Message: "this user's access is restricted for violations of the service agreement; model '" + model + "' is not available"}
 }
 

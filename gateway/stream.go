@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
@@ -109,7 +110,7 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 	for {
 		if time.Now().After(deadline) || sr.bytes > maxCompletionBytes {
 			rl.cancel()
-			rl.failStream(ctx, ew, sr, openai.Errorf(openai.CodeUpstreamTimeout,
+			rl.failStream(ctx, ew, sr, clienterr.Errorf(clienterr.UpstreamTimeout,
 				"the answer went past the gateway's limit of %v or %d MiB per stream", rl.g.maxStream, maxCompletionBytes>>20))
 			return tokens()
 		}
@@ -129,7 +130,7 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 			if err == nil {
 				err = errors.New("upstream sent an error event")
 			}
-			rl.failStream(ctx, ew, sr, openai.Wrap(openai.CodeUpstreamError, err, "the model server reported an error mid-stream"))
+			rl.failStream(ctx, ew, sr, clienterr.Wrap(clienterr.UpstreamError, err, "the model server reported an error mid-stream"))
 			return tokens()
 		}
 		if chunk.Usage != nil {
@@ -140,7 +141,7 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 		}
 		data, pre, finishing, err := rl.reviewChunk(ev.Data, chunk, sr)
 		if err != nil {
-			rl.failStream(ctx, ew, sr, openai.Wrap(openai.CodeInternal, err, "could not encode a chunk"))
+			rl.failStream(ctx, ew, sr, clienterr.Wrap(clienterr.Internal, err, "could not encode a chunk"))
 			return tokens()
 		}
 		if rl.guardRefused(ctx, w) {
@@ -165,7 +166,7 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 	if lab := rl.c.label; lab != nil {
 		var err error
 		if tail, err = lab.finishStream(rl.c, tail); err != nil {
-			rl.failStream(ctx, ew, sr, openai.Wrap(openai.CodeInternal, err, "could not encode a chunk"))
+			rl.failStream(ctx, ew, sr, clienterr.Wrap(clienterr.Internal, err, "could not encode a chunk"))
 			return rl.c.tokens
 		}
 	} else {
@@ -239,7 +240,7 @@ func (rl *relay) failStream(ctx context.Context, ew *openai.EventWriter, sr *str
 	}
 	rl.c.outcome = "stream_failed"
 	e := upstreamReadError(err)
-	var oe *openai.Error
+	var oe *clienterr.Error
 	if errors.As(err, &oe) {
 		e = oe
 	}

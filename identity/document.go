@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/firebreak/firebreak/account"
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/safety/pii"
 )
 
@@ -56,9 +56,9 @@ func (s *Service) VerifyIDDocument(ctx context.Context, u *account.EndUser, name
 	if s.opts.IDChecker != nil {
 		if err := s.opts.IDChecker.CheckID(ctx, name, id); err != nil {
 			if errors.Is(err, ErrIDMismatch) {
-				return openai.Wrap(openai.CodeForbidden, err, "the name and ID number do not match")
+				return clienterr.Wrap(clienterr.Forbidden, err, "the name and ID number do not match")
 			}
-			return openai.Wrap(openai.CodeUnavailable, err, "identity check unavailable; try again later")
+			return clienterr.Wrap(clienterr.Unavailable, err, "identity check unavailable; try again later")
 		}
 		method = MethodIDChecked
 	}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/identity"
-	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/store/storetest"
 )
@@ -38,7 +38,7 @@ func TestVerifyIDDocument(t *testing.T) {
 				err := e.svc.VerifyIDDocument(context.Background(), u, tc.person, tc.id)
 				st := e.state(t, u)
 				if tc.cause != nil {
-					refusal(t, err, openai.CodeInvalidRequest, tc.cause)
+					refusal(t, err, clienterr.InvalidRequest, tc.cause)
 					if st.Level != identity.LevelUnverified {
 						t.Fatalf("refused number recorded level %s", st.Level)
 					}
@@ -64,12 +64,12 @@ func TestIDChecker(t *testing.T) {
 	tests := []struct {
 		name   string
 		err    error
-		code   openai.Code // "" = accepted
+		code   clienterr.Code // "" = accepted
 		method string
 	}{
 		{"match", nil, "", "id_checked"},
-		{"mismatch", fmt.Errorf("provider: %w", identity.ErrIDMismatch), openai.CodeForbidden, ""},
-		{"provider down", errors.New("connection refused"), openai.CodeUnavailable, ""},
+		{"mismatch", fmt.Errorf("provider: %w", identity.ErrIDMismatch), clienterr.Forbidden, ""},
+		{"provider down", errors.New("connection refused"), clienterr.Unavailable, ""},
 	}
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		for _, tc := range tests {
@@ -116,7 +116,7 @@ func TestVerifyOrganisation(t *testing.T) {
 				err := e.svc.VerifyOrganisation(context.Background(), u, tc.code, tc.org)
 				st := e.state(t, u)
 				if tc.cause != nil {
-					refusal(t, err, openai.CodeInvalidRequest, tc.cause)
+					refusal(t, err, clienterr.InvalidRequest, tc.cause)
 					if st.Level != identity.LevelUnverified {
 						t.Fatalf("refused code recorded level %s", st.Level)
 					}

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 )
 
-// Causes carried by the *openai.Error values this package returns; match
-// them with errors.Is. The client sees only the openai.Error's message.
+// Causes carried by the *clienterr.Error values this package returns; match
+// them with errors.Is. The client sees only the clienterr.Error's message.
 var (
 	ErrVerificationRequired = errors.New("verification level too low")
 	ErrQuietHours           = errors.New("minors' quiet hours")
@@ -59,15 +59,15 @@ func (e *MinorError) Error() string {
 func (e *MinorError) Unwrap() error { return e.Reason }
 
 // invalid is a 400 whose message the client may see, with cause err.
-func invalid(err error, param, message string) *openai.Error {
-	e := openai.Wrap(openai.CodeInvalidRequest, err, message)
+func invalid(err error, param, message string) *clienterr.Error {
+	e := clienterr.Wrap(clienterr.InvalidRequest, err, message)
 	e.Param = param
 	return e
 }
 
 // limited is a 429 that says when to try again.
-func limited(err error, wait time.Duration, message string) *openai.Error {
-	e := openai.Wrap(openai.CodeRateLimited, err, message)
+func limited(err error, wait time.Duration, message string) *clienterr.Error {
+	e := clienterr.Wrap(clienterr.RateLimited, err, message)
 	e.RetryAfter = max(wait, time.Second)
 	return e
 }

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/internal/testclock"
-	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -161,12 +161,12 @@ func (e *env) verifyPhone(t testing.TB, u *account.EndUser, phone string) {
 	}
 }
 
-// refusal asserts that err is an *openai.Error with the code and cause.
-func refusal(t testing.TB, err error, code openai.Code, cause error) *openai.Error {
+// refusal asserts that err is an *clienterr.Error with the code and cause.
+func refusal(t testing.TB, err error, code clienterr.Code, cause error) *clienterr.Error {
 	t.Helper()
-	var oe *openai.Error
+	var oe *clienterr.Error
 	if !errors.As(err, &oe) {
-		t.Fatalf("error %v is not an *openai.Error", err)
+		t.Fatalf("error %v is not an *clienterr.Error", err)
 	}
 	if oe.Code != code {
 		t.Fatalf("code = %s, want %s (%v)", oe.Code, code, err)

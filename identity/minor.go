@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/account"
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 // AdultAge is the age of majority (Civil Code Art. 17).
@@ -102,14 +102,14 @@ func (s *Service) MinorGate(ctx context.Context, u *account.EndUser, now time.Ti
 	}
 	st, err := s.State(ctx, u.ID)
 	if err != nil {
-		return openai.Wrap(openai.CodeUnavailable, err, "identity verification is unavailable")
+		return clienterr.Wrap(clienterr.Unavailable, err, "identity verification is unavailable")
 	}
 	if !st.IsMinor(now) {
 		return nil
 	}
 	local := now.In(s.opts.Location)
 	if end, in := s.quiet.contains(local); in {
-		return openai.Wrap(openai.CodeForbidden, &MinorError{Reason: ErrQuietHours, Until: end},
+		return clienterr.Wrap(clienterr.Forbidden, &MinorError{Reason: ErrQuietHours, Until: end},
 			"minors' mode: service is closed "+s.quiet.text)
 	}
 	limit := s.opts.Minors.DailyRequests
@@ -119,10 +119,10 @@ func (s *Service) MinorGate(ctx context.Context, u *account.EndUser, now time.Ti
 	day, midnight := localDay(local)
 	ok, err := bump(ctx, s.db, "minor-day:"+u.ID, day, midnight.UnixMilli(), limit)
 	if err != nil {
-		return openai.Wrap(openai.CodeUnavailable, err, "minors' mode: usage count unavailable")
+		return clienterr.Wrap(clienterr.Unavailable, err, "minors' mode: usage count unavailable")
 	}
 	if !ok {
-		e := openai.Wrap(openai.CodeQuotaExceeded, &MinorError{Reason: ErrDailyLimit, Until: midnight},
+		e := clienterr.Wrap(clienterr.QuotaExceeded, &MinorError{Reason: ErrDailyLimit, Until: midnight},
 			fmt.Sprintf("minors' mode: daily limit of %d requests reached; try again tomorrow", limit))
 		e.RetryAfter = midnight.Sub(now)
 		return e

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/identity"
-	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/store/storetest"
 )
@@ -116,7 +116,7 @@ func TestQuietHours(t *testing.T) {
 					}
 					return
 				}
-				oe := refusal(t, err, openai.CodeForbidden, identity.ErrQuietHours)
+				oe := refusal(t, err, clienterr.Forbidden, identity.ErrQuietHours)
 				var me *identity.MinorError
 				if !errors.As(err, &me) || !me.Until.Equal(tc.until) {
 					t.Fatalf("until = %v, want %v", me, tc.until)
@@ -147,9 +147,9 @@ func TestDailyCap(t *testing.T) {
 			}
 		}
 		for _, s := range []*identity.Service{replica, e.svc} {
-			oe := refusal(t, gate(s, kid, night), openai.CodeQuotaExceeded, identity.ErrDailyLimit)
-			if oe.RetryAfter != 2*time.Minute || oe.Status() != 429 {
-				t.Fatalf("RetryAfter %v status %d", oe.RetryAfter, oe.Status())
+			oe := refusal(t, gate(s, kid, night), clienterr.QuotaExceeded, identity.ErrDailyLimit)
+			if oe.RetryAfter != 2*time.Minute || oe.Code != clienterr.QuotaExceeded {
+				t.Fatalf("RetryAfter %v code %s", oe.RetryAfter, oe.Code)
 			}
 			if oe.Message != "minors' mode: daily limit of 3 requests reached; try again tomorrow" {
 				t.Fatalf("message %q", oe.Message)
@@ -160,7 +160,7 @@ func TestDailyCap(t *testing.T) {
 				t.Fatalf("after midnight, request %d: %v", i+1, err)
 			}
 		}
-		refusal(t, gate(replica, kid, local(2025, 11, 2, 0, 1)), openai.CodeQuotaExceeded, identity.ErrDailyLimit)
+		refusal(t, gate(replica, kid, local(2025, 11, 2, 0, 1)), clienterr.QuotaExceeded, identity.ErrDailyLimit)
 		for i := range 10 {
 			if err := gate(e.svc, grown, night); err != nil {
 				t.Fatalf("adult request %d: %v", i+1, err)
@@ -188,7 +188,7 @@ func TestAttestMinor(t *testing.T) {
 		if writes != 1 {
 			t.Fatalf("%d writes for the same claims three times, want 1", writes)
 		}
-		refusal(t, e.svc.MinorGate(ctx, u, local(2025, 11, 1, 23, 0)), openai.CodeForbidden, identity.ErrQuietHours)
+		refusal(t, e.svc.MinorGate(ctx, u, local(2025, 11, 1, 23, 0)), clienterr.Forbidden, identity.ErrQuietHours)
 
 		// A token without an age claim keeps the minor status.
 		if err := e.svc.Attest(ctx, u, &identity.Claims{Subject: "tok", Level: identity.LevelAttested}); err != nil {
@@ -198,7 +198,7 @@ func TestAttestMinor(t *testing.T) {
 			t.Fatalf("state = %+v", st)
 		}
 		other := &identity.Claims{Subject: "someone-else", Level: identity.LevelAttested}
-		refusal(t, e.svc.Attest(ctx, u, other), openai.CodeForbidden, identity.ErrBadToken)
+		refusal(t, e.svc.Attest(ctx, u, other), clienterr.Forbidden, identity.ErrBadToken)
 	})
 }
 

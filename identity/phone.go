@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/account"
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/safety/pii"
 )
 
@@ -68,7 +68,7 @@ func (o PhoneOptions) withDefaults() PhoneOptions {
 
 // StartPhone sends a fresh 6-digit code to phone for the tenant's end
 // user, replacing any code pending for them. clientIP ("" to skip) is
-// counted against PerIPHour. Refusals are *openai.Error: 400 for a bad
+// counted against PerIPHour. Refusals are *clienterr.Error: 400 for a bad
 // number, 404 for a user of another tenant, 429 with Retry-After when a
 // send limit is reached, 503 when the Sender fails.
 func (s *Service) StartPhone(ctx context.Context, tenantID, endUserID, phone, clientIP string) error {
@@ -86,7 +86,7 @@ func (s *Service) StartPhone(ctx context.Context, tenantID, endUserID, phone, cl
 	}
 	now := s.opts.Now()
 	phoneHash := s.mac(domainPhone, num)
-	var refusal *openai.Error
+	var refusal *clienterr.Error
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if refusal, err = s.countSend(ctx, tx, phoneHash, clientIP, now); err != nil {
@@ -105,7 +105,7 @@ func (s *Service) StartPhone(ctx context.Context, tenantID, endUserID, phone, cl
 	}
 	if err := s.opts.Sender.Send(ctx, num, s.message(code)); err != nil {
 		s.opts.Logger.Warn("send verification code", "user", u.ID, "phone", pii.MaskMobile(num), "err", err)
-		return openai.Wrap(openai.CodeUnavailable, err, "could not send the verification code; try again later")
+		return clienterr.Wrap(clienterr.Unavailable, err, "could not send the verification code; try again later")
 	}
 	s.opts.Logger.Info("verification code sent", "user", u.ID, "phone", pii.MaskMobile(num))
 	return nil
@@ -118,7 +118,7 @@ func (s *Service) tenantUser(ctx context.Context, tenantID, userID string) (*acc
 		err = ErrUnknownUser
 	}
 	if err != nil {
-		return nil, openai.Wrap(openai.CodeNotFound, fmt.Errorf("%w: %w", ErrUnknownUser, err), "unknown end user")
+		return nil, clienterr.Wrap(clienterr.NotFound, fmt.Errorf("%w: %w", ErrUnknownUser, err), "unknown end user")
 	}
 	return u, nil
 }
@@ -133,7 +133,7 @@ type sendWindow struct {
 
 // countSend counts one send against every limit, and returns a refusal
 // (with a nil error) when one is reached.
-func (s *Service) countSend(ctx context.Context, tx *sql.Tx, phoneHash, clientIP string, now time.Time) (*openai.Error, error) {
+func (s *Service) countSend(ctx context.Context, tx *sql.Tx, phoneHash, clientIP string, now time.Time) (*clienterr.Error, error) {
 	o := s.opts.Phone
 	minute, hour := now.Unix()/60, now.Unix()/3600
 	day, midnight := localDay(now.In(s.opts.Location))
@@ -199,7 +199,7 @@ func newCode() (string, error) {
 // and, if it matches, records LevelPhone (unless the user already has a
 // higher level) with the number's hash and masked form. Every call counts
 // as an attempt; after MaxAttempts wrong ones, past CodeTTL, or once
-// used, the code is dead. Refusals are 400 *openai.Error whose cause is one
+// used, the code is dead. Refusals are 400 *clienterr.Error whose cause is one
 // of ErrWrongCode, ErrCodeExpired, ErrTooManyAttempts, ErrCodeUsed or
 // ErrNoCode.
 func (s *Service) ConfirmPhone(ctx context.Context, tenantID, endUserID, phone, code string) error {

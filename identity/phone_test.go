@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/identity"
-	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/store/storetest"
 )
@@ -83,7 +83,7 @@ func TestPhoneFlow(t *testing.T) {
 		})
 		t.Run("wrong code then right code", func(t *testing.T) {
 			id, code := fresh(t)
-			oe := refusal(t, confirm(id, wrong(code)), openai.CodeInvalidRequest, identity.ErrWrongCode)
+			oe := refusal(t, confirm(id, wrong(code)), clienterr.InvalidRequest, identity.ErrWrongCode)
 			if oe.Message != "wrong verification code; 4 attempts left" {
 				t.Fatalf("message %q", oe.Message)
 			}
@@ -96,12 +96,12 @@ func TestPhoneFlow(t *testing.T) {
 			if err := confirm(id, code); err != nil {
 				t.Fatal(err)
 			}
-			refusal(t, confirm(id, code), openai.CodeInvalidRequest, identity.ErrCodeUsed)
+			refusal(t, confirm(id, code), clienterr.InvalidRequest, identity.ErrCodeUsed)
 		})
 		t.Run("expired", func(t *testing.T) {
 			id, code := fresh(t)
 			e.clock.Add(5*time.Minute + time.Millisecond)
-			refusal(t, confirm(id, code), openai.CodeInvalidRequest, identity.ErrCodeExpired)
+			refusal(t, confirm(id, code), clienterr.InvalidRequest, identity.ErrCodeExpired)
 		})
 		t.Run("just before expiry", func(t *testing.T) {
 			id, code := fresh(t)
@@ -113,14 +113,14 @@ func TestPhoneFlow(t *testing.T) {
 		t.Run("too many attempts kill the code", func(t *testing.T) {
 			id, code := fresh(t)
 			for range 5 {
-				refusal(t, confirm(id, wrong(code)), openai.CodeInvalidRequest, identity.ErrWrongCode)
+				refusal(t, confirm(id, wrong(code)), clienterr.InvalidRequest, identity.ErrWrongCode)
 			}
-			refusal(t, confirm(id, code), openai.CodeInvalidRequest, identity.ErrTooManyAttempts)
+			refusal(t, confirm(id, code), clienterr.InvalidRequest, identity.ErrTooManyAttempts)
 		})
 		t.Run("code for another number", func(t *testing.T) {
 			id, code := fresh(t)
 			err := e.svc.ConfirmPhone(ctx, e.tenant.ID, id, "13900000000", code)
-			refusal(t, err, openai.CodeInvalidRequest, identity.ErrWrongCode)
+			refusal(t, err, clienterr.InvalidRequest, identity.ErrWrongCode)
 		})
 		t.Run("new code replaces the old", func(t *testing.T) {
 			id, old := fresh(t)
@@ -130,7 +130,7 @@ func TestPhoneFlow(t *testing.T) {
 			}
 			code := e.sms.lastCode(t)
 			if old != code {
-				refusal(t, confirm(id, old), openai.CodeInvalidRequest, identity.ErrWrongCode)
+				refusal(t, confirm(id, old), clienterr.InvalidRequest, identity.ErrWrongCode)
 			}
 			if err := confirm(id, code); err != nil {
 				t.Fatal(err)
@@ -138,11 +138,11 @@ func TestPhoneFlow(t *testing.T) {
 		})
 		t.Run("no code requested", func(t *testing.T) {
 			u := e.user(t, "never")
-			refusal(t, confirm(u.ID, "123456"), openai.CodeInvalidRequest, identity.ErrNoCode)
+			refusal(t, confirm(u.ID, "123456"), clienterr.InvalidRequest, identity.ErrNoCode)
 		})
 		t.Run("bad number", func(t *testing.T) {
 			u := e.user(t, "badnum")
-			oe := refusal(t, e.svc.StartPhone(ctx, e.tenant.ID, u.ID, "12345", ""), openai.CodeInvalidRequest, identity.ErrBadPhone)
+			oe := refusal(t, e.svc.StartPhone(ctx, e.tenant.ID, u.ID, "12345", ""), clienterr.InvalidRequest, identity.ErrBadPhone)
 			if oe.Param != "phone" {
 				t.Fatalf("param %q", oe.Param)
 			}
@@ -150,15 +150,15 @@ func TestPhoneFlow(t *testing.T) {
 		t.Run("user of another tenant", func(t *testing.T) {
 			u := e.user(t, "other")
 			err := e.svc.StartPhone(ctx, "ten_other", u.ID, phone, "")
-			refusal(t, err, openai.CodeNotFound, identity.ErrUnknownUser)
-			refusal(t, e.svc.StartPhone(ctx, e.tenant.ID, "usr_missing", phone, ""), openai.CodeNotFound, identity.ErrUnknownUser)
+			refusal(t, err, clienterr.NotFound, identity.ErrUnknownUser)
+			refusal(t, e.svc.StartPhone(ctx, e.tenant.ID, "usr_missing", phone, ""), clienterr.NotFound, identity.ErrUnknownUser)
 		})
 		t.Run("sender failure", func(t *testing.T) {
 			e.clock.Add(time.Minute)
 			e.sms.fail = errors.New("gateway down")
 			defer func() { e.sms.fail = nil }()
 			u := e.user(t, "sendfail")
-			refusal(t, e.svc.StartPhone(ctx, e.tenant.ID, u.ID, "13700000000", ""), openai.CodeUnavailable, nil)
+			refusal(t, e.svc.StartPhone(ctx, e.tenant.ID, u.ID, "13700000000", ""), clienterr.Unavailable, nil)
 		})
 	})
 }
@@ -185,7 +185,7 @@ func TestSendLimits(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.clock.Add(30 * time.Second)
-			oe := refusal(t, start("13800000001", ""), openai.CodeRateLimited, identity.ErrSendLimited)
+			oe := refusal(t, start("13800000001", ""), clienterr.RateLimited, identity.ErrSendLimited)
 			if oe.RetryAfter != 30*time.Second {
 				t.Fatalf("RetryAfter = %v, want 30s", oe.RetryAfter)
 			}
@@ -206,7 +206,7 @@ func TestSendLimits(t *testing.T) {
 				}
 			}
 			e.clock.Add(time.Minute)
-			refusal(t, start("13800000003", ""), openai.CodeRateLimited, identity.ErrSendLimited)
+			refusal(t, start("13800000003", ""), clienterr.RateLimited, identity.ErrSendLimited)
 			if got := e.sms.count() - sent; got != 5 {
 				t.Fatalf("sent %d messages, want 5", got)
 			}
@@ -222,7 +222,7 @@ func TestSendLimits(t *testing.T) {
 					t.Fatalf("send %d: %v", i, err)
 				}
 			}
-			refusal(t, start("13900000009", "203.0.113.7"), openai.CodeRateLimited, identity.ErrSendLimited)
+			refusal(t, start("13900000009", "203.0.113.7"), clienterr.RateLimited, identity.ErrSendLimited)
 			// A refused request consumed nothing: that number can still get a code.
 			if err := start("13900000009", "198.51.100.1"); err != nil {
 				t.Fatalf("same number from another address: %v", err)
@@ -258,7 +258,7 @@ func TestConcurrentConfirm(t *testing.T) {
 				wins++
 				continue
 			}
-			refusal(t, err, openai.CodeInvalidRequest, identity.ErrCodeUsed)
+			refusal(t, err, clienterr.InvalidRequest, identity.ErrCodeUsed)
 		}
 		if wins != 1 {
 			t.Fatalf("%d confirmations won, want 1", wins)

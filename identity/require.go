@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/firebreak/firebreak/account"
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 // Requirements says which verification level an end user needs to use a
@@ -64,7 +64,7 @@ func (c *compiledRequirements) need(model string) Level {
 // Required returns the level Options.Requirements asks of model.
 func (s *Service) Required(model string) Level { return s.req.need(model) }
 
-// Check returns nil if u may use model, or an *openai.Error (403
+// Check returns nil if u may use model, or an *clienterr.Error (403
 // forbidden) whose message says what verification is needed and where to
 // get it; its cause is a *LevelError. It reads the state from the cache.
 // A nil u (a request that names no end user) counts as unverified. If
@@ -78,7 +78,7 @@ func (s *Service) Check(ctx context.Context, u *account.EndUser, model string) e
 	if u != nil {
 		st, err := s.State(ctx, u.ID)
 		if err != nil {
-			return openai.Wrap(openai.CodeUnavailable, err, "identity verification is unavailable")
+			return clienterr.Wrap(clienterr.Unavailable, err, "identity verification is unavailable")
 		}
 		have = st.Level
 	}
@@ -90,5 +90,5 @@ func (s *Service) Check(ctx context.Context, u *account.EndUser, model string) e
 	if _, own := s.req.byModel[model]; own {
 		msg = fmt.Sprintf("model %q requires %s verification%s", model, need.phrase(), s.req.suffix)
 	}
-	return openai.Wrap(openai.CodeForbidden, cause, msg)
+	return clienterr.Wrap(clienterr.Forbidden, cause, msg)
 }

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/identity"
-	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/store/storetest"
 )
@@ -188,7 +188,7 @@ func TestRequirements(t *testing.T) {
 			{"id on default", "id", "general", ""},
 		}
 		t.Run("no end user", func(t *testing.T) {
-			refusal(t, e.svc.Check(ctx, nil, "general"), openai.CodeForbidden, identity.ErrVerificationRequired)
+			refusal(t, e.svc.Check(ctx, nil, "general"), clienterr.Forbidden, identity.ErrVerificationRequired)
 			if err := e.svc.Check(ctx, nil, "demo"); err != nil {
 				t.Fatal(err)
 			}
@@ -208,9 +208,9 @@ func TestRequirements(t *testing.T) {
 					}
 					return
 				}
-				oe := refusal(t, err, openai.CodeForbidden, identity.ErrVerificationRequired)
-				if oe.Message != tc.wantMsg || oe.Status() != 403 {
-					t.Fatalf("message %q status %d, want %q 403", oe.Message, oe.Status(), tc.wantMsg)
+				oe := refusal(t, err, clienterr.Forbidden, identity.ErrVerificationRequired)
+				if oe.Message != tc.wantMsg || oe.Code != clienterr.Forbidden {
+					t.Fatalf("message %q code %s, want %q forbidden", oe.Message, oe.Code, tc.wantMsg)
 				}
 				var le *identity.LevelError
 				if !errors.As(err, &le) || le.Model != tc.model {

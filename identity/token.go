@@ -11,7 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/firebreak/firebreak/account"
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 // ClaimNames names the claims a TokenVerifier reads.
@@ -155,7 +155,7 @@ func (v *TokenVerifier) keyfunc(t *jwt.Token) (any, error) {
 
 // Verify checks the token's signature, algorithm, time claims, issuer,
 // audience and required claims, and returns what it says. A refusal is a
-// 401 *openai.Error whose cause wraps ErrBadToken and jwt's reason.
+// 401 *clienterr.Error whose cause wraps ErrBadToken and jwt's reason.
 func (v *TokenVerifier) Verify(token string) (*Claims, error) {
 	var mc jwt.MapClaims
 	if _, err := v.parser.Load().ParseWithClaims(token, &mc, v.keyfunc); err != nil {
@@ -163,11 +163,11 @@ func (v *TokenVerifier) Verify(token string) (*Claims, error) {
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			msg = "identity token has expired"
 		}
-		return nil, openai.Wrap(openai.CodeInvalidAPIKey, fmt.Errorf("%w: %w", ErrBadToken, err), msg)
+		return nil, clienterr.Wrap(clienterr.InvalidAPIKey, fmt.Errorf("%w: %w", ErrBadToken, err), msg)
 	}
 	c, err := v.claims(mc)
 	if err != nil {
-		return nil, openai.Wrap(openai.CodeInvalidAPIKey, fmt.Errorf("%w: %w", ErrBadToken, err), "identity token is invalid: "+err.Error())
+		return nil, clienterr.Wrap(clienterr.InvalidAPIKey, fmt.Errorf("%w: %w", ErrBadToken, err), "identity token is invalid: "+err.Error())
 	}
 	return c, nil
 }
@@ -246,7 +246,7 @@ func (v *TokenVerifier) minorClaims(mc jwt.MapClaims, c *Claims) error {
 // costs a cache read.
 func (s *Service) Attest(ctx context.Context, u *account.EndUser, c *Claims) error {
 	if c.Subject != u.ExternalID {
-		return openai.Wrap(openai.CodeForbidden, ErrBadToken, "identity token is for another user")
+		return clienterr.Wrap(clienterr.Forbidden, ErrBadToken, "identity token is for another user")
 	}
 	until := ""
 	if c.Minor && !c.MinorUntil.IsZero() {

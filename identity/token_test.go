@@ -19,8 +19,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/identity"
-	"github.com/firebreak/firebreak/openai"
 )
 
 // testKeys are generated once per test binary: RSA generation is slow.
@@ -163,8 +163,8 @@ func TestTokenAlgorithms(t *testing.T) {
 				}
 				return
 			}
-			oe := refusal(t, err, openai.CodeInvalidAPIKey, identity.ErrBadToken)
-			if !errors.Is(err, tc.cause) || oe.Status() != 401 {
+			oe := refusal(t, err, clienterr.InvalidAPIKey, identity.ErrBadToken)
+			if !errors.Is(err, tc.cause) || oe.Code != clienterr.InvalidAPIKey {
 				t.Fatalf("error %v, want cause %v", err, tc.cause)
 			}
 		})
@@ -229,7 +229,7 @@ func TestTokenClaims(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := tc.v.Verify(tc.token)
 			if tc.cause != nil {
-				refusal(t, err, openai.CodeInvalidAPIKey, tc.cause)
+				refusal(t, err, clienterr.InvalidAPIKey, tc.cause)
 				return
 			}
 			if err != nil {

@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firebreak/firebreak/internal/testclock"
-	"github.com/firebreak/firebreak/openai"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/firebreak/firebreak/clienterr"
+	"github.com/firebreak/firebreak/internal/testclock"
 )
 
 // clock is a settable time source.
@@ -129,11 +130,11 @@ func redisPrefix(t testing.TB) string {
 }
 
 // refusal asserts that err is a limit refusal and returns it.
-func refusal(t *testing.T, err error) *openai.Error {
+func refusal(t *testing.T, err error) *clienterr.Error {
 	t.Helper()
-	var oe *openai.Error
+	var oe *clienterr.Error
 	if !errors.As(err, &oe) {
-		t.Fatalf("error %v is not an *openai.Error", err)
+		t.Fatalf("error %v is not an *clienterr.Error", err)
 	}
 	return oe
 }

@@ -16,7 +16,7 @@
 // used, and a subject whose window already holds TPM tokens or more is
 // refused until enough old buckets leave the window.
 //
-// Every refusal is an *openai.Error: 429 rate_limit_exceeded with a
+// Every refusal is an *clienterr.Error: 429 rate_limit_exceeded with a
 // Retry-After of at least one second (for RPM and TPM the moment the window
 // has room; for concurrency one second, as slots usually free when a
 // request ends), or 429 insufficient_quota without Retry-After, since no
@@ -230,7 +230,7 @@ func (o *Options) setDefaults() error {
 }
 
 // Acquire checks one subject's limits and, if all pass, takes a request
-// from its window and a concurrency slot. A refusal is an *openai.Error.
+// from its window and a concurrency slot. A refusal is an *clienterr.Error.
 func (l *Limiter) Acquire(ctx context.Context, subject string, lim Limits) (*Ticket, error) {
 	s := [1]Subject{{Name: subject, Limits: lim}}
 	return l.AcquireAll(ctx, s[:])

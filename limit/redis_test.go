@@ -6,15 +6,15 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/firebreak/firebreak/openai"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 // replicas builds n limiters on one Redis key space and one clock, as n
@@ -42,14 +42,14 @@ func hammer(ls []*Limiter, workers, attempts int, lim Limits, done bool) (admitt
 			l := ls[w%len(ls)]
 			for range attempts {
 				tk, err := l.Acquire(context.Background(), "key:shared", lim)
-				var oe *openai.Error
+				var oe *clienterr.Error
 				switch {
 				case err == nil:
 					n.Add(1)
 					if done {
 						tk.Done(1)
 					}
-				case !errors.As(err, &oe) || oe.Code != openai.CodeRateLimited:
+				case !errors.As(err, &oe) || oe.Code != clienterr.RateLimited:
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
@@ -151,8 +151,8 @@ func TestBackendFailure(t *testing.T) {
 				return
 			}
 			oe := refusal(t, err)
-			if oe.Code != openai.CodeUnavailable || oe.Status() != http.StatusServiceUnavailable || oe.RetryAfter < time.Second {
-				t.Fatalf("got %s/%d retry %v, want 503 with Retry-After", oe.Code, oe.Status(), oe.RetryAfter)
+			if oe.Code != clienterr.Unavailable || oe.RetryAfter < time.Second {
+				t.Fatalf("got %s retry %v, want service_unavailable with Retry-After", oe.Code, oe.RetryAfter)
 			}
 			if oe.Err == nil {
 				t.Error("the cause is not kept for logs")

@@ -36,7 +36,7 @@ func (t *Ticket) holds() []hold {
 
 // AcquireAll admits a request for all subjects or for none: if one subject
 // refuses, what earlier subjects took is given back. Subjects without limits
-// cost nothing. A refusal is an *openai.Error naming the limit.
+// cost nothing. A refusal is an *clienterr.Error naming the limit.
 func (l *Limiter) AcquireAll(ctx context.Context, subjects []Subject) (*Ticket, error) {
 	t := &Ticket{l: l, at: l.opts.Now(), n: len(subjects)}
 	hs := t.hold[:0]

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 // ChatRequest is a chat completion request as the gateway read it. The
@@ -102,7 +104,7 @@ var notPrompt = map[string]bool{
 var toolFields = map[string]bool{"tools": true, "functions": true, "tool_choice": true}
 
 // ParseChatRequest reads and validates a chat completion request body.
-// Every failure is an *Error with a message that tells the client what to
+// Every failure is an *clienterr.Error with a message that tells the client what to
 // fix; a body that different JSON parsers could read differently (a
 // duplicate key, a known field in another case …) is one of them.
 func ParseChatRequest(body []byte) (*ChatRequest, error) {
@@ -123,11 +125,11 @@ func parseBody(body []byte) (*node, error) {
 	trimmed := strings.TrimSpace(string(body))
 	switch {
 	case trimmed == "":
-		return nil, Errorf(CodeInvalidJSON, "request body is empty: send a JSON object")
+		return nil, clienterr.Errorf(clienterr.InvalidJSON, "request body is empty: send a JSON object")
 	case !utf8.Valid(body):
-		return nil, Errorf(CodeInvalidJSON, "request body is not valid UTF-8")
+		return nil, clienterr.Errorf(clienterr.InvalidJSON, "request body is not valid UTF-8")
 	case trimmed == "null":
-		return nil, Errorf(CodeInvalidJSON, "request body must be a JSON object, not null")
+		return nil, clienterr.Errorf(clienterr.InvalidJSON, "request body must be a JSON object, not null")
 	}
 	return parseStrict(body)
 }
@@ -158,7 +160,7 @@ func (r *ChatRequest) read() error {
 			return typeError("n", "", n)
 		}
 		if v < 1 || v > 128 {
-			return &Error{Code: CodeInvalidRequest, Param: "n", Message: "'n' must be between 1 and 128"}
+			return &clienterr.Error{Code: clienterr.InvalidRequest, Param: "n", Message: "'n' must be between 1 and 128"}
 		}
 		r.N = &v
 	}
@@ -181,24 +183,24 @@ func (r *ChatRequest) readMessages() error {
 	msgs := r.root.get("messages")
 	switch {
 	case msgs == nil || msgs.kind == kindNull:
-		return &Error{Code: CodeInvalidRequest, Param: "messages", Message: "missing required parameter: 'messages'"}
+		return &clienterr.Error{Code: clienterr.InvalidRequest, Param: "messages", Message: "missing required parameter: 'messages'"}
 	case msgs.kind != kindArray:
 		return typeError("messages", "", msgs)
 	case len(msgs.elems) == 0:
-		return &Error{Code: CodeInvalidRequest, Param: "messages", Message: "'messages' must contain at least one message"}
+		return &clienterr.Error{Code: clienterr.InvalidRequest, Param: "messages", Message: "'messages' must contain at least one message"}
 	}
 	r.Messages = make([]Message, len(msgs.elems))
 	for i, mn := range msgs.elems {
 		at := "messages[" + strconv.Itoa(i) + "]"
 		if mn.kind != kindObject {
-			return &Error{Code: CodeInvalidRequest, Param: at, Message: at + ": each message must be an object"}
+			return &clienterr.Error{Code: clienterr.InvalidRequest, Param: at, Message: at + ": each message must be an object"}
 		}
 		role := mn.get("role")
 		switch {
 		case role == nil || role.kind == kindNull:
-			return &Error{Code: CodeInvalidRequest, Param: at + ".role", Message: at + ": missing required field 'role'"}
+			return &clienterr.Error{Code: clienterr.InvalidRequest, Param: at + ".role", Message: at + ": missing required field 'role'"}
 		case role.kind != kindString || role.str == "":
-			return &Error{Code: CodeInvalidRequest, Param: at + ".role", Message: at + ".role: must be a non-empty string"}
+			return &clienterr.Error{Code: clienterr.InvalidRequest, Param: at + ".role", Message: at + ".role: must be a non-empty string"}
 		}
 		if err := validateContent(at, mn.get("content")); err != nil {
 			return err
@@ -220,7 +222,7 @@ func validateContent(at string, c *node) error {
 		return nil
 	}
 	bad := func(msg string) error {
-		return &Error{Code: CodeInvalidRequest, Param: at + ".content", Message: at + ".content: " + msg}
+		return &clienterr.Error{Code: clienterr.InvalidRequest, Param: at + ".content", Message: at + ".content: " + msg}
 	}
 	if c.kind != kindArray {
 		return bad("must be a string or an array of content parts")
@@ -289,7 +291,7 @@ func typeError(key, prefix string, v *node) error {
 	if prefix != "" {
 		param = strings.TrimSuffix(strings.SplitN(prefix, ".", 2)[0], ".")
 	}
-	return &Error{Code: CodeInvalidRequest, Param: param, Message: "invalid type for '" + name + "': got " + kindName(v.kind)}
+	return &clienterr.Error{Code: clienterr.InvalidRequest, Param: param, Message: "invalid type for '" + name + "': got " + kindName(v.kind)}
 }
 
 func kindName(k kind) string {

@@ -5,34 +5,36 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 func TestParseChatRequest(t *testing.T) {
 	tests := []struct {
 		name     string
 		body     string
-		wantCode Code
+		wantCode clienterr.Code
 		wantMsg  string // substring of the client message
 	}{
 		{"minimal", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, "", ""},
 		{"content parts", `{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"x"}}]}]}`, "", ""},
 		{"null content", `{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[]}]}`, "", ""},
-		{"empty body", ``, CodeInvalidJSON, "empty"},
-		{"not json", `hello`, CodeInvalidJSON, "not a valid JSON object"},
-		{"array", `[1,2]`, CodeInvalidJSON, "expected an object"},
-		{"null", `null`, CodeInvalidJSON, "not null"},
-		{"truncated", `{"model":"m","messages":[`, CodeInvalidJSON, "not a valid JSON object"},
-		{"invalid utf8", "{\"model\":\"m\xff\",\"messages\":[]}", CodeInvalidJSON, "UTF-8"},
-		{"deep nesting", `{"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, CodeInvalidJSON, "too deep"},
-		{"missing messages", `{"model":"m"}`, CodeInvalidRequest, "'messages'"},
-		{"empty messages", `{"model":"m","messages":[]}`, CodeInvalidRequest, "at least one"},
-		{"messages not array", `{"model":"m","messages":"hi"}`, CodeInvalidRequest, "invalid type for 'messages'"},
-		{"model not string", `{"model":5,"messages":[{"role":"user","content":"x"}]}`, CodeInvalidRequest, "invalid type for 'model'"},
-		{"stream not bool", `{"model":"m","stream":"yes","messages":[{"role":"user","content":"x"}]}`, CodeInvalidRequest, "'stream'"},
-		{"missing role", `{"model":"m","messages":[{"content":"x"}]}`, CodeInvalidRequest, "role"},
-		{"content number", `{"model":"m","messages":[{"role":"user","content":5}]}`, CodeInvalidRequest, "content"},
-		{"part without type", `{"model":"m","messages":[{"role":"user","content":[{"text":"x"}]}]}`, CodeInvalidRequest, "type"},
-		{"n zero", `{"model":"m","n":0,"messages":[{"role":"user","content":"x"}]}`, CodeInvalidRequest, "'n'"},
+		{"empty body", ``, clienterr.InvalidJSON, "empty"},
+		{"not json", `hello`, clienterr.InvalidJSON, "not a valid JSON object"},
+		{"array", `[1,2]`, clienterr.InvalidJSON, "expected an object"},
+		{"null", `null`, clienterr.InvalidJSON, "not null"},
+		{"truncated", `{"model":"m","messages":[`, clienterr.InvalidJSON, "not a valid JSON object"},
+		{"invalid utf8", "{\"model\":\"m\xff\",\"messages\":[]}", clienterr.InvalidJSON, "UTF-8"},
+		{"deep nesting", `{"x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`, clienterr.InvalidJSON, "too deep"},
+		{"missing messages", `{"model":"m"}`, clienterr.InvalidRequest, "'messages'"},
+		{"empty messages", `{"model":"m","messages":[]}`, clienterr.InvalidRequest, "at least one"},
+		{"messages not array", `{"model":"m","messages":"hi"}`, clienterr.InvalidRequest, "invalid type for 'messages'"},
+		{"model not string", `{"model":5,"messages":[{"role":"user","content":"x"}]}`, clienterr.InvalidRequest, "invalid type for 'model'"},
+		{"stream not bool", `{"model":"m","stream":"yes","messages":[{"role":"user","content":"x"}]}`, clienterr.InvalidRequest, "'stream'"},
+		{"missing role", `{"model":"m","messages":[{"content":"x"}]}`, clienterr.InvalidRequest, "role"},
+		{"content number", `{"model":"m","messages":[{"role":"user","content":5}]}`, clienterr.InvalidRequest, "content"},
+		{"part without type", `{"model":"m","messages":[{"role":"user","content":[{"text":"x"}]}]}`, clienterr.InvalidRequest, "type"},
+		{"n zero", `{"model":"m","n":0,"messages":[{"role":"user","content":"x"}]}`, clienterr.InvalidRequest, "'n'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,15 +48,15 @@ func TestParseChatRequest(t *testing.T) {
 				}
 				return
 			}
-			var e *Error
+			var e *clienterr.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("error = %v, want *Error", err)
+				t.Fatalf("error = %v, want *clienterr.Error", err)
 			}
 			if e.Code != tt.wantCode {
 				t.Errorf("code = %s, want %s", e.Code, tt.wantCode)
 			}
-			if e.Status() != 400 {
-				t.Errorf("status = %d, want 400", e.Status())
+			if Status(e.Code) != 400 {
+				t.Errorf("status = %d, want 400", Status(e.Code))
 			}
 			if !strings.Contains(e.Message, tt.wantMsg) {
 				t.Errorf("message %q does not mention %q", e.Message, tt.wantMsg)
@@ -116,12 +118,12 @@ func FuzzParseChatRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := ParseChatRequest(body)
 		if err != nil {
-			var e *Error
+			var e *clienterr.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("error is not *Error: %v", err)
+				t.Fatalf("error is not *clienterr.Error: %v", err)
 			}
-			if e.Status() < 400 || e.Status() >= 500 {
-				t.Fatalf("status %d for bad input", e.Status())
+			if Status(e.Code) < 400 || Status(e.Code) >= 500 {
+				t.Fatalf("status %d for bad input", Status(e.Code))
 			}
 			if e.Message == "" {
 				t.Fatal("empty client message")

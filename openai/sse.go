@@ -168,4 +168,4 @@ func (e *EventWriter) Done() error { return e.Data(doneData) }
 // Error ends a failed stream with an OpenAI-shaped error event. The
 // official SDKs raise it as an error; no "[DONE]" follows, so no client can
 // mistake a failed stream for a complete one.
-func (e *EventWriter) Error(err error) error { return e.JSON(AsError(err).Body()) }
+func (e *EventWriter) Error(err error) error { return e.JSON(Body(err)) }

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 func readAll(t *testing.T, input string, maxLine int) ([]Event, error) {
@@ -74,7 +76,7 @@ func TestEventWriter(t *testing.T) {
 	if err := w.Data([]byte(`{"x":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Error(Errorf(CodeUpstreamError, "upstream closed the stream")); err != nil {
+	if err := w.Error(clienterr.Errorf(clienterr.UpstreamError, "upstream closed the stream")); err != nil {
 		t.Fatal(err)
 	}
 	want := "data: {\"x\":1}\n\ndata: {\"error\":{\"message\":\"upstream closed the stream\",\"type\":\"upstream_error\",\"param\":null,\"code\":\"upstream_error\"}}\n\n"

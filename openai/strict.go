@@ -7,6 +7,8 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 // The gateway reviews one request and forwards another unless its parser
@@ -164,16 +166,16 @@ type parser struct {
 	data []byte
 	pos  int
 	path []string // "messages", "[0]", "content" …
-	err  *Error
+	err  *clienterr.Error
 }
 
 // parseStrict parses body, which must be one JSON object. Failures are
-// *Error values naming the offending key or byte.
+// *clienterr.Error values naming the offending key or byte.
 func parseStrict(body []byte) (*node, error) {
 	p := &parser{data: body}
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] != '{' {
-		return nil, Errorf(CodeInvalidJSON, "request body is not a valid JSON object: expected an object at the top level")
+		return nil, clienterr.Errorf(clienterr.InvalidJSON, "request body is not a valid JSON object: expected an object at the top level")
 	}
 	n := p.value(0, true)
 	if p.err == nil {
@@ -201,7 +203,7 @@ func (p *parser) where() string {
 
 func (p *parser) syntax(what string) {
 	if p.err == nil {
-		p.err = Errorf(CodeInvalidJSON, "request body is not a valid JSON object: %s at byte %d", what, p.pos)
+		p.err = clienterr.Errorf(clienterr.InvalidJSON, "request body is not a valid JSON object: %s at byte %d", what, p.pos)
 	}
 }
 
@@ -219,7 +221,7 @@ func (p *parser) keyError(key, format string, args ...any) {
 	if at != "" {
 		param = at + "." + key
 	}
-	p.err = &Error{Code: CodeInvalidRequest, Param: param,
+	p.err = &clienterr.Error{Code: clienterr.InvalidRequest, Param: param,
 		Message: "key " + strconv.Quote(key) + in + ": " + fmt.Sprintf(format, args...)}
 }
 
@@ -239,7 +241,7 @@ func (p *parser) space() {
 func (p *parser) value(depth int, schema bool) *node {
 	if depth > maxDepth {
 		if p.err == nil {
-			p.err = Errorf(CodeInvalidJSON, "request body is not a valid JSON object: nesting is too deep")
+			p.err = clienterr.Errorf(clienterr.InvalidJSON, "request body is not a valid JSON object: nesting is too deep")
 		}
 		return nil
 	}

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 // TestStrictParser covers the corners where JSON parsers disagree: each
@@ -47,12 +49,12 @@ func TestStrictParser(t *testing.T) {
 				}
 				return
 			}
-			var e *Error
+			var e *clienterr.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("accepted, want a 400 naming %s", tt.wantParam)
 			}
-			if e.Status() != 400 || e.Param != tt.wantParam || !strings.Contains(e.Message, tt.wantMsg) {
-				t.Errorf("got %d param %q message %q; want param %q message containing %q", e.Status(), e.Param, e.Message, tt.wantParam, tt.wantMsg)
+			if Status(e.Code) != 400 || e.Param != tt.wantParam || !strings.Contains(e.Message, tt.wantMsg) {
+				t.Errorf("got %d param %q message %q; want param %q message containing %q", Status(e.Code), e.Param, e.Message, tt.wantParam, tt.wantMsg)
 			}
 		})
 	}
@@ -68,8 +70,8 @@ func TestStrictParser(t *testing.T) {
 	} {
 		if _, err := ParseChatRequest([]byte(body)); err == nil {
 			t.Errorf("accepted %s", body)
-		} else if e := AsError(err); e.Status() != 400 {
-			t.Errorf("%s: status %d", body, e.Status())
+		} else if e := clienterr.As(err); Status(e.Code) != 400 {
+			t.Errorf("%s: status %d", body, Status(e.Code))
 		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -59,12 +59,12 @@ func (st Standing) Err() error {
 	switch st.Action {
 	case Suspend:
 		if st.Until.IsZero() {
-			return openai.Errorf(openai.CodeForbidden, "this user's access is suspended for violations of the service agreement")
+			return clienterr.Errorf(clienterr.Forbidden, "this user's access is suspended for violations of the service agreement")
 		}
-		return openai.Errorf(openai.CodeForbidden, "this user's access is suspended until %s for violations of the service agreement",
+		return clienterr.Errorf(clienterr.Forbidden, "this user's access is suspended until %s for violations of the service agreement",
 			st.Until.UTC().Format(time.RFC3339))
 	case Terminate:
-		return openai.Errorf(openai.CodeForbidden, "this user's access has been terminated for violations of the service agreement")
+		return clienterr.Errorf(clienterr.Forbidden, "this user's access has been terminated for violations of the service agreement")
 	}
 	return nil
 }

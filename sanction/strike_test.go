@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/store/storetest"
@@ -308,9 +308,9 @@ func TestOutcomeTellsTheUser(t *testing.T) {
 		if st, err := s.Standing(ctx, "ten_1", "usr_1"); err != nil || st.Action != sanction.Suspend {
 			t.Errorf("standing after = %+v, %v", st, err)
 		}
-		var oe *openai.Error
-		if err := out.Standing.Err(); !errors.As(err, &oe) || oe.Code != openai.CodeForbidden {
-			t.Errorf("standing error = %v, want %s", err, openai.CodeForbidden)
+		var oe *clienterr.Error
+		if err := out.Standing.Err(); !errors.As(err, &oe) || oe.Code != clienterr.Forbidden {
+			t.Errorf("standing error = %v, want %s", err, clienterr.Forbidden)
 		}
 	})
 }

@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 // ErrIdleTimeout is the cause of a Response body read that waited longer
@@ -59,7 +59,7 @@ type failure struct {
 // when an attempt fails before any response byte: a transport error, no
 // headers within FirstByteTimeout, or status 429, 500, 502, 503 or 504.
 // Other statuses, 4xx included, are returned as they are. When every
-// target fails the error is an *openai.Error: CodeUpstreamTimeout (last
+// target fails the error is an *clienterr.Error: CodeUpstreamTimeout (last
 // failure a timeout), CodeUnavailable (nothing eligible, or the last target
 // overloaded with 429; RetryAfter set) or CodeUpstreamError. Cancelling ctx
 // cancels the attempt and, later, the body.
@@ -70,11 +70,11 @@ func (r *Router) Do(ctx context.Context, route Route, req Request) (*Response, e
 	}
 	switch {
 	case e == nil:
-		return nil, openai.Errorf(openai.CodeModelNotFound, "The model does not exist.")
+		return nil, clienterr.Errorf(clienterr.ModelNotFound, "The model does not exist.")
 	case req.Body == nil || req.Path == "":
 		return nil, fmt.Errorf("upstream request: path and body are required")
 	case r.closed.Load():
-		return nil, &openai.Error{Code: openai.CodeUnavailable, Message: "The service is shutting down.", RetryAfter: time.Second}
+		return nil, &clienterr.Error{Code: clienterr.Unavailable, Message: "The service is shutting down.", RetryAfter: time.Second}
 	}
 	var (
 		tried     uint64
@@ -237,13 +237,13 @@ func (r *Router) observe(t *target, kind Outcome, resp *http.Response, start tim
 
 func canceled(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return openai.Wrap(openai.CodeUpstreamTimeout, context.Cause(ctx), "The model backend did not answer in time.")
+		return clienterr.Wrap(clienterr.UpstreamTimeout, context.Cause(ctx), "The model backend did not answer in time.")
 	}
-	return openai.Wrap(openai.CodeUpstreamError, context.Cause(ctx), "The request was cancelled.")
+	return clienterr.Wrap(clienterr.UpstreamError, context.Cause(ctx), "The request was cancelled.")
 }
 
 func unavailable(model string, wait time.Duration) error {
-	e := openai.Wrap(openai.CodeUnavailable, fmt.Errorf("model %s: every target is ejected or at capacity", model),
+	e := clienterr.Wrap(clienterr.Unavailable, fmt.Errorf("model %s: every target is ejected or at capacity", model),
 		"No backend is available for this model right now; retry later.")
 	e.RetryAfter = max(wait, time.Second)
 	return e
@@ -253,11 +253,11 @@ func exhausted(last *failure, errs []error) error {
 	cause := errors.Join(errs...)
 	switch {
 	case last.kind == OutcomeTimeout:
-		return openai.Wrap(openai.CodeUpstreamTimeout, cause, "The model backend did not answer in time.")
+		return clienterr.Wrap(clienterr.UpstreamTimeout, cause, "The model backend did not answer in time.")
 	case last.kind == OutcomeStatus && (last.status == http.StatusTooManyRequests || last.retryAfter > 0):
-		e := openai.Wrap(openai.CodeUnavailable, cause, "The model backend is overloaded; retry later.")
+		e := clienterr.Wrap(clienterr.Unavailable, cause, "The model backend is overloaded; retry later.")
 		e.RetryAfter = max(last.retryAfter, time.Second)
 		return e
 	}
-	return openai.Wrap(openai.CodeUpstreamError, cause, "The model backend failed.")
+	return clienterr.Wrap(clienterr.UpstreamError, cause, "The model backend failed.")
 }

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/internal/fakeupstream"
-	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/upstream"
 )
 
@@ -242,14 +242,14 @@ func TestDoAllTargetsFail(t *testing.T) {
 		name      string
 		reply     fakeupstream.Reply
 		refused   bool
-		wantCode  openai.Code
+		wantCode  clienterr.Code
 		wantRetry time.Duration
 	}{
-		{"server errors", fakeupstream.Reply{Status: 500}, false, openai.CodeUpstreamError, 0},
-		{"overloaded", fakeupstream.Reply{Status: 429, RetryAfter: 7 * time.Second}, false, openai.CodeUnavailable, 7 * time.Second},
-		{"overloaded without retry-after", fakeupstream.Reply{Status: 429}, false, openai.CodeUnavailable, time.Second},
-		{"timeouts", fakeupstream.Reply{HeaderDelay: time.Hour}, false, openai.CodeUpstreamTimeout, 0},
-		{"refused", fakeupstream.Reply{}, true, openai.CodeUpstreamError, 0},
+		{"server errors", fakeupstream.Reply{Status: 500}, false, clienterr.UpstreamError, 0},
+		{"overloaded", fakeupstream.Reply{Status: 429, RetryAfter: 7 * time.Second}, false, clienterr.Unavailable, 7 * time.Second},
+		{"overloaded without retry-after", fakeupstream.Reply{Status: 429}, false, clienterr.Unavailable, time.Second},
+		{"timeouts", fakeupstream.Reply{HeaderDelay: time.Hour}, false, clienterr.UpstreamTimeout, 0},
+		{"refused", fakeupstream.Reply{}, true, clienterr.UpstreamError, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,7 +262,7 @@ func TestDoAllTargetsFail(t *testing.T) {
 				}
 			}, nil)
 			_, err := do(t, r, context.Background(), chatRequest(false))
-			var oe *openai.Error
+			var oe *clienterr.Error
 			if !errors.As(err, &oe) || oe.Code != tt.wantCode || oe.RetryAfter != tt.wantRetry {
 				t.Fatalf("error %v (retry %v), want %s retry %v", err, oe.RetryAfter, tt.wantCode, tt.wantRetry)
 			}
@@ -373,15 +373,15 @@ func TestEjectionAndProbe(t *testing.T) {
 		name      string
 		advance   time.Duration
 		fix       bool
-		wantCode  openai.Code // "" for success
-		wantSent  int         // requests the upstream has seen after the step
+		wantCode  clienterr.Code // "" for success
+		wantSent  int            // requests the upstream has seen after the step
 		wantEject bool
 	}{
-		{"first failure", 0, false, openai.CodeUpstreamError, 1, false},
-		{"second failure ejects", 0, false, openai.CodeUpstreamError, 2, true},
-		{"ejected: no traffic", 30 * time.Second, false, openai.CodeUnavailable, 2, true},
-		{"probe fails: ejected again", 31 * time.Second, false, openai.CodeUpstreamError, 3, true},
-		{"still ejected", 30 * time.Second, false, openai.CodeUnavailable, 3, true},
+		{"first failure", 0, false, clienterr.UpstreamError, 1, false},
+		{"second failure ejects", 0, false, clienterr.UpstreamError, 2, true},
+		{"ejected: no traffic", 30 * time.Second, false, clienterr.Unavailable, 2, true},
+		{"probe fails: ejected again", 31 * time.Second, false, clienterr.UpstreamError, 3, true},
+		{"still ejected", 30 * time.Second, false, clienterr.Unavailable, 3, true},
 		{"probe succeeds: restored", 31 * time.Second, true, "", 4, false},
 		{"traffic flows", 0, true, "", 5, false},
 	}
@@ -389,11 +389,11 @@ func TestEjectionAndProbe(t *testing.T) {
 		now = now.Add(st.advance)
 		broken.Store(!st.fix)
 		err := call()
-		var oe *openai.Error
+		var oe *clienterr.Error
 		if (st.wantCode == "" && err != nil) || (st.wantCode != "" && (!errors.As(err, &oe) || oe.Code != st.wantCode)) {
 			t.Fatalf("%s: error %v, want code %q", st.name, err, st.wantCode)
 		}
-		if st.wantCode == openai.CodeUnavailable && oe.RetryAfter != 30*time.Second {
+		if st.wantCode == clienterr.Unavailable && oe.RetryAfter != 30*time.Second {
 			t.Errorf("%s: retry after %v, want the rest of the ejection (30s)", st.name, oe.RetryAfter)
 		}
 		if n := len(fs[0].Requests()); n != st.wantSent {
@@ -435,8 +435,8 @@ func TestOneProbeAtATime(t *testing.T) {
 	}()
 	<-arrived
 	_, err := do(t, r, context.Background(), chatRequest(false))
-	var oe *openai.Error
-	if !errors.As(err, &oe) || oe.Code != openai.CodeUnavailable {
+	var oe *clienterr.Error
+	if !errors.As(err, &oe) || oe.Code != clienterr.Unavailable {
 		t.Errorf("request during the probe: %v, want service_unavailable", err)
 	}
 	close(release)
@@ -463,8 +463,8 @@ func TestMaxConcurrent(t *testing.T) {
 		t.Fatalf("both requests went to %s despite max_concurrent 1", held[0].Upstream)
 	}
 	_, err := do(t, r, context.Background(), chatRequest(true))
-	var oe *openai.Error
-	if !errors.As(err, &oe) || oe.Code != openai.CodeUnavailable || oe.RetryAfter <= 0 {
+	var oe *clienterr.Error
+	if !errors.As(err, &oe) || oe.Code != clienterr.Unavailable || oe.RetryAfter <= 0 {
 		t.Fatalf("third request: %v, want service_unavailable with retry-after", err)
 	}
 	if h := r.Health(); h[0].InFlight != 1 || h[1].InFlight != 1 {
@@ -493,8 +493,8 @@ func TestDoRejects(t *testing.T) {
 	t.Run("after close", func(t *testing.T) {
 		r.Close()
 		_, err := do(t, r, context.Background(), chatRequest(false))
-		var oe *openai.Error
-		if !errors.As(err, &oe) || oe.Code != openai.CodeUnavailable {
+		var oe *clienterr.Error
+		if !errors.As(err, &oe) || oe.Code != clienterr.Unavailable {
 			t.Fatalf("error %v", err)
 		}
 	})

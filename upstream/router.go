@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 // Options configures a Router.
@@ -226,7 +226,7 @@ func (r *Router) buildRouting(rt Routing) error {
 // "model": a public name, "auto", or "" / "default" for the tenant's default
 // (tenantDefault, which may itself be "auto") and then the general model.
 // latestUserText is the latest user message, used by "auto". An unknown
-// name is an *openai.Error with CodeModelNotFound.
+// name is an *clienterr.Error with CodeModelNotFound.
 func (r *Router) Resolve(requested, tenantDefault, latestUserText string) (Route, error) {
 	reason := "direct"
 	if requested == "" || requested == "default" {
@@ -244,7 +244,7 @@ func (r *Router) Resolve(requested, tenantDefault, latestUserText string) (Route
 	}
 	e := r.byName[requested]
 	if e == nil {
-		err := openai.Errorf(openai.CodeModelNotFound, "The model %q does not exist.", requested)
+		err := clienterr.Errorf(clienterr.ModelNotFound, "The model %q does not exist.", requested)
 		err.Param = "model"
 		return Route{}, err
 	}

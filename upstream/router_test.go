@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/upstream"
 )
 
@@ -151,8 +151,8 @@ func TestResolveUnknown(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := r.Resolve(tt.requested, tt.tenant, "")
-			var oe *openai.Error
-			if !errors.As(err, &oe) || oe.Code != openai.CodeModelNotFound || oe.Status() != 404 || oe.Param != "model" {
+			var oe *clienterr.Error
+			if !errors.As(err, &oe) || oe.Code != clienterr.ModelNotFound || oe.Param != "model" {
 				t.Fatalf("error %v, want model_not_found", err)
 			}
 		})
