@@ -38,6 +38,22 @@ const (
 	defaultWALCheckpointEvery = 100 * time.Millisecond
 )
 
+// Exists reports whether opts name a database that is there: a PostgreSQL
+// DSN always (the server says otherwise when opened), a SQLite file when
+// DataDir holds one. Offline commands that only read use it so as not to
+// create an empty database.
+func Exists(opts Options) bool {
+	if opts.DSN != "" {
+		return true
+	}
+	dir := opts.DataDir
+	if dir == "" {
+		dir = "./firebreak-data"
+	}
+	_, err := os.Stat(filepath.Join(dir, sqliteFile))
+	return err == nil
+}
+
 func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	dir := opts.DataDir
 	if dir == "" {

@@ -37,6 +37,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newBlacklistCmd(),
 		newComplaintsCmd(),
 		newRecordsCmd(),
+		newLabelCmd(),
 		newStaffCmd(),
 		newBankCmd(),
 		newEvalCmd(),
