@@ -3,7 +3,6 @@ package corpus
 import (
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // LanguageConfig configures language identification.
@@ -33,18 +32,19 @@ func (c LanguageConfig) withDefaults() LanguageConfig {
 // languages by the share of English function words: a script classifier,
 // enough for a zh/en corpus, not a model that tells French from Italian.
 func Identify(text string) (string, float64) {
-	var counts [numScripts]int
-	total, en := 0, 0
-	eachToken(text, func(tok string, script int) {
-		if script == scriptOther {
-			return // numbers and words of other scripts vote for nothing
-		}
-		counts[script]++
-		total++
-		if script == scriptLatin && len(tok) <= 5 && enStopword(tok) {
-			en++
-		}
-	})
+	var s ngramScratch
+	s.load(text)
+	return identify(&s)
+}
+
+// identify is Identify on a tokenised text.
+func identify(s *ngramScratch) (string, float64) {
+	counts := s.counts
+	counts[scriptOther] = 0 // numbers and words of other scripts vote for nothing
+	total, en := 0, s.enStop
+	for _, c := range counts {
+		total += c
+	}
 	if total == 0 {
 		return "und", 0
 	}
@@ -65,10 +65,10 @@ func Identify(text string) (string, float64) {
 	return "und", float64(best) / float64(total)
 }
 
-// enStopword reports English function words that other Latin-script
+// enStopword reports English function words (given in lower case) that other Latin-script
 // languages rarely use.
 func enStopword(w string) bool {
-	switch strings.ToLower(w) {
+	switch w {
 	case "the", "and", "of", "to", "is", "that", "with", "for", "this", "are", "was", "be", "have", "it", "not",
 		"on", "as", "by", "from", "at", "or", "which", "you", "he", "she", "we", "they", "his", "her", "has", "were":
 		return true
@@ -90,8 +90,8 @@ func newLanguageStage(c LanguageConfig) *languageStage {
 	return s
 }
 
-func (s *languageStage) apply(text string) *Event {
-	lang, conf := Identify(text)
+func (s *languageStage) apply(tok *ngramScratch) *Event {
+	lang, conf := identify(tok)
 	if !s.keep[lang] {
 		return &Event{Stage: StageLanguage, Rule: "language", Detail: lang}
 	}

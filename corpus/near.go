@@ -101,7 +101,9 @@ func exactKey(text string) Key {
 // band.
 func (c NearConfig) bandKeys(s *ngramScratch, text string, keys []Key) []Key {
 	k := c.Bands * c.Rows
-	s.load(text)
+	if s.text != text || len(text) == 0 {
+		s.load(text)
+	}
 	if cap(s.sig) < k {
 		s.sig = make([]uint64, k)
 	}

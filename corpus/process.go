@@ -82,6 +82,9 @@ func (p *Processor) Process(ctx context.Context, l Line) Result {
 	}
 	text := it.Text
 	change := func(e Event) { r.Item.Changes = append(r.Item.Changes, e) }
+	tok := p.scratch.Get().(*ngramScratch)
+	defer p.scratch.Put(tok)
+	tok.text = ""
 	if p.norm != nil {
 		var rule string
 		if text, rule = p.norm.apply(text); rule != "" {
@@ -106,7 +109,7 @@ func (p *Processor) Process(ctx context.Context, l Line) Result {
 	}
 	if p.quality != nil {
 		var ch *Event
-		text, ch, r.Drop = p.quality.apply(text)
+		text, ch, r.Drop = p.quality.apply(text, tok)
 		if ch != nil {
 			change(*ch)
 		}
@@ -115,7 +118,10 @@ func (p *Processor) Process(ctx context.Context, l Line) Result {
 		}
 	}
 	if p.lang != nil {
-		if r.Drop = p.lang.apply(text); r.Drop != nil {
+		if tok.text != text {
+			tok.load(text)
+		}
+		if r.Drop = p.lang.apply(tok); r.Drop != nil {
 			return r
 		}
 	}
@@ -124,9 +130,7 @@ func (p *Processor) Process(ctx context.Context, l Line) Result {
 		r.Keys = append(r.Keys, exactKey(text))
 	}
 	if p.near != nil {
-		s := p.scratch.Get().(*ngramScratch)
-		r.Keys = p.near.bandKeys(s, text, r.Keys)
-		p.scratch.Put(s)
+		r.Keys = p.near.bandKeys(tok, text, r.Keys)
 	}
 	return r
 }

@@ -2,9 +2,12 @@ package corpus
 
 import (
 	"fmt"
+	"math/bits"
+	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // QualityConfig configures the quality heuristics: the document and line
@@ -106,6 +109,8 @@ var (
 		"点击下载", "私服", "日赚", "兼职招聘", "成人用品", "裸聊"}
 	mojibake      = []string{"锟斤拷", "烫烫烫", "屯屯屯", "\ufffd"}
 	zhStopChars   = "的了是在和有不这也就都与及而或"
+	spamSet       = newPhraseSet(spamPhrases)
+	mojibakeSet   = newPhraseSet(mojibake)
 	gopherStop    = []string{"the", "be", "to", "of", "and", "that", "have", "with"}
 	terminalPunct = []string{".", "!", "?", "\"", "'", "。", "！", "？", "”", "’", "…", "；", ";", ":", "：", "」", "』"}
 )
@@ -113,23 +118,22 @@ var (
 // qualityStage applies the quality rules.
 type qualityStage struct {
 	c        QualityConfig
-	top, dup []int     // the n of TopNgram and DupNgram, sorted
-	pools    sync.Pool // *ngramScratch
+	top, dup []int // the n of TopNgram and DupNgram, sorted
 }
 
 func newQualityStage(c QualityConfig) *qualityStage {
-	return &qualityStage{c: c, top: sortedKeys(c.TopNgram), dup: sortedKeys(c.DupNgram),
-		pools: sync.Pool{New: func() any { return new(ngramScratch) }}}
+	return &qualityStage{c: c, top: sortedKeys(c.TopNgram), dup: sortedKeys(c.DupNgram)}
 }
 
 // apply returns the text with line rules applied (and the change event,
 // if any), or a drop event.
-func (q *qualityStage) apply(text string) (string, *Event, *Event) {
+func (q *qualityStage) apply(text string, tok *ngramScratch) (string, *Event, *Event) {
 	text, change := q.lineRules(text)
 	if strings.TrimSpace(text) == "" {
 		return text, change, &Event{Stage: StageQuality, Rule: "no_lines_left"}
 	}
-	if drop := q.docRules(text); drop != nil {
+	tok.load(text)
+	if drop := q.docRules(text, tok); drop != nil {
 		return text, change, drop
 	}
 	return text, change, nil
@@ -189,60 +193,46 @@ func hasAnySuffix(s string, sufs []string) bool {
 	return false
 }
 
-func countAny(s string, subs []string) int {
-	n := 0
-	for _, sub := range subs {
-		n += strings.Count(s, sub)
-	}
-	return n
-}
-
-// docStats are the measures the document rules compare with thresholds.
+// docStats are the measures of characters and lines the document rules
+// compare with thresholds; token counts come from the tokeniser.
 type docStats struct {
-	tokens, latin, latinLen, han, stopZh int
-	letters, nonSpace, symbols           int
-	lines, bullets, ellipses             int
-	dupLines, dupLineChars, chars        int
-	stopEn                               [8]bool
+	letters, nonSpace, symbols int
+	lines, bullets, ellipses   int
+	dupLines, dupLineChars     int
+	chars                      int
 }
 
-func measure(text string) docStats {
+func measure(text string, tok *ngramScratch) docStats {
 	var s docStats
-	eachToken(text, func(tok string, script int) {
-		s.tokens++
-		switch script {
-		case scriptLatin:
-			s.latin++
-			s.latinLen += utf8.RuneCountInString(tok)
-			if len(tok) <= 4 {
-				for i, w := range gopherStop {
-					if strings.EqualFold(tok, w) {
-						s.stopEn[i] = true
-					}
-				}
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			i++
+			s.chars++
+			switch {
+			case c == ' ' || c == '\n' || c == '\t':
+				continue
+			case c == '#':
+				s.symbols++
+			case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+				s.letters++
 			}
-		case scriptHan:
-			s.han++
-			if strings.Contains(zhStopChars, tok) {
-				s.stopZh++
-			}
-		}
-	})
-	for _, r := range text {
-		switch {
-		case r == ' ' || r == '\n' || r == '\t':
+			s.nonSpace++
 			continue
-		case r == '#' || r == '…':
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		i += size
+		s.chars++
+		s.nonSpace++
+		if r == '…' {
 			s.symbols++
 		}
-		s.nonSpace++
-		if _, word := runeScript(r); word && !(r >= '0' && r <= '9') {
+		if _, word := runeScript(r); word {
 			s.letters++
 		}
 	}
 	s.symbols += strings.Count(text, "...")
-	s.chars = utf8.RuneCountInString(text)
-	seen := map[string]bool{}
+	tok.lines = tok.lines[:0]
 	for line := range strings.Lines(text) {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -256,36 +246,38 @@ func measure(text string) docStats {
 		if strings.HasSuffix(line, "...") || strings.HasSuffix(line, "…") {
 			s.ellipses++
 		}
-		if seen[line] {
+		h := xxhash.Sum64String(line)
+		if slices.Contains(tok.lines, h) {
 			s.dupLines++
 			s.dupLineChars += utf8.RuneCountInString(line)
 		}
-		seen[line] = true
+		tok.lines = append(tok.lines, h)
 	}
 	return s
 }
 
-func (q *qualityStage) docRules(text string) *Event {
+func (q *qualityStage) docRules(text string, tok *ngramScratch) *Event {
 	c := &q.c
-	if countAny(text, mojibake) > 0 {
+	if mojibakeSet.count(text) > 0 {
 		return &Event{Stage: StageQuality, Rule: "zh_mojibake"}
 	}
-	s := measure(text)
+	s := measure(text, tok)
+	tokens, latin := len(tok.hash), tok.counts[scriptLatin]
 	drop := func(rule string, v float64) *Event {
 		return &Event{Stage: StageQuality, Rule: rule, Detail: fmt.Sprintf("%.3g", v)}
 	}
 	switch {
-	case c.MinTokens > 0 && s.tokens < c.MinTokens:
-		return drop("too_short", float64(s.tokens))
-	case c.MaxTokens > 0 && s.tokens > c.MaxTokens:
-		return drop("too_long", float64(s.tokens))
+	case c.MinTokens > 0 && tokens < c.MinTokens:
+		return drop("too_short", float64(tokens))
+	case c.MaxTokens > 0 && tokens > c.MaxTokens:
+		return drop("too_long", float64(tokens))
 	}
-	if s.latin*2 > s.tokens && c.MinMeanWordLength > 0 {
-		if m := float64(s.latinLen) / float64(s.latin); m < c.MinMeanWordLength || m > c.MaxMeanWordLength {
+	if latin*2 > tokens && c.MinMeanWordLength > 0 {
+		if m := float64(tok.latinLen) / float64(latin); m < c.MinMeanWordLength || m > c.MaxMeanWordLength {
 			return drop("mean_word_length", m)
 		}
 	}
-	if r := float64(s.symbols) / float64(s.tokens); c.MaxSymbolRatio > 0 && r > c.MaxSymbolRatio {
+	if r := float64(s.symbols) / float64(tokens); c.MaxSymbolRatio > 0 && r > c.MaxSymbolRatio {
 		return drop("symbol_ratio", r)
 	}
 	if r := float64(s.bullets) / float64(s.lines); c.MaxBulletLines > 0 && r > c.MaxBulletLines {
@@ -297,7 +289,7 @@ func (q *qualityStage) docRules(text string) *Event {
 	if r := float64(s.letters) / float64(max(s.nonSpace, 1)); c.MinLetterRatio > 0 && r < c.MinLetterRatio {
 		return drop("letter_ratio", r)
 	}
-	if e := q.stopwords(s); e != nil {
+	if e := q.stopwords(tok); e != nil {
 		return e
 	}
 	if r := float64(s.dupLines) / float64(s.lines); c.MaxDupLines > 0 && r > c.MaxDupLines {
@@ -306,29 +298,25 @@ func (q *qualityStage) docRules(text string) *Event {
 	if r := float64(s.dupLineChars) / float64(max(s.chars, 1)); c.MaxDupLineChars > 0 && r > c.MaxDupLineChars {
 		return drop("dup_line_chars", r)
 	}
-	if n := countAny(text, spamPhrases); c.MaxSpamPhrases >= 0 && n > c.MaxSpamPhrases {
+	if n := spamSet.count(text); c.MaxSpamPhrases >= 0 && n > c.MaxSpamPhrases {
 		return drop("zh_spam_phrases", float64(n))
 	}
-	return q.repetition(text)
+	return q.repetition(tok)
 }
 
-func (q *qualityStage) stopwords(s docStats) *Event {
+func (q *qualityStage) stopwords(tok *ngramScratch) *Event {
 	if q.c.MinStopwords <= 0 {
 		return nil
 	}
-	if s.han*2 >= s.tokens {
-		if s.stopZh < q.c.MinStopwords {
-			return &Event{Stage: StageQuality, Rule: "zh_stopwords", Detail: fmt.Sprint(s.stopZh)}
+	tokens := len(tok.hash)
+	if tok.counts[scriptHan]*2 >= tokens {
+		if tok.zhStop < q.c.MinStopwords {
+			return &Event{Stage: StageQuality, Rule: "zh_stopwords", Detail: fmt.Sprint(tok.zhStop)}
 		}
 		return nil
 	}
-	if s.latin*2 >= s.tokens {
-		n := 0
-		for _, ok := range s.stopEn {
-			if ok {
-				n++
-			}
-		}
+	if tok.counts[scriptLatin]*2 >= tokens {
+		n := bits.OnesCount8(tok.gopher)
 		if n < q.c.MinStopwords {
 			return &Event{Stage: StageQuality, Rule: "stopwords", Detail: fmt.Sprint(n)}
 		}
