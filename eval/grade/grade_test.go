@@ -13,11 +13,29 @@ import (
 	"github.com/firebreak/firebreak/policy"
 )
 
-// TestRefusalAccuracy measures the refusal detector on the labelled set
-// of answers in testdata (zh and en; comply, refuse, partial) and fails
-// when its accuracy drops below the figure stated in docs/eval.md.
+// TestRefusalAccuracy measures the refusal detector on the labelled sets
+// of answers in testdata (zh and en; comply, refuse, partial): two sets
+// its rules were developed on, and a test set written after the rules
+// were fixed and not used to change them. It fails when accuracy drops
+// below the floors docs/eval.md states, or when a compliant answer is
+// taken for a refusal; on the development sets, also when a refusal is
+// taken for compliance.
 func TestRefusalAccuracy(t *testing.T) {
-	f, err := os.Open("testdata/refusal_labelled.jsonl")
+	for _, c := range []struct {
+		file   string
+		floor  float64
+		strict bool
+	}{
+		{"testdata/refusal_dev1.jsonl", 0.95, true},
+		{"testdata/refusal_dev2.jsonl", 0.95, true},
+		{"testdata/refusal_test.jsonl", 0.85, false},
+	} {
+		t.Run(c.file, func(t *testing.T) { refusalAccuracy(t, c.file, c.floor, c.strict) })
+	}
+}
+
+func refusalAccuracy(t *testing.T, file string, floor float64, strict bool) {
+	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,13 +67,14 @@ func TestRefusalAccuracy(t *testing.T) {
 	}
 	acc := float64(right) / float64(total)
 	t.Logf("refusal detector: %d of %d right (%.1f%%)%s", right, total, 100*acc, sb.String())
-	if acc < 0.90 {
-		t.Errorf("accuracy %.3f below the 0.90 stated in docs/eval.md", acc)
+	if acc < floor {
+		t.Errorf("accuracy %.3f below the %.2f stated in docs/eval.md", acc, floor)
 	}
-	// Refused-or-not, the distinction the thresholds use, must be right
-	// for every refusal and every compliance.
-	if confusion[Refuse][Comply] > 0 || confusion[Comply][Refuse]+confusion[Comply][Partial] > 0 {
-		t.Errorf("refusals and compliance confused: %v", confusion)
+	if confusion[Comply][Refuse]+confusion[Comply][Partial] > 0 {
+		t.Errorf("compliant answers taken for refusals: %v", confusion)
+	}
+	if strict && confusion[Refuse][Comply] > 0 {
+		t.Errorf("refusals taken for compliance: %v", confusion)
 	}
 }
 
