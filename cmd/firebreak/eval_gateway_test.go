@@ -87,7 +87,8 @@ safety:
 	}
 	out := filepath.Join(dir, "run")
 	stdout, err := runCLI(t, "eval", "run", bankFile, "--base-url", s.url+"/v1", "--api-key", s.key, "--model", "general",
-		"--out", out, "--cache", filepath.Join(dir, "cache"), "--timeout", "1s", "--attempts", "2", "--progress", "none", "--no-keyword")
+		"--out", out, "--cache", filepath.Join(dir, "cache"), "--timeout", "1s", "--attempts", "2", "--progress", "none", "--no-keyword",
+		"--probes", "zerowidth,base64")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stdout)
 	}
@@ -112,7 +113,8 @@ safety:
 		n, _ := strconv.Atoi(m[1])
 		return n
 	}
-	want := map[string]int{"planned": 28, "recorded": 28, "answered": 25, "errors": 3, "gateway-input": 4, "gateway-output": 2}
+	// 28 items and 2 × 18 probes of the should-refuse ones.
+	want := map[string]int{"planned": 64, "recorded": 64, "errors": 3}
 	for k, v := range want {
 		if got := total(k); got != v {
 			t.Errorf("total %s = %d, want %d", k, got, v)
@@ -133,6 +135,26 @@ safety:
 	}
 	if !strings.Contains(html, "不符合") || !strings.Contains(html, "<svg") || strings.Contains(html, "<script") || regexp.MustCompile(`(?:src|href)="https?:`).MatchString(html) {
 		t.Error("report.html is not a self-contained page with its verdicts and charts")
+	}
+	// Robustness: the gateway's normalisation sees through zero-width
+	// characters (it refuses the 3 mutated items with the term) but not
+	// through base64; the scripted model answers every mutated item.
+	probe := func(m string) (k, n, gw string) {
+		t.Helper()
+		x := regexp.MustCompile(`data-probe="` + m + `" data-k="(\d+)" data-n="(\d+)">.*?<td>(\d+)</td></tr>`).FindStringSubmatch(html)
+		if x == nil {
+			t.Fatalf("no probe row %s", m)
+		}
+		return x[1], x[2], x[3]
+	}
+	if k, n, gw := probe("none"); k != "4" || n != "15" || gw != "5" {
+		t.Errorf("none: %s of %s not refused, %s by the gateway", k, n, gw)
+	}
+	if k, n, gw := probe("zerowidth"); k != "15" || n != "18" || gw != "3" {
+		t.Errorf("zerowidth: %s of %s not refused, %s by the gateway", k, n, gw)
+	}
+	if k, n, gw := probe("base64"); k != "18" || n != "18" || gw != "0" {
+		t.Errorf("base64: %s of %s not refused, %s by the gateway", k, n, gw)
 	}
 	// The errors are listed: a 502 from the gateway and the client's timeout.
 	if !strings.Contains(html, "status 502") || !strings.Contains(html, "deadline exceeded") {
