@@ -14,6 +14,7 @@ import (
 	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/safety/lexicon"
+	"github.com/firebreak/firebreak/sanction"
 )
 
 // Compiled is a bundle compiled into engines: the base engine and one per
@@ -22,6 +23,7 @@ import (
 type Compiled struct {
 	bundle  *Bundle
 	spec    Spec
+	strikes sanction.Strikes
 	base    variant
 	routes  map[string]variant
 	tenants map[string]variant
@@ -75,6 +77,10 @@ func CompileBundle(b *Bundle) (*Compiled, error) {
 		return nil, invalid(b, probs)
 	}
 	c := &Compiled{bundle: b, spec: spec.Spec, routes: map[string]variant{}, tenants: map[string]variant{}}
+	var err error
+	if c.strikes, err = spec.Strikes.Sanction(); err != nil {
+		return nil, invalid(b, []Problem{{File: SpecFile, Msg: "strikes: " + err.Error()}})
+	}
 	if err := c.compileEngines(layers); err != nil {
 		var pe problemsError
 		if errors.As(err, &pe) {
@@ -395,6 +401,9 @@ func (c *Compiled) Version() string { return c.bundle.ID() }
 // Spec returns the decoded policy.yaml (strikes and labels for the
 // sanctions and labelling code).
 func (c *Compiled) Spec() Spec { return c.spec }
+
+// Strikes returns the strike codes and sanctions ladder of the policy.
+func (c *Compiled) Strikes() sanction.Strikes { return c.strikes }
 
 // Engine picks the engine for a request: the tenant's overlay if it has
 // one, else the route's, else the base; its minors variant for a minor.

@@ -40,6 +40,21 @@ type StrikeStep struct {
 	RestrictModels []string `yaml:"restrict_models"`
 }
 
+// Sanction converts the section for the sanctions code and validates it:
+// the codes (default sanction.DefaultStrikeCodes; an empty list, none) and
+// the ladder (see SanctionLadder).
+func (s *Strikes) Sanction() (sanction.Strikes, error) {
+	ladder, err := s.SanctionLadder()
+	if err != nil {
+		return sanction.Strikes{}, err
+	}
+	st := sanction.Strikes{Codes: sanction.DefaultStrikeCodes(), Ladder: ladder}
+	if s != nil && s.Codes != nil {
+		st.Codes = s.Codes
+	}
+	return st, st.Validate()
+}
+
 // SanctionLadder converts the ladder for the sanctions code and validates
 // it. An empty ladder gives sanction.DefaultLadder().
 func (s *Strikes) SanctionLadder() (sanction.Ladder, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -155,6 +156,12 @@ func (s *Service) Load() *safety.Engine { return s.snap.Load().c.Base() }
 
 // Current returns the compiled policy in force.
 func (s *Service) Current() *Compiled { return s.snap.Load().c }
+
+// Strikes returns the strike codes and sanctions ladder in force, so the
+// sanctions service follows publishes and rollbacks on every replica.
+func (s *Service) Strikes() sanction.Strikes { return s.Current().Strikes() }
+
+var _ sanction.StrikeRules = (*Service)(nil)
 
 // Status reports the version in force and the latest load failure.
 func (s *Service) Status() Status {

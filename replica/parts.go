@@ -150,19 +150,11 @@ func (r *Replica) openPolicy(ctx context.Context) error {
 	return nil
 }
 
-// openSanctions starts graded sanctions with the strike codes and ladder
-// of the policy in force at start.
-func (r *Replica) openSanctions(ctx context.Context) error {
-	strikes := r.Policy.Current().Spec().Strikes
-	ladder, err := strikes.SanctionLadder()
-	if err != nil {
-		return err
-	}
-	var codes []string
-	if strikes != nil {
-		codes = strikes.Codes
-	}
-	r.Sanctions, err = sanction.New(ctx, sanction.Options{DB: r.DB, Secret: r.secret, Ladder: ladder, StrikeCodes: codes,
+// openSanctions starts graded sanctions. Their strike codes and ladder
+// are those of the policy in force, read for every violation, so a
+// publish or rollback on any replica changes them here too.
+func (r *Replica) openSanctions(ctx context.Context) (err error) {
+	r.Sanctions, err = sanction.New(ctx, sanction.Options{DB: r.DB, Secret: r.secret, Rules: r.Policy,
 		Notifier: r.Notifier, Logger: r.log})
 	if err != nil {
 		return err

@@ -36,11 +36,18 @@ type Options struct {
 	// blacklist. Required, at least MinSecretLen bytes; every replica must
 	// use the same one, and changing it orphans the stored hashes.
 	Secret []byte
-	// Ladder is the sequence of graded sanctions. Default DefaultLadder().
+	// Rules, when set, gives the strike codes and ladder in force, read
+	// for every violation: `firebreak serve` passes the policy service, so
+	// a policy published or rolled back on any replica changes them here
+	// as soon as it is in force. Default nil: Ladder and StrikeCodes.
+	Rules StrikeRules
+	// Ladder is the sequence of graded sanctions when Rules is nil.
+	// Default DefaultLadder().
 	Ladder Ladder
-	// StrikeCodes lists the risk codes that bear strikes; an entry matches
-	// a code equal to it or starting with it ("A1" matches "A1a").
-	// Default {"A1", "A2"}: the 17 risks of the keyword library.
+	// StrikeCodes lists the risk codes that bear strikes when Rules is nil;
+	// an entry matches a code equal to it or starting with it ("A1"
+	// matches "A1a"). Default DefaultStrikeCodes. An empty, non-nil list:
+	// no code bears a strike.
 	StrikeCodes []string
 	// Location sets the calendar day for Trigger.PerDay. Default
 	// Asia/Shanghai from the system's time zone data, or a fixed UTC+8 zone
@@ -94,12 +101,13 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("sanction: %w", err)
 	}
 	if o.StrikeCodes == nil {
-		o.StrikeCodes = []string{"A1", "A2"}
+		o.StrikeCodes = DefaultStrikeCodes()
 	}
-	for _, c := range o.StrikeCodes {
-		if strings.TrimSpace(c) == "" {
-			return o, errors.New("sanction: empty strike code")
-		}
+	if err := (Strikes{Codes: o.StrikeCodes, Ladder: o.Ladder}).Validate(); err != nil {
+		return o, fmt.Errorf("sanction: %w", err)
+	}
+	if o.Rules == nil {
+		o.Rules = fixedRules{Codes: o.StrikeCodes, Ladder: o.Ladder}
 	}
 	if o.Location == nil {
 		o.Location = shanghai()
@@ -140,12 +148,46 @@ func shanghai() *time.Location {
 	return time.FixedZone("CST", 8*3600)
 }
 
-// bearsStrike reports whether a violation of code counts against the user.
-func (o *Options) bearsStrike(code string) bool {
-	for _, c := range o.StrikeCodes {
+// Strikes says which risk codes bear strikes and the ladder of sanctions
+// they climb.
+type Strikes struct {
+	// Codes match a code equal to an entry or starting with it ("A1"
+	// matches "A1a"); an empty list means no code bears a strike.
+	Codes  []string
+	Ladder Ladder
+}
+
+// StrikeRules gives the strikes in force. The policy service implements
+// it from the strikes section of the policy in force.
+type StrikeRules interface {
+	Strikes() Strikes
+}
+
+// DefaultStrikeCodes are the codes that bear strikes by default: A1 and
+// A2, the 17 risks of the keyword library.
+func DefaultStrikeCodes() []string { return []string{"A1", "A2"} }
+
+// Validate checks the codes and the ladder.
+func (st Strikes) Validate() error {
+	for _, c := range st.Codes {
+		if strings.TrimSpace(c) == "" {
+			return errors.New("empty strike code")
+		}
+	}
+	return st.Ladder.Validate()
+}
+
+// bears reports whether a violation of code counts against the user.
+func (st Strikes) bears(code string) bool {
+	for _, c := range st.Codes {
 		if strings.HasPrefix(code, c) {
 			return true
 		}
 	}
 	return false
 }
+
+// fixedRules are strikes that never change.
+type fixedRules Strikes
+
+func (f fixedRules) Strikes() Strikes { return Strikes(f) }

@@ -113,14 +113,15 @@ func (s *Service) RecordViolation(ctx context.Context, v Violation) (Outcome, er
 		return Outcome{}, fmt.Errorf("record violation: %w", err)
 	}
 	k := userKey{v.TenantID, v.EndUserID}
-	if !s.opts.bearsStrike(v.Code) {
+	rules := s.opts.Rules.Strikes()
+	if !rules.bears(v.Code) {
 		st, err := s.Standing(ctx, v.TenantID, v.EndUserID)
 		return Outcome{Standing: st}, err
 	}
 	var out Outcome
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.judge(ctx, tx, v, now)
+		out, err = s.judge(ctx, tx, v, rules.Ladder, now)
 		return err
 	})
 	if err != nil {
@@ -162,8 +163,8 @@ const bump = `INSERT INTO sanction_strikes (tenant_id, end_user_id, seq, spent_s
 		updated_at = excluded.updated_at
 	RETURNING seq, spent_seq, in_a_row`
 
-// judge records v in tx and applies the ladder.
-func (s *Service) judge(ctx context.Context, tx *sql.Tx, v Violation, now time.Time) (Outcome, error) {
+// judge records v in tx and applies ladder.
+func (s *Service) judge(ctx context.Context, tx *sql.Tx, v Violation, ladder Ladder, now time.Time) (Outcome, error) {
 	row := 1
 	if v.Source == SourceReview {
 		row = 0
@@ -186,11 +187,11 @@ func (s *Service) judge(ctx context.Context, tx *sql.Tx, v Violation, now time.T
 	if c.perDay, err = j.perDay(ctx); err != nil {
 		return Outcome{}, err
 	}
-	ch, err := s.opts.Ladder.choose(c)
+	ch, err := ladder.choose(c)
 	if err != nil || ch.step < 0 {
 		return out, err
 	}
-	out.Sanction, err = j.impose(ctx, s.opts.Ladder.Steps[ch.step], ch, out.ViolationID)
+	out.Sanction, err = j.impose(ctx, ladder.Steps[ch.step], ch, out.ViolationID)
 	return out, err
 }
 
