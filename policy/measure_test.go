@@ -129,7 +129,7 @@ func TestDefaultPolicyRates(t *testing.T) {
 		bounds = append(bounds,
 			bound{"xstest/should-not-refuse", public, 0, 0.02},
 			bound{"cvalues/should-not-refuse", public, 0, 0.02},
-			bound{"xstest/should-refuse", public, 0.12, 1},
+			bound{"xstest/should-refuse", public, 0.22, 1},
 		)
 	}
 	for _, b := range bounds {
