@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/firebreak/firebreak/eval/bank"
+	"github.com/firebreak/firebreak/internal/cputime"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/store"
@@ -160,23 +161,32 @@ func BenchmarkDefaultPolicy(b *testing.B) {
 		b.Run(tc.name+"/check4KB", func(b *testing.B) {
 			b.SetBytes(int64(len(text)))
 			b.ReportAllocs()
+			cpu := cputime.Process()
 			for b.Loop() {
 				if d := e.Check(safety.Input, text); d.Action >= safety.Refuse {
 					b.Fatalf("legitimate text refused: %+v", d.Hits)
 				}
 			}
+			cputime.Report(b, cpu, len(text))
 		})
 		b.Run(tc.name+"/stream20", func(b *testing.B) {
 			b.ReportAllocs()
 			st, i := e.NewStream(safety.Output), 0
+			released, held, writes := 0, 0, 0
+			cpu := cputime.Process()
 			for b.Loop() {
 				if i+20 > len(long) {
 					st.Close()
-					st, i = e.NewStream(safety.Output), 0
+					st, i, released = e.NewStream(safety.Output), 0, 0
 				}
-				st.Write(long[i : i+20])
+				released += len(st.Write(long[i : i+20]).Release)
 				i += 20
+				held += i - released
+				writes++
 			}
+			cputime.Report(b, cpu, 0)
+			// How far the released text trails the written text, on average.
+			b.ReportMetric(float64(held)/float64(writes), "held-B")
 		})
 	}
 }

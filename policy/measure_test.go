@@ -245,3 +245,42 @@ func hitRules(hits []safety.Hit) string {
 	}
 	return strings.Join(ids, ",")
 }
+
+// TestDefaultPolicyStreamReleases streams the development set's legitimate
+// questions as one answer in 20-byte chunks: the intent rules hold back
+// only what may still become part of a hit, so the released text never
+// trails far behind, and all of it is released.
+func TestDefaultPolicyStreamReleases(t *testing.T) {
+	e := compile(t, policy.Default()).Base()
+	f, err := bank.Read("default/testdata/devset.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	for _, it := range f.Items {
+		if it.Bank == bank.ShouldNotRefuse {
+			sb.WriteString(it.Prompt + " ")
+		}
+	}
+	text := sb.String()
+	st := e.NewStream(safety.Output)
+	var out strings.Builder
+	worst := 0
+	for i := 0; i < len(text); i += 20 {
+		res := st.Write(text[i:min(i+20, len(text))])
+		if res.Stop {
+			t.Fatalf("stopped at byte %d: %+v", i, res.Decision.Hits)
+		}
+		out.WriteString(res.Release)
+		worst = max(worst, min(i+20, len(text))-out.Len())
+	}
+	out.WriteString(st.Close().Release)
+	if out.String() != text {
+		t.Fatal("the stream did not release the whole text")
+	}
+	// 40 units of English or 12 Chinese characters after an intent
+	// phrase, plus the phrase and a chunk: a few hundred bytes at most.
+	if worst > 400 {
+		t.Errorf("released text trailed the written text by up to %d bytes", worst)
+	}
+}

@@ -114,11 +114,12 @@ type Engine struct {
 	ruleSpan     int  // longest hold-back any rule needs
 	hasAllow     bool // some term has an allow-list
 
-	near          *nearCore   // nil without near rules
-	nearAction    []Action    // each near rule's own action
-	nearDirAction [2][]Action // … with the overrides of each direction
-	nearRefuses   [2]bool     // some near rule refuses in that direction
-	scope         Scope
+	near           *nearCore   // nil without near rules
+	nearAction     []Action    // each near rule's own action
+	nearDirAction  [2][]Action // … with the overrides of each direction
+	nearRefuses    [2]bool     // some near rule refuses in that direction
+	nearRefuseRule [2][]bool   // … which ones
+	scope          Scope
 }
 
 type rule struct {

@@ -235,17 +235,24 @@ func (u *units) advance(norm *textnorm.Normaliser, text []byte, to int) {
 	}
 }
 
-// occurrences turns matches of the near automaton into occurrences, with
-// units counted from u; every match must start at or after u.off. u is
-// left where it was. roles filters the roles kept (nil: all).
-func (c *nearCore) occurrences(text []byte, ms []lexicon.Match, u units, keep func(nearRole) bool, out []nearOcc) []nearOcc {
+// occurrences turns matches of the near automaton into occurrences of the
+// rules keep marks, with units counted from u; every match must start at
+// or after u.off. u is left where it was.
+func (c *nearCore) occurrences(text []byte, ms []lexicon.Match, u units, keep []bool, out []nearOcc) []nearOcc {
 	if len(ms) == 0 {
 		return out
 	}
 	offs := make([]int, 0, 2*len(ms))
+	n := 0
 	for _, m := range ms {
 		offs = append(offs, m.Start, m.End)
+		for _, r := range c.roles[m.Term] {
+			if keep[r.rule] {
+				n++
+			}
+		}
 	}
+	out = slices.Grow(out, n)
 	slices.Sort(offs)
 	offs = slices.Compact(offs)
 	at := make([]int, len(offs))
@@ -257,7 +264,7 @@ func (c *nearCore) occurrences(text []byte, ms []lexicon.Match, u units, keep fu
 	for _, m := range ms {
 		us, ue := unitAt(m.Start), unitAt(m.End)
 		for _, r := range c.roles[m.Term] {
-			if keep == nil || keep(r) {
+			if keep[r.rule] {
 				out = append(out, nearOcc{rule: r.rule, role: r.role, start: m.Start, end: m.End, ustart: us, uend: ue})
 			}
 		}
@@ -406,19 +413,19 @@ func (e *Engine) nearHits(dir Direction, text string, base int, minAction Action
 	}
 	// Only rules with an object in the text can hit; intents ("怎么",
 	// "how to") are common, objects are not.
-	withObject := map[int32]bool{}
+	withObject := make([]bool, len(e.near.rules))
+	any := false
 	for _, m := range ms {
 		for _, r := range e.near.roles[m.Term] {
 			if r.role == roleObject && e.nearDirAction[dir][r.rule] >= minAction {
-				withObject[r.rule] = true
+				withObject[r.rule], any = true, true
 			}
 		}
 	}
-	if len(withObject) == 0 {
+	if !any {
 		return hits
 	}
-	keep := func(r nearRole) bool { return withObject[r.rule] }
-	occs := groupByRule(e.near.occurrences([]byte(text), ms, units{}, keep, nil), len(e.near.rules))
+	occs := groupByRule(e.near.occurrences([]byte(text), ms, units{}, withObject, nil), len(e.near.rules))
 	for _, p := range e.near.pairs(occs, false, nil) {
 		hits = append(hits, e.nearHit(dir, p, base))
 	}
@@ -439,11 +446,13 @@ func (e *Engine) prepareNear(Config, Action) error {
 	}
 	for _, dir := range []Direction{Input, Output} {
 		acts := make([]Action, len(e.nearAction))
+		refuse := make([]bool, len(e.nearAction))
 		for i, a := range e.nearAction {
 			acts[i] = e.action(dir, "near", e.near.rules[i].Code, a)
-			e.nearRefuses[dir] = e.nearRefuses[dir] || acts[i] >= Refuse
+			refuse[i] = acts[i] >= Refuse
+			e.nearRefuses[dir] = e.nearRefuses[dir] || refuse[i]
 		}
-		e.nearDirAction[dir] = acts
+		e.nearDirAction[dir], e.nearRefuseRule[dir] = acts, refuse
 	}
 	return nil
 }

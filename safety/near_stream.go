@@ -35,11 +35,10 @@ func (e *Engine) newNearStream(dir Direction) *nearStream {
 // near hits it makes final.
 func (s *Stream) nearWrite(chunk string) []Hit {
 	n, c := s.near, s.e.near
-	keep := func(r nearRole) bool { return s.e.nearDirAction[s.dir][r.rule] >= Refuse }
 	if ms := n.ls.Write(chunk); len(ms) > 0 {
-		n.occs = c.occurrences(s.text, ms, n.cur, keep, n.occs)
-		sortOccs(n.occs)
+		n.occs = c.occurrences(s.text, ms, n.cur, s.e.nearRefuseRule[s.dir], n.occs)
 	}
+	sortOccs(n.occs) // pairs needs them by rule and start; prune appends excepts last
 	n.safe = n.ls.Safe()
 	n.cur.advance(c.norm, s.text, n.safe)
 	used := make([]bool, len(n.occs))
