@@ -73,14 +73,15 @@ func parsePages() (*pages, error) {
 // view is what every template gets: the page's data and what the layout
 // needs (language, the member, the CSRF token, the current path).
 type view struct {
-	L     *locale
-	P     *staff.Principal
-	CSRF  string
-	Title string
-	Path  string
-	Query string
-	Data  any
-	Now   time.Time
+	L      *locale
+	P      *staff.Principal
+	CSRF   string
+	Title  string
+	Path   string
+	Method string
+	Query  string
+	Data   any
+	Now    time.Time
 }
 
 // Can reports whether the member may do perm: the templates show only the
@@ -96,6 +97,18 @@ func (v *view) Active(prefix string) string {
 		return "active"
 	}
 	return ""
+}
+
+// Next is where the language switch returns: this page, or for a page
+// that answered a form, the page the form belongs to.
+func (v *view) Next() string {
+	if v.Method == http.MethodGet {
+		return v.Path
+	}
+	if i := strings.LastIndexByte(strings.TrimSuffix(v.Path, "/"), '/'); i > len("/console") {
+		return v.Path[:i]
+	}
+	return "/console/"
 }
 
 // Base is where a credentials list posts: the member's page or the
@@ -118,7 +131,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, p *staff.Princi
 		c.fail(w, r, p, fmt.Errorf("no template %q", name))
 		return
 	}
-	v := &view{L: localeFor(r, p), P: p, Title: title, Path: r.URL.Path, Query: r.URL.RawQuery, Data: data, Now: c.opts.Now()}
+	v := &view{L: localeFor(r, p), P: p, Title: title, Path: r.URL.Path, Method: r.Method, Query: r.URL.RawQuery, Data: data, Now: c.opts.Now()}
 	if p != nil {
 		v.CSRF = csrfToken(cookie(r, sessionCookie))
 	} else if lc := cookie(r, loginCookie); lc != "" {
