@@ -17,7 +17,7 @@ import (
 type Query struct {
 	From      time.Time // records at or after From
 	To        time.Time // records before To
-	ID        string // one record
+	ID        string    // one record
 	TenantID  string
 	EndUser   string
 	RequestID string
