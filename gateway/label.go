@@ -131,7 +131,7 @@ func patchAt(patches *[]openai.Patch, index int) *openai.Patch {
 func dropEmpty(patches []openai.Patch) []openai.Patch {
 	out := patches[:0]
 	for _, p := range patches {
-		if p.Content != nil || p.FinishReason != nil {
+		if !p.Empty() {
 			out = append(out, p)
 		}
 	}

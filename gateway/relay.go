@@ -54,12 +54,7 @@ func (rl *relay) complete(ctx context.Context, w http.ResponseWriter, body io.Re
 	out := safety.Decision{Action: safety.Allow, Version: rl.engine.Version()}
 	var patches []openai.Patch
 	for _, ch := range resp.Choices {
-		if ch.Message.Content == nil {
-			continue
-		}
-		d := rl.engine.Check(safety.Output, *ch.Message.Content)
-		merge(&out, d)
-		if p, ok := patchFor(ch.Index, d); ok {
+		if p, ok := rl.reviewChoice(ch, &out); ok {
 			patches = append(patches, p)
 		}
 	}
@@ -112,17 +107,39 @@ func deliveredContent(ch openai.ResponseChoice, patches []openai.Patch) string {
 	return *ch.Message.Content
 }
 
-// patchFor says how a choice changes after review: masked, or replaced by
-// the safe reply with finish_reason "content_filter".
-func patchFor(index int, d safety.Decision) (openai.Patch, bool) {
-	switch {
-	case d.Action >= safety.Refuse:
-		filtered := "content_filter"
-		return openai.Patch{Index: index, Content: &d.Reply, FinishReason: &filtered}, true
-	case d.Action == safety.Mask:
-		return openai.Patch{Index: index, Content: &d.Masked}, true
+// reviewChoice reviews every text of a whole answer's choice (content,
+// tool calls, reasoning …), merges the decision into out and says how the
+// choice changes: masked where a hit asks, or, when any text is refused,
+// only the safe reply with finish_reason "content_filter".
+func (rl *relay) reviewChoice(ch openai.ResponseChoice, out *safety.Decision) (openai.Patch, bool) {
+	p := openai.Patch{Index: ch.Index}
+	d := safety.Decision{Action: safety.Allow, Version: rl.engine.Version()}
+	check := func(text string, program bool) safety.Decision {
+		if program {
+			return checkProgram(rl.engine, text)
+		}
+		return rl.engine.Check(safety.Output, text)
 	}
-	return openai.Patch{}, false
+	if ch.Message.Content != nil {
+		dc := check(*ch.Message.Content, rl.req.JSONMode())
+		merge(&d, dc)
+		if dc.Action == safety.Mask || dc.Action == safety.Review && dc.Masked != "" {
+			p.Content = &dc.Masked
+		}
+	}
+	for _, t := range ch.Message.Texts {
+		dt := check(t.Value, t.ToolCall >= 0 && t.Field == "arguments")
+		merge(&d, dt)
+		if dt.Masked != "" {
+			p.Texts = append(p.Texts, openai.TextPatch{Text: t, Value: dt.Masked})
+		}
+	}
+	merge(out, d)
+	if d.Action >= safety.Refuse {
+		filtered := "content_filter"
+		return openai.Patch{Index: ch.Index, Content: &d.Reply, FinishReason: &filtered, DropTexts: true}, true
+	}
+	return p, !p.Empty()
 }
 
 // reportable says whether a response carries a "firebreak" report: when

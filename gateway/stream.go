@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -16,10 +17,17 @@ import (
 )
 
 // streamReview is the output review of one streamed answer: a stream
-// moderator per choice, carrying matcher state across chunks.
+// moderator per choice for its content and one for each of its other
+// texts (a tool call's name, reasoning …), carrying matcher state across
+// chunks. What is meant for a program rather than a person — tool-call
+// arguments, and the content of a JSON-mode answer — is held whole until
+// its choice finishes, then reviewed as sent and as the program decodes
+// it (JSON escapes such as "\u0062omb" undone), and released at once.
 type streamReview struct {
 	engine   *safety.Engine
+	json     bool // the content is JSON for a program
 	choices  map[int]*safety.Stream
+	texts    map[int]*choiceTexts
 	finished map[int]bool
 	out      safety.Decision
 	stopped  bool
@@ -27,9 +35,34 @@ type streamReview struct {
 	sent     strings.Builder // content the client receives, for the record
 }
 
-func newStreamReview(e *safety.Engine) *streamReview {
-	return &streamReview{engine: e, choices: map[int]*safety.Stream{}, finished: map[int]bool{},
-		out: safety.Decision{Action: safety.Allow, Version: e.Version()}}
+// choiceTexts are one choice's texts other than its (streamed) content:
+// streams by AnswerText.Key, in the order they began, and what is held
+// whole.
+type choiceTexts struct {
+	streams map[string]*textStream
+	order   []string
+	content strings.Builder // JSON-mode content, held whole
+	whole   map[string]*openai.AnswerText
+	worder  []string
+}
+
+type textStream struct {
+	s    *safety.Stream
+	text openai.AnswerText // where it was last seen, for releasing what is held back
+}
+
+func newStreamReview(e *safety.Engine, jsonContent bool) *streamReview {
+	return &streamReview{engine: e, json: jsonContent, choices: map[int]*safety.Stream{}, texts: map[int]*choiceTexts{},
+		finished: map[int]bool{}, out: safety.Decision{Action: safety.Allow, Version: e.Version()}}
+}
+
+func (sr *streamReview) textsOf(index int) *choiceTexts {
+	ct := sr.texts[index]
+	if ct == nil {
+		ct = &choiceTexts{streams: map[string]*textStream{}, whole: map[string]*openai.AnswerText{}}
+		sr.texts[index] = ct
+	}
+	return ct
 }
 
 // chunk reviews one chunk and returns the patches that turn it into what
@@ -46,12 +79,28 @@ func (sr *streamReview) chunk(c *openai.ChatChunk) []openai.Patch {
 		var res safety.StreamResult
 		if ch.Delta.Content != nil {
 			sr.bytes += len(*ch.Delta.Content)
-			res = s.Write(*ch.Delta.Content)
-			release = res.Release
+			if sr.json {
+				sr.textsOf(ch.Index).content.WriteString(*ch.Delta.Content)
+			} else {
+				res = s.Write(*ch.Delta.Content)
+				release = res.Release
+			}
+		}
+		tp, tres := sr.reviewTexts(ch, res.Stop)
+		if !res.Stop && tres.Stop {
+			res = tres
 		}
 		if !res.Stop && ch.FinishReason != nil {
-			res = s.Close()
+			res = sr.closeContent(ch.Index, s)
 			release += res.Release
+			if !res.Stop {
+				var held []openai.AnswerText
+				held, tres = sr.closeTexts(ch.Index)
+				tp.Append = held
+				if tres.Stop {
+					res = tres
+				}
+			}
 			sr.finished[ch.Index] = true
 		}
 		merge(&sr.out, res.Decision)
@@ -60,19 +109,157 @@ func (sr *streamReview) chunk(c *openai.ChatChunk) []openai.Patch {
 			filtered := "content_filter"
 			reply := release + res.Decision.Reply
 			sr.sent.WriteString(reply)
-			patches = append(patches, openai.Patch{Index: ch.Index, Content: &reply, FinishReason: &filtered})
+			patches = append(patches, openai.Patch{Index: ch.Index, Content: &reply, FinishReason: &filtered, DropTexts: true})
 			continue
 		}
 		sr.sent.WriteString(release)
-		if ch.Delta.Content == nil && release == "" {
-			continue
-		}
-		if ch.Delta.Content == nil || release != *ch.Delta.Content {
+		p := tp
+		p.Index = ch.Index
+		if ch.Delta.Content != nil && release != *ch.Delta.Content || ch.Delta.Content == nil && release != "" {
 			rel := release
-			patches = append(patches, openai.Patch{Index: ch.Index, Content: &rel})
+			p.Content = &rel
+		}
+		if !p.Empty() {
+			patches = append(patches, p)
 		}
 	}
 	return patches
+}
+
+// closeContent ends a choice's content: the stream's close, or for JSON
+// content the review of all of it, released at once.
+func (sr *streamReview) closeContent(index int, s *safety.Stream) safety.StreamResult {
+	if !sr.json {
+		return s.Close()
+	}
+	whole := sr.textsOf(index).content.String()
+	d := sr.checkWhole(whole)
+	if d.Action >= safety.Refuse {
+		return safety.StreamResult{Stop: true, Decision: d}
+	}
+	if d.Masked != "" {
+		whole = d.Masked
+	}
+	return safety.StreamResult{Release: whole, Decision: d}
+}
+
+func (sr *streamReview) checkWhole(text string) safety.Decision { return checkProgram(sr.engine, text) }
+
+// checkProgram reviews an answer's text meant for a program: as it is,
+// and, when it is JSON with escapes, every string and key in it as the
+// program decodes them. Masks apply to the text as it is.
+func checkProgram(e *safety.Engine, text string) safety.Decision {
+	d := e.Check(safety.Output, text)
+	if decoded, ok := jsonStrings(text); ok {
+		dd := e.Check(safety.Output, decoded)
+		dd.Masked = ""
+		masked := d.Masked
+		merge(&d, dd)
+		d.Masked = masked
+	}
+	return d
+}
+
+// jsonStrings returns the strings and keys of a JSON text, one a line, in
+// order; ok is false when text is not JSON or holds no escape (then the
+// strings read the same as the text).
+func jsonStrings(text string) (string, bool) {
+	if !strings.Contains(text, "\\") {
+		return "", false
+	}
+	dec := json.NewDecoder(strings.NewReader(text))
+	var b strings.Builder
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return b.String(), b.Len() > 0
+		}
+		if s, ok := tok.(string); ok {
+			b.WriteString(s)
+			b.WriteByte('\n')
+		}
+	}
+}
+
+// reviewTexts writes a choice's texts other than content to their
+// streams (tool-call arguments: holds them whole) and returns the patches
+// that hold back what may not go yet. After a stop (stopped, or a text
+// that stops) nothing more is written.
+func (sr *streamReview) reviewTexts(ch openai.ChunkChoice, stopped bool) (openai.Patch, safety.StreamResult) {
+	var p openai.Patch
+	if len(ch.Delta.Texts) == 0 || stopped {
+		return p, safety.StreamResult{}
+	}
+	ct := sr.textsOf(ch.Index)
+	for _, t := range ch.Delta.Texts {
+		sr.bytes += len(t.Value)
+		if t.ToolCall >= 0 && t.Field == "arguments" {
+			if w := ct.whole[t.Key]; w != nil {
+				w.Value += t.Value
+			} else {
+				held := t
+				ct.whole[t.Key] = &held
+				ct.worder = append(ct.worder, t.Key)
+			}
+			if t.Value != "" {
+				p.Texts = append(p.Texts, openai.TextPatch{Text: t, Value: ""})
+			}
+			continue
+		}
+		ts := ct.streams[t.Key]
+		if ts == nil {
+			ts = &textStream{s: sr.engine.NewStream(safety.Output)}
+			ct.streams[t.Key] = ts
+			ct.order = append(ct.order, t.Key)
+		}
+		ts.text = t
+		res := ts.s.Write(t.Value)
+		if res.Stop {
+			return p, res
+		}
+		if res.Release != t.Value {
+			p.Texts = append(p.Texts, openai.TextPatch{Text: t, Value: res.Release})
+		}
+	}
+	return p, safety.StreamResult{}
+}
+
+// closeTexts ends a finished choice's texts and returns what they held
+// back, to be added to the finishing chunk.
+func (sr *streamReview) closeTexts(index int) ([]openai.AnswerText, safety.StreamResult) {
+	ct := sr.texts[index]
+	if ct == nil {
+		return nil, safety.StreamResult{}
+	}
+	var held []openai.AnswerText
+	for _, k := range ct.order {
+		ts := ct.streams[k]
+		res := ts.s.Close()
+		if res.Stop {
+			return nil, res
+		}
+		merge(&sr.out, res.Decision)
+		if res.Release != "" {
+			t := ts.text
+			t.Value = res.Release
+			held = append(held, t)
+		}
+	}
+	for _, k := range ct.worder {
+		t := *ct.whole[k]
+		d := sr.checkWhole(t.Value)
+		if d.Action >= safety.Refuse {
+			return nil, safety.StreamResult{Stop: true, Decision: d}
+		}
+		merge(&sr.out, d)
+		if d.Masked != "" {
+			t.Value = d.Masked
+		}
+		if t.Value != "" {
+			held = append(held, t)
+		}
+	}
+	return held, safety.StreamResult{}
 }
 
 func (sr *streamReview) allFinished() bool {
@@ -94,7 +281,7 @@ func (sr *streamReview) allFinished() bool {
 func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Reader) int64 {
 	ew := openai.NewEventWriter(w)
 	er := openai.NewEventReader(body, 0)
-	sr := newStreamReview(rl.engine)
+	sr := newStreamReview(rl.engine, rl.req.JSONMode())
 	if lab := rl.c.label; lab != nil {
 		lab.setHeaders(w) // sent with the first chunk, before the label is signed
 	}

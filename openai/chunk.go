@@ -4,21 +4,24 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/firebreak/firebreak/clienterr"
+
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 )
 
 // ChatChunk is one streamed chunk ("chat.completion.chunk") as read from an
-// upstream. It keeps the chunk's bytes: a chunk review does not change
-// reaches the client as the upstream sent it, and one it does change is
-// patched in place, every other field untouched. Chunks are the hottest
-// JSON on a stream, so they are read and patched with gjson/sjson rather
-// than decoded into maps.
+// upstream. It is parsed as strictly as a request (a duplicate key or a
+// known field in another case is an error: a client's parser could read it
+// otherwise than review did), so that a chunk review does not change can
+// reach the client as the upstream sent it; one it does change is encoded
+// again from what was parsed.
 type ChatChunk struct {
 	Choices []ChunkChoice
 	Usage   *Usage
 
 	data     []byte
+	root     *node
 	hasError bool
 }
 
@@ -28,7 +31,7 @@ type ChunkChoice struct {
 	Delta        Delta
 	FinishReason *string
 
-	pos int // position in the choices array
+	node *node // the choice
 }
 
 // Delta is the incremental message of a chunk choice.
@@ -38,58 +41,64 @@ type Delta struct {
 	// ToolCalls says the delta carries tool calls (or a legacy
 	// function_call): the answer is for a program, not a person.
 	ToolCalls bool
+	// Texts are the delta's texts other than content: tool-call names and
+	// arguments, reasoning, refusals, fields Firebreak does not know.
+	Texts []AnswerText
 }
 
 // ParseChatChunk reads one SSE data payload of a chat completion stream.
 func ParseChatChunk(data []byte) (*ChatChunk, error) {
-	if !gjson.ValidBytes(data) {
-		return nil, errors.New("decode chunk: invalid JSON")
-	}
-	root := gjson.ParseBytes(data)
-	if !root.IsObject() {
-		return nil, errors.New("decode chunk: not an object")
-	}
-	c := &ChatChunk{data: data}
-	if e := root.Get("error"); e.Exists() && e.Type != gjson.Null {
-		c.hasError = true
-	}
-	choices := root.Get("choices")
-	if choices.Exists() && !choices.IsArray() && choices.Type != gjson.Null {
-		return nil, errors.New("decode chunk: choices is not an array")
-	}
-	pos := 0
-	var err error
-	choices.ForEach(func(_, ch gjson.Result) bool {
-		cc := ChunkChoice{Index: int(ch.Get("index").Int()), pos: pos}
-		pos++
-		delta := ch.Get("delta")
-		cc.Delta.Role = delta.Get("role").String()
-		if content := delta.Get("content"); content.Type == gjson.String {
-			s := content.String()
-			cc.Delta.Content = &s
-		} else if content.Exists() && content.Type != gjson.Null {
-			err = errors.New("decode chunk: delta.content is not a string")
-			return false
-		}
-		cc.Delta.ToolCalls = hasToolCalls(delta)
-		if fr := ch.Get("finish_reason"); fr.Type == gjson.String {
-			s := fr.String()
-			cc.FinishReason = &s
-		}
-		c.Choices = append(c.Choices, cc)
-		return true
-	})
+	root, err := parseAnswer(data, "chunk")
 	if err != nil {
 		return nil, err
 	}
-	c.Usage = usageOf(root.Get("usage"))
+	c := &ChatChunk{data: data, root: root}
+	if e := root.get("error"); e != nil && e.kind != kindNull {
+		c.hasError = true
+	}
+	choices := root.get("choices")
+	if choices != nil && choices.kind != kindArray && choices.kind != kindNull {
+		return nil, errors.New("decode chunk: choices is not an array")
+	}
+	if choices != nil {
+		for _, ch := range choices.elems {
+			cc := ChunkChoice{Index: intOf(ch.get("index")), node: ch}
+			delta := ch.get("delta")
+			cc.Delta.Role = strOf(delta.get("role"))
+			switch content := delta.get("content"); {
+			case content == nil || content.kind == kindNull:
+			case content.kind == kindString:
+				s := content.str
+				cc.Delta.Content = &s
+			default:
+				return nil, errors.New("decode chunk: delta.content is not a string")
+			}
+			cc.Delta.ToolCalls = hasToolCalls(delta)
+			cc.Delta.Texts = answerTexts(delta)
+			if fr := ch.get("finish_reason"); fr != nil && fr.kind == kindString {
+				s := fr.str
+				cc.FinishReason = &s
+			}
+			c.Choices = append(c.Choices, cc)
+		}
+	}
+	c.Usage = usageOf(root.get("usage"))
 	return c, nil
 }
 
+// parseAnswer parses an upstream's JSON as strictly as a request.
+func parseAnswer(data []byte, what string) (*node, error) {
+	root, err := parseStrictAs(data, what)
+	if err != nil {
+		return nil, errors.New(clienterr.As(err).Message)
+	}
+	return root, nil
+}
+
 // hasToolCalls says a message or delta carries tool calls.
-func hasToolCalls(m gjson.Result) bool {
-	tc := m.Get("tool_calls")
-	return tc.IsArray() && len(tc.Array()) > 0 || m.Get("function_call").IsObject()
+func hasToolCalls(m *node) bool {
+	tc := m.get("tool_calls")
+	return tc != nil && tc.kind == kindArray && len(tc.elems) > 0 || m.get("function_call").kindIs(kindObject)
 }
 
 // IsError reports whether the chunk is an error event ({"error": …}).
@@ -125,15 +134,16 @@ func SetField(data []byte, key string, raw []byte) ([]byte, error) {
 	return out, nil
 }
 
-// Encode returns the chunk with the delta contents and finish reasons of
-// patches applied and extra top-level fields added.
+// Encode returns the chunk with patches applied to the deltas and finish
+// reasons of its choices and extra top-level fields added. It changes the
+// parsed chunk: call it once.
 func (c *ChatChunk) Encode(patches []Patch, extra map[string]any) ([]byte, error) {
-	return patch(c.data, "delta", func(index int) (int, bool) {
+	return encodePatched(c.root, "delta", func(index int) *node {
 		for _, ch := range c.Choices {
 			if ch.Index == index {
-				return ch.pos, true
+				return ch.node
 			}
 		}
-		return 0, false
+		return nil
 	}, patches, extra)
 }

@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
-
-	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 )
 
 // Usage is the token accounting an upstream reports.
@@ -28,21 +26,42 @@ func (u *Usage) Tokens() int64 {
 	return u.PromptTokens + u.CompletionTokens
 }
 
-func usageOf(u gjson.Result) *Usage {
-	if !u.IsObject() {
+func usageOf(u *node) *Usage {
+	if !u.kindIs(kindObject) {
 		return nil
 	}
-	return &Usage{PromptTokens: u.Get("prompt_tokens").Int(), CompletionTokens: u.Get("completion_tokens").Int(),
-		TotalTokens: u.Get("total_tokens").Int()}
+	return &Usage{PromptTokens: int64(intOf(u.get("prompt_tokens"))), CompletionTokens: int64(intOf(u.get("completion_tokens"))),
+		TotalTokens: int64(intOf(u.get("total_tokens")))}
 }
 
-// ChatResponse is a non-streamed chat completion as read from an upstream.
-// Like ChatChunk it keeps the upstream's bytes and patches them in place.
+func (n *node) kindIs(k kind) bool { return n != nil && n.kind == k }
+
+// intOf reads an integer; anything else is 0.
+func intOf(n *node) int {
+	if !n.kindIs(kindNumber) {
+		return 0
+	}
+	if v, err := strconv.Atoi(n.str); err == nil {
+		return v
+	}
+	f, _ := strconv.ParseFloat(n.str, 64)
+	return int(f)
+}
+
+func strOf(n *node) string {
+	if !n.kindIs(kindString) {
+		return ""
+	}
+	return n.str
+}
+
+// ChatResponse is a non-streamed chat completion as read from an upstream,
+// parsed as strictly as a ChatChunk.
 type ChatResponse struct {
 	Choices []ResponseChoice
 	Usage   *Usage
 
-	data []byte
+	root *node
 }
 
 // ResponseChoice is one choice of a non-streamed completion.
@@ -51,7 +70,7 @@ type ResponseChoice struct {
 	Message      ResponseMessage
 	FinishReason string
 
-	pos int
+	node *node
 }
 
 // ResponseMessage is the assistant message of a choice.
@@ -61,32 +80,36 @@ type ResponseMessage struct {
 	// ToolCalls says the message carries tool calls (or a legacy
 	// function_call).
 	ToolCalls bool
+	// Texts are the message's texts other than content (see Delta.Texts).
+	Texts []AnswerText
 }
 
 // ParseChatResponse reads an upstream's chat completion body.
 func ParseChatResponse(body []byte) (*ChatResponse, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, errors.New("decode chat completion: invalid JSON")
+	root, err := parseAnswer(body, "chat completion")
+	if err != nil {
+		return nil, err
 	}
-	root := gjson.ParseBytes(body)
-	if !root.IsObject() {
-		return nil, errors.New("decode chat completion: not an object")
+	r := &ChatResponse{root: root, Usage: usageOf(root.get("usage"))}
+	choices := root.get("choices")
+	if choices != nil && choices.kind != kindArray && choices.kind != kindNull {
+		return nil, errors.New("decode chat completion: choices is not an array")
 	}
-	r := &ChatResponse{data: body, Usage: usageOf(root.Get("usage"))}
-	pos := 0
-	root.Get("choices").ForEach(func(_, ch gjson.Result) bool {
-		rc := ResponseChoice{Index: int(ch.Get("index").Int()), FinishReason: ch.Get("finish_reason").String(), pos: pos}
-		pos++
-		msg := ch.Get("message")
-		rc.Message.Role = msg.Get("role").String()
-		if c := msg.Get("content"); c.Type == gjson.String {
-			s := c.String()
+	if choices == nil {
+		return r, nil
+	}
+	for _, ch := range choices.elems {
+		rc := ResponseChoice{Index: intOf(ch.get("index")), FinishReason: strOf(ch.get("finish_reason")), node: ch}
+		msg := ch.get("message")
+		rc.Message.Role = strOf(msg.get("role"))
+		if c := msg.get("content"); c.kindIs(kindString) {
+			s := c.str
 			rc.Message.Content = &s
 		}
 		rc.Message.ToolCalls = hasToolCalls(msg)
+		rc.Message.Texts = answerTexts(msg)
 		r.Choices = append(r.Choices, rc)
-		return true
-	})
+	}
 	return r, nil
 }
 
@@ -97,54 +120,135 @@ type Patch struct {
 	Index        int
 	Content      *string
 	FinishReason *string
+	// Texts set texts of the choice's message or delta (from its Texts)
+	// to new values.
+	Texts []TextPatch
+	// DropTexts removes every text but content from the choice: a refused
+	// answer keeps only the safe reply.
+	DropTexts bool
+	// Append adds texts held back from earlier chunks of a stream: a
+	// tool-call text as a tool_calls element of its index, any other at
+	// its key.
+	Append []AnswerText
+}
+
+// Empty says the patch changes nothing.
+func (p Patch) Empty() bool {
+	return p.Content == nil && p.FinishReason == nil && len(p.Texts) == 0 && !p.DropTexts && len(p.Append) == 0
+}
+
+// TextPatch sets one answer text.
+type TextPatch struct {
+	Text  AnswerText
+	Value string
 }
 
 // Encode returns the response with patches applied and extra top-level
-// fields added (for example the gateway's review report).
+// fields added (for example the gateway's review report). It changes the
+// parsed response: call it once.
 func (r *ChatResponse) Encode(patches []Patch, extra map[string]any) ([]byte, error) {
-	return patch(r.data, "message", func(index int) (int, bool) {
+	return encodePatched(r.root, "message", func(index int) *node {
 		for _, ch := range r.Choices {
 			if ch.Index == index {
-				return ch.pos, true
+				return ch.node
 			}
 		}
-		return 0, false
+		return nil
 	}, patches, extra)
 }
 
-// patch applies patches to a copy of data: the content (inside field,
-// "message" or "delta") and finish_reason of the choice at the position
-// pos returns for a choice index, and extra top-level fields.
-func patch(data []byte, field string, pos func(index int) (int, bool), patches []Patch, extra map[string]any) ([]byte, error) {
-	out := append([]byte(nil), data...)
-	var err error
+// encodePatched applies patches to the choices of root (in their field,
+// "message" or "delta") and extra top-level members, and encodes it.
+func encodePatched(root *node, field string, choice func(index int) *node, patches []Patch, extra map[string]any) ([]byte, error) {
 	for _, p := range patches {
-		at, ok := pos(p.Index)
-		if !ok {
+		ch := choice(p.Index)
+		if ch == nil {
 			continue
 		}
-		base := "choices." + strconv.Itoa(at) + "."
+		msg := ch.get(field)
+		if !msg.kindIs(kindObject) {
+			msg = &node{kind: kindObject}
+			ch.set(field, msg)
+		}
 		if p.Content != nil {
-			if out, err = sjson.SetBytes(out, base+field+".content", *p.Content); err != nil {
-				return nil, fmt.Errorf("patch content: %w", err)
-			}
+			msg.set("content", stringNode(*p.Content))
 		}
 		if p.FinishReason != nil {
-			if out, err = sjson.SetBytes(out, base+"finish_reason", *p.FinishReason); err != nil {
-				return nil, fmt.Errorf("patch finish reason: %w", err)
+			ch.set("finish_reason", stringNode(*p.FinishReason))
+		}
+		for _, tp := range p.Texts {
+			if n := msg.at(tp.Text.segs); n.kindIs(kindString) {
+				n.str = tp.Value
 			}
 		}
+		if p.DropTexts {
+			kept := msg.members[:0]
+			for _, m := range msg.members {
+				if notAnswerText[m.key] {
+					kept = append(kept, m)
+				}
+			}
+			msg.members = kept
+		}
+		for _, t := range p.Append {
+			appendText(msg, t)
+		}
 	}
-	for k, v := range extra {
-		b, ok := v.(json.RawMessage) // as given: Marshal would escape <, > and &
+	for _, k := range sortedExtra(extra) {
+		b, ok := extra[k].(json.RawMessage) // as given: Marshal would escape <, > and &
 		if !ok {
-			if b, err = json.Marshal(v); err != nil {
+			var err error
+			if b, err = json.Marshal(extra[k]); err != nil {
 				return nil, fmt.Errorf("encode %s: %w", k, err)
 			}
 		}
-		if out, err = sjson.SetRawBytes(out, k, b); err != nil {
-			return nil, fmt.Errorf("add %s: %w", k, err)
-		}
+		root.set(k, &node{kind: kindRaw, str: string(b)})
 	}
-	return out, nil
+	return root.encode(make([]byte, 0, 256)), nil
+}
+
+// appendText adds a held-back text to a message or delta.
+func appendText(msg *node, t AnswerText) {
+	if t.ToolCall >= 0 {
+		calls := msg.get("tool_calls")
+		if !calls.kindIs(kindArray) {
+			calls = &node{kind: kindArray}
+			msg.set("tool_calls", calls)
+		}
+		field := t.Field
+		if field == "" {
+			field = "arguments"
+		}
+		fn := &node{kind: kindObject, members: []member{{field, stringNode(t.Value)}}}
+		calls.elems = append(calls.elems, &node{kind: kindObject, members: []member{
+			{"index", &node{kind: kindNumber, str: strconv.Itoa(t.ToolCall)}}, {"function", fn}}})
+		return
+	}
+	n := msg
+	segs := t.segs
+	for i, s := range segs {
+		if i == len(segs)-1 {
+			if cur := n.get(s); cur.kindIs(kindString) {
+				cur.str += t.Value
+			} else {
+				n.set(s, stringNode(t.Value))
+			}
+			return
+		}
+		next := n.get(s)
+		if !next.kindIs(kindObject) {
+			next = &node{kind: kindObject}
+			n.set(s, next)
+		}
+		n = next
+	}
+}
+
+func sortedExtra(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

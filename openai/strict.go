@@ -43,6 +43,7 @@ const (
 	kindString
 	kindArray
 	kindObject
+	kindRaw // JSON the gateway made, encoded as it is
 )
 
 // node is one JSON value. Numbers and booleans keep their literal text in
@@ -117,6 +118,9 @@ var knownFields = foldSet(
 	"filename", "video_url",
 	// tool calls and tools
 	"id", "index", "function", "arguments", "description", "parameters",
+	// answers: completions and chunks
+	"object", "created", "choices", "message", "delta", "finish_reason", "system_fingerprint", "usage",
+	"prompt_tokens", "completion_tokens", "total_tokens", "error", "code", "param", "annotations", "transcript",
 )
 
 // freeForm fields hold objects whose keys are the client's own (a JSON
@@ -135,7 +139,10 @@ func foldSet(names ...string) map[string]string {
 }
 
 // foldKey maps s to one representative of its Unicode simple case-folding
-// class, so that foldKey(a) == foldKey(b) exactly when strings.EqualFold(a, b).
+// class, so that foldKey(a) == foldKey(b) exactly when strings.EqualFold(a, b):
+// each rune becomes the least rune of its class, and an ASCII capital that
+// this gives becomes lower case again. An ASCII key in lower case comes
+// back as it is, without allocating.
 func foldKey(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {
@@ -144,18 +151,19 @@ func foldKey(s string) string {
 			break
 		}
 	}
-	if ascii { // the least rune of an ASCII letter's class is its upper case
-		return strings.ToUpper(s)
+	if ascii {
+		return strings.ToLower(s)
 	}
 	var b strings.Builder
 	for _, r := range s {
-		min := r
+		least := r
 		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			if f < min {
-				min = f
-			}
+			least = min(least, f)
 		}
-		b.WriteRune(min)
+		if least >= 'A' && least <= 'Z' {
+			least += 'a' - 'A'
+		}
+		b.WriteRune(least)
 	}
 	return b.String()
 }
@@ -163,19 +171,23 @@ func foldKey(s string) string {
 // parser reads one JSON value strictly. Errors carry the path of the value
 // where they occurred.
 type parser struct {
+	what string // "request body", "chunk" … for messages
 	data []byte
 	pos  int
-	path []string // "messages", "[0]", "content" …
+	path []pathSeg // where the parser is, rendered only for an error
+	slab []node    // nodes are allocated from here, many at a time
 	err  *clienterr.Error
 }
 
 // parseStrict parses body, which must be one JSON object. Failures are
 // *clienterr.Error values naming the offending key or byte.
-func parseStrict(body []byte) (*node, error) {
-	p := &parser{data: body}
+func parseStrict(body []byte) (*node, error) { return parseStrictAs(body, "request body") }
+
+func parseStrictAs(body []byte, what string) (*node, error) {
+	p := &parser{what: what, data: body}
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] != '{' {
-		return nil, clienterr.Errorf(clienterr.InvalidJSON, "request body is not a valid JSON object: expected an object at the top level")
+		return nil, clienterr.Errorf(clienterr.InvalidJSON, "%s is not a valid JSON object: expected an object at the top level", p.what)
 	}
 	n := p.value(0, true)
 	if p.err == nil {
@@ -190,20 +202,39 @@ func parseStrict(body []byte) (*node, error) {
 	return n, nil
 }
 
+// pathSeg is a key, or an array position when key is "" and idx >= 0.
+type pathSeg struct {
+	key string
+	idx int
+}
+
 func (p *parser) where() string {
 	var b strings.Builder
 	for _, s := range p.path {
-		if b.Len() > 0 && s[0] != '[' {
+		if s.idx >= 0 {
+			b.WriteString("[" + strconv.Itoa(s.idx) + "]")
+			continue
+		}
+		if b.Len() > 0 {
 			b.WriteByte('.')
 		}
-		b.WriteString(s)
+		b.WriteString(s.key)
 	}
 	return b.String()
 }
 
+// node returns a new node from the parser's slab.
+func (p *parser) node(k kind, str string) *node {
+	if len(p.slab) == cap(p.slab) {
+		p.slab = make([]node, 0, 16)
+	}
+	p.slab = append(p.slab, node{kind: k, str: str})
+	return &p.slab[len(p.slab)-1]
+}
+
 func (p *parser) syntax(what string) {
 	if p.err == nil {
-		p.err = clienterr.Errorf(clienterr.InvalidJSON, "request body is not a valid JSON object: %s at byte %d", what, p.pos)
+		p.err = clienterr.Errorf(clienterr.InvalidJSON, "%s is not a valid JSON object: %s at byte %d", p.what, what, p.pos)
 	}
 }
 
@@ -241,7 +272,7 @@ func (p *parser) space() {
 func (p *parser) value(depth int, schema bool) *node {
 	if depth > maxDepth {
 		if p.err == nil {
-			p.err = clienterr.Errorf(clienterr.InvalidJSON, "request body is not a valid JSON object: nesting is too deep")
+			p.err = clienterr.Errorf(clienterr.InvalidJSON, "%s is not a valid JSON object: nesting is too deep", p.what)
 		}
 		return nil
 	}
@@ -260,7 +291,7 @@ func (p *parser) value(depth int, schema bool) *node {
 		if !ok {
 			return nil
 		}
-		return stringNode(s)
+		return p.node(kindString, s)
 	case c == 't':
 		return p.literal("true", kindBool)
 	case c == 'f':
@@ -280,7 +311,7 @@ func (p *parser) literal(lit string, k kind) *node {
 		return nil
 	}
 	p.pos += len(lit)
-	return &node{kind: k, str: lit}
+	return p.node(k, lit)
 }
 
 func (p *parser) number() *node {
@@ -321,19 +352,19 @@ func (p *parser) number() *node {
 			return nil
 		}
 	}
-	return &node{kind: kindNumber, str: string(d[start:p.pos])}
+	return p.node(kindNumber, string(d[start:p.pos]))
 }
 
 func (p *parser) array(depth int, schema bool) *node {
 	p.pos++ // [
-	n := &node{kind: kindArray}
+	n := p.node(kindArray, "")
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] == ']' {
 		p.pos++
 		return n
 	}
 	for {
-		p.path = append(p.path, "["+strconv.Itoa(len(n.elems))+"]")
+		p.path = append(p.path, pathSeg{idx: len(n.elems)})
 		v := p.value(depth+1, schema)
 		p.path = p.path[:len(p.path)-1]
 		if p.err != nil {
@@ -374,13 +405,12 @@ func ifOK(n *node, ok bool) *node {
 
 func (p *parser) object(depth int, schema bool) *node {
 	p.pos++ // {
-	n := &node{kind: kindObject}
+	n := p.node(kindObject, "")
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
 		return n
 	}
-	var folded []string // folded keys, in schema objects
 	for {
 		p.space()
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
@@ -391,7 +421,7 @@ func (p *parser) object(depth int, schema bool) *node {
 		if !ok {
 			return nil
 		}
-		if !p.checkKey(n, key, schema, &folded) {
+		if !p.checkKey(n, key, schema) {
 			return nil
 		}
 		p.space()
@@ -400,7 +430,7 @@ func (p *parser) object(depth int, schema bool) *node {
 			return nil
 		}
 		p.pos++
-		p.path = append(p.path, key)
+		p.path = append(p.path, pathSeg{key: key, idx: -1})
 		v := p.value(depth+1, schema && !freeForm[key] && knownFields[foldKey(key)] == key)
 		p.path = p.path[:len(p.path)-1]
 		if p.err != nil {
@@ -414,7 +444,7 @@ func (p *parser) object(depth int, schema bool) *node {
 }
 
 // checkKey applies the duplicate and case rules to a new key of n.
-func (p *parser) checkKey(n *node, key string, schema bool, folded *[]string) bool {
+func (p *parser) checkKey(n *node, key string, schema bool) bool {
 	for _, m := range n.members {
 		if m.key == key {
 			p.keyError(key, "appears twice; each key may appear once")
@@ -424,18 +454,16 @@ func (p *parser) checkKey(n *node, key string, schema bool, folded *[]string) bo
 	if !schema {
 		return true
 	}
-	f := foldKey(key)
-	if known, ok := knownFields[f]; ok && known != key {
+	if known, ok := knownFields[foldKey(key)]; ok && known != key {
 		p.keyError(key, "differs from the field %q only in case; write %q", known, known)
 		return false
 	}
-	for i, g := range *folded {
-		if g == f {
-			p.keyError(key, "differs from the key %q only in case; send one of them", n.members[i].key)
+	for _, m := range n.members {
+		if strings.EqualFold(m.key, key) {
+			p.keyError(key, "differs from the key %q only in case; send one of them", m.key)
 			return false
 		}
 	}
-	*folded = append(*folded, f)
 	return true
 }
 
@@ -545,7 +573,7 @@ func (n *node) encode(b []byte) []byte {
 	switch n.kind {
 	case kindNull:
 		return append(b, "null"...)
-	case kindBool, kindNumber:
+	case kindBool, kindNumber, kindRaw:
 		return append(b, n.str...)
 	case kindString:
 		return appendString(b, n.str)

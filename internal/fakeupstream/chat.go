@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"net/http"
 	"strings"
 )
@@ -34,10 +35,10 @@ type delta struct {
 
 type toolCallWire struct {
 	Index    *int   `json:"index,omitempty"` // streams only
-	ID       string `json:"id"`
-	Type     string `json:"type"`
+	ID       string `json:"id,omitempty"`
+	Type     string `json:"type,omitempty"`
 	Function struct {
-		Name      string `json:"name"`
+		Name      string `json:"name,omitempty"`
 		Arguments string `json:"arguments"`
 	} `json:"function"`
 }
@@ -77,6 +78,10 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	if rep.failed() {
 		rep.writeError(w)
+		return
+	}
+	if rep.Raw != nil {
+		writeRaw(w, req.Stream, rep.Raw)
 		return
 	}
 	if req.Stream {
@@ -172,9 +177,31 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, rep
 }
 
 func (s *Server) finishStream(send func(chunk) bool, base chunk, req Request, rep Reply, n int) {
-	if len(rep.ToolCalls) > 0 {
+	for i, tc := range rep.ToolCalls {
+		if tc.Chunks == nil {
+			continue
+		}
+		for j, piece := range tc.Chunks {
+			w := toolCalls([]ToolCall{tc}, true)
+			w[0].Index = &i
+			w[0].Function.Arguments = piece
+			if j > 0 {
+				w[0].ID, w[0].Type, w[0].Function.Name = "", "", ""
+			}
+			c := base
+			c.Choices = []chunkChoice{{Delta: delta{ToolCalls: w}}}
+			send(c)
+		}
+	}
+	var whole []ToolCall
+	for _, tc := range rep.ToolCalls {
+		if tc.Chunks == nil {
+			whole = append(whole, tc)
+		}
+	}
+	if len(whole) > 0 {
 		c := base
-		c.Choices = []chunkChoice{{Delta: delta{ToolCalls: toolCalls(rep.ToolCalls, true)}}}
+		c.Choices = []chunkChoice{{Delta: delta{ToolCalls: toolCalls(whole, true)}}}
 		send(c)
 	}
 	reason := rep.finishReason()
@@ -201,6 +228,9 @@ func toolCalls(calls []ToolCall, indexed bool) []toolCallWire {
 			w.Index = &i
 		}
 		w.Function.Name, w.Function.Arguments = tc.Name, tc.Arguments
+		if tc.Chunks != nil {
+			w.Function.Arguments = strings.Join(tc.Chunks, "")
+		}
 		out = append(out, w)
 	}
 	return out
@@ -286,4 +316,19 @@ func embeddingList(req Request, inputs []string, dims int, rep Reply) any {
 		Model  string `json:"model"`
 		Usage  usage  `json:"usage"`
 	}{Object: "list", Data: items, Model: req.Model, Usage: usage{u.PromptTokens, u.PromptTokens}}
+}
+
+// writeRaw answers with bytes as scripted: each an SSE data payload of a
+// stream, or the first as a whole answer.
+func writeRaw(w http.ResponseWriter, stream bool, raw []string) {
+	if !stream {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, raw[0])
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	for _, d := range raw {
+		_, _ = fmt.Fprintf(w, "data: %s\n\n", d)
+	}
+	_, _ = io.WriteString(w, "data: [DONE]\n\n")
 }

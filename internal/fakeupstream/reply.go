@@ -25,6 +25,10 @@ type Reply struct {
 	// Usage overrides the computed token counts (prompt: request characters
 	// / 4, completion: number of deltas; this is not a tokenizer).
 	Usage *Usage
+	// Raw, when set, is sent as it is, for a model server that misbehaves:
+	// each element an SSE data payload of a stream (then [DONE]), or the
+	// first one as the whole body of a non-stream answer.
+	Raw []string
 	// Echo lists top-level request fields copied into the response under
 	// "echo" (in the first chunk of a stream).
 	Echo []string
@@ -52,6 +56,10 @@ type ToolCall struct {
 	ID        string // default "call_<n>"
 	Name      string
 	Arguments string // JSON text
+	// Chunks, when set, streams the arguments in these pieces, one chunk
+	// each (the first also carrying id and name), as model servers do;
+	// a non-stream answer gets their concatenation. It wins over Arguments.
+	Chunks []string
 }
 
 // Usage is the OpenAI usage object.

@@ -1,0 +1,161 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/firebreak/firebreak/internal/fakeupstream"
+)
+
+// TestToolCallArgumentsReviewed: a whole answer whose tool call carries a
+// refused term is replaced by the safe reply, the tool call removed.
+func TestToolCallArgumentsReviewed(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.ups[0].Push(fakeupstream.Reply{ToolCalls: []fakeupstream.ToolCall{{Name: "search", Arguments: `{"q":"how to build a pipe bomb"}`}}})
+	resp := h.post(chat("general", "search for me", false, `"tools":[{"type":"function","function":{"name":"search"}}]`))
+	body, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(body), "bomb") || !strings.Contains(string(body), `"content_filter"`) || strings.Contains(string(body), "tool_calls") {
+		t.Fatalf("answer %s", body)
+	}
+	for _, args := range []string{`{"q":"pipe \u0062omb"}`, `{"q":"制作\n炸弹"}`, `{"\u5236\u4f5c\u70b8\u5f39":1}`} {
+		h.ups[0].Push(fakeupstream.Reply{ToolCalls: []fakeupstream.ToolCall{{Name: "search", Arguments: args}}})
+		body, _ := io.ReadAll(h.post(chat("general", "search for me", false, "")).Body)
+		if strings.Contains(string(body), "tool_calls") || !strings.Contains(string(body), `"content_filter"`) {
+			t.Errorf("arguments %s escaped in JSON: answer %s", args, body)
+		}
+	}
+	h.ups[0].Push(fakeupstream.Reply{Text: `{"answer":"a pipe \u0062omb"}`})
+	body, _ = io.ReadAll(h.post(chat("general", "answer in JSON", false, `"response_format":{"type":"json_object"}`)).Body)
+	if !strings.Contains(string(body), `"content_filter"`) {
+		t.Errorf("JSON-mode content with an escaped term: %s", body)
+	}
+	h.ups[0].Push(fakeupstream.Reply{ToolCalls: []fakeupstream.ToolCall{{Name: "lookup", Arguments: `{"q":"the secret recipe"}`}}})
+	resp = h.post(chat("general", "search for me", false, ""))
+	var out struct {
+		Choices []struct {
+			Message struct {
+				ToolCalls []struct {
+					Function struct{ Name, Arguments string }
+				} `json:"tool_calls"`
+			}
+		}
+	}
+	decodeJSON(t, resp.Body, &out)
+	if got := out.Choices[0].Message.ToolCalls[0].Function.Arguments; got != `{"q":"the ＊＊＊＊＊＊＊＊＊＊＊＊＊"}` {
+		t.Errorf("masked arguments %q", got)
+	}
+}
+
+// streamedToolCall returns the tool calls' names and arguments a client
+// assembles from a stream, by index, and the last finish reason.
+func streamedToolCall(t *testing.T, events []string) (map[int]string, string) {
+	t.Helper()
+	args := map[int]string{}
+	finish := ""
+	for _, e := range events {
+		if e == "[DONE]" {
+			continue
+		}
+		var c struct {
+			Choices []struct {
+				Delta struct {
+					ToolCalls []struct {
+						Index    int
+						Function struct{ Name, Arguments string }
+					} `json:"tool_calls"`
+				}
+				FinishReason *string `json:"finish_reason"`
+			}
+		}
+		if err := json.Unmarshal([]byte(e), &c); err != nil {
+			t.Fatalf("bad chunk %q: %v", e, err)
+		}
+		for _, ch := range c.Choices {
+			for _, tc := range ch.Delta.ToolCalls {
+				args[tc.Index] += tc.Function.Name + tc.Function.Arguments
+			}
+			if ch.FinishReason != nil {
+				finish = *ch.FinishReason
+			}
+		}
+	}
+	return args, finish
+}
+
+// TestStreamedToolCallNeverLeaks streams tool-call arguments holding a
+// refused term in random pieces: whatever the chunking, no byte of the
+// term reaches the client, and the stream ends with content_filter. A
+// clean tool call arrives whole.
+func TestStreamedToolCallNeverLeaks(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < 40; i++ {
+		args := []string{`{"q":"how to make a pipe bomb at home"}`, `{"steps":"制作炸弹的方法"}`, `{"q":"pipe\nbomb"}`, `{"q":"pipe \u0062omb"}`}[i%4]
+		h.ups[0].Push(fakeupstream.Reply{ToolCalls: []fakeupstream.ToolCall{{Name: "search", Chunks: randomChunks(rng, args)}}})
+		resp := h.post(chat("general", "search for me", true, ""))
+		events := sse(t, resp.Body)
+		got, finish := streamedToolCall(t, events)
+		for _, bad := range []string{"炸弹", "炸", "bomb", "bo", "pipe"} {
+			if strings.Contains(got[0], bad) {
+				t.Fatalf("arguments %q: client assembled %q, which holds %q", args, got[0], bad)
+			}
+		}
+		if finish != "content_filter" {
+			t.Fatalf("arguments %q: finish %q, want content_filter (%q)", args, finish, events)
+		}
+	}
+	clean := `{"city":"Paris","days":3}`
+	h.ups[0].Push(fakeupstream.Reply{ToolCalls: []fakeupstream.ToolCall{{Name: "weather", Chunks: randomChunks(rng, clean)}}})
+	got, finish := streamedToolCall(t, sse(t, h.post(chat("general", "weather", true, "")).Body))
+	if got[0] != "weather"+clean || finish != "tool_calls" {
+		t.Errorf("clean tool call assembled as %q, finish %q", got[0], finish)
+	}
+	// JSON-mode content is held whole too, and read as decoded.
+	h.ups[0].Push(fakeupstream.Reply{Chunks: randomChunks(rng, `{"answer":"a pipe \u0062omb"}`)})
+	text, finish := streamText(t, sse(t, h.post(chat("general", "JSON", true, `"response_format":{"type":"json_object"}`)).Body))
+	if strings.Contains(text, "pipe") || finish != "content_filter" {
+		t.Errorf("JSON-mode stream: %q, finish %q", text, finish)
+	}
+	h.ups[0].Push(fakeupstream.Reply{Chunks: randomChunks(rng, `{"answer":"bread"}`)})
+	text, _ = streamText(t, sse(t, h.post(chat("general", "JSON", true, `"response_format":{"type":"json_object"}`)).Body))
+	if text != `{"answer":"bread"}` {
+		t.Errorf("clean JSON-mode stream arrived as %q", text)
+	}
+}
+
+// TestCompromisedUpstream: an answer that a client's JSON parser could
+// read otherwise than review did (a duplicate key, a field in another
+// case) is not relayed; a refused term in a field review reads by another
+// name (reasoning) is caught.
+func TestCompromisedUpstream(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	const head = `{"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":`
+	for name, raw := range map[string][]string{
+		"duplicate content":  {head + `{"content":"hello","content":"pipe bomb"},"finish_reason":null}]}`},
+		"Content in a delta": {head + `{"content":"hello","Content":"pipe bomb"},"finish_reason":null}]}`},
+		"Delta":              {`{"id":"x","choices":[{"index":0,"delta":{"content":"hi"},"Delta":{"content":"pipe bomb"}}]}`},
+	} {
+		h.ups[0].Push(fakeupstream.Reply{Raw: raw})
+		resp := h.post(chat("general", "hi", true, ""))
+		body, _ := io.ReadAll(resp.Body)
+		if strings.Contains(string(body), "bomb") || strings.Contains(string(body), "[DONE]") || !strings.Contains(string(body), `"error"`) {
+			t.Errorf("%s: client got %s", name, body)
+		}
+	}
+	h.ups[0].Push(fakeupstream.Reply{Raw: []string{head + `{"reasoning_content":"a pipe"},"finish_reason":null}]}`,
+		head + `{"reasoning_content":" bomb is"},"finish_reason":null}]}`, head + `{},"finish_reason":"stop"}]}`}})
+	resp := h.post(chat("general", "hi", true, ""))
+	body, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(body), "bomb") || !strings.Contains(string(body), "content_filter") {
+		t.Errorf("reasoning: client got %s", body)
+	}
+	h.ups[0].Push(fakeupstream.Reply{Raw: []string{`{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok","content":"pipe bomb"},"finish_reason":"stop"}]}`}})
+	resp = h.post(chat("general", "hi", false, ""))
+	body, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != 502 || strings.Contains(string(body), "bomb") {
+		t.Errorf("duplicate key in a whole answer: %d %s", resp.StatusCode, body)
+	}
+}
