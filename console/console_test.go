@@ -30,7 +30,7 @@ const password = "correct horse battery"
 // fixture is the console and the admin API over real services on a
 // SQLite store, with a settable clock for session expiry.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	url     string
 	clock   *testclock.Clock
 	staff   *staff.Service
@@ -39,7 +39,7 @@ type fixture struct {
 	admin   *admin.API
 }
 
-func newFixture(t *testing.T, opts staff.Options) *fixture {
+func newFixture(t testing.TB, opts staff.Options) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.Open(t, store.Options{DataDir: t.TempDir()})
