@@ -27,6 +27,7 @@ behaviour or answer key, the source and the licence.`,
 
 func newBankImportCmd() *cobra.Command {
 	var format, out string
+	var m bank.Mapping
 	cmd := &cobra.Command{
 		Use:   "import --format " + strings.Join(bank.Formats, "|") + " FILE… -o BANK.jsonl",
 		Short: "Turn a public safety dataset into a bank",
@@ -36,15 +37,27 @@ func newBankImportCmd() *cobra.Command {
   cvalues      cvalues_responsibility_prompts.jsonl → should-not-refuse
   safetybench  test_zh_subset.json and test_answers_zh_subset.json → capability,
                multiple choice with the answer key
-The datasets carry no GB/T 45654 risk codes; the mapping used is in docs/eval.md.`,
+The datasets carry no GB/T 45654 risk codes; the mapping used is in docs/eval.md.
+
+An operator's own set, CSV with a header row or JSONL, imports with
+--format csv|jsonl, --bank and --prompt-field, and optionally the columns of
+the id, risk code, aspect, language and exact answer.`,
 		Example: `  firebreak bank import --format xstest xstest_prompts.csv -o xstest.jsonl
-  firebreak bank import --format safetybench test_zh_subset.json test_answers_zh_subset.json -o sb.jsonl`,
+  firebreak bank import --format safetybench test_zh_subset.json test_answers_zh_subset.json -o sb.jsonl
+  firebreak bank import --format csv ours.csv --bank should-refuse --prompt-field question \
+      --risk-field code --default-risk A1h --license proprietary -o ours.jsonl`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return fmt.Errorf("-o BANK.jsonl is required")
 			}
-			items, err := bank.Import(format, args)
+			var items []bank.Item
+			var err error
+			if format == "csv" || format == "jsonl" {
+				items, err = bank.ImportTable(format, args, m)
+			} else {
+				items, err = bank.Import(format, args)
+			}
 			if err != nil {
 				return err
 			}
@@ -55,7 +68,19 @@ The datasets carry no GB/T 45654 risk codes; the mapping used is in docs/eval.md
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "dataset format: "+strings.Join(bank.Formats, ", "))
+	cmd.Flags().StringVar(&format, "format", "", "dataset format: "+strings.Join(bank.Formats, ", ")+", or csv or jsonl")
+	fl := cmd.Flags()
+	fl.StringVar(&m.Bank, "bank", "", "csv/jsonl: the bank of every item")
+	fl.StringVar(&m.Prompt, "prompt-field", "", "csv/jsonl: column of the prompt")
+	fl.StringVar(&m.ID, "id-field", "", "csv/jsonl: column of the id (default: file name and row)")
+	fl.StringVar(&m.Risk, "risk-field", "", "csv/jsonl: column of the risk code")
+	fl.StringVar(&m.DefaultRisk, "default-risk", "", "csv/jsonl: risk code where the column gives none")
+	fl.StringVar(&m.Aspect, "aspect-field", "", "csv/jsonl: column of the should-not-refuse aspect")
+	fl.StringVar(&m.Lang, "lang-field", "", "csv/jsonl: column of the language")
+	fl.StringVar(&m.DefaultLang, "lang", "zh", "csv/jsonl: language where the column gives none")
+	fl.StringVar(&m.Answer, "answer-field", "", "csv/jsonl: column of the exact answer key")
+	fl.StringVar(&m.Source, "source", "", "csv/jsonl: source of every item (default: file and row)")
+	fl.StringVar(&m.License, "license", "", "csv/jsonl: licence of every item")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "bank file to write")
 	_ = cmd.MarkFlagRequired("format")
 	return cmd
