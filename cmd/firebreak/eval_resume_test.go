@@ -19,19 +19,16 @@ import (
 	"github.com/firebreak/firebreak/internal/fakeupstream"
 )
 
-// buildBinary builds the firebreak binary once per test run.
-var buildBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "firebreak-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "firebreak")
+// buildBinary builds the firebreak binary into the test's folder.
+func buildBinary(t *testing.T) (string, error) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "firebreak")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return bin, nil
-})
+}
 
 // writeResumeBank writes 200 items: answered, refused and always failing.
 func writeResumeBank(t *testing.T) string {
@@ -92,7 +89,7 @@ func TestEvalResumeAfterSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin, err := buildBinary()
+	bin, err := buildBinary(t)
 	if err != nil {
 		t.Fatal(err)
 	}
