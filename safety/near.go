@@ -279,12 +279,13 @@ type nearPair struct {
 	start, end, ustart, uend int // the span of both
 	gap                      int
 	i, o                     int
+	cancelled                bool // an except phrase is near (only with all)
 }
 
 // pairs finds the pairs of intents and objects that no except phrase
 // cancels: for every object occurrence the nearest intent of the same rule
-// (the earlier on a tie), or with all set every such intent. occs must be
-// sorted by rule, then start.
+// (the earlier on a tie), or with all set every such intent and the
+// cancelled pairs too, marked. occs must be sorted by rule, then start.
 func (c *nearCore) pairs(occs []nearOcc, all bool, out []nearPair) []nearPair {
 	for lo := 0; lo < len(occs); {
 		hi := lo
@@ -336,7 +337,8 @@ func (c *nearCore) rulePairs(occs []nearOcc, lo, hi int, all bool, out []nearPai
 			}
 			p := nearPair{rule: o.rule, start: min(i.start, o.start), end: max(i.end, o.end),
 				ustart: min(i.ustart, o.ustart), uend: max(i.uend, o.uend), gap: gap, i: ii, o: oi}
-			if cancelled(occs, within(occs, excepts, p.ustart-r.ExceptWithin-maxPhraseUnits, p.uend+r.ExceptWithin), p, r.ExceptWithin) {
+			p.cancelled = cancelled(occs, within(occs, excepts, p.ustart-r.ExceptWithin-maxPhraseUnits, p.uend+r.ExceptWithin), p, r.ExceptWithin)
+			if p.cancelled && !all {
 				continue
 			}
 			if all {

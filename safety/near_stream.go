@@ -21,7 +21,10 @@ type nearStream struct {
 	safe   int       // the automaton's safe point
 	objEnd int       // the largest end of an object occurrence seen
 	intEnd int       // the largest end of an intent occurrence seen
-	final  []Hit     // hits found for good
+	// cancelEnd is the largest end of a pair an except phrase cancels:
+	// read without that phrase, a released prefix would hit.
+	cancelEnd int
+	final     []Hit // hits found for good
 }
 
 func (e *Engine) newNearStream(dir Direction) *nearStream {
@@ -37,8 +40,8 @@ func (s *Stream) nearWrite(chunk string) []Hit {
 	n, c := s.near, s.e.near
 	if ms := n.ls.Write(chunk); len(ms) > 0 {
 		n.occs = c.occurrences(s.text, ms, n.cur, s.e.nearRefuseRule[s.dir], n.occs)
+		sortOccs(n.occs) // pairs needs them by rule and start; prune keeps the order
 	}
-	sortOccs(n.occs) // pairs needs them by rule and start; prune appends excepts last
 	n.safe = n.ls.Safe()
 	n.cur.advance(c.norm, s.text, n.safe)
 	used := make([]bool, len(n.occs))
@@ -49,6 +52,10 @@ func (s *Stream) nearWrite(chunk string) []Hit {
 		pairs = c.pairs(n.occs, true, nil)
 	}
 	for _, p := range pairs {
+		if p.cancelled {
+			n.cancelEnd = max(n.cancelEnd, p.end)
+			continue
+		}
 		if n.cur.n > p.uend+c.rules[p.rule].ExceptWithin {
 			fresh = append(fresh, s.e.nearHit(s.dir, p, 0))
 			continue
@@ -63,35 +70,35 @@ func (s *Stream) nearWrite(chunk string) []Hit {
 }
 
 // prune drops the occurrences that can take part in no hit any more and
-// returns hold lowered to the start of those kept.
+// returns hold lowered to the start of those kept. It keeps their order.
 func (s *Stream) prune(used []bool, hold int) int {
 	n, c := s.near, s.e.near
+	keep := func(i int) bool {
+		o := &n.occs[i]
+		return used[i] || n.cur.n-o.uend <= c.rules[o.rule].Within
+	}
 	minU, maxEW := n.cur.n, 0
-	kept := n.occs[:0]
-	var excepts []nearOcc
 	for i, o := range n.occs {
 		switch o.role {
 		case roleObject:
 			n.objEnd = max(n.objEnd, o.end)
 		case roleIntent:
 			n.intEnd = max(n.intEnd, o.end)
+		case roleExcept:
+			maxEW = max(maxEW, c.rules[o.rule].ExceptWithin)
+			continue
 		}
-		r := &c.rules[o.rule]
-		switch {
-		case o.role == roleExcept:
-			excepts = append(excepts, o)
-			maxEW = max(maxEW, r.ExceptWithin)
-		case used[i] || n.cur.n-o.uend <= r.Within:
-			kept = append(kept, o)
+		if keep(i) {
 			hold = min(hold, o.start)
 			minU = min(minU, o.ustart)
 		}
 	}
 	// An except phrase matters while it may still be near a pair of
 	// occurrences kept or yet to come.
-	for _, x := range excepts {
-		if x.uend >= minU-maxEW {
-			kept = append(kept, x)
+	kept := n.occs[:0]
+	for i, o := range n.occs {
+		if o.role == roleExcept && o.uend >= minU-maxEW || o.role != roleExcept && keep(i) {
+			kept = append(kept, o)
 		}
 	}
 	n.occs = kept
@@ -100,12 +107,15 @@ func (s *Stream) prune(used []bool, hold int) int {
 
 // nearTrim moves a release point back until the released prefix, read on
 // its own, holds no refused near hit: a pair whose except phrase comes
-// after the cut would hit in the prefix alone, and so would an object
-// phrase that the cut ends ("napalm|ish"). Both need an object or an
-// intent not yet released, so most writes skip the rescan.
+// after the cut would hit in the prefix alone, and so would a phrase that
+// the cut ends ("napalm|ish") next to one not yet released. The first
+// needs a cancelled pair not yet released; the second a cut that another
+// hold-back put inside a word (a cut at the near rules' own hold is at the
+// start of a phrase, where no Latin word goes on). Most writes skip the
+// rescan.
 func (s *Stream) nearTrim(safe int) int {
 	n := s.near
-	for safe > s.released && (n.objEnd > s.released || safe < n.safe && n.intEnd > s.released) {
+	for safe > s.released && (n.cancelEnd > s.released || safe < n.hold && max(n.intEnd, n.objEnd) > s.released) {
 		from := max(0, s.released-tailWindow)
 		for from > 0 && !utf8.RuneStart(s.text[from]) {
 			from--
