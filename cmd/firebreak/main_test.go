@@ -58,7 +58,9 @@ func startServer(t *testing.T, args ...string) *server {
 	}()
 	t.Cleanup(func() { s.stop(t) })
 	listening := regexp.MustCompile(`Listening on (http://\S+)`)
-	deadline := time.Now().Add(20 * time.Second)
+	// A bound, not a measurement: the default policy compiles at start, and
+	// under -race on a busy 2-core machine that took over 20 s.
+	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		if m := listening.FindStringSubmatch(out.String()); m != nil {
 			s.url = m[1]
