@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -77,9 +79,11 @@ type Options struct {
 	// written; each key or user is written at most once per interval.
 	// Default 1 minute.
 	TouchInterval time.Duration
-	// OnChange, if set, is called after every local write that changes a
-	// cached entity, so a notifier can tell other replicas. It must not block.
-	OnChange func(Change)
+	// Bus carries every write that changes a cached entity to the other
+	// replicas (published on Topic inside the writing transaction) and
+	// theirs to this one. Default notify.Discard: one replica, whose
+	// others see a change after CacheTTL.
+	Bus notify.Bus
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -91,12 +95,13 @@ type Service struct {
 	Keys    *Keys
 	Users   *Users
 
-	db    *store.DB
-	opts  Options
-	admin adminCache
-	stop  chan struct{}
-	done  chan struct{}
-	once  sync.Once
+	db          *store.DB
+	opts        Options
+	admin       adminCache
+	unsubscribe func()
+	stop        chan struct{}
+	done        chan struct{}
+	once        sync.Once
 }
 
 // New validates opts and starts the background writer of last-use times.
@@ -115,6 +120,7 @@ func New(opts Options) (*Service, error) {
 	if err := s.prepare(); err != nil {
 		return nil, err
 	}
+	s.unsubscribe = opts.Bus.Subscribe(Topic, func(payload string) { s.Invalidate(parseChange(payload)) })
 	go s.flushLoop()
 	return s, nil
 }
@@ -151,8 +157,8 @@ func withDefaults(o Options) Options {
 	if o.TouchInterval == 0 {
 		o.TouchInterval = time.Minute
 	}
-	if o.OnChange == nil {
-		o.OnChange = func(Change) {}
+	if o.Bus == nil {
+		o.Bus = notify.Discard
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -163,16 +169,16 @@ func withDefaults(o Options) Options {
 // Close stops the background writer after a last flush of pending
 // last-use times. It does not close the store.
 func (s *Service) Close() error {
-	s.once.Do(func() { close(s.stop) })
+	s.once.Do(func() { s.unsubscribe(); close(s.stop) })
 	<-s.done
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return errors.Join(s.flush(ctx), s.Keys.authStmt.Close(), s.Users.selStmt.Close())
 }
 
-// Invalidate drops what c names from this replica's caches. A notifier
-// calls it with changes published by other replicas' OnChange; the zero
-// Change drops everything.
+// Invalidate drops what c names from this replica's caches; the zero
+// Change drops everything. Changes published on the Bus by any replica
+// arrive here.
 func (s *Service) Invalidate(c Change) {
 	switch c.Kind {
 	case ChangeTenant:
@@ -191,10 +197,30 @@ func (s *Service) Invalidate(c Change) {
 	}
 }
 
-// changed invalidates locally and publishes the change.
-func (s *Service) changed(c Change) {
-	s.Invalidate(c)
-	s.opts.OnChange(c)
+// Topic is the Bus topic of account changes; the payload is "kind:id".
+const Topic = "account.changed"
+
+func (c Change) payload() string { return string(c.Kind) + ":" + c.ID }
+
+func parseChange(payload string) Change {
+	kind, id, _ := strings.Cut(payload, ":")
+	return Change{Kind: ChangeKind(kind), ID: id}
+}
+
+// write runs fn in a transaction that also publishes c, then drops what c
+// names from this replica's caches at once (other replicas drop it when
+// the notice reaches them).
+func (s *Service) write(ctx context.Context, c Change, fn func(tx *sql.Tx) error) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return s.opts.Bus.PublishTx(ctx, tx, Topic, c.payload())
+	})
+	if err == nil {
+		s.Invalidate(c)
+	}
+	return err
 }
 
 func (s *Service) flushLoop() {

@@ -60,13 +60,13 @@ func (s *Service) Bootstrap(ctx context.Context) (BootstrapResult, error) {
 			return err
 		}
 		res = BootstrapResult{AdminToken: token, FirstKey: key, Created: true}
-		return nil
+		return s.opts.Bus.PublishTx(ctx, tx, Topic, Change{Kind: ChangeAdmin}.payload())
 	})
 	if err != nil {
 		return BootstrapResult{}, fmt.Errorf("bootstrap: %w", err)
 	}
 	if res.Created {
-		s.changed(Change{Kind: ChangeAdmin})
+		s.Invalidate(Change{Kind: ChangeAdmin})
 	}
 	return res, nil
 }
@@ -110,13 +110,15 @@ func (s *Service) loadAdminHash(ctx context.Context) ([]byte, error) {
 // old one stops working at once here and within CacheTTL elsewhere.
 func (s *Service) RotateAdminToken(ctx context.Context) (string, error) {
 	token := adminTokenPrefix + randomString(24)
-	_, err := s.db.ExecContext(ctx, `INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-		adminTokenSetting, hashHex(token), toMs(s.opts.Now()))
+	err := s.write(ctx, Change{Kind: ChangeAdmin}, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+			adminTokenSetting, hashHex(token), toMs(s.opts.Now()))
+		return err
+	})
 	if err != nil {
 		return "", fmt.Errorf("rotate admin token: %w", err)
 	}
-	s.changed(Change{Kind: ChangeAdmin})
 	return token, nil
 }
 
@@ -128,12 +130,14 @@ const disabledToken = "disabled"
 // (RotateAdminToken makes a new one). It stops working at once here and
 // within CacheTTL elsewhere.
 func (s *Service) DisableAdminToken(ctx context.Context) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE settings SET value = $1, updated_at = $2 WHERE name = $3`,
-		disabledToken, toMs(s.opts.Now()), adminTokenSetting)
+	err := s.write(ctx, Change{Kind: ChangeAdmin}, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE settings SET value = $1, updated_at = $2 WHERE name = $3`,
+			disabledToken, toMs(s.opts.Now()), adminTokenSetting)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("disable admin token: %w", err)
 	}
-	s.changed(Change{Kind: ChangeAdmin})
 	return nil
 }
 

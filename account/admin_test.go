@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -83,8 +84,8 @@ func TestBootstrapConcurrent(t *testing.T) {
 func TestAdminTokenRotation(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		a := newService(t, db, account.Options{})
-		b := newService(t, db, account.Options{OnChange: a.Invalidate})
+		a := newService(t, db, account.Options{Bus: openBus(t, db)})
+		b := newService(t, db, account.Options{Bus: openBus(t, db)})
 		res, err := a.Bootstrap(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -96,6 +97,12 @@ func TestAdminTokenRotation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		eventually(t, func() error { // the notice reaches a
+			if err := a.CheckAdminToken(ctx, rotated); err != nil {
+				return fmt.Errorf("rotated token on the notified replica: %w", err)
+			}
+			return nil
+		})
 		cases := []struct {
 			name  string
 			s     *account.Service

@@ -4,8 +4,9 @@
 //
 // Authentication and end-user resolution sit on every request's path, so
 // both are served from bounded in-memory caches with a short TTL. Local
-// writes invalidate the caches at once; Options.OnChange publishes each
-// change and Service.Invalidate applies changes published by other replicas.
+// writes invalidate the caches at once and publish the change on
+// Options.Bus inside their transaction; every replica applies the changes
+// it hears of with Service.Invalidate.
 // "Last used" and "last seen" times are written in batches off the request
 // path, at most once per key or user per Options.TouchInterval.
 //

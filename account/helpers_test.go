@@ -7,6 +7,7 @@ import (
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/internal/testclock"
+	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -49,4 +50,33 @@ func mustKey(t testing.TB, s *account.Service, k account.Key) (*account.Key, str
 		t.Fatal(err)
 	}
 	return out, plain
+}
+
+// openBus opens a change notifier on db, as every replica has one.
+func openBus(t testing.TB, db *store.DB) *notify.Notifier {
+	t.Helper()
+	n, err := notify.Open(context.Background(), db, notify.Options{PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	return n
+}
+
+// eventually calls check until it returns nil, failing the test with its
+// last error after ten seconds: a notice from another replica arrives
+// asynchronously.
+func eventually(t testing.TB, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

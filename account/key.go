@@ -152,26 +152,26 @@ func (ks *Keys) Update(ctx context.Context, k Key) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("update key: %w", err)
 	}
-	res, err := ks.s.db.ExecContext(ctx, `UPDATE api_keys SET name = $2, models = $3, rpm = $4,
-		concurrent = $5, tpm = $6, token_quota = $7, expires_at = $8 WHERE id = $1`,
-		k.ID, k.Name, models, k.Limits.RPM, k.Limits.Concurrent, k.Limits.TPM, k.Limits.TokenQuota,
-		toNullMs(k.ExpiresAt))
-	if err := affectedOne(res, err, "update key"); err != nil {
+	err = ks.s.write(ctx, Change{Kind: ChangeKey, ID: k.ID}, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET name = $2, models = $3, rpm = $4,
+			concurrent = $5, tpm = $6, token_quota = $7, expires_at = $8 WHERE id = $1`,
+			k.ID, k.Name, models, k.Limits.RPM, k.Limits.Concurrent, k.Limits.TPM, k.Limits.TokenQuota,
+			toNullMs(k.ExpiresAt))
+		return affectedOne(res, err, "update key")
+	})
+	if err != nil {
 		return nil, err
 	}
-	ks.s.changed(Change{Kind: ChangeKey, ID: k.ID})
 	return ks.Get(ctx, k.ID)
 }
 
 // Revoke ends the key for good. Revoking a revoked key keeps the first time.
 func (ks *Keys) Revoke(ctx context.Context, id string) error {
-	res, err := ks.s.db.ExecContext(ctx,
-		`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, toMs(ks.s.opts.Now()))
-	if err := affectedOne(res, err, "revoke key"); err != nil {
-		return err
-	}
-	ks.s.changed(Change{Kind: ChangeKey, ID: id})
-	return nil
+	return ks.s.write(ctx, Change{Kind: ChangeKey, ID: id}, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, toMs(ks.s.opts.Now()))
+		return affectedOne(res, err, "revoke key")
+	})
 }
 
 // keyRow holds the scan targets for keyColumns.

@@ -129,35 +129,35 @@ func (ts *Tenants) Update(ctx context.Context, t Tenant) (*Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("update tenant: %w", err)
 	}
-	res, err := ts.s.db.ExecContext(ctx, `UPDATE tenants SET name = $2, default_model = $3, models = $4,
-		rpm = $5, concurrent = $6, tpm = $7, token_quota = $8, disabled = $9, updated_at = $10 WHERE id = $1`,
-		t.ID, t.Name, t.DefaultModel, models, t.Limits.RPM, t.Limits.Concurrent, t.Limits.TPM,
-		t.Limits.TokenQuota, t.Disabled, toMs(ts.s.opts.Now()))
-	if store.IsUniqueViolation(err) {
-		return nil, fmt.Errorf("update tenant %q: %w", t.Name, ErrNameTaken)
-	}
-	if err := affectedOne(res, err, "update tenant"); err != nil {
+	err = ts.s.write(ctx, Change{Kind: ChangeTenant, ID: t.ID}, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tenants SET name = $2, default_model = $3, models = $4,
+			rpm = $5, concurrent = $6, tpm = $7, token_quota = $8, disabled = $9, updated_at = $10 WHERE id = $1`,
+			t.ID, t.Name, t.DefaultModel, models, t.Limits.RPM, t.Limits.Concurrent, t.Limits.TPM,
+			t.Limits.TokenQuota, t.Disabled, toMs(ts.s.opts.Now()))
+		if store.IsUniqueViolation(err) {
+			return fmt.Errorf("update tenant %q: %w", t.Name, ErrNameTaken)
+		}
+		return affectedOne(res, err, "update tenant")
+	})
+	if err != nil {
 		return nil, err
 	}
-	ts.s.changed(Change{Kind: ChangeTenant, ID: t.ID})
 	return ts.Get(ctx, t.ID)
 }
 
 // Disable marks the tenant disabled: its keys stop authenticating at once
 // on this replica, and within CacheTTL (or on notification) elsewhere.
 func (ts *Tenants) Disable(ctx context.Context, id string) error {
-	res, err := ts.s.db.ExecContext(ctx, `UPDATE tenants SET disabled = $2, updated_at = $3 WHERE id = $1`,
-		id, true, toMs(ts.s.opts.Now()))
-	if err := affectedOne(res, err, "disable tenant"); err != nil {
-		return err
-	}
-	ts.s.changed(Change{Kind: ChangeTenant, ID: id})
-	return nil
+	return ts.s.write(ctx, Change{Kind: ChangeTenant, ID: id}, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tenants SET disabled = $2, updated_at = $3 WHERE id = $1`,
+			id, true, toMs(ts.s.opts.Now()))
+		return affectedOne(res, err, "disable tenant")
+	})
 }
 
 // Delete removes the tenant with its keys, end users and their usage.
 func (ts *Tenants) Delete(ctx context.Context, id string) error {
-	err := ts.s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := ts.s.write(ctx, Change{Kind: ChangeTenant, ID: id}, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM token_usage WHERE subject IN (
 			SELECT 'key:' || id FROM api_keys WHERE tenant_id = $1
 			UNION ALL SELECT 'user:' || id FROM end_users WHERE tenant_id = $1)`, id)
@@ -170,7 +170,6 @@ func (ts *Tenants) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("delete tenant: %w", err)
 	}
-	ts.s.changed(Change{Kind: ChangeTenant, ID: id})
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/config"
+	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/upstream"
 	"github.com/firebreak/firebreak/upstream/demo"
@@ -38,15 +39,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Getenv resolves api_key_env references. Default os.Getenv.
 	Getenv func(string) string
-	// Notifier tells the other replicas of a change, and tells this one of
-	// theirs, so every replica rebuilds its router. Default nil: one node.
-	Notifier Notifier
-}
-
-// Notifier carries change notices between replicas (package notify).
-type Notifier interface {
-	Publish(ctx context.Context, topic, payload string) error
-	Subscribe(topic string, fn func(payload string)) (cancel func())
+	// Bus tells the other replicas of a change (published inside the
+	// writing transaction), and tells this one of theirs, so every replica
+	// rebuilds its router. Default notify.Discard: one node.
+	Bus notify.Bus
 }
 
 // topic is the notifier topic of catalog changes; the payload is unused.
@@ -96,19 +92,20 @@ func New(ctx context.Context, opts Options) (*Catalog, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
+	if opts.Bus == nil {
+		opts.Bus = notify.Discard
+	}
 	c := &Catalog{db: opts.DB, static: opts.Static, opts: opts, log: opts.Logger}
 	if err := c.Reload(ctx); err != nil {
 		return nil, err
 	}
-	if opts.Notifier != nil {
-		c.unsubscribe = opts.Notifier.Subscribe(topic, func(string) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := c.Reload(ctx); err != nil {
-				c.log.Error("reload catalog after a change on another replica", "err", err)
-			}
-		})
-	}
+	c.unsubscribe = opts.Bus.Subscribe(topic, func(string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := c.Reload(ctx); err != nil {
+			c.log.Error("reload catalog after a change on another replica", "err", err)
+		}
+	})
 	return c, nil
 }
 

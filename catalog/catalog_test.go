@@ -142,7 +142,7 @@ func TestReplicasFollowChanges(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { n.Close() })
-			c, err := catalog.New(ctx, catalog.Options{DB: db, Notifier: n})
+			c, err := catalog.New(ctx, catalog.Options{DB: db, Bus: n})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -82,16 +82,17 @@ func (c *Catalog) change(ctx context.Context, kind, name string, value any, edit
 	if err != nil {
 		return &InvalidError{Err: err}
 	}
-	if err := c.save(ctx, kind, name, value); err != nil {
+	err = c.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := save(ctx, tx, kind, name, value); err != nil {
+			return err
+		}
+		return c.opts.Bus.PublishTx(ctx, tx, topic, kind+":"+name)
+	})
+	if err != nil {
 		_ = r.Close()
 		return err
 	}
 	c.swap(r, isDemo)
-	if c.opts.Notifier != nil {
-		if err := c.opts.Notifier.Publish(ctx, topic, kind+":"+name); err != nil {
-			c.log.Warn("tell other replicas of a catalog change", "err", err)
-		}
-	}
 	return nil
 }
 
@@ -101,10 +102,11 @@ type InvalidError struct{ Err error }
 func (e *InvalidError) Error() string { return "invalid catalog change: " + e.Err.Error() }
 func (e *InvalidError) Unwrap() error { return e.Err }
 
-// save stores value under (kind, name), or deletes the row when value is nil.
-func (c *Catalog) save(ctx context.Context, kind, name string, value any) error {
+// save stores value under (kind, name) in tx, or deletes the row when
+// value is nil.
+func save(ctx context.Context, tx *sql.Tx, kind, name string, value any) error {
 	if value == nil {
-		res, err := c.db.ExecContext(ctx, `DELETE FROM catalog_entries WHERE kind = $1 AND name = $2`, kind, name)
+		res, err := tx.ExecContext(ctx, `DELETE FROM catalog_entries WHERE kind = $1 AND name = $2`, kind, name)
 		if err != nil {
 			return fmt.Errorf("delete %s %q: %w", kind, name, err)
 		}
@@ -117,7 +119,7 @@ func (c *Catalog) save(ctx context.Context, kind, name string, value any) error 
 	if err != nil {
 		return err
 	}
-	_, err = c.db.ExecContext(ctx, `INSERT INTO catalog_entries (kind, name, body, updated_at) VALUES ($1, $2, $3, $4)
+	_, err = tx.ExecContext(ctx, `INSERT INTO catalog_entries (kind, name, body, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (kind, name) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
 		kind, name, string(body), time.Now().UnixMilli())
 	if err != nil {

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -64,12 +65,13 @@ func (s *Service) VerifyIDDocument(ctx context.Context, u *account.EndUser, name
 	}
 	now := s.opts.Now()
 	minor, until := minorFields(birth, now, s.opts.Location)
-	err = s.merge(ctx, s.db, record{userID: u.ID, tenantID: u.TenantID, level: LevelIDDocument, method: method,
-		idHash: s.mac(domainID, id), idMasked: pii.MaskID(id), setMinor: true, minor: minor, minorUntil: until, at: now})
+	err = s.write(ctx, u.ID, func(tx *sql.Tx) error {
+		return s.merge(ctx, tx, record{userID: u.ID, tenantID: u.TenantID, level: LevelIDDocument, method: method,
+			idHash: s.mac(domainID, id), idMasked: pii.MaskID(id), setMinor: true, minor: minor, minorUntil: until, at: now})
+	})
 	if err != nil {
 		return fmt.Errorf("verify id document: %w", err)
 	}
-	s.changed(u.ID)
 	s.opts.Logger.Info("id document verified", "user", u.ID, "id", pii.MaskID(id), "method", method, "minor", minor)
 	return nil
 }
@@ -88,12 +90,13 @@ func (s *Service) VerifyOrganisation(ctx context.Context, u *account.EndUser, us
 		return invalid(fmt.Errorf("%w: %w", ErrBadCreditCode, err), "credit_code", "not a valid unified social credit code")
 	}
 	now := s.opts.Now()
-	err = s.merge(ctx, s.db, record{userID: u.ID, tenantID: u.TenantID, level: LevelOrganisation, method: MethodUSCCFormat,
-		orgHash: s.mac(domainOrg, code), orgMasked: pii.MaskID(code), org: orgName, at: now})
+	err = s.write(ctx, u.ID, func(tx *sql.Tx) error {
+		return s.merge(ctx, tx, record{userID: u.ID, tenantID: u.TenantID, level: LevelOrganisation, method: MethodUSCCFormat,
+			orgHash: s.mac(domainOrg, code), orgMasked: pii.MaskID(code), org: orgName, at: now})
+	})
 	if err != nil {
 		return fmt.Errorf("verify organisation: %w", err)
 	}
-	s.changed(u.ID)
 	s.opts.Logger.Info("organisation verified", "user", u.ID, "credit_code", pii.MaskID(code))
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/internal/testclock"
+	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -209,4 +210,39 @@ func withUSCCCheck(first17 string) string {
 		w = w * 3 % 31
 	}
 	return first17 + string(alphabet[(31-sum%31)%31])
+}
+
+// openBus opens a change notifier on db, as every replica has one.
+func openBus(t testing.TB, db *store.DB) *notify.Notifier {
+	t.Helper()
+	n, err := notify.Open(context.Background(), db, notify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	return n
+}
+
+// published returns the identity changes of userID recorded in the
+// change log, oldest first: each exists only if its write committed.
+func published(t testing.TB, db *store.DB, userID string) []int64 {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(),
+		`SELECT seq FROM change_log WHERE topic = $1 AND payload = $2 ORDER BY seq`, identity.Topic, userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, seq)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return seqs
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/internal/ttlcache"
+	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -65,10 +66,11 @@ type Options struct {
 	// PurgeInterval is how often expired counters and codes, and the
 	// birthdays of users who have come of age, are deleted. Default 1h.
 	PurgeInterval time.Duration
-	// OnChange, if set, is called with the end-user ID after every local
-	// write to a state, so a notifier can tell other replicas to call
-	// Invalidate. It must not block.
-	OnChange func(userID string)
+	// Bus carries every change of a verification state to the other
+	// replicas (the end-user ID, published on Topic inside the writing
+	// transaction) and theirs to this one. Default notify.Discard: one
+	// replica, whose others see a change after CacheTTL.
+	Bus notify.Bus
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -86,6 +88,8 @@ type Service struct {
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+	// unsubscribe stops following the Bus.
+	unsubscribe func()
 }
 
 // New validates opts, prepares the request-path query and starts the
@@ -118,6 +122,7 @@ func New(opts Options) (*Service, error) {
 	if s.loadQ, err = s.db.Read().PrepareContext(ctx, selectState); err != nil {
 		return nil, fmt.Errorf("identity: prepare: %w", err)
 	}
+	s.unsubscribe = opts.Bus.Subscribe(Topic, s.Invalidate)
 	go s.purgeLoop()
 	return s, nil
 }
@@ -155,8 +160,8 @@ func withDefaults(o Options) Options {
 	if o.PurgeInterval == 0 {
 		o.PurgeInterval = time.Hour
 	}
-	if o.OnChange == nil {
-		o.OnChange = func(string) {}
+	if o.Bus == nil {
+		o.Bus = notify.Discard
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -178,14 +183,14 @@ func shanghai() *time.Location {
 // Close stops the background purge and releases the prepared query. It
 // does not close the store.
 func (s *Service) Close() error {
-	s.closeOnce.Do(func() { close(s.stop) })
+	s.closeOnce.Do(func() { s.unsubscribe(); close(s.stop) })
 	<-s.done
 	return s.loadQ.Close()
 }
 
 // Invalidate drops the cached state of one end user, or of all of them
-// when userID is "". A notifier calls it with the IDs published by other
-// replicas' OnChange.
+// when userID is "". The IDs published on the Bus by any replica arrive
+// here.
 func (s *Service) Invalidate(userID string) {
 	if userID == "" {
 		s.cache.Clear()
@@ -194,10 +199,24 @@ func (s *Service) Invalidate(userID string) {
 	s.cache.Delete(userID)
 }
 
-// changed invalidates locally and publishes the change.
-func (s *Service) changed(userID string) {
-	s.Invalidate(userID)
-	s.opts.OnChange(userID)
+// Topic is the Bus topic of identity changes; the payload is the end-user
+// ID whose verification state changed.
+const Topic = "identity.changed"
+
+// write runs fn in a transaction that also publishes the change of
+// userID's state, then drops the state from this replica's cache at once
+// (other replicas drop it when the notice reaches them).
+func (s *Service) write(ctx context.Context, userID string, fn func(tx *sql.Tx) error) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return s.opts.Bus.PublishTx(ctx, tx, Topic, userID)
+	})
+	if err == nil {
+		s.Invalidate(userID)
+	}
+	return err
 }
 
 // State returns the verification state of the end user with the given ID;

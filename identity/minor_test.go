@@ -175,8 +175,7 @@ func TestDailyCap(t *testing.T) {
 func TestAttestMinor(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		var writes int
-		e := newEnv(t, db, identity.Options{OnChange: func(string) { writes++ }})
+		e := newEnv(t, db, identity.Options{Bus: openBus(t, db)})
 		u := e.user(t, "tok")
 		c := &identity.Claims{Subject: "tok", Level: identity.LevelPhone, Minor: true, AgeClaimed: true,
 			MinorUntil: local(2027, 5, 1, 0, 0)}
@@ -185,8 +184,8 @@ func TestAttestMinor(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if writes != 1 {
-			t.Fatalf("%d writes for the same claims three times, want 1", writes)
+		if got := published(t, db, u.ID); len(got) != 1 {
+			t.Fatalf("%d changes published for the same claims three times, want 1", len(got))
 		}
 		refusal(t, e.svc.MinorGate(ctx, u, local(2025, 11, 1, 23, 0)), clienterr.Forbidden, identity.ErrQuietHours)
 

@@ -225,7 +225,7 @@ func (s *Service) ConfirmPhone(ctx context.Context, tenantID, endUserID, phone, 
 		}
 		return invalid(ErrWrongCode, "code", msg)
 	}
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, u.ID, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE identity_codes SET used_at = $2
 			WHERE user_id = $1 AND used_at IS NULL AND code_hash = $3`, u.ID, now.UnixMilli(), stored)
 		if err != nil {
@@ -243,7 +243,6 @@ func (s *Service) ConfirmPhone(ctx context.Context, tenantID, endUserID, phone, 
 	if err != nil {
 		return fmt.Errorf("confirm phone: %w", err)
 	}
-	s.changed(u.ID)
 	s.opts.Logger.Info("phone verified", "user", u.ID, "phone", masked)
 	return nil
 }

@@ -158,7 +158,7 @@ func subjectKind(subject string) string {
 // pending code and minors' counters (a deletion request under Art. 11 of
 // the Interim Measures). The user is unverified afterwards.
 func (s *Service) Forget(ctx context.Context, userID string) error {
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, userID, func(tx *sql.Tx) error {
 		for _, q := range []string{
 			`DELETE FROM identity_states WHERE user_id = $1`,
 			`DELETE FROM identity_codes WHERE user_id = $1`,
@@ -173,7 +173,6 @@ func (s *Service) Forget(ctx context.Context, userID string) error {
 	if err != nil {
 		return fmt.Errorf("forget identity: %w", err)
 	}
-	s.changed(userID)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -263,12 +264,13 @@ func (s *Service) Attest(ctx context.Context, u *account.EndUser, c *Claims) err
 	if same {
 		return nil
 	}
-	err = s.merge(ctx, s.db, record{userID: u.ID, tenantID: u.TenantID, level: c.Level, method: MethodToken,
-		replace: true, setMinor: c.AgeClaimed, minor: c.Minor, minorUntil: until, at: s.opts.Now()})
+	err = s.write(ctx, u.ID, func(tx *sql.Tx) error {
+		return s.merge(ctx, tx, record{userID: u.ID, tenantID: u.TenantID, level: c.Level, method: MethodToken,
+			replace: true, setMinor: c.AgeClaimed, minor: c.Minor, minorUntil: until, at: s.opts.Now()})
+	})
 	if err != nil {
 		return fmt.Errorf("attest: %w", err)
 	}
-	s.changed(u.ID)
 	return nil
 }
 

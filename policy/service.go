@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/label"
+	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
@@ -21,19 +22,14 @@ import (
 // now in force.
 const Topic = "policy.active"
 
-// Notifier carries a change to every replica. notify.Notifier implements it.
-type Notifier interface {
-	PublishTx(ctx context.Context, tx *sql.Tx, topic, payload string) error
-	Subscribe(topic string, fn func(payload string)) (cancel func())
-}
-
 // Options configure a Service.
 type Options struct {
 	// DB stores versions and the version in force. Required.
 	DB *store.DB
-	// Notifier tells the other replicas about a publish or rollback and
-	// tells this one about theirs. Default nil: this process only.
-	Notifier Notifier
+	// Bus tells the other replicas about a publish or rollback, inside
+	// its transaction, and tells this one about theirs. Default
+	// notify.Discard: this process only.
+	Bus notify.Bus
 	// Fallback is enforced while nothing has been published. Default
 	// Default().
 	Fallback *Bundle
@@ -106,6 +102,9 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Bus == nil {
+		opts.Bus = notify.Discard
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -120,9 +119,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	s.snap.Store(&snapshot{c: fb, loadedAt: opts.Now()})
 	// Subscribe before loading, so a change committed during the load is
 	// not missed; the load and the notice agree through seq.
-	if opts.Notifier != nil {
-		s.cancel = opts.Notifier.Subscribe(Topic, s.onNotice)
-	}
+	s.cancel = opts.Bus.Subscribe(Topic, s.onNotice)
 	if err := s.reload(ctx); err != nil {
 		s.cancel()
 		return nil, err
@@ -282,10 +279,7 @@ func (s *Service) Rollback(ctx context.Context, to string, ch Change) (Result, e
 func (s *Service) activate(ctx context.Context, c *Compiled, kind string, ch Change, expect string) (Result, error) {
 	a := activation{compiled: c, kind: kind, change: ch, expect: expect, now: s.opts.Now(),
 		publish: func(ctx context.Context, tx *sql.Tx, version string) error {
-			if s.opts.Notifier == nil {
-				return nil
-			}
-			return s.opts.Notifier.PublishTx(ctx, tx, Topic, version)
+			return s.opts.Bus.PublishTx(ctx, tx, Topic, version)
 		}}
 	ev, changed, err := s.v.activate(ctx, a)
 	if err != nil {

@@ -31,9 +31,9 @@ func openNotifier(t testing.TB, db *store.DB) *notify.Notifier {
 	return n
 }
 
-func newService(t testing.TB, db *store.DB, n policy.Notifier) *policy.Service {
+func newService(t testing.TB, db *store.DB, n notify.Bus) *policy.Service {
 	t.Helper()
-	s, err := policy.New(context.Background(), policy.Options{DB: db, Notifier: n})
+	s, err := policy.New(context.Background(), policy.Options{DB: db, Bus: n})
 	if err != nil {
 		t.Fatal(err)
 	}

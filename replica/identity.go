@@ -9,10 +9,6 @@ import (
 	"github.com/firebreak/firebreak/identity"
 )
 
-// identityTopic carries the ids of end users whose verification state
-// changed, so other replicas drop their cached state.
-const identityTopic = "identity.changed"
-
 // openIdentity builds the real-name and minors service from the config and
 // connects its cache to the other replicas.
 func (r *Replica) openIdentity(context.Context) error {
@@ -21,15 +17,7 @@ func (r *Replica) openIdentity(context.Context) error {
 		Requirements: identity.Requirements{MinLevel: map[string]identity.Level{}, VerifyURL: cfg.VerifyURL},
 		Minors:       identity.MinorOptions{DailyRequests: cfg.MinorDailyRequests, QuietHours: cfg.MinorQuietHours},
 		Sender:       r.opts.SMS,
-		OnChange: func(userID string) {
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				if err := r.Notifier.Publish(ctx, identityTopic, userID); err != nil {
-					r.log.Warn("tell other replicas of an identity change", "err", err)
-				}
-			}()
-		},
+		Bus:          r.Notifier,
 	}
 	for model, name := range cfg.Require {
 		level, err := identity.ParseLevel(name)
@@ -58,7 +46,6 @@ func (r *Replica) openIdentity(context.Context) error {
 	}
 	r.Identity = svc
 	r.onClose(func() { svc.Close() })
-	r.Notifier.Subscribe(identityTopic, svc.Invalidate)
 	if len(cfg.TokenKeys) == 0 {
 		return nil
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,32 +44,15 @@ func (r *Replica) openStore(ctx context.Context) error {
 	return nil
 }
 
-// accountTopic carries account changes ("kind:id") so other replicas drop
-// them from their caches.
-const accountTopic = "account.changed"
-
-// openAccounts opens the account service and connects its caches to the
-// other replicas: a key revoked or a tenant changed on one replica is
-// dropped from every replica's cache.
+// openAccounts opens the account service; its changes reach every
+// replica's caches through the change bus.
 func (r *Replica) openAccounts(context.Context) error {
-	accounts, err := account.New(account.Options{DB: r.DB, Logger: r.log, OnChange: func(c account.Change) {
-		go func() { // OnChange must not block
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := r.Notifier.Publish(ctx, accountTopic, string(c.Kind)+":"+c.ID); err != nil {
-				r.log.Warn("tell other replicas of an account change", "err", err)
-			}
-		}()
-	}})
+	accounts, err := account.New(account.Options{DB: r.DB, Logger: r.log, Bus: r.Notifier})
 	if err != nil {
 		return err
 	}
 	r.Accounts = accounts
 	r.onClose(func() { accounts.Close() })
-	r.Notifier.Subscribe(accountTopic, func(payload string) {
-		kind, id, _ := strings.Cut(payload, ":")
-		accounts.Invalidate(account.Change{Kind: account.ChangeKind(kind), ID: id})
-	})
 	return nil
 }
 
@@ -141,7 +123,7 @@ func (r *Replica) openPolicy(ctx context.Context) error {
 		}
 		fallback = b
 	}
-	svc, err := policy.New(ctx, policy.Options{DB: r.DB, Notifier: r.Notifier, Fallback: fallback, Logger: r.log})
+	svc, err := policy.New(ctx, policy.Options{DB: r.DB, Bus: r.Notifier, Fallback: fallback, Logger: r.log})
 	if err != nil {
 		return err
 	}
@@ -155,7 +137,7 @@ func (r *Replica) openPolicy(ctx context.Context) error {
 // publish or rollback on any replica changes them here too.
 func (r *Replica) openSanctions(ctx context.Context) (err error) {
 	r.Sanctions, err = sanction.New(ctx, sanction.Options{DB: r.DB, Secret: r.secret, Rules: r.Policy,
-		Notifier: r.Notifier, Logger: r.log})
+		Bus: r.Notifier, Logger: r.log})
 	if err != nil {
 		return err
 	}
@@ -223,7 +205,7 @@ func (r *Replica) openGateway(context.Context) error {
 }
 
 func (r *Replica) openCatalog(ctx context.Context) error {
-	cat, err := catalog.New(ctx, catalog.Options{DB: r.DB, Logger: r.log, Observer: r.Gateway.Observer(), Notifier: r.Notifier,
+	cat, err := catalog.New(ctx, catalog.Options{DB: r.DB, Logger: r.log, Observer: r.Gateway.Observer(), Bus: r.Notifier,
 		Static: catalog.Static{Upstreams: r.Config.Upstreams, Models: r.Config.Models, Routing: r.Config.Routing}})
 	if err != nil {
 		return err

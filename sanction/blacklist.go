@@ -208,13 +208,19 @@ func (s *Service) AddEntry(ctx context.Context, e Entry) (*Entry, error) {
 		return nil, fmt.Errorf("add blacklist entry: %w", err)
 	}
 	var id string
-	err := s.db.QueryRowContext(ctx, `INSERT INTO blacklist (`+entryColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (tenant_id, kind, value) DO UPDATE SET reason = excluded.reason,
-			created_by = excluded.created_by, created_at = excluded.created_at, expires_at = excluded.expires_at
-		RETURNING id`,
-		newID("blk_"), e.TenantID, string(e.Kind), e.Value, e.Reason, e.CreatedBy, now.UnixMilli(), nullMs(e.ExpiresAt),
-	).Scan(&id)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO blacklist (`+entryColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (tenant_id, kind, value) DO UPDATE SET reason = excluded.reason,
+				created_by = excluded.created_by, created_at = excluded.created_at, expires_at = excluded.expires_at
+			RETURNING id`,
+			newID("blk_"), e.TenantID, string(e.Kind), e.Value, e.Reason, e.CreatedBy, now.UnixMilli(), nullMs(e.ExpiresAt),
+		).Scan(&id)
+		if err != nil {
+			return err
+		}
+		return s.opts.Bus.PublishTx(ctx, tx, TopicBlacklist, id)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("add blacklist entry: %w", err)
 	}
@@ -222,24 +228,28 @@ func (s *Service) AddEntry(ctx context.Context, e Entry) (*Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("add blacklist entry: %w", err)
 	}
-	s.publish(ctx, TopicBlacklist, id)
 	return out, nil
 }
 
 // RemoveEntry deletes a blacklist entry, or returns an error wrapping
 // store.ErrNotFound.
 func (s *Service) RemoveEntry(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM blacklist WHERE id = $1`, id)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM blacklist WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(store.ErrNotFound, err)
+		}
+		return s.opts.Bus.PublishTx(ctx, tx, TopicBlacklist, id)
+	})
 	if err != nil {
-		return fmt.Errorf("remove blacklist entry: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return errors.Join(fmt.Errorf("remove blacklist entry %s: %w", id, store.ErrNotFound), err)
+		return fmt.Errorf("remove blacklist entry %s: %w", id, err)
 	}
 	if _, err := s.refresh(ctx, id); err != nil {
 		s.opts.Logger.Error("refresh blacklist", "id", id, "err", err)
 	}
-	s.publish(ctx, TopicBlacklist, id)
 	return nil
 }
 

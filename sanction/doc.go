@@ -19,7 +19,7 @@
 //
 // The gateway asks Standing and Blocked on every request. Both are answered
 // from memory: standings from a cache that a change drops at once on this
-// replica and, through the Notifier, on the others; blacklists from an index
+// replica and, through the Bus, on the others; blacklists from an index
 // of exact maps plus a path-compressed binary trie of IP prefixes, kept
 // current the same way and rebuilt from the database every
 // Options.ReloadInterval.

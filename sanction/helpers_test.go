@@ -2,11 +2,13 @@ package sanction_test
 
 import (
 	"context"
+	"database/sql"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/firebreak/firebreak/internal/testclock"
+	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
 )
@@ -38,56 +40,33 @@ func newService(t testing.TB, db *store.DB, opts sanction.Options) *sanction.Ser
 	return s
 }
 
-// fanout is an in-process Notifier that delivers every publication to
-// every subscriber before Publish returns, so a test can look at the
-// other replica right after a change.
-type fanout struct {
-	mu   sync.Mutex
-	subs map[string]map[int]func(string)
-	next int
-	sent int
+// subscriptions is a Bus that publishes nowhere and counts the
+// subscriptions held on it.
+type subscriptions struct {
+	mu sync.Mutex
+	n  int
 }
 
-var _ sanction.Notifier = (*fanout)(nil)
+var _ notify.Bus = (*subscriptions)(nil)
 
-func newFanout() *fanout { return &fanout{subs: map[string]map[int]func(string){}} }
+func (*subscriptions) PublishTx(context.Context, *sql.Tx, string, string) error { return nil }
 
-func (f *fanout) Publish(_ context.Context, topic, payload string) error {
-	f.mu.Lock()
-	var fns []func(string)
-	for _, fn := range f.subs[topic] {
-		fns = append(fns, fn)
-	}
-	f.sent++
-	f.mu.Unlock()
-	for _, fn := range fns {
-		fn(payload)
-	}
-	return nil
-}
-
-func (f *fanout) Subscribe(topic string, fn func(string)) func() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.subs[topic] == nil {
-		f.subs[topic] = map[int]func(string){}
-	}
-	id := f.next
-	f.next++
-	f.subs[topic][id] = fn
+func (b *subscriptions) Subscribe(string, func(string)) func() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.n++
+	var once sync.Once
 	return func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		delete(f.subs[topic], id)
+		once.Do(func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.n--
+		})
 	}
 }
 
-func (f *fanout) subscribers() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, m := range f.subs {
-		n += len(m)
-	}
-	return n
+func (b *subscriptions) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n
 }

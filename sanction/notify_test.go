@@ -13,8 +13,6 @@ import (
 	"github.com/firebreak/firebreak/store/storetest"
 )
 
-var _ sanction.Notifier = (*notify.Notifier)(nil)
-
 // patience bounds waits for asynchronous delivery: long enough to catch
 // only "never arrives".
 const patience = 10 * time.Second
@@ -26,8 +24,8 @@ const patience = 10 * time.Second
 func TestReplicasOverNotify(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		a := newService(t, db, sanction.Options{Notifier: openNotifier(t, db)})
-		b := newService(t, db, sanction.Options{Notifier: openNotifier(t, db)})
+		a := newService(t, db, sanction.Options{Bus: openNotifier(t, db)})
+		b := newService(t, db, sanction.Options{Bus: openNotifier(t, db)})
 		sub := sanction.Subject{TenantID: "ten_1", EndUserID: "usr_1"}
 		if _, ok := b.Blocked(ctx, sub); ok {
 			t.Fatal("blocked before any entry")
@@ -92,7 +90,7 @@ func TestBlacklistPropagationLatency(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { n.Close() })
-			return newService(t, db, sanction.Options{Notifier: n})
+			return newService(t, db, sanction.Options{Bus: n})
 		}
 		a, b := replica(), replica()
 		var took []time.Duration

@@ -1,22 +1,15 @@
 package sanction
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/store"
 )
-
-// Notifier tells the other replicas what changed. notify.Notifier
-// implements it.
-type Notifier interface {
-	Publish(ctx context.Context, topic, payload string) error
-	Subscribe(topic string, fn func(payload string)) (cancel func())
-}
 
 // Topics this package publishes on and subscribes to. Payloads are ids,
 // never content.
@@ -53,9 +46,11 @@ type Options struct {
 	// Asia/Shanghai from the system's time zone data, or a fixed UTC+8 zone
 	// (the same since 1991) if that is missing.
 	Location *time.Location
-	// Notifier carries changes to the other replicas. Default nil: one
-	// node, or replicas that see changes after CacheTTL and ReloadInterval.
-	Notifier Notifier
+	// Bus carries every change of a standing or of the blacklist to the
+	// other replicas (published inside the writing transaction) and
+	// theirs to this one. Default notify.Discard: one node, or replicas
+	// that see changes after CacheTTL and ReloadInterval.
+	Bus notify.Bus
 	// CacheTTL bounds how long a cached standing is trusted. Default 30s.
 	CacheTTL time.Duration
 	// CacheSize bounds the number of cached standings. Default 100,000.
@@ -111,6 +106,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Location == nil {
 		o.Location = shanghai()
+	}
+	if o.Bus == nil {
+		o.Bus = notify.Discard
 	}
 	o.Notices = withNoticeDefaults(o.Notices)
 	o.CacheTTL = orDefault(o.CacheTTL, 30*time.Second)

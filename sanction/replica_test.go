@@ -12,41 +12,42 @@ import (
 	"github.com/firebreak/firebreak/store/storetest"
 )
 
-// twoReplicas returns two services on one database joined by a fanout
-// notifier, as two replicas of the gateway would be.
-func twoReplicas(t *testing.T, db *store.DB, c *clock) (a, b *sanction.Service, n *fanout) {
+// twoReplicas returns two services on one database, each with its own
+// change notifier, as two replicas of the gateway are.
+func twoReplicas(t *testing.T, db *store.DB, c *clock) (a, b *sanction.Service) {
 	t.Helper()
-	n = newFanout()
-	a = newService(t, db, sanction.Options{Notifier: n, Now: c.Now})
-	b = newService(t, db, sanction.Options{Notifier: n, Now: c.Now})
-	return a, b, n
+	a = newService(t, db, sanction.Options{Bus: openNotifier(t, db), Now: c.Now})
+	b = newService(t, db, sanction.Options{Bus: openNotifier(t, db), Now: c.Now})
+	return a, b
 }
 
 func TestReplicasShareBlacklist(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		a, b, _ := twoReplicas(t, db, newClock())
+		a, b := twoReplicas(t, db, newClock())
 		sub := sanction.Subject{TenantID: "ten_1", IP: netip.MustParseAddr("2001:db8::7")}
 		if _, ok := b.Blocked(ctx, sub); ok {
 			t.Fatal("blocked before any entry")
 		}
 		e := mustAdd(t, a, sanction.Entry{Kind: sanction.KindIP, Value: "2001:db8::/64"})
-		if got, ok := b.Blocked(ctx, sub); !ok || got.ID != e.ID {
-			t.Fatalf("replica b: blocked = %v %v after a added %s", got, ok, e.ID)
-		}
+		eventually(t, "b blocks after a added the entry", func() bool {
+			got, ok := b.Blocked(ctx, sub)
+			return ok && got.ID == e.ID
+		})
 		if err := a.RemoveEntry(ctx, e.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := b.Blocked(ctx, sub); ok {
-			t.Fatal("replica b still blocks after a removed the entry")
-		}
+		eventually(t, "b stops blocking after a removed the entry", func() bool {
+			_, ok := b.Blocked(ctx, sub)
+			return !ok
+		})
 	})
 }
 
 func TestReplicasShareStanding(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		a, b, _ := twoReplicas(t, db, newClock())
+		a, b := twoReplicas(t, db, newClock())
 		standing := func(s *sanction.Service) sanction.Action {
 			t.Helper()
 			st, err := s.Standing(ctx, "ten_1", "usr_1")
@@ -64,32 +65,28 @@ func TestReplicasShareStanding(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := standing(b); got != sanction.Suspend {
-			t.Fatalf("b: standing %v after a suspended, want suspend", got)
-		}
+		eventually(t, "b sees the suspension a imposed", func() bool { return standing(b) == sanction.Suspend })
 		if _, err := b.Lift(ctx, sa.ID, "adm_2", "appeal upheld"); err != nil {
 			t.Fatal(err)
 		}
-		if got := standing(a); got != sanction.None {
-			t.Fatalf("a: standing %v after b lifted, want none", got)
-		}
+		eventually(t, "a sees the lift b made", func() bool { return standing(a) == sanction.None })
 	})
 }
 
 func TestCloseUnsubscribes(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		n := newFanout()
-		s, err := sanction.New(context.Background(), sanction.Options{DB: db, Secret: testSecret, Notifier: n})
+		n := &subscriptions{}
+		s, err := sanction.New(context.Background(), sanction.Options{DB: db, Secret: testSecret, Bus: n})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := n.subscribers(); got != 2 {
+		if got := n.count(); got != 2 {
 			t.Fatalf("%d subscriptions, want 2", got)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if got := n.subscribers(); got != 0 {
+		if got := n.count(); got != 0 {
 			t.Errorf("%d subscriptions after Close, want 0", got)
 		}
 	})

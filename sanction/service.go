@@ -3,6 +3,7 @@ package sanction
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base32"
 	"fmt"
 	"strings"
@@ -30,8 +31,8 @@ type Service struct {
 	once    sync.Once
 }
 
-// New validates opts, loads the blacklist and, if a Notifier is set,
-// subscribes to the changes other replicas publish.
+// New validates opts, loads the blacklist and subscribes to the changes
+// replicas publish on the Bus.
 func New(ctx context.Context, opts Options) (*Service, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -45,13 +46,11 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
-	if n := opts.Notifier; n != nil {
-		// Subscribe before loading, so a change committed during the load
-		// is applied after it rather than lost.
-		s.cancels = append(s.cancels,
-			n.Subscribe(TopicUser, s.onUser),
-			n.Subscribe(TopicBlacklist, s.onBlacklist))
-	}
+	// Subscribe before loading, so a change committed during the load is
+	// applied after it rather than lost.
+	s.cancels = append(s.cancels,
+		opts.Bus.Subscribe(TopicUser, s.onUser),
+		opts.Bus.Subscribe(TopicBlacklist, s.onBlacklist))
 	if err := s.reload(ctx); err != nil {
 		s.unsubscribe()
 		return nil, fmt.Errorf("sanction: %w", err)
@@ -105,22 +104,20 @@ func (s *Service) onUser(payload string) {
 	s.users.Delete(userKey{tenantID, endUserID})
 }
 
-// changedUser drops the user's standing here and tells the other replicas.
-// A failed publication is logged: the others catch up after CacheTTL.
-func (s *Service) changedUser(ctx context.Context, k userKey) {
-	s.users.Delete(k)
-	s.publish(ctx, TopicUser, k.tenantID+"\n"+k.endUserID)
-}
-
-func (s *Service) publish(ctx context.Context, topic, payload string) {
-	if s.opts.Notifier == nil {
-		return
+// writeUser runs fn in a transaction that also publishes the change of
+// k's standing, then drops the standing here at once (other replicas drop
+// it when the notice reaches them).
+func (s *Service) writeUser(ctx context.Context, k userKey, fn func(tx *sql.Tx) error) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return s.opts.Bus.PublishTx(ctx, tx, TopicUser, k.tenantID+"\n"+k.endUserID)
+	})
+	if err == nil {
+		s.users.Delete(k)
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := s.opts.Notifier.Publish(ctx, topic, payload); err != nil {
-		s.opts.Logger.Error("publish sanction change", "topic", topic, "err", err)
-	}
+	return err
 }
 
 // b32 is lowercase base32 without padding, for ids.

@@ -252,23 +252,33 @@ func (s *Service) Lift(ctx context.Context, sanctionID, actor, reason string) (*
 	if actor == "" || reason == "" {
 		return nil, errors.New("lift sanction: actor and reason are required")
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE sanctions SET lifted_at = $1, lifted_by = $2, lift_reason = $3
-		WHERE id = $4 AND lifted_at IS NULL`, s.opts.Now().UnixMilli(), actor, reason, sanctionID)
-	if err != nil {
-		return nil, fmt.Errorf("lift sanction: %w", err)
+	var k userKey
+	err := s.db.QueryRowContext(ctx, `SELECT tenant_id, end_user_id FROM sanctions WHERE id = $1`, sanctionID).
+		Scan(&k.tenantID, &k.endUserID)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
 	}
-	n, err := res.RowsAffected()
 	if err != nil {
-		return nil, fmt.Errorf("lift sanction: %w", err)
+		return nil, fmt.Errorf("lift sanction %s: %w", sanctionID, err)
+	}
+	err = s.writeUser(ctx, k, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sanctions SET lifted_at = $1, lifted_by = $2, lift_reason = $3
+			WHERE id = $4 AND lifted_at IS NULL`, s.opts.Now().UnixMilli(), actor, reason, sanctionID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, ErrLifted)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lift sanction %s: %w", sanctionID, err)
 	}
 	sa, err := s.Sanction(ctx, sanctionID)
 	if err != nil {
 		return nil, fmt.Errorf("lift sanction: %w", err)
 	}
-	if n == 0 {
-		return nil, fmt.Errorf("lift sanction %s: %w", sanctionID, ErrLifted)
-	}
-	s.changedUser(ctx, userKey{sa.TenantID, sa.EndUserID})
 	return sa, nil
 }
 
@@ -298,9 +308,9 @@ func (s *Service) Impose(ctx context.Context, im Imposition) (*Sanction, error) 
 	if im.Duration > 0 && im.Action != Terminate {
 		sa.ExpiresAt = fromMs(now.Add(im.Duration).UnixMilli())
 	}
-	if err := s.db.Tx(ctx, func(tx *sql.Tx) error { return insertSanction(ctx, tx, sa) }); err != nil {
+	k := userKey{im.TenantID, im.EndUserID}
+	if err := s.writeUser(ctx, k, func(tx *sql.Tx) error { return insertSanction(ctx, tx, sa) }); err != nil {
 		return nil, fmt.Errorf("impose sanction: %w", err)
 	}
-	s.changedUser(ctx, userKey{im.TenantID, im.EndUserID})
 	return sa, nil
 }

@@ -119,7 +119,7 @@ func (s *Service) RecordViolation(ctx context.Context, v Violation) (Outcome, er
 		return Outcome{Standing: st}, err
 	}
 	var out Outcome
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.writeUser(ctx, k, func(tx *sql.Tx) error {
 		var err error
 		out, err = s.judge(ctx, tx, v, rules.Ladder, now)
 		return err
@@ -127,7 +127,6 @@ func (s *Service) RecordViolation(ctx context.Context, v Violation) (Outcome, er
 	if err != nil {
 		return Outcome{}, fmt.Errorf("record violation: %w", err)
 	}
-	s.changedUser(ctx, k)
 	if out.Sanction != nil {
 		out.Warn = true
 		out.Notice = s.notice(out.Sanction)
