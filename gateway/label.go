@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"net/http"
 
 	"github.com/firebreak/firebreak/audit"
@@ -141,7 +142,7 @@ func dropEmpty(patches []openai.Patch) []openai.Patch {
 // placeChunk labels one streamed chunk after review: the start label in a
 // choice's first content, the end label in chunks of their own (returned
 // in pre) just before the chunk that finishes a choice. stopReply is the
-// safe reply of a stop in this chunk.
+// safe reply of a stop in this chunk. It allocates only what it changes.
 func (l *labelling) placeChunk(chunk *openai.ChatChunk, data []byte, patches []openai.Patch, stopReply string) ([]openai.Patch, [][]byte, error) {
 	if l.stream == nil {
 		l.stream = l.answer.Stream()
@@ -149,14 +150,17 @@ func (l *labelling) placeChunk(chunk *openai.ChatChunk, data []byte, patches []o
 	}
 	var pre [][]byte
 	for _, ch := range chunk.Choices {
-		p := patchAt(&patches, ch.Index)
+		at := slices.IndexFunc(patches, func(p openai.Patch) bool { return p.Index == ch.Index })
+		var p openai.Patch
+		if at >= 0 {
+			p = patches[at]
+		}
 		piece := label.Piece{Index: ch.Index, Tools: ch.Delta.ToolCalls, Finish: ch.FinishReason != nil || p.FinishReason != nil}
-		orig := ch.Delta.Content
 		switch {
 		case p.Content != nil:
 			piece.Content = *p.Content
-		case orig != nil:
-			piece.Content = *orig
+		case ch.Delta.Content != nil:
+			piece.Content = *ch.Delta.Content
 		}
 		if p.FinishReason != nil && *p.FinishReason == "content_filter" {
 			piece.Reply = stopReply
@@ -170,10 +174,15 @@ func (l *labelling) placeChunk(chunk *openai.ChatChunk, data []byte, patches []o
 			pre = append(pre, b)
 		}
 		if content != piece.Content {
-			p.Content = &content
+			if at < 0 {
+				patches = append(patches, openai.Patch{Index: ch.Index})
+				at = len(patches) - 1
+			}
+			changed := content
+			patches[at].Content = &changed
 		}
 	}
-	return dropEmpty(patches), pre, nil
+	return patches, pre, nil
 }
 
 // finishStream ends a stream's labelling once the upstream is done: the

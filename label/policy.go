@@ -175,10 +175,12 @@ func Detect(text string) Lang {
 	han, latin := 0, 0
 	for _, r := range text {
 		switch {
+		case r < 0x80:
+			if r|0x20 >= 'a' && r|0x20 <= 'z' {
+				latin++
+			}
 		case unicode.Is(unicode.Han, r):
 			han++
-		case r < 0x80 && (r|0x20 >= 'a' && r|0x20 <= 'z'):
-			latin++
 		}
 	}
 	if han*5 >= latin {
