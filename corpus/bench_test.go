@@ -3,6 +3,8 @@ package corpus_test
 import (
 	"context"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/firebreak/firebreak/corpus"
@@ -55,4 +57,23 @@ func BenchmarkProcess(b *testing.B) {
 			cputime.Report(b, start, int(size))
 		})
 	}
+}
+
+// TestWriteBenchCorpus writes the generated mixed zh/en corpus of the
+// throughput benchmark (docs/benchmarks.md) when FIREBREAK_CORPUS_GEN
+// names a folder; FIREBREAK_CORPUS_GEN_MB sets its size (default 1024).
+func TestWriteBenchCorpus(t *testing.T) {
+	dir := os.Getenv("FIREBREAK_CORPUS_GEN")
+	if dir == "" {
+		t.Skip("set FIREBREAK_CORPUS_GEN to a folder to write the benchmark corpus")
+	}
+	mb, _ := strconv.Atoi(os.Getenv("FIREBREAK_CORPUS_GEN_MB"))
+	if mb <= 0 {
+		mb = 1024
+	}
+	paths, err := corpustest.WriteMixed(dir, corpustest.MixedOptions{Bytes: int64(mb) << 20, Shards: max(mb/64, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d shards in %s", len(paths), dir)
 }

@@ -1,6 +1,7 @@
 package corpus
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -44,20 +45,10 @@ func Resolve(drops []Drop) Drop {
 			}
 			return 1
 		case a.DupOf != b.DupOf:
-			return cmpUint(a.DupOf, b.DupOf)
+			return cmp.Compare(a.DupOf, b.DupOf)
 		}
-		return cmpUint(uint64(a.Kind), uint64(b.Kind))
+		return cmp.Compare(uint64(a.Kind), uint64(b.Kind))
 	})
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Event is the record of a global drop; shards name the kept item.

@@ -2,6 +2,7 @@ package corpus
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -220,7 +221,7 @@ func (r *run) readDrops(rng [2]int64) ([]Drop, error) {
 		k := decodeKeyRec(b[:])
 		drops = append(drops, Drop{Ord: k.Ord, Kind: k.Kind, DupOf: k.Hi})
 	}
-	slices.SortStableFunc(drops, func(a, b Drop) int { return cmpUint(a.Ord, b.Ord) })
+	slices.SortStableFunc(drops, func(a, b Drop) int { return cmp.Compare(a.Ord, b.Ord) })
 	return drops, nil
 }
 

@@ -3,6 +3,7 @@ package corpus
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"container/heap"
 	"encoding/binary"
 	"encoding/json"
@@ -177,18 +178,18 @@ func decodeKeyRec(b []byte) keyRec {
 func cmpKeyRec(a, b keyRec) int {
 	switch {
 	case a.Kind != b.Kind:
-		return cmpUint(uint64(a.Kind), uint64(b.Kind))
+		return cmp.Compare(uint64(a.Kind), uint64(b.Kind))
 	case a.Hi != b.Hi:
-		return cmpUint(a.Hi, b.Hi)
+		return cmp.Compare(a.Hi, b.Hi)
 	case a.Lo != b.Lo:
-		return cmpUint(a.Lo, b.Lo)
+		return cmp.Compare(a.Lo, b.Lo)
 	}
-	return cmpUint(a.Ord, b.Ord)
+	return cmp.Compare(a.Ord, b.Ord)
 }
 
 func cmpByOrd(a, b keyRec) int {
 	if a.Ord != b.Ord {
-		return cmpUint(a.Ord, b.Ord)
+		return cmp.Compare(a.Ord, b.Ord)
 	}
 	return cmpKeyRec(a, b)
 }
