@@ -10,6 +10,7 @@ import (
 	"github.com/firebreak/firebreak/corpus"
 	"github.com/firebreak/firebreak/corpus/corpustest"
 	"github.com/firebreak/firebreak/internal/cputime"
+	"github.com/firebreak/firebreak/safety"
 )
 
 func benchLines(n int) []corpus.Line {
@@ -29,6 +30,22 @@ func BenchmarkProcess(b *testing.B) {
 	for _, l := range lines {
 		size += int64(len(l.Data))
 	}
+	// The matcher alone: the default policy's engine on the same texts,
+	// the baseline of the unsafe stage.
+	engine, err := corpus.LoadEngine("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("engine-check", func(b *testing.B) {
+		b.SetBytes(size)
+		start := cputime.Process()
+		for b.Loop() {
+			for _, l := range lines {
+				engine.Check(safety.Output, string(l.Data))
+			}
+		}
+		cputime.Report(b, start, int(size))
+	})
 	off := false
 	for _, stage := range []string{"all", "normalise", "unsafe", "pii", "quality", "language", "exact_dedup", "near_dedup"} {
 		cfg := corpus.Config{}
