@@ -202,6 +202,7 @@ func (b *builder) build() {
 			len(b.l.termAux[p.owner].allow) == 0 && len(b.l.termAux[p.owner].near) == 0
 	}
 	b.l.da = buildDoubleArray(syms, b.seqEnd, b.l.pats, len(alpha))
+	b.l.shallow = buildShallow(&b.l.da, syms, b.seqEnd, len(alpha))
 	b.seqBuf, b.seqEnd = nil, nil
 	b.composeTables()
 }

@@ -3,6 +3,9 @@ package lexicon
 import (
 	"math/rand/v2"
 	"strings"
+	"testing"
+
+	"github.com/firebreak/firebreak/safety/textnorm"
 )
 
 // commonHan is a few hundred of the most frequent Chinese characters; the
@@ -74,4 +77,72 @@ func genTerms(n int, seed uint64) []string {
 func zipf(rng *rand.Rand, n int) int {
 	f := rng.Float64()
 	return min(n-1, int(float64(n)*f*f*f))
+}
+
+// rareHan are Chinese characters the corpus never holds and that fold to
+// themselves.
+var rareHan = []rune("鼹鼷龃龅龆龉龊龌龋龛龟鼍鼐鼗鼙鼯鼾齑齄")
+
+// rareWords are English words the corpus never holds.
+var rareWords = strings.Fields("zephyr quorum vortex nimbus sphinx glyph jinx fjord kiosk lynx")
+
+// withoutHits returns terms with their last character (Chinese) or word
+// (English) swapped for one the corpus never holds: every prefix of a term
+// occurs in the corpus as often as before, no term does.
+func withoutHits(terms []string) []string {
+	out := make([]string, len(terms))
+	seen := map[string]bool{}
+	for i, t := range terms {
+		for k := 0; ; k++ {
+			// k counts the variants tried: past the first round of rare
+			// characters or words, a second one follows, and so on.
+			var v string
+			if sp := strings.LastIndexByte(t, ' '); sp >= 0 {
+				v = t[:sp+1] + rareWords[(i+k)%len(rareWords)]
+				for j := k / len(rareWords); j > 0; j /= len(rareWords) {
+					v += " " + rareWords[j%len(rareWords)]
+				}
+			} else {
+				rs := []rune(t)
+				rs[len(rs)-1] = rareHan[(i+k)%len(rareHan)]
+				for j := k / len(rareHan); j > 0; j /= len(rareHan) {
+					rs = append(rs, rareHan[j%len(rareHan)])
+				}
+				v = string(rs)
+			}
+			if !seen[v] {
+				seen[v] = true
+				out[i] = v
+				break
+			}
+		}
+	}
+	return out
+}
+
+func TestCorpusWithoutHits(t *testing.T) {
+	corpus := genCorpus(1<<20, 1)
+	n, _ := textnorm.New(textnorm.Options{})
+	for _, r := range rareHan {
+		if strings.ContainsRune(corpus, r) || n.Letters(string(r)) != string(r) {
+			t.Fatalf("rare character %q occurs in the corpus or folds", r)
+		}
+	}
+	for _, w := range rareWords {
+		if strings.Contains(corpus, w) {
+			t.Fatalf("rare word %q occurs in the corpus", w)
+		}
+	}
+	terms := withoutHits(genTerms(2000, 2))
+	lt := make([]Term, len(terms))
+	for i, w := range terms {
+		lt[i] = Term{Text: w}
+	}
+	lx, err := New(lt, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := lx.Find(corpus); len(m) != 0 {
+		t.Fatalf("%d hits, want none; first %q", len(m), corpus[m[0].Start:m[0].End])
+	}
 }

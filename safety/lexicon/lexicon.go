@@ -87,11 +87,12 @@ type Lexicon struct {
 	maxWithin int
 
 	// composed rune → symbol tables (see the entry encoding in doublearray.go)
-	bmp    []uint32
-	multi  [][]uint32
-	alpha  map[rune]uint32
-	da     doubleArray
-	maxSym int
+	bmp     []uint32
+	multi   [][]uint32
+	alpha   map[rune]uint32
+	da      doubleArray
+	shallow shallow // the prefilter of the scan's fast path (shallow.go)
+	maxSym  int
 }
 
 // termAux holds the resolved allow-list and near rule of a term.
@@ -135,7 +136,8 @@ type Stats struct {
 func (l *Lexicon) Stats() Stats {
 	st := Stats{Terms: len(l.terms), Patterns: len(l.pats), States: l.da.states, Symbols: l.maxSym}
 	st.Bytes = len(l.da.cells)*int(unsafe.Sizeof(cell{})) + len(l.da.info)*int(unsafe.Sizeof(stateInfo{})) +
-		len(l.da.outs)*int(unsafe.Sizeof(output{})) + len(l.bmp)*4 + len(l.pats)*int(unsafe.Sizeof(pattern{}))
+		len(l.da.outs)*int(unsafe.Sizeof(output{})) + len(l.bmp)*4 + len(l.pats)*int(unsafe.Sizeof(pattern{})) +
+		len(l.shallow.root)*4 + len(l.shallow.pairs)*8
 	return st
 }
 

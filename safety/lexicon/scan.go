@@ -67,6 +67,8 @@ func (sc *scanner) init(l *Lexicon) { sc.l = l }
 func (sc *scanner) scan(text string) {
 	l := sc.l
 	bmp, cells, maxGap := l.bmp, l.da.cells, l.maxGap
+	sh := &l.shallow
+	root := sh.root
 	base := sc.pos
 	s, last, nsym, runes, gap, noise, prevWord := sc.s, sc.last, sc.nsym, sc.runes, sc.gap, sc.noise, sc.prevWord
 	for i := 0; i < len(text); runes++ {
@@ -103,7 +105,18 @@ func (sc *scanner) scan(text string) {
 				// a letter starting a new symbol
 				nsym++
 				sc.ring[nsym&ringMask] = symInfo{start: base + p, runeStart: runes, run: 1, leftWord: prevWord && !noise}
+				prev := last
 				prevWord, noise, gap, last = e&wordBit != 0, false, 0, c
+				if s == 0 || s == int32(root[prev]&^shallowOut) && !sh.begins(prev, c) {
+					// at most one symbol deep, and no pattern goes on
+					// from prev with c: the root's child on c (shallow.go)
+					r := root[c]
+					if s = int32(r &^ shallowOut); r&shallowOut != 0 {
+						sc.s, sc.nsym, sc.runes = s, nsym, runes
+						sc.emit(base+i, false)
+					}
+					continue
+				}
 				for {
 					cs := &cells[s]
 					t := cs.base + int32(c)
