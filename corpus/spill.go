@@ -161,7 +161,10 @@ type keyRec struct {
 	Ord    uint64
 }
 
-const keyRecSize = 28
+const (
+	keyRecSize = 28 // on disk
+	keyRecMem  = 32 // in memory, with padding
+)
 
 func (k keyRec) append(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, k.Kind)
@@ -198,7 +201,7 @@ func cmpByOrd(a, b keyRec) int {
 // records in memory: sorted runs written to dir, then merged. It calls
 // emit for every record in order.
 func extSort(files []string, dir string, mem int, cmp func(a, b keyRec) int, emit func(keyRec) error) error {
-	per := max(mem/keyRecSize, 1024)
+	per := max(mem/keyRecMem, 1024)
 	buf := make([]keyRec, 0, per)
 	var runs []string
 	flush := func() error {
