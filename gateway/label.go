@@ -3,8 +3,8 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"net/http"
+	"slices"
 
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/clienterr"

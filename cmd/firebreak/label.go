@@ -35,8 +35,28 @@ which of them was altered, or that it cannot tell; it checks the audit record
 too when the database is at hand.`,
 	}
 	cfgOf := offlineFlags(cmd)
-	cmd.AddCommand(labelExportCmd(cfgOf), labelVerifyCmd(cfgOf))
+	cmd.AddCommand(labelExportCmd(cfgOf), labelVerifyCmd(cfgOf), labelPublicKeyCmd(cfgOf))
 	return cmd
+}
+
+func labelPublicKeyCmd(cfgOf func() (config.Config, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   "public-key",
+		Short: "Print the public key that verifies labels (and audit checkpoints), for whoever checks them elsewhere",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := cfgOf()
+			if err != nil {
+				return err
+			}
+			pubs, err := verifyKeys(cfg, nil)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), audit.FormatPublicKey(pubs[0]))
+			return err
+		},
+	}
 }
 
 // textFlags are the ways to give an answer's text.

@@ -127,6 +127,19 @@ func TestLabelExportAndVerify(t *testing.T) {
 		}
 	}
 
+	// Elsewhere: the public key alone, no database.
+	pub, err := labelCLI(t, "public-key", d)
+	if err != nil || !strings.HasPrefix(pub, "ed25519:") {
+		t.Fatalf("public-key: %q, %v", pub, err)
+	}
+	pubFile := filepath.Join(dir, "firebreak.pub")
+	if err := os.WriteFile(pubFile, []byte(pub), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, rec := verdict(t, docx, "--public-key", pubFile, "--data="+t.TempDir()); v != label.Genuine || rec != "" {
+		t.Errorf("with the public key only: %s, record %q", v, rec)
+	}
+
 	// No signature to check and no record: unknown.
 	unsigned := strings.Replace(header, answer.AIGC.ReservedCode1, "", 1)
 	if v, _, _ := verdict(t, unsigned, "--text", text, "--no-trail", d); v != label.Unknown {
