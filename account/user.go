@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/firebreak/firebreak/internal/ttlcache"
+	"github.com/firebreak/firebreak/store"
 )
 
 // MaxExternalIDLen bounds EndUser.ExternalID, in bytes.
@@ -130,6 +131,27 @@ func (us *Users) Get(ctx context.Context, id string) (*EndUser, error) {
 		return nil, notFound(err, "get end user")
 	}
 	return u, nil
+}
+
+// EndUserID turns a reference to an end user into the end user's id, as a
+// blacklist entry or a sanction names one: ref itself when it is the id of
+// an end user (of tenantID, when given); else, within tenantID, the id of
+// the user the operator calls ref, recorded if new. Without a tenant an
+// operator's id names no one: ErrBadExternalID.
+func (us *Users) EndUserID(ctx context.Context, tenantID, ref string) (string, error) {
+	if u, err := us.Get(ctx, ref); err == nil && (tenantID == "" || u.TenantID == tenantID) {
+		return u.ID, nil
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	if tenantID == "" {
+		return "", fmt.Errorf("end user %q: no such end-user id, and the operator's own user ids are per tenant: name the tenant: %w", ref, ErrBadExternalID)
+	}
+	u, err := us.Resolve(ctx, tenantID, ref)
+	if err != nil {
+		return "", err
+	}
+	return u.ID, nil
 }
 
 // List returns up to limit of the tenant's end users (default and maximum

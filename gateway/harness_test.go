@@ -28,6 +28,7 @@ import (
 	"github.com/firebreak/firebreak/replica"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
+	"github.com/firebreak/firebreak/store/storetest"
 )
 
 // testTerms is the lexicon every gateway test runs with: text, code and
@@ -60,6 +61,32 @@ type harness struct {
 	policy     *policy.Service
 	version    string            // the version of the policy in force at start
 	labelKey   ed25519.PublicKey // verifies the labels' signatures
+	cfg        config.Config     // what the replica was built from
+	opts       harnessOptions
+}
+
+// second starts another replica on the same database, secrets and
+// upstreams (the harness must use postgres) and returns a harness that
+// talks to it with the same key and tenant.
+func (h *harness) second() *harness {
+	h.t.Helper()
+	if !h.opts.postgres {
+		h.t.Fatal("second replica: the harness needs postgres")
+	}
+	cfg := h.cfg
+	cfg.Data = h.t.TempDir()
+	r, err := replica.New(context.Background(), cfg, replica.Options{Logger: h.opts.logger, SMS: h.opts.sms})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(r.Close)
+	h2 := *h
+	h2.db, h2.accounts, h2.reg, h2.sanction, h2.identity, h2.trail, h2.complaints =
+		r.DB, r.Accounts, r.Registry, r.Sanctions, r.Identity, r.Trail, r.Complaints
+	h2.policy = r.Policy
+	h2.srv = httptest.NewServer(r.Handler())
+	h.t.Cleanup(h2.srv.Close)
+	return &h2
 }
 
 type harnessOptions struct {
@@ -78,6 +105,8 @@ type harnessOptions struct {
 	logger     *slog.Logger
 	guard      bool // a guard model (Llama Guard 3 format) played by a scripted server
 	maxStream  time.Duration
+	postgres   bool   // the store on a fresh PostgreSQL schema, so that second() can share it
+	ipHeader   string // the client-IP header a trusted proxy sets
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -89,6 +118,14 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	h := &harness{t: t}
 	cfg := config.Default()
 	cfg.Data = t.TempDir()
+	if o.postgres {
+		cfg.Database = storetest.PostgresDSN(t)
+		shared := t.TempDir() // the secrets every replica of one database shares
+		cfg.SecretFile = filepath.Join(shared, "server.secret")
+		cfg.Audit.Keyring = filepath.Join(shared, "audit.keys")
+		cfg.Audit.SigningKey = filepath.Join(shared, "audit-signing.key")
+	}
+	cfg.ClientIPHeader = o.ipHeader
 	cfg.Safety.Bundle = writeBundle(t, o.sanctions, o.policy, o.files)
 	cfg.Audit.Disabled = !o.audit
 	if o.retainAll {
@@ -122,6 +159,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Cleanup(h.guardUp.Close)
 		cfg.Safety.Guard = config.Guard{BaseURL: h.guardUp.URL, Model: "llama-guard-3", Format: "llama-guard-3", Timeout: 2 * time.Second}
 	}
+	h.cfg, h.opts = cfg, o
 	r, err := replica.New(ctx, cfg, replica.Options{Logger: o.logger, SMS: o.sms})
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,13 @@ func (g *Gateway) checkStanding(ctx context.Context, c *call, r *http.Request) e
 	sub := sanction.Subject{TenantID: c.principal.Tenant.ID, IP: g.clientIP(r), DeviceID: r.Header.Get(deviceHeader)}
 	if c.user != nil {
 		sub.EndUserID = c.user.ID
+		if g.identity != nil { // a verified phone or ID number may be blacklisted
+			st, err := g.identity.State(ctx, c.user.ID)
+			if err != nil {
+				return clienterr.Wrap(clienterr.Unavailable, err, "could not read the user's verification state; try again")
+			}
+			sub.PhoneHash, sub.IDHash = st.Hashes()
+		}
 	}
 	if _, blocked := g.sanctions.Blocked(ctx, sub); blocked {
 		c.outcome = "blacklisted"

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/firebreak/firebreak/internal/idhash"
 	"log/slog"
 	"sync"
 	"time"
@@ -84,6 +85,7 @@ type Service struct {
 	quiet     quietHours
 	loadQ     *sql.Stmt
 	cache     *ttlcache.Cache[string, *State]
+	hash      *idhash.Hasher
 	flight    singleflight.Group
 	stop      chan struct{}
 	done      chan struct{}
@@ -106,6 +108,7 @@ func New(opts Options) (*Service, error) {
 	s := &Service{
 		db:    opts.DB,
 		opts:  opts,
+		hash:  idhash.New(opts.Secret),
 		cache: ttlcache.New[string, *State](opts.CacheTTL, opts.CacheSize),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),

@@ -26,7 +26,13 @@ type State struct {
 	MinorUntil time.Time
 	VerifiedAt time.Time // when Level was reached; zero if unverified
 	UpdatedAt  time.Time
+
+	phoneHash, idHash string // keyed hashes (package idhash), for blacklists
 }
+
+// Hashes returns the keyed hashes of the user's verified phone and ID
+// numbers ("" when none), as blacklists match them (package idhash).
+func (st *State) Hashes() (phone, idNumber string) { return st.phoneHash, st.idHash }
 
 // IsMinor reports whether the user is under 18 at now.
 func (st *State) IsMinor(now time.Time) bool {
@@ -34,7 +40,7 @@ func (st *State) IsMinor(now time.Time) bool {
 }
 
 const selectState = `SELECT user_id, tenant_id, level, method, phone_masked, id_masked, org_masked,
-	org_name, minor, minor_until, verified_at, updated_at FROM identity_states WHERE user_id = $1`
+	org_name, minor, minor_until, verified_at, updated_at, phone_hash, id_hash FROM identity_states WHERE user_id = $1`
 
 // load reads a state; a missing row is the unverified state.
 func (s *Service) load(ctx context.Context, userID string) (*State, error) {
@@ -44,7 +50,7 @@ func (s *Service) load(ctx context.Context, userID string) (*State, error) {
 		verified, updated int64
 	)
 	err := s.loadQ.QueryRowContext(ctx, userID).Scan(&st.UserID, &st.TenantID, &level, &st.Method,
-		&st.Phone, &st.IDNumber, &st.CreditCode, &st.OrgName, &st.Minor, &until, &verified, &updated)
+		&st.Phone, &st.IDNumber, &st.CreditCode, &st.OrgName, &st.Minor, &until, &verified, &updated, &st.phoneHash, &st.idHash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return &State{UserID: userID}, nil
 	}

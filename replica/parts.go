@@ -137,7 +137,7 @@ func (r *Replica) openPolicy(ctx context.Context) error {
 // publish or rollback on any replica changes them here too.
 func (r *Replica) openSanctions(ctx context.Context) (err error) {
 	r.Sanctions, err = sanction.New(ctx, sanction.Options{DB: r.DB, Secret: r.secret, Rules: r.Policy,
-		Bus: r.Notifier, Logger: r.log})
+		Users: r.Accounts.Users, Bus: r.Notifier, Logger: r.log})
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,6 @@ package sanction
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -90,46 +88,27 @@ func (s *Service) Blocked(_ context.Context, sub Subject) (*Entry, bool) {
 	return nil, false
 }
 
-// HashPhone returns the keyed hash of a phone number, as stored on the
-// blacklist and passed in Subject.PhoneHash. Spaces, dashes and brackets
-// are ignored, and a leading +86 or 0086 is dropped, so every way of
-// writing a mainland number hashes the same.
+// HashPhone returns the keyed hash of a phone number, as identity stores
+// a verified one and as passed in Subject.PhoneHash (package idhash): a
+// mainland mobile number however written hashes as its 11 digits, any
+// other as its digits.
 func (s *Service) HashPhone(phone string) (string, error) {
-	p := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' || r == '(' || r == ')' {
-			return -1
-		}
-		return r
-	}, phone)
-	for _, cc := range []string{"+86", "0086"} {
-		p = strings.TrimPrefix(p, cc)
+	h, err := s.hash.Phone(phone)
+	if err != nil {
+		return "", fmt.Errorf("hash phone: want a mainland mobile number or 5 to 20 digits")
 	}
-	p = strings.TrimPrefix(p, "+")
-	if len(p) < 5 || len(p) > 20 || strings.Trim(p, "0123456789") != "" {
-		return "", errors.New("hash phone: want 5 to 20 digits")
-	}
-	return s.keyedHash("phone", p), nil
+	return h, nil
 }
 
-// HashIDNumber returns the keyed hash of an identity number, as stored on
-// the blacklist and passed in Subject.IDHash. Spaces are ignored and
-// letters compared in upper case (the check character X).
+// HashIDNumber returns the keyed hash of an identity number, as identity
+// stores a verified one and as passed in Subject.IDHash. Spaces are
+// ignored and letters compared in upper case (the check character X).
 func (s *Service) HashIDNumber(id string) (string, error) {
-	p := strings.ToUpper(strings.ReplaceAll(id, " ", ""))
-	if len(p) < 5 || len(p) > 32 || strings.Trim(p, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+	h, err := s.hash.IDNumber(id)
+	if err != nil {
 		return "", errors.New("hash identity number: want 5 to 32 letters and digits")
 	}
-	return s.keyedHash("id_number", p), nil
-}
-
-// keyedHash separates the kinds, so a phone number never matches an
-// identity number with the same digits.
-func (s *Service) keyedHash(kind, v string) string {
-	m := hmac.New(sha256.New, s.opts.Secret)
-	m.Write([]byte(kind))
-	m.Write([]byte{0})
-	m.Write([]byte(v))
-	return hex.EncodeToString(m.Sum(nil))
+	return h, nil
 }
 
 func isHash(v string) bool {
@@ -143,7 +122,7 @@ func isHash(v string) bool {
 // normalise checks e and puts its value in canonical form. A plain phone
 // or identity number is replaced by its keyed hash here, before it goes
 // anywhere else.
-func (s *Service) normalise(e *Entry, now time.Time) error {
+func (s *Service) normalise(ctx context.Context, e *Entry, now time.Time) error {
 	if e.Reason == "" || e.CreatedBy == "" {
 		return errors.New("reason and creator are required")
 	}
@@ -155,6 +134,8 @@ func (s *Service) normalise(e *Entry, now time.Time) error {
 	case KindUser, KindDevice:
 		if e.Value == "" || len(e.Value) > MaxValueLen || !utf8.ValidString(e.Value) {
 			err = fmt.Errorf("%s must be 1 to %d bytes of UTF-8", e.Kind, MaxValueLen)
+		} else if e.Kind == KindUser && s.opts.Users != nil {
+			e.Value, err = s.opts.Users.EndUserID(ctx, e.TenantID, e.Value)
 		}
 	case KindPhone:
 		if !isHash(e.Value) {
@@ -204,7 +185,7 @@ const entryColumns = `id, tenant_id, kind, value, reason, created_by, created_at
 // replica at once and on the others as soon as the notice arrives.
 func (s *Service) AddEntry(ctx context.Context, e Entry) (*Entry, error) {
 	now := s.opts.Now()
-	if err := s.normalise(&e, now); err != nil {
+	if err := s.normalise(ctx, &e, now); err != nil {
 		return nil, fmt.Errorf("add blacklist entry: %w", err)
 	}
 	var id string

@@ -1,6 +1,7 @@
 package sanction
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,13 @@ const (
 	TopicUser      = "sanction.user"      // payload: tenant id, newline, end-user id
 	TopicBlacklist = "sanction.blacklist" // payload: blacklist entry id
 )
+
+// UserResolver turns a reference to an end user (the end-user id, or the
+// operator's own id within a tenant) into the end user's id.
+// *account.Users implements it.
+type UserResolver interface {
+	EndUserID(ctx context.Context, tenantID, ref string) (string, error)
+}
 
 // MinSecretLen is the shortest Options.Secret accepted.
 const MinSecretLen = 16
@@ -63,6 +71,11 @@ type Options struct {
 	// imposes a sanction, by action; "{until}" is replaced by the end time.
 	// Missing actions get the defaults (DefaultNotices).
 	Notices map[Action]string
+	// Users, when set, turns the operator's own user id on a user
+	// blacklist entry into the end user's id, as sanctions are imposed;
+	// `firebreak serve` passes the accounts' users. Default nil: user
+	// entries must name end-user ids.
+	Users UserResolver
 	// Logger receives background failures (never content). Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"fmt"
+	"github.com/firebreak/firebreak/internal/idhash"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ type Service struct {
 	users  *ttlcache.Cache[userKey, *userState]
 	flight singleflight.Group
 	bl     *blacklist
+	hash   *idhash.Hasher
 
 	cancels []func()
 	stop    chan struct{}
@@ -38,7 +40,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{
+	s := &Service{hash: idhash.New(opts.Secret),
 		opts:  opts,
 		db:    opts.DB,
 		users: ttlcache.New[userKey, *userState](opts.CacheTTL, opts.CacheSize),

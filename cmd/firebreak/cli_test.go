@@ -164,9 +164,17 @@ func TestBlacklistCLI(t *testing.T) {
 		t.Fatalf("same user without the device: %d", code)
 	}
 
-	out := s.mustCLI(t, "blacklist", "add", "--kind", "user", "--value", "u9", "--reason", "court order")
-	if !strings.Contains(out, "Blacklisted user u9") || !strings.Contains(out, "expires never") {
+	// A user named by the operator's own id needs the tenant, where it is
+	// translated to the end user's id (as `sanctions impose` does).
+	if _, err := s.cli(t, "blacklist", "add", "--kind", "user", "--value", "u9", "--reason", "court order"); err == nil {
+		t.Fatal("an operator's user id without a tenant was accepted")
+	}
+	out := s.mustCLI(t, "blacklist", "add", "--kind", "user", "--value", "u9", "--tenant", "default", "--reason", "court order")
+	if !strings.Contains(out, "Blacklisted user usr_") || !strings.Contains(out, "expires never") {
 		t.Fatalf("add user: %s", out)
+	}
+	if code, body, _ := s.chatAs(t, "u9", "hello", nil); code != 403 || !strings.Contains(body, "blocked") {
+		t.Fatalf("blacklisted user: %d %s", code, body)
 	}
 	rows := tableRows(s.mustCLI(t, "blacklist", "list", "--kind", "device"))
 	if len(rows) != 1 || !strings.Contains(rows[0], e.ID) || !strings.Contains(rows[0], "dev-7f3a") ||
