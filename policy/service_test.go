@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -308,6 +309,17 @@ func TestLabelsFollowPublishAndRollback(t *testing.T) {
 		}
 		if got := s.Labels("", "", false).Zh; got != "本内容由人工智能生成" {
 			t.Errorf("after rollback: %q", got)
+		}
+		// A label without a generation element is refused at publish,
+		// naming file and line, and changes nothing.
+		bad := bundle(t, files, map[string]string{policy.SpecFile: replaceIn(t, files, policy.SpecFile, "zh: AI生成", "zh: AI助手")})
+		var inv *policy.InvalidError
+		if _, err := s.Publish(context.Background(), bad, policy.Change{Reason: "bad label"}); !errors.As(err, &inv) ||
+			!strings.Contains(err.Error(), "policy.yaml:32: labels.explicit.zh") {
+			t.Errorf("publish of a bad label: %v", err)
+		}
+		if got := s.Labels("", "", false).Zh; got != "本内容由人工智能生成" {
+			t.Errorf("after a refused publish: %q", got)
 		}
 	})
 }
