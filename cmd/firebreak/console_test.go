@@ -250,14 +250,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	screenshot(t, ctx, dir, "verify")
 
 	// The language switch: English, then back to Chinese.
-	if err := chromedp.Do(ctx, chromedp.Click("#lang-en"), chromedp.WaitVisible("nav.main")); err != nil {
+	// Wait for the new page (its html element names the language), not for
+	// the old page's navigation, which is still visible right after the click.
+	if err := chromedp.Do(ctx, chromedp.Click("#lang-en"), chromedp.WaitReady(`html[lang="en"] nav.main`)); err != nil {
 		t.Fatal(err)
 	}
 	if title, err = chromedp.Run(ctx, chromedp.Text("h1")); err != nil || title != "Audit" {
 		t.Fatalf("English title %q %v", title, err)
 	}
 	screenshot(t, ctx, dir, "english")
-	if err := chromedp.Do(ctx, chromedp.Click("#lang-zh"), chromedp.WaitVisible("nav.main")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click("#lang-zh"), chromedp.WaitReady(`html[lang="zh-CN"] nav.main`)); err != nil {
 		t.Fatal(err)
 	}
 	if title, err = chromedp.Run(ctx, chromedp.Text("h1")); err != nil || title != "审计" {
