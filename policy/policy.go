@@ -15,6 +15,7 @@ package policy
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -23,6 +24,7 @@ import (
 	"os"
 
 	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/safety/lexicon"
 	_ "github.com/firebreak/firebreak/safety/pii" // registers the "pii" detector
 	"github.com/firebreak/firebreak/safety/starter"
 )
@@ -41,6 +43,20 @@ type Sources struct {
 	// allowed in prompts (a user may give their own number); other A4f
 	// hits keep their own action.
 	PII bool
+	// OnMerge, if set, hears of every term that a lexicon file repeats
+	// from the starter lexicon or an earlier file. Lists that overlap are
+	// normal: the term is kept once, with the later file's code and action
+	// (and the flags of both).
+	OnMerge func(Merge)
+}
+
+// Merge is a term a lexicon file repeated: Term as the later file gives
+// it, From the source that had it first, and the code and action it had
+// there.
+type Merge struct {
+	File, From         string
+	Term               lexicon.Term
+	WasCode, WasAction string
 }
 
 // Build reads the sources into an engine configuration. The version is
@@ -52,13 +68,14 @@ func Build(src Sources) (safety.Config, error) {
 		src.DefaultCode = "A1h"
 	}
 	sum := sha256.New()
+	m := &merger{cfg: &cfg, seen: map[string]int{}, onMerge: src.OnMerge}
 	if src.Starter {
 		for _, name := range starter.Names {
 			b, err := fs.ReadFile(starter.Files, name)
 			if err != nil {
 				return cfg, fmt.Errorf("starter lexicon: %w", err)
 			}
-			if err := addTerms(&cfg, b, "starter/"+name, src.DefaultCode, sum); err != nil {
+			if err := m.add(b, "starter/"+name, src.DefaultCode, sum); err != nil {
 				return cfg, err
 			}
 		}
@@ -68,7 +85,7 @@ func Build(src Sources) (safety.Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("lexicon: %w", err)
 		}
-		if err := addTerms(&cfg, b, path, src.DefaultCode, sum); err != nil {
+		if err := m.add(b, path, src.DefaultCode, sum); err != nil {
 			return cfg, err
 		}
 	}
@@ -81,12 +98,38 @@ func Build(src Sources) (safety.Config, error) {
 	return cfg, nil
 }
 
-func addTerms(cfg *safety.Config, content []byte, name, defaultCode string, sum interface{ Write([]byte) (int, error) }) error {
+// merger adds the terms of lexicon files to a configuration, once each.
+type merger struct {
+	cfg     *safety.Config
+	seen    map[string]int // term id → index in cfg.Terms
+	from    []string       // the source of each term
+	onMerge func(Merge)
+}
+
+// add parses content (the file name) and adds its terms; a term whose id
+// an earlier source had takes this file's code and action.
+func (m *merger) add(content []byte, name, defaultCode string, sum interface{ Write([]byte) (int, error) }) error {
 	terms, err := safety.ParseLexicon(bytes.NewReader(content), name, defaultCode)
 	if err != nil {
 		return err
 	}
-	cfg.Terms = append(cfg.Terms, terms...)
+	for _, t := range terms {
+		id := cmp.Or(t.ID, t.Text)
+		j, dup := m.seen[id]
+		if !dup {
+			m.seen[id] = len(m.cfg.Terms)
+			m.cfg.Terms = append(m.cfg.Terms, t)
+			m.from = append(m.from, name)
+			continue
+		}
+		was := &m.cfg.Terms[j]
+		if m.onMerge != nil {
+			m.onMerge(Merge{File: name, From: m.from[j], Term: t, WasCode: was.Code, WasAction: was.Action})
+		}
+		was.Code, was.Action = t.Code, t.Action
+		was.Pinyin, was.Initials, was.Numerals = was.Pinyin || t.Pinyin, was.Initials || t.Initials, was.Numerals || t.Numerals
+		m.from[j] = name
+	}
 	sum.Write([]byte(name))
 	sum.Write([]byte{0})
 	sum.Write(content)

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"sort"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +18,7 @@ func newScanCmd() *cobra.Command {
 	var src policy.Sources
 	var field, direction, bundle string
 	var noStarter bool
+	var workers int
 	cmd := &cobra.Command{
 		Use:   "scan [FILE …]",
 		Short: "Run the safety engine over text or JSONL files",
@@ -32,12 +31,18 @@ the throughput, goes to stderr. With no FILE, or FILE "-", it reads stdin.
 The engine is a policy bundle (--policy DIR), or for quick use the starter
 lexicon plus any --lexicon files; a --lexicon file has one term per line,
 optionally a tab and a risk code (A1a … A5b), optionally another tab and
-an action.`,
+an action. A term that a --lexicon file repeats from the starter lexicon
+or an earlier file is kept once, with the later file's code and action;
+stderr says which terms were merged.
+
+Items are reviewed on every core (--workers) and written in input order.`,
 		Example: `  firebreak scan --lexicon words.txt logs.txt
   firebreak scan --field prompt --pii dataset.jsonl > hits.jsonl
   firebreak scan --policy mypolicy --direction output answers.txt`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src.Starter = !noStarter
+			var merges []policy.Merge
+			src.OnMerge = func(m policy.Merge) { merges = append(merges, m) }
 			dir := safety.Input
 			switch direction {
 			case "input":
@@ -50,18 +55,17 @@ an action.`,
 			if err != nil {
 				return err
 			}
+			reportMerges(cmd.ErrOrStderr(), merges)
 			if len(args) == 0 {
 				args = []string{"-"}
 			}
-			s := &scanner{engine: engine, dir: dir, field: field, out: bufio.NewWriter(cmd.OutOrStdout()),
+			if workers <= 0 {
+				workers = runtime.GOMAXPROCS(0)
+			}
+			s := &scanner{engine: engine, dir: dir, field: field, workers: workers,
 				codes: map[string]int{}, decisions: map[string]int{}}
 			start := time.Now()
-			for _, name := range args {
-				if err := s.file(name, cmd.InOrStdin()); err != nil {
-					return err
-				}
-			}
-			if err := s.out.Flush(); err != nil {
+			if err := s.run(args, cmd.InOrStdin(), cmd.OutOrStdout()); err != nil {
 				return err
 			}
 			s.summary(cmd.ErrOrStderr(), time.Since(start))
@@ -75,6 +79,7 @@ an action.`,
 	cmd.Flags().StringVar(&src.DefaultCode, "code", "A1h", "risk code of lexicon lines that name none")
 	cmd.Flags().StringVar(&field, "field", "", "scan this string field of each JSON line (dots for nesting: a.b)")
 	cmd.Flags().StringVar(&direction, "direction", "input", "review as a prompt (input) or an answer (output)")
+	cmd.Flags().IntVar(&workers, "workers", 0, "items reviewed at once (default: one per core)")
 	return cmd
 }
 
@@ -97,126 +102,45 @@ func scanEngine(dir string, src policy.Sources) (*safety.Engine, error) {
 	return c.Base(), nil
 }
 
-type scanner struct {
-	engine    *safety.Engine
-	dir       safety.Direction
-	field     string
-	out       *bufio.Writer
-	items     int
-	bytes     int64
-	codes     map[string]int
-	decisions map[string]int
-}
-
-// scanResult is one output line of `firebreak scan`.
-type scanResult struct {
-	File     string       `json:"file"`
-	Line     int          `json:"line"`
-	Decision string       `json:"decision"`
-	Code     string       `json:"code,omitempty"`
-	Hits     []safety.Hit `json:"hits"`
-	Error    string       `json:"error,omitempty"`
-}
-
-func (s *scanner) file(name string, stdin io.Reader) error {
-	r := stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
+// reportMerges tells on stderr which terms the --lexicon files repeated,
+// per file: how many, and the first few with what they were.
+func reportMerges(w io.Writer, merges []policy.Merge) {
+	const shown = 5
+	for i := 0; i < len(merges); {
+		file := merges[i].File
+		j := i
+		for j < len(merges) && merges[j].File == file {
+			j++
 		}
-		defer f.Close()
-		r = f
-	}
-	br := bufio.NewReaderSize(r, 1<<20)
-	for line := 1; ; line++ {
-		text, err := br.ReadString('\n')
-		if len(text) > 0 {
-			if werr := s.item(name, line, strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r")); werr != nil {
-				return werr
-			}
+		fmt.Fprintf(w, "lexicon %s: %d terms were already in %s; this file's code and action win:\n",
+			file, j-i, sourcesOf(merges[i:j]))
+		for _, m := range merges[i:min(j, i+shown)] {
+			fmt.Fprintf(w, "  %s: %s → %s\n", m.Term.Text, codeAction(m.WasCode, m.WasAction), codeAction(m.Term.Code, m.Term.Action))
 		}
-		if err == io.EOF {
-			return nil
+		if j-i > shown {
+			fmt.Fprintf(w, "  … and %d more\n", j-i-shown)
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
+		i = j
 	}
 }
 
-func (s *scanner) item(file string, line int, text string) error {
-	res := scanResult{File: file, Line: line, Hits: []safety.Hit{}}
-	if s.field != "" {
-		v, err := jsonField(text, s.field)
-		if err != nil {
-			res.Decision, res.Error = "error", err.Error()
-			return s.write(res)
+func sourcesOf(ms []policy.Merge) string {
+	var names []string
+	for _, m := range ms {
+		from := m.From
+		if strings.HasPrefix(from, "starter/") {
+			from = "the starter lexicon"
 		}
-		text = v
+		if !slices.Contains(names, from) {
+			names = append(names, from)
+		}
 	}
-	s.items++
-	s.bytes += int64(len(text))
-	d := s.engine.Check(s.dir, text)
-	res.Decision, res.Code = d.Action.String(), d.Code
-	if d.Hits != nil {
-		res.Hits = d.Hits
-	}
-	s.decisions[res.Decision]++
-	for _, h := range d.Hits {
-		s.codes[h.Code]++
-	}
-	return s.write(res)
+	return strings.Join(names, ", ")
 }
 
-func (s *scanner) write(res scanResult) error {
-	b, err := json.Marshal(res)
-	if err != nil {
-		return err
+func codeAction(code, action string) string {
+	if action == "" {
+		action = "default action"
 	}
-	s.out.Write(b)
-	return s.out.WriteByte('\n')
-}
-
-// jsonField returns the string at a dotted path of a JSON object.
-func jsonField(line, path string) (string, error) {
-	var v any
-	if err := json.Unmarshal([]byte(line), &v); err != nil {
-		return "", fmt.Errorf("not a JSON line: %v", err)
-	}
-	for _, key := range strings.Split(path, ".") {
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return "", fmt.Errorf("field %q: not an object", path)
-		}
-		if v, ok = obj[key]; !ok {
-			return "", fmt.Errorf("field %q: missing", path)
-		}
-	}
-	str, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("field %q: not a string", path)
-	}
-	return str, nil
-}
-
-func (s *scanner) summary(w io.Writer, d time.Duration) {
-	fmt.Fprintf(w, "scanned %d items, %.1f MB in %v (%.1f MB/s), policy %s\n",
-		s.items, float64(s.bytes)/1e6, d.Round(time.Millisecond), float64(s.bytes)/1e6/d.Seconds(), s.engine.Version())
-	for _, name := range []string{"allow", "mask", "review", "refuse", "block", "error"} {
-		if n := s.decisions[name]; n > 0 {
-			fmt.Fprintf(w, "  %-8s %d\n", name, n)
-		}
-	}
-	codes := make([]string, 0, len(s.codes))
-	for c := range s.codes {
-		codes = append(codes, c)
-	}
-	sort.Strings(codes)
-	if len(codes) > 0 {
-		fmt.Fprintln(w, "hits by risk code:")
-	}
-	for _, c := range codes {
-		fmt.Fprintf(w, "  %-4s %6d  %s\n", c, s.codes[c], safety.CodeName(c))
-	}
+	return code + " " + action
 }

@@ -8,6 +8,7 @@ import (
 	cfac "github.com/cloudflare/ahocorasick"
 	coregx "github.com/coregx/ahocorasick"
 
+	"github.com/firebreak/firebreak/internal/benchtext"
 	"github.com/firebreak/firebreak/internal/cputime"
 )
 
@@ -48,13 +49,13 @@ var comparators = []comparator{
 // swapped for one the corpus never holds: every prefix occurs as often, no
 // term completes).
 func BenchmarkMatch(b *testing.B) {
-	corpus := genCorpus(benchCorpusSize, 1)
+	corpus := benchtext.Corpus(benchCorpusSize, 1)
 	data := []byte(corpus)
 	for _, n := range []int{10_000, 100_000} {
 		for _, hits := range []string{"many", "none"} {
-			words := genTerms(n, 2)
+			words := benchtext.Terms(n, 2)
 			if hits == "none" {
-				words = withoutHits(words)
+				words = benchtext.WithoutHits(words)
 			}
 			terms := make([]Term, len(words))
 			raw := make([][]byte, len(words))
@@ -107,7 +108,7 @@ func buildCoregx(b *testing.B, raw [][]byte) *coregx.Automaton {
 
 // BenchmarkCompile measures building a 100k-term lexicon.
 func BenchmarkCompile(b *testing.B) {
-	words := genTerms(100_000, 2)
+	words := benchtext.Terms(100_000, 2)
 	terms := make([]Term, len(words))
 	for i, w := range words {
 		terms[i] = Term{Text: w}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/firebreak/firebreak/internal/benchtext"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -17,8 +19,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // in, after the hand-written test terms.
 func goldenTerms() []Term {
 	terms := testTerms()
-	han := []rune(commonHan)
-	for i, w := range genTerms(10000, 5) {
+	han := []rune(benchtext.CommonHan)
+	for i, w := range benchtext.Terms(10000, 5) {
 		t := Term{Text: w}
 		switch i % 23 {
 		case 1, 9:
@@ -75,7 +77,7 @@ func goldenTexts() []string {
 	rng := rand.New(rand.NewPCG(17, 4))
 	var texts []string
 	for i := range 32 {
-		text := genCorpus(4096, uint64(100+i))
+		text := benchtext.Corpus(4096, uint64(100+i))
 		if i%2 == 1 {
 			text = disguise(rng, text)
 		}

@@ -6,12 +6,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/firebreak/firebreak/internal/benchtext"
 )
 
 // plantedText returns a random mixed zh/en text with terms of the test
 // lexicon planted in it, plain or disguised.
 func plantedText(rng *rand.Rand) string {
-	han := []rune(commonHan)
+	han := []rune(benchtext.CommonHan)
 	plants := []string{"毒品", "毒 品", "d.u.p.i.n", "炸炸弹", "炸弹面包", "ＢＯＭＢ", "b o m b", "bоmb",
 		"photo bomb", "哈哈哈", "cc", "陆肆", "6-4", "买枪", "枪", "flg", "ass", "class", "發票", "kill yourself",
 		"毒\u200b品", "bombastic", "\n", "。", "🌿", "ﬁ", "\xff"}
@@ -25,7 +27,7 @@ func plantedText(rng *rand.Rand) string {
 				b.WriteRune(han[rng.IntN(60)])
 			}
 		case 2:
-			b.WriteString(englishWords[rng.IntN(len(englishWords))])
+			b.WriteString(benchtext.EnglishWords[rng.IntN(len(benchtext.EnglishWords))])
 		default:
 			b.WriteString([]string{" ", "，", ", ", "*", "  "}[rng.IntN(5)])
 		}
