@@ -2,8 +2,8 @@ package policy
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -42,13 +42,11 @@ type loader struct {
 	norm        *textnorm.Normaliser
 }
 
-var fileLine = regexp.MustCompile(`^([^:]+):(\d+): (.*)$`)
-
 func (ld *loader) fail(file string, err error) {
 	p := Problem{File: file, Msg: err.Error()}
-	if m := fileLine.FindStringSubmatch(err.Error()); m != nil && m[1] == file {
-		p.Line, _ = strconv.Atoi(m[2])
-		p.Msg = m[3]
+	var le *lexicon.LineError
+	if errors.As(err, &le) && le.File == file {
+		p.Line, p.Msg = le.Line, le.Err.Error()
 	}
 	ld.probs = append(ld.probs, p)
 }

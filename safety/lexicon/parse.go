@@ -36,7 +36,7 @@ func ParseFile(r io.Reader, name string, opts ParseOptions) ([]Term, error) {
 		}
 		t, err := parseLine(text, opts)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+			return nil, &LineError{File: name, Line: line, Err: err}
 		}
 		terms = append(terms, t)
 	}
@@ -45,6 +45,16 @@ func ParseFile(r io.Reader, name string, opts ParseOptions) ([]Term, error) {
 	}
 	return terms, nil
 }
+
+// LineError is a problem with one line of a lexicon file.
+type LineError struct {
+	File string
+	Line int // 1-based
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
 
 func parseLine(text string, opts ParseOptions) (Term, error) {
 	cols := strings.Split(text, "\t")
