@@ -35,13 +35,16 @@ const (
 
 // Complaint is one complaint or report from the public (Art. 15).
 type Complaint struct {
-	ID         string    `json:"id"`
-	Time       time.Time `json:"time"`
-	TenantID   string    `json:"tenant_id,omitempty"`
+	ID       string    `json:"id"`
+	Time     time.Time `json:"time"`
+	TenantID string    `json:"tenant_id,omitempty"`
+	// EndUser is the end user the complaint was filed for, when the key
+	// that filed it belongs to one: only that user's key reads it back.
+	EndUser    string    `json:"end_user,omitempty"`
 	RequestID  string    `json:"request_id,omitempty"` // the response complained about, if any
 	Category   string    `json:"category"`             // e.g. "illegal_content", "personal_data", "other"
-	Text       string    `json:"text"`
-	Contact    string    `json:"contact,omitempty"` // personal data: sealed at rest when a keyring is set
+	Text       string    `json:"text"`                 // may hold personal data: sealed at rest when a keyring is set
+	Contact    string    `json:"contact,omitempty"`    // personal data: sealed at rest when a keyring is set
 	Status     string    `json:"status"`
 	Deadline   time.Time `json:"deadline"`
 	Answer     string    `json:"answer,omitempty"`
@@ -64,8 +67,9 @@ type Enqueuer interface {
 type ComplaintOptions struct {
 	// DB is the store handle. Required.
 	DB *store.DB
-	// Keys seals contact details. Nil: contacts are stored as given, so
-	// the database then holds them in plaintext.
+	// Keys seals complaint texts and contact details, which may hold
+	// personal data. Nil: they are stored as given, so the database then
+	// holds them in plaintext.
 	Keys *Keyring
 	// Deadline is the time to answer, counted from intake. Default
 	// DefaultDeadline (15 days).
@@ -135,11 +139,16 @@ func (s *Complaints) Create(ctx context.Context, c Complaint) (*Complaint, error
 	if s.opts.Keys != nil && contact != "" {
 		contact, key = s.opts.Keys.sealString(contact, contactAAD(c.ID)), s.opts.Keys.Current()
 	}
+	text, textKey := c.Text, ""
+	if s.opts.Keys != nil {
+		text, textKey = s.opts.Keys.sealString(text, textAAD(c.ID)), s.opts.Keys.Current()
+	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO audit_complaints (id, time_ms, tenant_id, request_id,
-		category, text, contact, contact_key, status, deadline_ms, answer, answered_at, answered_by, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', NULL, '', $11)`,
-		c.ID, now.UnixMilli(), clean(c.TenantID), clean(c.RequestID), c.Category, c.Text, contact, key,
-		c.Status, c.Deadline.UnixMilli(), now.UnixMilli())
+		category, text, contact, contact_key, status, deadline_ms, answer, answered_at, answered_by, updated_at,
+		end_user, text_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '', NULL, '', $11, $12, $13)`,
+		c.ID, now.UnixMilli(), clean(c.TenantID), clean(c.RequestID), c.Category, text, contact, key,
+		c.Status, c.Deadline.UnixMilli(), now.UnixMilli(), clean(c.EndUser), textKey)
 	if err != nil {
 		return nil, fmt.Errorf("create complaint: %w", err)
 	}
@@ -154,9 +163,10 @@ func (s *Complaints) Create(ctx context.Context, c Complaint) (*Complaint, error
 }
 
 func contactAAD(id string) string { return "firebreak-complaint-contact:" + id }
+func textAAD(id string) string    { return "firebreak-complaint-text:" + id }
 
 const complaintColumns = `id, time_ms, tenant_id, request_id, category, text, contact, contact_key,
-	status, deadline_ms, answer, answered_at, answered_by, updated_at`
+	status, deadline_ms, answer, answered_at, answered_by, updated_at, end_user, text_key`
 
 // scan reads one complaint row and opens its contact. A contact sealed
 // with a key that is no longer configured reads as "".
@@ -164,9 +174,9 @@ func (s *Complaints) scan(sc interface{ Scan(...any) error }) (*Complaint, error
 	var c Complaint
 	var t, deadline, updated int64
 	var answered sql.NullInt64
-	var key string
+	var key, textKey string
 	err := sc.Scan(&c.ID, &t, &c.TenantID, &c.RequestID, &c.Category, &c.Text, &c.Contact, &key,
-		&c.Status, &deadline, &c.Answer, &answered, &c.AnsweredBy, &updated)
+		&c.Status, &deadline, &c.Answer, &answered, &c.AnsweredBy, &updated, &c.EndUser, &textKey)
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +190,13 @@ func (s *Complaints) scan(sc interface{ Scan(...any) error }) (*Complaint, error
 			return nil, fmt.Errorf("complaint %s contact: %w", c.ID, err)
 		}
 		c.Contact = plain
+	}
+	if textKey != "" {
+		plain, err := s.opts.Keys.openString(c.Text, textAAD(c.ID))
+		if err != nil && !errors.Is(err, ErrUnknownKey) {
+			return nil, fmt.Errorf("complaint %s text: %w", c.ID, err)
+		}
+		c.Text = plain
 	}
 	return &c, nil
 }

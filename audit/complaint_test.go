@@ -49,10 +49,13 @@ func TestComplaintLifecycle(t *testing.T) {
 		if c.Status != StatusOpen || !c.Deadline.Equal(clk.Now().Add(DefaultDeadline)) {
 			t.Fatalf("new complaint status %q deadline %v, want open, now+15d", c.Status, c.Deadline)
 		}
-		var stored string
-		_ = db.QueryRowContext(ctx, `SELECT contact FROM audit_complaints WHERE id = $1`, c.ID).Scan(&stored)
+		var stored, storedText string
+		_ = db.QueryRowContext(ctx, `SELECT contact, text FROM audit_complaints WHERE id = $1`, c.ID).Scan(&stored, &storedText)
 		if strings.Contains(stored, "138") || stored == "" {
 			t.Fatalf("contact stored as %q, want it sealed", stored)
+		}
+		if strings.Contains(storedText, "harmful") || storedText == "" {
+			t.Fatalf("text stored as %q, want it sealed", storedText)
 		}
 		if len(q.got) != 1 || q.got[0].ID != c.ID || q.got[0].Contact != "" {
 			t.Fatalf("queue got %+v, want the complaint without contact", q.got)

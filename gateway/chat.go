@@ -118,7 +118,7 @@ func (g *Gateway) endUser(ctx context.Context, p *account.Principal, bodyUser st
 	}
 	if own := p.Key.EndUser; own != "" {
 		if id != "" && id != own {
-			return nil, &clienterr.Error{Code: clienterr.Forbidden, Param: "user", Message: "this API key belongs to one end user and cannot act for another"}
+			return nil, errOtherUser("user")
 		}
 		id = own
 	}

@@ -67,7 +67,7 @@ func (g *Gateway) fileComplaint(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, clienterr.Errorf(clienterr.InvalidRequest, "contact or request_id too long"))
 		return
 	}
-	filed, err := g.complaints.Create(r.Context(), audit.Complaint{TenantID: c.principal.Tenant.ID,
+	filed, err := g.complaints.Create(r.Context(), audit.Complaint{TenantID: c.principal.Tenant.ID, EndUser: c.principal.Key.EndUser,
 		RequestID: in.RequestID, Category: in.Category, Text: in.Text, Contact: in.Contact})
 	if err != nil {
 		openai.WriteError(w, clienterr.Wrap(clienterr.Unavailable, err, "the complaint could not be stored; try again"))
@@ -81,7 +81,8 @@ func (g *Gateway) fileComplaint(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) getComplaint(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
 	got, err := g.complaints.Get(r.Context(), r.PathValue("id"))
-	if err != nil || got.TenantID != c.principal.Tenant.ID {
+	own := c.principal.Key.EndUser // a key of one end user reads only that user's complaints
+	if err != nil || got.TenantID != c.principal.Tenant.ID || own != "" && got.EndUser != own {
 		openai.WriteError(w, clienterr.Errorf(clienterr.NotFound, "no such complaint"))
 		return
 	}

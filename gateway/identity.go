@@ -12,6 +12,7 @@ import (
 	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/openai"
+	"github.com/firebreak/firebreak/store"
 )
 
 // tokenHeader carries an identity token signed by the operator's identity
@@ -35,6 +36,9 @@ func (g *Gateway) tokenUser(ctx context.Context, c *call, r *http.Request, bodyU
 	if bodyUser != "" && bodyUser != claims.Subject {
 		return nil, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "user",
 			Message: "'user' differs from the subject of the identity token"}
+	}
+	if own := c.principal.Key.EndUser; own != "" && own != claims.Subject {
+		return nil, errOtherUser(tokenHeader)
 	}
 	u, err := g.accounts.Users.Resolve(ctx, c.principal.Tenant.ID, claims.Subject)
 	if err != nil {
@@ -134,14 +138,32 @@ func (g *Gateway) verify(step func(context.Context, *call, *account.EndUser, ide
 	}
 }
 
+// identityState answers GET /v1/identity/users/{user}. A key of one end
+// user reads only that user's state; a read never records a user: one
+// Firebreak has not seen is unverified.
 func (g *Gateway) identityState(w http.ResponseWriter, r *http.Request) {
 	c := callFrom(r.Context())
-	u, err := g.accounts.Users.Resolve(r.Context(), c.principal.Tenant.ID, r.PathValue("user"))
-	if err != nil {
-		openai.WriteError(w, clienterr.Wrap(clienterr.InvalidRequest, err, "invalid user id"))
+	id := r.PathValue("user")
+	if own := c.principal.Key.EndUser; own != "" && own != id {
+		openai.WriteError(w, errOtherUser("user"))
+		return
+	}
+	u, err := g.accounts.Users.Find(r.Context(), c.principal.Tenant.ID, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		w.Header().Set("Content-Type", "application/json")
+		writeJSON(w, map[string]any{"object": "identity", "level": identity.LevelUnverified, "minor": false})
+		return
+	case err != nil:
+		openai.WriteError(w, clienterr.Wrap(clienterr.Unavailable, err, "could not read the end user; try again"))
 		return
 	}
 	g.writeState(w, r, u.ID)
+}
+
+// errOtherUser refuses a key of one end user acting for another.
+func errOtherUser(param string) error {
+	return &clienterr.Error{Code: clienterr.Forbidden, Param: param, Message: "this API key belongs to one end user and cannot act for another"}
 }
 
 // writeState answers with what the app may know of its user's verification:
