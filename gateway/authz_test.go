@@ -74,7 +74,9 @@ func TestKeyOfOneEndUserOnEveryRoute(t *testing.T) {
 			t.Errorf("%s: status %d, want %d: %s", tt.name, resp.StatusCode, tt.want, body)
 		}
 		if tt.want >= 400 {
-			var e struct{ Error struct{ Message, Code string } }
+			var e struct {
+				Error struct{ Message, Code string }
+			}
 			if json.Unmarshal(body, &e) != nil || e.Error.Code == "" {
 				t.Errorf("%s: not an OpenAI error: %s", tt.name, body)
 			}
