@@ -43,6 +43,11 @@ type Options struct {
 	// complaint endpoints; every staff action is recorded on Trail.
 	Trail      *audit.Trail
 	Complaints *audit.Complaints
+	// Profiling serves the Go runtime's profiles (CPU, heap, goroutines,
+	// mutex and block contention, execution traces) under
+	// /admin/v1/debug/pprof/ to staff with the node.profile permission
+	// (admins), each download recorded as a staff action. Default false.
+	Profiling bool
 	// Logger receives one line per admin call (who, what, outcome).
 	// Default: discard.
 	Logger *slog.Logger
@@ -59,6 +64,7 @@ type API struct {
 	trail      *audit.Trail
 	complaints *audit.Complaints
 	policy     *policy.Service
+	profiling  bool
 	log        *slog.Logger
 	now        func() time.Time
 	table      []*route
@@ -77,7 +83,8 @@ func New(opts Options) (*API, error) {
 		opts.Now = time.Now
 	}
 	a := &API{accounts: opts.Accounts, catalog: opts.Catalog, staff: opts.Staff, sanctions: opts.Sanctions,
-		trail: opts.Trail, complaints: opts.Complaints, policy: opts.Policy, log: opts.Logger, now: opts.Now}
+		trail: opts.Trail, complaints: opts.Complaints, policy: opts.Policy, profiling: opts.Profiling,
+		log: opts.Logger, now: opts.Now}
 	a.routes()
 	return a, nil
 }
@@ -143,6 +150,11 @@ func (a *API) routes() {
 		add("PATCH /admin/v1/complaints/{id}", perms(staff.AnswerComplaint), a.updateComplaint)
 	}
 	a.staffRoutes(add)
+	if a.profiling {
+		// content: every download is recorded like a change.
+		a.table = append(a.table, &route{Route: Route{Pattern: "GET /admin/v1/debug/pprof/{name...}",
+			Permissions: perms(staff.ProfileNode)}, content: true, h: profile})
+	}
 	m := http.NewServeMux()
 	for _, rt := range a.table {
 		m.HandleFunc(rt.Pattern, a.handle(rt))

@@ -50,6 +50,16 @@ func (c client) member(name string, role staff.Role, tenants ...string) client {
 
 func (c client) call(method, path, body string) (int, map[string]any) {
 	c.t.Helper()
+	status, b := c.raw(method, path, body)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return status, out
+}
+
+// raw sends a call with the client's token and returns the status and
+// body.
+func (c client) raw(method, path, body string) (int, []byte) {
+	c.t.Helper()
 	req, _ := http.NewRequest(method, c.url+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := http.DefaultClient.Do(req)
@@ -58,12 +68,16 @@ func (c client) call(method, path, body string) (int, map[string]any) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(b, &out)
-	return resp.StatusCode, out
+	return resp.StatusCode, b
 }
 
 func newAPI(t *testing.T, db *store.DB) client {
+	t.Helper()
+	return newAPIWith(t, db, nil)
+}
+
+// newAPIWith is newAPI with the options changed by set.
+func newAPIWith(t *testing.T, db *store.DB, set func(*admin.Options)) client {
 	t.Helper()
 	ctx := context.Background()
 	accounts, err := account.New(account.Options{DB: db})
@@ -103,8 +117,12 @@ func newAPI(t *testing.T, db *store.DB) client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pol.Close() })
-	api, err := admin.New(admin.Options{Accounts: accounts, Catalog: cat, Staff: people, Sanctions: sanctions,
-		Policy: pol, Trail: trail, Complaints: complaints})
+	opts := admin.Options{Accounts: accounts, Catalog: cat, Staff: people, Sanctions: sanctions,
+		Policy: pol, Trail: trail, Complaints: complaints}
+	if set != nil {
+		set(&opts)
+	}
+	api, err := admin.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,11 @@ type Config struct {
 	// AdminListen, when set, serves the admin API on its own address;
 	// otherwise it is served under /admin/ on Listen. Default "".
 	AdminListen string `yaml:"admin_listen"`
+	// AdminProfiling serves the Go runtime's profiles of this node (CPU,
+	// heap, goroutines, contention, traces) under /admin/v1/debug/pprof/
+	// of the admin API, to admins; each download is recorded on the audit
+	// trail. Default false.
+	AdminProfiling bool `yaml:"admin_profiling"`
 	// Data is the folder for the embedded database and local state.
 	// Default ./firebreak-data.
 	Data string `yaml:"data"`

@@ -50,6 +50,7 @@ const (
 	ViewComplaints  Permission = "complaints.view"
 	AnswerComplaint Permission = "complaints.answer"
 	ManageStaff     Permission = "staff.manage"
+	ProfileNode     Permission = "node.profile" // Go runtime profiles of a live node, when served
 	// Bootstrap is held only by the bootstrap credential: it may create
 	// staff (the first admin) and nothing else.
 	Bootstrap Permission = "bootstrap"
