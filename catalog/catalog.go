@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"sync"
@@ -198,10 +199,20 @@ func (c *Catalog) toUpstream(u config.Upstream) upstream.Config {
 	if key == "" && u.APIKeyEnv != "" {
 		key = c.opts.Getenv(u.APIKeyEnv)
 	}
+	headers := u.Headers
+	if len(u.HeadersEnv) > 0 {
+		headers = maps.Clone(u.Headers)
+		if headers == nil {
+			headers = map[string]string{}
+		}
+		for name, env := range u.HeadersEnv {
+			headers[name] = c.opts.Getenv(env)
+		}
+	}
 	return upstream.Config{
 		Name: u.Name, BaseURL: u.BaseURL, APIKey: key, Weight: u.Weight, MaxConcurrent: u.MaxConcurrent,
 		ConnectTimeout: time.Duration(u.ConnectTimeout), FirstByteTimeout: time.Duration(u.FirstByteTimeout),
-		IdleTimeout: time.Duration(u.IdleTimeout), Headers: u.Headers,
+		IdleTimeout: time.Duration(u.IdleTimeout), Headers: headers,
 	}
 }
 

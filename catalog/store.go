@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"time"
 
@@ -128,12 +129,18 @@ func save(ctx context.Context, tx *sql.Tx, kind, name string, value any) error {
 	return nil
 }
 
-// PutUpstream adds or replaces an upstream. Its API key must be given as
-// api_key_env (the name of an environment variable of the server); keys
-// are not stored in the database.
+// PutUpstream adds or replaces an upstream. Secrets are not stored in the
+// database: its API key is given as api_key_env and header values as
+// headers_env (names of environment variables of the server); an api_key,
+// literal header values and credentials in base_url are refused.
 func (c *Catalog) PutUpstream(ctx context.Context, u config.Upstream) error {
-	if u.APIKey != "" {
+	switch {
+	case u.APIKey != "":
 		return &InvalidError{Err: errors.New("api_key is not stored: set api_key_env to the name of an environment variable that holds it")}
+	case len(u.Headers) > 0:
+		return &InvalidError{Err: errors.New("header values are not stored: set headers_env, mapping each header to the name of an environment variable that holds its value")}
+	case hasUserinfo(u.BaseURL):
+		return &InvalidError{Err: errors.New("credentials in base_url are not stored: give the key in api_key_env or a header in headers_env")}
 	}
 	if c.isStatic(kindUpstream, u.Name) {
 		return nameErr("upstream", u.Name)
@@ -217,11 +224,11 @@ func (c *Catalog) Upstreams(ctx context.Context) ([]Entry[config.Upstream], erro
 	return out, nil
 }
 
-func redact(u config.Upstream) config.Upstream {
-	if u.APIKey != "" {
-		u.APIKey = "REDACTED"
-	}
-	return u
+func redact(u config.Upstream) config.Upstream { return u.Redacted() }
+
+func hasUserinfo(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.User != nil
 }
 
 // Models lists every public model with its source.

@@ -10,11 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/firebreak/firebreak/internal/redact"
 )
 
 // Config is the whole configuration of `firebreak serve`.
@@ -187,6 +188,25 @@ type Upstream struct {
 	FirstByteTimeout Duration          `yaml:"first_byte_timeout" json:"first_byte_timeout,omitempty"`
 	IdleTimeout      Duration          `yaml:"idle_timeout" json:"idle_timeout,omitempty"`
 	Headers          map[string]string `yaml:"headers" json:"headers,omitempty"`
+	// HeadersEnv adds headers whose values come from the server's
+	// environment: header name → environment variable name. The admin API
+	// takes header values only this way.
+	HeadersEnv map[string]string `yaml:"headers_env" json:"headers_env,omitempty"`
+}
+
+// Redacted returns u as it may be shown: the API key and every header
+// value masked, credentials in the base URL hidden (package redact).
+func (u Upstream) Redacted() Upstream {
+	u.APIKey = redact.Value(u.APIKey)
+	u.BaseURL = redact.String(u.BaseURL)
+	if len(u.Headers) > 0 {
+		h := make(map[string]string, len(u.Headers))
+		for k := range u.Headers {
+			h[k] = redact.Mask
+		}
+		u.Headers = h
+	}
+	return u
 }
 
 // Model is a public model name and the upstream models behind it.
@@ -257,6 +277,11 @@ func LoadFile(path string, into *Config) error {
 	if err := dec.Decode(into); err != nil && !errors.Is(err, io.EOF) { // EOF: an empty file
 		return fmt.Errorf("config %s: %w", path, err)
 	}
+	for i, u := range into.Upstreams {
+		if u.APIKey != "" {
+			return fmt.Errorf("config %s: upstreams[%d] (%s): api_key is not read from the file, where anyone who can read it sees the key: set api_key_env to the name of an environment variable that holds it", path, i, u.Name)
+		}
+	}
 	return nil
 }
 
@@ -289,44 +314,20 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Redacted returns a copy that is safe to print: secrets are replaced.
+// Redacted returns a copy that is safe to print: every secret and every
+// string a secret can hide in goes through package redact.
 func (c Config) Redacted() Config {
 	r := c
-	r.Database = redactURL(c.Database)
-	r.Redis = redactURL(c.Redis)
-	r.Upstreams = append([]Upstream(nil), c.Upstreams...)
-	for i := range r.Upstreams {
-		if r.Upstreams[i].APIKey != "" {
-			r.Upstreams[i].APIKey = "REDACTED"
-		}
-		h := make(map[string]string, len(r.Upstreams[i].Headers))
-		for k := range r.Upstreams[i].Headers {
-			h[k] = "REDACTED"
-		}
-		if len(h) > 0 {
-			r.Upstreams[i].Headers = h
-		}
+	r.Database = redact.String(c.Database)
+	r.Redis = redact.String(c.Redis)
+	r.Identity.SMSWebhook = redact.String(c.Identity.SMSWebhook)
+	r.Identity.VerifyURL = redact.String(c.Identity.VerifyURL)
+	r.Safety.Guard.BaseURL = redact.String(c.Safety.Guard.BaseURL)
+	r.Upstreams = make([]Upstream, len(c.Upstreams))
+	for i, u := range c.Upstreams {
+		r.Upstreams[i] = u.Redacted()
 	}
 	return r
-}
-
-func redactURL(s string) string {
-	if s == "" {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return "REDACTED"
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "REDACTED")
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
 }
 
 // YAML renders the configuration as YAML.

@@ -11,10 +11,11 @@ import (
 
 func TestPrecedence(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "firebreak.yaml")
-	yml := "listen: 127.0.0.1:9000\ndata: /from/file\nhttp:\n  read_timeout: 7s\nupstreams:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n    api_key: sk-secret\n"
+	yml := "listen: 127.0.0.1:9000\ndata: /from/file\nhttp:\n  read_timeout: 7s\nupstreams:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n    api_key_env: TEST_UPSTREAM_KEY\n    headers: {X-Org: acme}\n"
 	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	t.Setenv("TEST_UPSTREAM_KEY", "sk-secret")
 	c := Default()
 	if err := LoadFile(path, &c); err != nil {
 		t.Fatal(err)
@@ -42,8 +43,8 @@ func TestPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(out), "sk-secret") {
-		t.Errorf("redacted config shows the upstream key:\n%s", out)
+	if strings.Contains(string(out), "sk-secret") || strings.Contains(string(out), "acme") {
+		t.Errorf("redacted config shows the upstream key or a header value:\n%s", out)
 	}
 	if c.Upstreams[0].APIKey != "sk-secret" {
 		t.Error("Redacted changed the original")
@@ -55,6 +56,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{"unknown key", "listne: x\n", "listne"},
 		{"bad duration", "http:\n  read_timeout: soon\n", "soon"},
 		{"bad yaml", "listen: [\n", "yaml"},
+		{"literal api key", "upstreams:\n  - {name: a, base_url: 'http://x/v1', api_key: sk-1}\n", "api_key_env"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,10 +82,25 @@ func TestLoadFileErrors(t *testing.T) {
 	})
 }
 
-func TestRedactURL(t *testing.T) {
-	got := redactURL("postgres://app:hunter2@db:5432/fb?sslmode=disable")
-	if strings.Contains(got, "hunter2") || !strings.Contains(got, "app") {
-		t.Errorf("redactURL = %q", got)
+// TestRedactedEverywhere: every string of the configuration a secret can
+// hide in is redacted.
+func TestRedactedEverywhere(t *testing.T) {
+	c := Default()
+	c.Database = "host=db user=app password=hunter2 dbname=fb"
+	c.Redis = "redis://:hunter2@127.0.0.1:6379/0"
+	c.Identity.SMSWebhook = "https://sms.example.com/send?token=hunter2"
+	c.Safety.Guard.BaseURL = "https://guard:hunter2@guard.example.com/v1"
+	c.Upstreams = []Upstream{{Name: "a", BaseURL: "https://u:hunter2@x.example.com/v1", APIKey: "hunter2",
+		Headers: map[string]string{"X-Whatever": "hunter2"}, HeadersEnv: map[string]string{"Authorization": "UP_AUTH"}}}
+	out, err := c.Redacted().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "hunter2") {
+		t.Errorf("a secret shows:\n%s", out)
+	}
+	if !strings.Contains(string(out), "UP_AUTH") || !strings.Contains(string(out), "x.example.com") {
+		t.Errorf("redaction hid what is not secret:\n%s", out)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/firebreak/firebreak/internal/redact"
 	"io"
 	"log/slog"
 	"net/http"
@@ -124,7 +125,7 @@ func (w *WebhookSender) Send(ctx context.Context, phone, message string) error {
 	req.Header.Set(SignatureHeader, Sign(w.opts.Secret, ts, body))
 	resp, err := w.opts.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook sender: %w", err)
+		return fmt.Errorf("webhook sender: %w", redact.URLError(err))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

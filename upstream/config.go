@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/firebreak/firebreak/internal/redact"
 )
 
 // Config is one OpenAI-compatible model server.
@@ -39,8 +41,7 @@ type Config struct {
 	FirstByteTimeout time.Duration `json:"first_byte_timeout"`
 	// IdleTimeout is the longest wait inside one body read. Default 60s.
 	IdleTimeout time.Duration `json:"idle_timeout"`
-	// Headers are added to every request. Values of headers whose name looks
-	// secret (authorization, key, token, secret, cookie) are redacted in
+	// Headers are added to every request. Their values are redacted in
 	// String and MarshalJSON.
 	Headers map[string]string `json:"headers,omitempty"`
 	// Transport, when set, is used for this upstream instead of
@@ -54,8 +55,6 @@ const (
 	DefaultFirstByteTimeout = 60 * time.Second
 	DefaultIdleTimeout      = 60 * time.Second
 )
-
-const redacted = "[REDACTED]"
 
 // redactedConfig is Config as shown to people: secrets replaced, durations
 // as text.
@@ -73,20 +72,15 @@ type redactedConfig struct {
 
 func (c Config) redacted() redactedConfig {
 	r := redactedConfig{
-		Name: c.Name, BaseURL: redactURL(c.BaseURL), Weight: c.Weight, MaxConcurrent: c.MaxConcurrent,
+		Name: c.Name, BaseURL: redact.String(c.BaseURL), Weight: c.Weight, MaxConcurrent: c.MaxConcurrent,
 		ConnectTimeout: c.ConnectTimeout.String(), FirstByteTimeout: c.FirstByteTimeout.String(),
 		IdleTimeout: c.IdleTimeout.String(),
 	}
-	if c.APIKey != "" {
-		r.APIKey = redacted
-	}
+	r.APIKey = redact.Value(c.APIKey)
 	if len(c.Headers) > 0 {
 		r.Headers = make(map[string]string, len(c.Headers))
-		for k, v := range c.Headers {
-			if secretHeader(k) {
-				v = redacted
-			}
-			r.Headers[k] = v
+		for k := range c.Headers {
+			r.Headers[k] = redact.Mask
 		}
 	}
 	return r
@@ -111,28 +105,6 @@ func (c Config) String() string {
 		r.Name, r.BaseURL, r.APIKey, r.Weight, r.MaxConcurrent, strings.Join(hs, " "))
 }
 
-func secretHeader(name string) bool {
-	n := strings.ToLower(name)
-	for _, s := range []string{"auth", "key", "token", "secret", "cookie", "password"} {
-		if strings.Contains(n, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// redactURL hides a password in the URL's user info.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
-
 // withDefaults validates c and fills in its defaults.
 func (c Config) withDefaults() (Config, error) {
 	if c.Name == "" {
@@ -143,7 +115,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("upstream %s: base url: %w", c.Name, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https" && c.Transport == nil) || u.Host == "" {
-		return c, fmt.Errorf("upstream %s: base url %q: want http(s)://host[:port]/path", c.Name, redactURL(c.BaseURL))
+		return c, fmt.Errorf("upstream %s: base url %q: want http(s)://host[:port]/path", c.Name, redact.String(c.BaseURL))
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return c, fmt.Errorf("upstream %s: base url must not have a query or fragment", c.Name)

@@ -48,6 +48,7 @@ func newUpstreamsCmd() *cobra.Command {
 	})
 	var u config.Upstream
 	var connect, firstByte, idle time.Duration
+	var headerEnv map[string]string
 	set := &cobra.Command{
 		Use: "set NAME", Short: "Add or replace an upstream", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -55,13 +56,14 @@ func newUpstreamsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			u.Name = args[0]
+			u.Name, u.HeadersEnv = args[0], headerEnv
 			u.ConnectTimeout, u.FirstByteTimeout, u.IdleTimeout = config.Duration(connect), config.Duration(firstByte), config.Duration(idle)
 			return c.do(cmd.Context(), http.MethodPut, "/upstreams/"+url.PathEscape(u.Name), u, nil)
 		},
 	}
 	set.Flags().StringVar(&u.BaseURL, "base-url", "", "OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
 	set.Flags().StringVar(&u.APIKeyEnv, "api-key-env", "", "name of the server's environment variable that holds the upstream's API key")
+	set.Flags().StringToStringVar(&headerEnv, "header-env", nil, "HEADER=ENV: send HEADER with the value of the server's environment variable ENV (repeatable)")
 	set.Flags().IntVar(&u.Weight, "weight", 1, "share of traffic among replicas of a model")
 	set.Flags().IntVar(&u.MaxConcurrent, "max-concurrent", 0, "requests in flight to this upstream (0 = unlimited)")
 	set.Flags().DurationVar(&connect, "connect-timeout", 0, "TCP/TLS connect timeout (default 5s)")

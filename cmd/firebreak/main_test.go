@@ -50,11 +50,17 @@ func (s *syncBuffer) String() string {
 
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
+	return startServerLogged(t, io.Discard, args...)
+}
+
+// startServerLogged is startServer with the server's log written to logs.
+func startServerLogged(t *testing.T, logs io.Writer, args ...string) *server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	s := &server{cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		s.done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--log-level", "warn"}, args...), out, io.Discard)
+		s.done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--log-level", "warn"}, args...), out, logs)
 	}()
 	t.Cleanup(func() { s.stop(t) })
 	listening := regexp.MustCompile(`Listening on (http://\S+)`)
@@ -253,7 +259,8 @@ func TestGracefulShutdown(t *testing.T) {
 
 func TestPrintConfigRedacts(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "firebreak.yaml")
-	os.WriteFile(cfg, []byte("upstreams:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n    api_key: sk-very-secret\n"), 0o600)
+	os.WriteFile(cfg, []byte("upstreams:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n    api_key_env: TEST_KEY\n"), 0o600)
+	t.Setenv("TEST_KEY", "sk-very-secret")
 	t.Setenv("FIREBREAK_LISTEN", "127.0.0.1:9999")
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"serve", "--config", cfg, "--print-config", "--data", "/tmp/x"}, &out, io.Discard); err != nil {
@@ -262,6 +269,12 @@ func TestPrintConfigRedacts(t *testing.T) {
 	got := out.String()
 	if strings.Contains(got, "sk-very-secret") || !strings.Contains(got, "listen: 127.0.0.1:9999") || !strings.Contains(got, "data: /tmp/x") {
 		t.Fatalf("print-config:\n%s", got)
+	}
+	// A key written in the file itself is refused, naming the fix.
+	os.WriteFile(cfg, []byte("upstreams:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n    api_key: sk-in-the-file\n"), 0o600)
+	err := run(context.Background(), []string{"serve", "--config", cfg, "--print-config"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "api_key_env") || strings.Contains(err.Error(), "sk-in-the-file") {
+		t.Fatalf("a literal api_key: %v", err)
 	}
 }
 

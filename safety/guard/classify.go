@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/firebreak/firebreak/internal/redact"
 	"io"
 	"math"
 	"net/http"
@@ -166,7 +167,7 @@ func (g *Guard) call(ctx context.Context, conv []Message) (string, float64, erro
 	}
 	resp, err := g.client.Do(req)
 	if err != nil {
-		return "", 0, fmt.Errorf("guard: call: %w", err)
+		return "", 0, fmt.Errorf("guard: call: %w", redact.URLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
