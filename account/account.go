@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/store"
 )
@@ -39,6 +40,9 @@ type invalidError struct{ msg string }
 
 func (e invalidError) Error() string        { return e.msg }
 func (e invalidError) Is(target error) bool { return target == ErrInvalid }
+
+// ClientCode makes a rejected input a 400 whose message is the error's own.
+func (invalidError) ClientCode() clienterr.Code { return clienterr.InvalidRequest }
 
 func invalidf(format string, args ...any) error {
 	return invalidError{msg: fmt.Sprintf(format, args...)}
@@ -253,10 +257,11 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// notFound maps sql.ErrNoRows to store.ErrNotFound.
-func notFound(err error, what string) error {
+// notFound maps sql.ErrNoRows to the not-found error of thing, and
+// wraps any other error of op.
+func notFound(err error, op, thing string) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+		return store.NotFound(thing)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return fmt.Errorf("%s: %w", op, err)
 }

@@ -116,7 +116,7 @@ func (ks *Keys) Get(ctx context.Context, id string) (*Key, error) {
 	row := ks.s.db.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id)
 	k, err := scanKey(row)
 	if err != nil {
-		return nil, notFound(err, "get key")
+		return nil, notFound(err, "get key", "key")
 	}
 	return k, nil
 }
@@ -157,7 +157,7 @@ func (ks *Keys) Update(ctx context.Context, k Key) (*Key, error) {
 			concurrent = $5, tpm = $6, token_quota = $7, expires_at = $8 WHERE id = $1`,
 			k.ID, k.Name, models, k.Limits.RPM, k.Limits.Concurrent, k.Limits.TPM, k.Limits.TokenQuota,
 			toNullMs(k.ExpiresAt))
-		return affectedOne(res, err, "update key")
+		return affectedOne(res, err, "update key", "key")
 	})
 	if err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ func (ks *Keys) Revoke(ctx context.Context, id string) error {
 	return ks.s.write(ctx, Change{Kind: ChangeKey, ID: id}, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, toMs(ks.s.opts.Now()))
-		return affectedOne(res, err, "revoke key")
+		return affectedOne(res, err, "revoke key", "key")
 	})
 }
 

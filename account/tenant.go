@@ -3,15 +3,15 @@ package account
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/store"
 )
 
 // ErrNameTaken is returned (wrapped) when a tenant name is already in use.
-var ErrNameTaken = errors.New("name already taken")
+var ErrNameTaken error = clienterr.New(clienterr.Conflict, "name already taken")
 
 // Tenant is an organisation that uses the service through its API keys.
 type Tenant struct {
@@ -82,7 +82,7 @@ func (ts *Tenants) Get(ctx context.Context, id string) (*Tenant, error) {
 	row := ts.s.db.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id)
 	t, err := scanTenant(row)
 	if err != nil {
-		return nil, notFound(err, "get tenant")
+		return nil, notFound(err, "get tenant", "tenant")
 	}
 	return t, nil
 }
@@ -93,7 +93,7 @@ func (ts *Tenants) GetByName(ctx context.Context, name string) (*Tenant, error) 
 	row := ts.s.db.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE name = $1`, name)
 	t, err := scanTenant(row)
 	if err != nil {
-		return nil, notFound(err, "get tenant by name")
+		return nil, notFound(err, "get tenant by name", "tenant")
 	}
 	return t, nil
 }
@@ -137,7 +137,7 @@ func (ts *Tenants) Update(ctx context.Context, t Tenant) (*Tenant, error) {
 		if store.IsUniqueViolation(err) {
 			return fmt.Errorf("update tenant %q: %w", t.Name, ErrNameTaken)
 		}
-		return affectedOne(res, err, "update tenant")
+		return affectedOne(res, err, "update tenant", "tenant")
 	})
 	if err != nil {
 		return nil, err
@@ -151,7 +151,7 @@ func (ts *Tenants) Disable(ctx context.Context, id string) error {
 	return ts.s.write(ctx, Change{Kind: ChangeTenant, ID: id}, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE tenants SET disabled = $2, updated_at = $3 WHERE id = $1`,
 			id, true, toMs(ts.s.opts.Now()))
-		return affectedOne(res, err, "disable tenant")
+		return affectedOne(res, err, "disable tenant", "tenant")
 	})
 }
 
@@ -165,7 +165,7 @@ func (ts *Tenants) Delete(ctx context.Context, id string) error {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM tenants WHERE id = $1`, id)
-		return affectedOne(res, err, "delete")
+		return affectedOne(res, err, "delete", "tenant")
 	})
 	if err != nil {
 		return fmt.Errorf("delete tenant: %w", err)
@@ -205,17 +205,18 @@ func scanTenant(r scanner) (*Tenant, error) {
 	return tr.tenant()
 }
 
-// affectedOne turns "no row matched" into store.ErrNotFound.
-func affectedOne(res sql.Result, err error, what string) error {
+// affectedOne turns "no row matched" into the not-found error of thing,
+// and wraps any other error of op.
+func affectedOne(res sql.Result, err error, op, thing string) error {
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+		return store.NotFound(thing)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/internal/ttlcache"
 	"github.com/firebreak/firebreak/store"
 )
@@ -21,7 +22,7 @@ const MaxExternalIDLen = 256
 
 // ErrBadExternalID is returned (wrapped) for an empty, over-long or
 // non-UTF-8 external user id.
-var ErrBadExternalID = errors.New("external user id must be 1 to 256 bytes of UTF-8")
+var ErrBadExternalID error = clienterr.New(clienterr.InvalidRequest, "external user id must be 1 to 256 bytes of UTF-8")
 
 // EndUser is a person using a tenant's application, known to Firebreak by
 // the operator's own id for them. End users are created on first sight.
@@ -118,7 +119,7 @@ func (us *Users) upsert(ctx context.Context, tenantID, externalID string, now ti
 func (us *Users) Find(ctx context.Context, tenantID, externalID string) (*EndUser, error) {
 	u, err := scanUser(us.s.db.Read().QueryRowContext(ctx, selectUser, tenantID, externalID))
 	if err != nil {
-		return nil, notFound(err, "end user "+strconv.Quote(externalID))
+		return nil, notFound(err, "find end user", "end user "+strconv.Quote(externalID))
 	}
 	return u, nil
 }
@@ -128,7 +129,7 @@ func (us *Users) Find(ctx context.Context, tenantID, externalID string) (*EndUse
 func (us *Users) Get(ctx context.Context, id string) (*EndUser, error) {
 	u, err := scanUser(us.s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM end_users WHERE id = $1`, id))
 	if err != nil {
-		return nil, notFound(err, "get end user")
+		return nil, notFound(err, "get end user", "end user")
 	}
 	return u, nil
 }

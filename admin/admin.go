@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/firebreak/firebreak/account"
@@ -24,7 +23,6 @@ import (
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/staff"
-	"github.com/firebreak/firebreak/store"
 )
 
 // Options configure the admin API. Accounts, Catalog and Staff are required.
@@ -192,8 +190,13 @@ func (r *recorder) WriteHeader(code int) {
 
 // decode reads a JSON body of at most 1 MiB into v, refusing unknown
 // fields so a typo is an error, not a silent default.
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+func decode(r *http.Request, v any) error { return decodeLimit(r, v, 1<<20) }
+
+// decodeLimit is decode with another limit: bundles exceed 1 MiB. The
+// decoder's message names the offending field or byte, and is the
+// client's own input.
+func decodeLimit(r *http.Request, v any, limit int64) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return clienterr.Wrap(clienterr.InvalidJSON, err, "invalid JSON body: "+err.Error())
@@ -211,28 +214,7 @@ type list[T any] struct {
 	Data []T `json:"data"`
 }
 
-// fail maps a service error to an admin API error response.
-func fail(w http.ResponseWriter, err error) {
-	var invalid *catalog.InvalidError
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		openai.WriteError(w, clienterr.Wrap(clienterr.NotFound, err, notFoundMessage(err)))
-	case errors.Is(err, account.ErrNameTaken), errors.Is(err, catalog.ErrStatic), errors.Is(err, sanction.ErrLifted):
-		openai.WriteError(w, &clienterr.Error{Code: clienterr.Conflict, Message: err.Error(), Err: err})
-	case errors.As(err, &invalid), errors.Is(err, account.ErrInvalid), errors.Is(err, account.ErrBadExternalID):
-		openai.WriteError(w, clienterr.Wrap(clienterr.InvalidRequest, err, err.Error()))
-	default:
-		openai.WriteError(w, err)
-	}
-}
-
-// notFoundMessage names what was not found from the error's context
-// ("get tenant by name: not found" → "tenant not found").
-func notFoundMessage(err error) string {
-	msg := strings.TrimSuffix(err.Error(), ": "+store.ErrNotFound.Error())
-	for _, verb := range []string{"get ", "delete ", "update ", "revoke ", "find "} {
-		msg = strings.TrimPrefix(msg, verb)
-	}
-	msg = strings.TrimSuffix(msg, " by name")
-	return msg + " not found"
-}
+// fail writes err as an error response. Domains return clienterr errors
+// (or errors that know their code); anything else is an internal error
+// whose text stays in the log.
+func fail(w http.ResponseWriter, err error) { openai.WriteError(w, err) }

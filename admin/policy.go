@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/clienterr"
-	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/safety"
 )
@@ -86,7 +84,7 @@ func (h policyAPI) history(w http.ResponseWriter, r *http.Request) {
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 	evs, err := h.svc.History(r.Context(), limit)
 	if err != nil {
-		policyFail(w, err)
+		fail(w, err)
 		return
 	}
 	reply(w, http.StatusOK, list[policy.Event]{Data: append([]policy.Event{}, evs...)})
@@ -99,7 +97,7 @@ func (h policyAPI) version(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := h.svc.Bundle(r.Context(), id)
 	if err != nil {
-		policyFail(w, err)
+		fail(w, err)
 		return
 	}
 	reply(w, http.StatusOK, PolicyFiles{Files: b.Files()})
@@ -108,7 +106,7 @@ func (h policyAPI) version(w http.ResponseWriter, r *http.Request) {
 func (h policyAPI) coverage(w http.ResponseWriter, r *http.Request) {
 	cov, err := h.svc.Coverage(r.Context(), policy.Floors{})
 	if err != nil {
-		policyFail(w, err)
+		fail(w, err)
 		return
 	}
 	reply(w, http.StatusOK, cov)
@@ -118,7 +116,7 @@ func (h policyAPI) validate(w http.ResponseWriter, r *http.Request) {
 	var in PolicyFiles
 	b, err := decodeBundle(r, &in, &in.Files)
 	if err != nil {
-		policyFail(w, err)
+		fail(w, err)
 		return
 	}
 	out := PolicyValidation{Version: b.ID(), Valid: true, Problems: []policy.Problem{}}
@@ -127,7 +125,7 @@ func (h policyAPI) validate(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &inv):
 		out.Valid, out.Problems = false, inv.Problems
 	case err != nil:
-		policyFail(w, err)
+		fail(w, err)
 		return
 	}
 	reply(w, http.StatusOK, out)
@@ -137,7 +135,7 @@ func (h policyAPI) dryRun(w http.ResponseWriter, r *http.Request) {
 	var in PolicyDryRun
 	b, err := decodeBundle(r, &in, &in.Files)
 	if err != nil {
-		policyFail(w, err)
+		fail(w, err)
 		return
 	}
 	traffic, err := samples(in.Samples)
@@ -145,12 +143,12 @@ func (h policyAPI) dryRun(w http.ResponseWriter, r *http.Request) {
 		err = h.addRecorded(r, traffic.(*sliceTraffic), *in.Recorded)
 	}
 	if err != nil {
-		policyFail(w, err)
+		fail(w, err)
 		return
 	}
 	rep, err := h.svc.DryRun(r.Context(), b, traffic, policy.DryRunOptions{Examples: in.Examples})
 	if err != nil {
-		policyFail(w, err)
+		fail(w, err)
 		return
 	}
 	reply(w, http.StatusOK, rep)
@@ -160,13 +158,13 @@ func (h policyAPI) publish(w http.ResponseWriter, r *http.Request) {
 	var in PolicyPublish
 	b, err := decodeBundle(r, &in, &in.Files)
 	if err != nil {
-		policyFail(w, err)
+		fail(w, err)
 		return
 	}
 	res, err := h.svc.Publish(r.Context(), b, policy.Change{Author: actor(r), Reason: in.Reason})
 	note(r, "reason", in.Reason)
 	if err != nil {
-		policyFail(w, err)
+		fail(w, err)
 		return
 	}
 	note(r, "version", res.Version)
@@ -176,13 +174,13 @@ func (h policyAPI) publish(w http.ResponseWriter, r *http.Request) {
 func (h policyAPI) rollback(w http.ResponseWriter, r *http.Request) {
 	var in PolicyRollback
 	if err := decodeLimit(r, &in, 1<<20); err != nil {
-		policyFail(w, err)
+		fail(w, err)
 		return
 	}
 	res, err := h.svc.Rollback(r.Context(), in.Version, policy.Change{Author: actor(r), Reason: in.Reason})
 	note(r, "reason", in.Reason)
 	if err != nil {
-		policyFail(w, err)
+		fail(w, err)
 		return
 	}
 	reply(w, http.StatusOK, res)
@@ -198,16 +196,6 @@ func decodeBundle(r *http.Request, v any, files *map[string]string) (*policy.Bun
 		return nil, clienterr.Wrap(clienterr.InvalidRequest, err, err.Error())
 	}
 	return b, nil
-}
-
-// decodeLimit is decode with a larger limit: bundles exceed 1 MiB.
-func decodeLimit(r *http.Request, v any, limit int64) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return clienterr.Wrap(clienterr.InvalidJSON, err, "invalid JSON body: "+err.Error())
-	}
-	return nil
 }
 
 // samples turns the wire samples into a policy.Traffic.
@@ -239,21 +227,6 @@ func (t *sliceTraffic) Next() (policy.Sample, error) {
 	return s, nil
 }
 
-// policyFail maps policy errors to answers, then defers to fail.
-func policyFail(w http.ResponseWriter, err error) {
-	var inv *policy.InvalidError
-	switch {
-	case errors.As(err, &inv):
-		openai.WriteError(w, clienterr.Wrap(clienterr.InvalidRequest, err, err.Error()))
-	case errors.Is(err, policy.ErrConflict):
-		openai.WriteError(w, &clienterr.Error{Code: clienterr.Conflict, Message: err.Error(), Err: err})
-	case errors.Is(err, policy.ErrNoReason):
-		openai.WriteError(w, clienterr.Wrap(clienterr.InvalidRequest, err, "a reason is required"))
-	default:
-		fail(w, err)
-	}
-}
-
 // addRecorded appends the retained prompts and answers of audit records
 // to a dry run's traffic, each with its route so overlays apply.
 func (h policyAPI) addRecorded(r *http.Request, t *sliceTraffic, in RecordedTraffic) error {
@@ -270,7 +243,7 @@ func (h policyAPI) addRecorded(r *http.Request, t *sliceTraffic, in RecordedTraf
 	}
 	es, err := h.trail.Retained(r.Context(), q)
 	if err != nil {
-		return clienterr.Wrap(clienterr.InvalidRequest, err, err.Error())
+		return err
 	}
 	for _, e := range es {
 		if e.Content.Prompt != "" {

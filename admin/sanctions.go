@@ -138,7 +138,7 @@ func (a *API) imposeSanction(w http.ResponseWriter, r *http.Request) {
 	note(r, "action", in.Action.String())
 	note(r, "reason", in.Reason)
 	if err != nil {
-		fail(w, clienterr.Wrap(clienterr.InvalidRequest, err, err.Error()))
+		fail(w, err)
 		return
 	}
 	reply(w, http.StatusCreated, sanctionOf(s))
@@ -236,12 +236,12 @@ func (a *API) addBlacklist(w http.ResponseWriter, r *http.Request) {
 		e.Value, err = a.sanctions.HashIDNumber(in.Value)
 	}
 	if err != nil {
-		fail(w, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "value", Message: err.Error(), Err: err})
+		fail(w, err)
 		return
 	}
 	added, err := a.sanctions.AddEntry(r.Context(), e)
 	if err != nil {
-		fail(w, clienterr.Wrap(clienterr.InvalidRequest, err, err.Error()))
+		fail(w, err)
 		return
 	}
 	created := added.CreatedAt

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -9,7 +8,6 @@ import (
 	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/staff"
-	"github.com/firebreak/firebreak/store"
 )
 
 // StaffInput creates a staff member or, with PATCH, changes the fields it
@@ -76,20 +74,6 @@ func (a *API) staffRoutes(add func(string, []staff.Permission, http.HandlerFunc)
 	add("DELETE /admin/v1/bootstrap", manage, a.disableBootstrap)
 }
 
-// staffFail maps staff errors to API errors.
-func staffFail(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, staff.ErrInvalid):
-		openai.WriteError(w, clienterr.Wrap(clienterr.InvalidRequest, err, err.Error()))
-	case errors.Is(err, staff.ErrNameTaken), errors.Is(err, staff.ErrLastAdmin):
-		openai.WriteError(w, &clienterr.Error{Code: clienterr.Conflict, Message: err.Error(), Err: err})
-	case errors.Is(err, store.ErrNotFound):
-		openai.WriteError(w, clienterr.Wrap(clienterr.NotFound, err, notFoundMessage(err)))
-	default:
-		fail(w, err)
-	}
-}
-
 func (a *API) me(w http.ResponseWriter, r *http.Request) {
 	p := PrincipalFrom(r.Context())
 	reply(w, http.StatusOK, Me{Member: p.Member, Via: p.Via})
@@ -98,7 +82,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) {
 func (a *API) myTokens(w http.ResponseWriter, r *http.Request) {
 	ts, err := a.staff.Tokens(r.Context(), PrincipalFrom(r.Context()).Member.ID)
 	if err != nil {
-		staffFail(w, err)
+		fail(w, err)
 		return
 	}
 	reply(w, http.StatusOK, list[staff.Token]{Data: nonNil(ts)})
@@ -117,7 +101,7 @@ func (a *API) issueToken(w http.ResponseWriter, r *http.Request, staffID string)
 	note(r, "token", in.Name)
 	t, secret, err := a.staff.CreateToken(r.Context(), staffID, in.Name, time.Duration(in.TTL))
 	if err != nil {
-		staffFail(w, err)
+		fail(w, err)
 		return
 	}
 	reply(w, http.StatusCreated, TokenCreated{Token: *t, Secret: secret})
@@ -126,7 +110,7 @@ func (a *API) issueToken(w http.ResponseWriter, r *http.Request, staffID string)
 func (a *API) listStaff(w http.ResponseWriter, r *http.Request) {
 	ms, err := a.staff.List(r.Context())
 	if err != nil {
-		staffFail(w, err)
+		fail(w, err)
 		return
 	}
 	reply(w, http.StatusOK, list[staff.Member]{Data: nonNil(ms)})
@@ -159,13 +143,13 @@ func (a *API) createStaff(w http.ResponseWriter, r *http.Request) {
 	}
 	m, err := a.staff.Create(r.Context(), n)
 	if err != nil {
-		staffFail(w, err)
+		fail(w, err)
 		return
 	}
 	out := StaffCreated{Member: *m}
 	if in.Token != "" {
 		if _, out.Token, err = a.staff.CreateToken(r.Context(), m.ID, in.Token, 0); err != nil {
-			staffFail(w, err)
+			fail(w, err)
 			return
 		}
 	}
@@ -176,7 +160,7 @@ func (a *API) createStaff(w http.ResponseWriter, r *http.Request) {
 func (a *API) member(w http.ResponseWriter, r *http.Request) (*staff.Member, bool) {
 	m, err := a.staff.ByName(r.Context(), r.PathValue("name"))
 	if err != nil {
-		staffFail(w, err)
+		fail(w, err)
 		return nil, false
 	}
 	return m, true
@@ -211,7 +195,7 @@ func (a *API) updateStaff(w http.ResponseWriter, r *http.Request) {
 	m, err := a.staff.Update(r.Context(), m.ID, staff.Patch{Email: in.Email, Role: in.Role, Tenants: in.Tenants,
 		State: in.State, Language: in.Language})
 	if err != nil {
-		staffFail(w, err)
+		fail(w, err)
 		return
 	}
 	reply(w, http.StatusOK, m)
@@ -228,7 +212,7 @@ func (a *API) setPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.staff.SetPassword(r.Context(), m.ID, in.Password); err != nil {
-		staffFail(w, err)
+		fail(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -253,7 +237,7 @@ func (a *API) listTokens(w http.ResponseWriter, r *http.Request) {
 	}
 	ts, err := a.staff.Tokens(r.Context(), m.ID)
 	if err != nil {
-		staffFail(w, err)
+		fail(w, err)
 		return
 	}
 	reply(w, http.StatusOK, list[staff.Token]{Data: nonNil(ts)})
@@ -278,7 +262,7 @@ func (a *API) listSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	ss, err := a.staff.Sessions(r.Context(), m.ID)
 	if err != nil {
-		staffFail(w, err)
+		fail(w, err)
 		return
 	}
 	reply(w, http.StatusOK, list[staff.Session]{Data: nonNil(ss)})
@@ -296,7 +280,7 @@ func (a *API) disableBootstrap(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) noContent(w http.ResponseWriter, err error) {
 	if err != nil {
-		staffFail(w, err)
+		fail(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

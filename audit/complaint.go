@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -112,13 +113,13 @@ func NewComplaints(opts ComplaintOptions) (*Complaints, error) {
 func (c Complaint) validate() error {
 	switch {
 	case strings.TrimSpace(c.Text) == "":
-		return errors.New("complaint text is required")
+		return clienterr.Errorf(clienterr.InvalidRequest, "complaint text is required")
 	case len(c.Text) > maxComplaintText:
-		return fmt.Errorf("complaint text is longer than %d bytes", maxComplaintText)
+		return clienterr.Errorf(clienterr.InvalidRequest, "complaint text is longer than %d bytes", maxComplaintText)
 	case c.Category == "" || len(c.Category) > maxShortField:
-		return errors.New("complaint category is required (at most 256 bytes)")
+		return clienterr.Errorf(clienterr.InvalidRequest, "complaint category is required (at most 256 bytes)")
 	case len(c.Contact) > maxShortField || len(c.RequestID) > maxShortField || len(c.TenantID) > maxShortField:
-		return errors.New("complaint contact, request id and tenant id are at most 256 bytes")
+		return clienterr.Errorf(clienterr.InvalidRequest, "complaint contact, request id and tenant id are at most 256 bytes")
 	}
 	return nil
 }
@@ -206,7 +207,7 @@ func (s *Complaints) Get(ctx context.Context, id string) (*Complaint, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+complaintColumns+` FROM audit_complaints WHERE id = $1`, id)
 	c, err := s.scan(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("get complaint %s: %w", id, store.ErrNotFound)
+		return nil, store.NotFound("complaint " + id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get complaint: %w", err)
@@ -275,10 +276,10 @@ func (s *Complaints) List(ctx context.Context, f ComplaintFilter) ([]Complaint, 
 // Answer records the answer to a complaint and marks it answered.
 func (s *Complaints) Answer(ctx context.Context, id, answer, by string) (*Complaint, error) {
 	if strings.TrimSpace(answer) == "" || by == "" {
-		return nil, errors.New("answer complaint: answer and answerer are required")
+		return nil, clienterr.Errorf(clienterr.InvalidRequest, "answer complaint: answer and answerer are required")
 	}
 	if len(answer) > maxComplaintText || len(by) > maxShortField {
-		return nil, errors.New("answer complaint: answer or answerer too long")
+		return nil, clienterr.Errorf(clienterr.InvalidRequest, "answer complaint: answer or answerer too long")
 	}
 	now := s.opts.Now().UnixMilli()
 	res, err := s.db.ExecContext(ctx, `UPDATE audit_complaints SET answer = $1, answered_by = $2,
@@ -295,9 +296,9 @@ func (s *Complaints) SetStatus(ctx context.Context, id, status string) error {
 	switch status {
 	case StatusOpen, StatusInReview, StatusClosed:
 	case StatusAnswered:
-		return errors.New("set complaint status: use Answer to answer a complaint")
+		return clienterr.Errorf(clienterr.InvalidRequest, "set complaint status: use Answer to answer a complaint")
 	default:
-		return fmt.Errorf("set complaint status: unknown status %q", status)
+		return clienterr.Errorf(clienterr.InvalidRequest, "set complaint status: unknown status %q", status)
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE audit_complaints SET status = $1, updated_at = $2 WHERE id = $3`,
 		status, s.opts.Now().UnixMilli(), id)
@@ -314,7 +315,7 @@ func checkUpdated(res sql.Result, err error) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return store.ErrNotFound
+		return store.NotFound("complaint")
 	}
 	return nil
 }

@@ -207,7 +207,7 @@ func (t *Trail) ForgetUser(ctx context.Context, tenantID, endUser string) (int64
 func Lookup(ctx context.Context, db *store.DB, id string, keys *Keyring) (Entry, error) {
 	r, err := scanRow(db.Read().QueryRowContext(ctx, `SELECT `+rowColumns+` FROM audit_records WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Entry{}, fmt.Errorf("audit record %s: %w", id, store.ErrNotFound)
+		return Entry{}, store.NotFound("audit record " + id)
 	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("audit record %s: %w", id, err)

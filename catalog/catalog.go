@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/store"
@@ -81,6 +82,15 @@ type Catalog struct {
 // ErrStatic is returned when the admin API tries to change an entry that
 // the config file defines.
 var ErrStatic = errors.New("defined in the config file")
+
+// staticError is the conflict of changing what the config file defines.
+type staticError struct{ kind, name string }
+
+func (e staticError) Error() string {
+	return fmt.Sprintf("%s %q is defined in the config file; change it there", e.kind, e.name)
+}
+func (staticError) Is(target error) bool       { return target == ErrStatic }
+func (staticError) ClientCode() clienterr.Code { return clienterr.Conflict }
 
 // New loads the stored entries and builds the first router.
 func New(ctx context.Context, opts Options) (*Catalog, error) {
@@ -232,7 +242,7 @@ func toRouting(r config.Routing) upstream.Routing {
 	return out
 }
 
-func nameErr(kind, name string) error { return fmt.Errorf("%s %q: %w", kind, name, ErrStatic) }
+func nameErr(kind, name string) error { return staticError{kind, name} }
 
 func demoUpstream() upstream.Config { return demo.Upstream() }
 func demoModel() upstream.Model     { return demo.Model() }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/store"
 )
@@ -103,6 +105,9 @@ type InvalidError struct{ Err error }
 func (e *InvalidError) Error() string { return "invalid catalog change: " + e.Err.Error() }
 func (e *InvalidError) Unwrap() error { return e.Err }
 
+// ClientCode makes a rejected change a 400 whose message is the error's own.
+func (*InvalidError) ClientCode() clienterr.Code { return clienterr.InvalidRequest }
+
 // save stores value under (kind, name) in tx, or deletes the row when
 // value is nil.
 func save(ctx context.Context, tx *sql.Tx, kind, name string, value any) error {
@@ -112,7 +117,7 @@ func save(ctx context.Context, tx *sql.Tx, kind, name string, value any) error {
 			return fmt.Errorf("delete %s %q: %w", kind, name, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%s %q: %w", kind, name, store.ErrNotFound)
+			return store.NotFound(kind + " " + strconv.Quote(name))
 		}
 		return nil
 	}

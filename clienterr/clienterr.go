@@ -49,6 +49,11 @@ type Error struct {
 	Err        error         // the cause; never sent to the client
 }
 
+// New returns an *Error with a client-safe message and no cause. Declared
+// as a package variable it is a sentinel: errors.Is matches it through any
+// wrapping, and a client sees its message.
+func New(code Code, message string) *Error { return &Error{Code: code, Message: message} }
+
 // Errorf returns an *Error with a client-safe message and no cause. The
 // arguments become part of the message: pass only what the client may see.
 func Errorf(code Code, format string, args ...any) *Error {
@@ -70,16 +75,29 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// NotFoundError is the error of a lookup that found nothing: What names the
-// kind of thing ("tenant", "key", "policy version").
-type NotFoundError struct{ What string }
+// NotFoundError is the error of a lookup that found nothing: What names
+// the thing ("tenant", `upstream "a"`, "policy version 3f2a…") and Err is
+// the sentinel it also matches (store.ErrNotFound).
+type NotFoundError struct {
+	What string
+	Err  error
+}
 
 func (e *NotFoundError) Error() string { return e.What + " not found" }
+func (e *NotFoundError) Unwrap() error { return e.Err }
 
-// As returns err as an *Error: an *Error in its chain as it is, a
-// NotFoundError as a NotFound error naming what was missing, and anything
-// else as an internal error whose cause is kept but whose message reveals
-// nothing.
+// Coded is a domain error type that knows the code a client sees, and
+// whose own text (not the context wrapped around it) is safe to show: a
+// validation problem, a name that is taken.
+type Coded interface {
+	error
+	ClientCode() Code
+}
+
+// As returns err as an *Error: an *Error in its chain as it is; a
+// NotFoundError as a NotFound error naming what was missing; a Coded error
+// with its code and its own text; anything else as an internal error whose
+// cause is kept but whose message reveals nothing.
 func As(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
@@ -88,6 +106,10 @@ func As(err error) *Error {
 	var nf *NotFoundError
 	if errors.As(err, &nf) {
 		return Wrap(NotFound, err, nf.Error())
+	}
+	var c Coded
+	if errors.As(err, &c) {
+		return Wrap(c.ClientCode(), err, c.Error())
 	}
 	return Wrap(Internal, err, "internal error")
 }

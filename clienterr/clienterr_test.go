@@ -21,6 +21,8 @@ func TestAs(t *testing.T) {
 		{"client error", clienterr.Errorf(clienterr.Conflict, "tenant %q exists", "shop"), clienterr.Conflict, `tenant "shop" exists`},
 		{"wrapped client error", fmt.Errorf("create: %w", clienterr.Wrap(clienterr.RateLimited, cause, "slow down")), clienterr.RateLimited, "slow down"},
 		{"not found", fmt.Errorf("get: %w", &clienterr.NotFoundError{What: "tenant"}), clienterr.NotFound, "tenant not found"},
+		{"sentinel", fmt.Errorf("create tenant: %w", errTaken), clienterr.Conflict, "name already taken"},
+		{"coded", fmt.Errorf("validate: %w", badName("x y")), clienterr.InvalidRequest, `name "x y" has a space`},
 		{"internal", fmt.Errorf("open store: %w", cause), clienterr.Internal, "internal error"},
 		{"internal sentinel", fs.ErrPermission, clienterr.Internal, "internal error"},
 	}
@@ -37,6 +39,14 @@ func TestAs(t *testing.T) {
 		})
 	}
 }
+
+var errTaken = clienterr.New(clienterr.Conflict, "name already taken")
+
+// badName is a Coded validation error, as domains declare them.
+type badName string
+
+func (b badName) Error() string              { return fmt.Sprintf("name %q has a space", string(b)) }
+func (badName) ClientCode() clienterr.Code { return clienterr.InvalidRequest }
 
 func TestErrorKeepsCause(t *testing.T) {
 	t.Parallel()

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/safety"
@@ -44,7 +45,7 @@ type Options struct {
 }
 
 // ErrNoReason is returned by Publish and Rollback without a reason.
-var ErrNoReason = errors.New("policy: a reason is required")
+var ErrNoReason error = clienterr.New(clienterr.InvalidRequest, "a reason is required")
 
 // Change says who changes the policy and why; both are recorded.
 type Change struct {
@@ -265,7 +266,7 @@ func (s *Service) Rollback(ctx context.Context, to string, ch Change) (Result, e
 			return Result{}, err
 		}
 	case cur == "":
-		return Result{}, fmt.Errorf("policy: rollback: nothing has been published: %w", store.ErrNotFound)
+		return Result{}, clienterr.Wrap(clienterr.Conflict, store.ErrNotFound, "nothing has been published: there is no version to roll back to")
 	default:
 		b = s.opts.Fallback // the first publish replaced the fallback
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/safety/textnorm"
 )
@@ -35,6 +36,9 @@ type InvalidError struct {
 	Bundle   string // bundle ID
 	Problems []Problem
 }
+
+// ClientCode makes an invalid bundle a 400 whose message names its problems.
+func (*InvalidError) ClientCode() clienterr.Code { return clienterr.InvalidRequest }
 
 func (e *InvalidError) Error() string {
 	var b strings.Builder

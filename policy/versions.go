@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -30,7 +31,7 @@ const (
 
 // ErrConflict is returned when the version in force changed while a
 // rollback was being prepared.
-var ErrConflict = errors.New("policy: the version in force changed meanwhile")
+var ErrConflict error = clienterr.New(clienterr.Conflict, "the policy version in force changed meanwhile; try again")
 
 // versions is the SQL of policy versions, next to the domain it serves.
 type versions struct {
@@ -55,7 +56,7 @@ func (v versions) bundle(ctx context.Context, id string) (*Bundle, error) {
 	var raw string
 	err := v.db.Read().QueryRowContext(ctx, `SELECT files FROM policy_versions WHERE id = $1`, id).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("policy version %s: %w", id, store.ErrNotFound)
+		return nil, store.NotFound("policy version " + id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load policy version %s: %w", id, err)

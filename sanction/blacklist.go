@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -95,7 +96,8 @@ func (s *Service) Blocked(_ context.Context, sub Subject) (*Entry, bool) {
 func (s *Service) HashPhone(phone string) (string, error) {
 	h, err := s.hash.Phone(phone)
 	if err != nil {
-		return "", fmt.Errorf("hash phone: want a mainland mobile number or 5 to 20 digits")
+		return "", &clienterr.Error{Code: clienterr.InvalidRequest, Param: "value", Err: err,
+			Message: "phone: want a mainland mobile number or 5 to 20 digits"}
 	}
 	return h, nil
 }
@@ -106,7 +108,8 @@ func (s *Service) HashPhone(phone string) (string, error) {
 func (s *Service) HashIDNumber(id string) (string, error) {
 	h, err := s.hash.IDNumber(id)
 	if err != nil {
-		return "", errors.New("hash identity number: want 5 to 32 letters and digits")
+		return "", &clienterr.Error{Code: clienterr.InvalidRequest, Param: "value", Err: err,
+			Message: "identity number: want 5 to 32 letters and digits"}
 	}
 	return h, nil
 }
@@ -124,16 +127,16 @@ func isHash(v string) bool {
 // anywhere else.
 func (s *Service) normalise(ctx context.Context, e *Entry, now time.Time) error {
 	if e.Reason == "" || e.CreatedBy == "" {
-		return errors.New("reason and creator are required")
+		return clienterr.Errorf(clienterr.InvalidRequest, "reason and creator are required")
 	}
 	if !e.ExpiresAt.IsZero() && !e.ExpiresAt.After(now) {
-		return errors.New("expiry is in the past")
+		return clienterr.Errorf(clienterr.InvalidRequest, "expiry is in the past")
 	}
 	var err error
 	switch e.Kind {
 	case KindUser, KindDevice:
 		if e.Value == "" || len(e.Value) > MaxValueLen || !utf8.ValidString(e.Value) {
-			err = fmt.Errorf("%s must be 1 to %d bytes of UTF-8", e.Kind, MaxValueLen)
+			err = clienterr.Errorf(clienterr.InvalidRequest, "%s must be 1 to %d bytes of UTF-8", e.Kind, MaxValueLen)
 		} else if e.Kind == KindUser && s.opts.Users != nil {
 			e.Value, err = s.opts.Users.EndUserID(ctx, e.TenantID, e.Value)
 		}
@@ -148,8 +151,11 @@ func (s *Service) normalise(ctx context.Context, e *Entry, now time.Time) error 
 	case KindIP:
 		e.prefix, err = parsePrefix(e.Value)
 		e.Value = e.prefix.String()
+		if err != nil {
+			err = clienterr.Wrap(clienterr.InvalidRequest, err, err.Error())
+		}
 	default:
-		err = fmt.Errorf("kind %q: want user, phone, id_number, ip or device", e.Kind)
+		err = clienterr.Errorf(clienterr.InvalidRequest, "kind %q: want user, phone, id_number, ip or device", e.Kind)
 	}
 	return err
 }
@@ -221,7 +227,7 @@ func (s *Service) RemoveEntry(ctx context.Context, id string) error {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return errors.Join(store.ErrNotFound, err)
+			return errors.Join(store.NotFound("blacklist entry "+id), err)
 		}
 		return s.opts.Bus.PublishTx(ctx, tx, TopicBlacklist, id)
 	})

@@ -6,10 +6,11 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"fmt"
-	"github.com/firebreak/firebreak/internal/idhash"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/firebreak/firebreak/internal/idhash"
 
 	"golang.org/x/sync/singleflight"
 

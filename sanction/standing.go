@@ -16,7 +16,7 @@ import (
 const ActorSystem = "system"
 
 // ErrLifted is returned (wrapped) by Lift for a sanction lifted already.
-var ErrLifted = errors.New("sanction already lifted")
+var ErrLifted error = clienterr.New(clienterr.Conflict, "sanction already lifted")
 
 // Sanction is one entry of a user's sanctions history.
 type Sanction struct {
@@ -236,7 +236,7 @@ func (s *Service) History(ctx context.Context, tenantID, endUserID string, limit
 func (s *Service) Sanction(ctx context.Context, sanctionID string) (*Sanction, error) {
 	sa, err := scanSanction(s.db.QueryRowContext(ctx, `SELECT `+sanctionColumns+` FROM sanctions WHERE id = $1`, sanctionID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("get sanction %s: %w", sanctionID, store.ErrNotFound)
+		return nil, store.NotFound("sanction " + sanctionID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get sanction: %w", err)
@@ -256,7 +256,7 @@ func (s *Service) Lift(ctx context.Context, sanctionID, actor, reason string) (*
 	err := s.db.QueryRowContext(ctx, `SELECT tenant_id, end_user_id FROM sanctions WHERE id = $1`, sanctionID).
 		Scan(&k.tenantID, &k.endUserID)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = store.ErrNotFound
+		return nil, store.NotFound("sanction " + sanctionID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lift sanction %s: %w", sanctionID, err)
@@ -297,10 +297,10 @@ type Imposition struct {
 func (s *Service) Impose(ctx context.Context, im Imposition) (*Sanction, error) {
 	step := Step{Action: im.Action, Duration: im.Duration, Restrict: im.Restrict, Trigger: Trigger{Total: 1}}
 	if err := step.validate(); err != nil {
-		return nil, fmt.Errorf("impose sanction: %w", err)
+		return nil, clienterr.Wrap(clienterr.InvalidRequest, err, "sanction: "+err.Error())
 	}
 	if im.TenantID == "" || im.EndUserID == "" || im.Reason == "" || im.Actor == "" {
-		return nil, errors.New("impose sanction: tenant, end user, reason and actor are required")
+		return nil, clienterr.Errorf(clienterr.InvalidRequest, "tenant, end user, reason and actor are required")
 	}
 	now := s.opts.Now()
 	sa := &Sanction{ID: newID("snc_"), TenantID: im.TenantID, EndUserID: im.EndUserID, Action: im.Action,

@@ -217,7 +217,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, id, code string) error {
 		var enabled bool
 		if err := tx.QueryRowContext(ctx, `SELECT totp_secret, totp_enabled FROM staff WHERE id = $1`, id).
 			Scan(&sealed, &enabled); err != nil {
-			return notFound(err, "confirm totp")
+			return notFound(err, "confirm totp", "TOTP enrolment")
 		}
 		if enabled {
 			return invalidf("TOTP is already set up")
@@ -240,5 +240,5 @@ func (s *Service) ConfirmTOTP(ctx context.Context, id, code string) error {
 func (s *Service) DisableTOTP(ctx context.Context, id string) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE staff SET totp_secret = '', totp_enabled = FALSE, totp_last_step = 0,
 		updated_at = $1 WHERE id = $2`, toMs(s.opts.Now()), id)
-	return changed(res, err, "disable totp")
+	return changed(res, err, "disable totp", "TOTP enrolment")
 }

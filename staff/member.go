@@ -160,7 +160,7 @@ func (s *Service) Create(ctx context.Context, n NewMember) (*Member, error) {
 func (s *Service) Get(ctx context.Context, id string) (*Member, error) {
 	m, err := scanMember(s.db.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM staff WHERE id = $1`, id))
 	if err != nil {
-		return nil, notFound(err, "get staff")
+		return nil, notFound(err, "get staff", "staff member")
 	}
 	return m, nil
 }
@@ -170,7 +170,7 @@ func (s *Service) ByName(ctx context.Context, name string) (*Member, error) {
 	m, err := scanMember(s.db.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM staff WHERE name = $1`,
 		strings.ToLower(strings.TrimSpace(name))))
 	if err != nil {
-		return nil, notFound(err, "get staff by name")
+		return nil, notFound(err, "get staff by name", "staff member")
 	}
 	return m, nil
 }
@@ -226,7 +226,7 @@ func (s *Service) Update(ctx context.Context, id string, p Patch) (*Member, erro
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		m, err := scanMember(tx.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM staff WHERE id = $1`, id))
 		if err != nil {
-			return notFound(err, "update staff")
+			return notFound(err, "update staff", "staff member")
 		}
 		wasAdmin := m.Role == RoleAdmin && m.State == StateActive && !m.Limited()
 		if p.Email != nil {
@@ -289,7 +289,7 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE staff SET password_hash = $1, password_changed_at = $2,
 			failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $3`, hash, now, id)
-		if err := changed(res, err, "set password"); err != nil {
+		if err := changed(res, err, "set password", "staff member"); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE staff_sessions SET revoked_at = $1 WHERE staff_id = $2
@@ -303,7 +303,7 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 func (s *Service) CheckPassword(ctx context.Context, id, password string) (bool, error) {
 	var hash string
 	if err := s.db.QueryRowContext(ctx, `SELECT password_hash FROM staff WHERE id = $1`, id).Scan(&hash); err != nil {
-		return false, notFound(err, "check password")
+		return false, notFound(err, "check password", "staff member")
 	}
 	if hash == "" {
 		return false, nil
@@ -315,5 +315,5 @@ func (s *Service) CheckPassword(ctx context.Context, id, password string) (bool,
 func (s *Service) Unlock(ctx context.Context, id string) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE staff SET failed_logins = 0, locked_until = NULL, updated_at = $1
 		WHERE id = $2`, toMs(s.opts.Now()), id)
-	return changed(res, err, "unlock staff")
+	return changed(res, err, "unlock staff", "staff member")
 }

@@ -157,7 +157,7 @@ func (s *Service) Logout(ctx context.Context, secret string) error {
 func (s *Service) RevokeSession(ctx context.Context, staffID, sessionID string) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE staff_sessions SET revoked_at = $1 WHERE id = $2 AND staff_id = $3
 		AND revoked_at IS NULL`, toMs(s.opts.Now()), sessionID, staffID)
-	return changed(res, err, "revoke session")
+	return changed(res, err, "revoke session", "session")
 }
 
 // Sessions lists a member's sessions that are still open, newest first.

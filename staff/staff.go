@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -32,7 +33,7 @@ var (
 	// ErrInvalid matches every error that rejects a caller's input.
 	ErrInvalid = errors.New("invalid input")
 	// ErrNameTaken: another member has that name.
-	ErrNameTaken = errors.New("staff name taken")
+	ErrNameTaken error = clienterr.New(clienterr.Conflict, "staff name taken")
 	// ErrBadCredentials: wrong name, password, code or token. It never
 	// says which.
 	ErrBadCredentials = errors.New("invalid credentials")
@@ -41,7 +42,7 @@ var (
 	// ErrThrottled: too many login attempts from one source.
 	ErrThrottled = errors.New("too many login attempts")
 	// ErrLastAdmin: the change would leave no active admin.
-	ErrLastAdmin = errors.New("the last active admin cannot be demoted or disabled")
+	ErrLastAdmin error = clienterr.New(clienterr.Conflict, "the last active admin cannot be demoted or disabled")
 	// ErrNoSession: no such session, or it expired or was revoked.
 	ErrNoSession = errors.New("no valid session")
 )
@@ -50,6 +51,9 @@ type invalidError struct{ msg string }
 
 func (e invalidError) Error() string        { return e.msg }
 func (e invalidError) Is(target error) bool { return target == ErrInvalid }
+
+// ClientCode makes a rejected input a 400 whose message is the error's own.
+func (invalidError) ClientCode() clienterr.Code { return clienterr.InvalidRequest }
 
 func invalidf(format string, args ...any) error {
 	return invalidError{msg: fmt.Sprintf(format, args...)}
@@ -205,23 +209,25 @@ func decodeList(s string) ([]string, error) {
 	return l, nil
 }
 
-// notFound maps sql.ErrNoRows to store.ErrNotFound.
-func notFound(err error, what string) error {
+// notFound maps sql.ErrNoRows to the not-found error of thing, and wraps
+// any other error of op.
+func notFound(err error, op, thing string) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+		return store.NotFound(thing)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 func equalHex(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-// changed maps an UPDATE that touched no row to store.ErrNotFound.
-func changed(res sql.Result, err error, what string) error {
+// changed maps an UPDATE that touched no row to the not-found error of
+// thing, and wraps any other error of op.
+func changed(res sql.Result, err error, op, thing string) error {
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+		return store.NotFound(thing)
 	}
 	return nil
 }

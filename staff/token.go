@@ -48,7 +48,7 @@ func (s *Service) CreateToken(ctx context.Context, staffID, name string, ttl tim
 		return nil, "", fmt.Errorf("create token: %w", err)
 	}
 	if _, err := s.token(ctx, t.ID); err != nil {
-		return nil, "", fmt.Errorf("create token: %w", store.ErrNotFound) // no such member
+		return nil, "", store.NotFound("staff member")
 	}
 	return t, secret, nil
 }
@@ -57,7 +57,7 @@ func (s *Service) token(ctx context.Context, id string) (*Token, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM staff_tokens WHERE id = $1`, id)
 	t, err := scanToken(row)
 	if err != nil {
-		return nil, notFound(err, "get token")
+		return nil, notFound(err, "get token", "token")
 	}
 	return t, nil
 }
@@ -117,5 +117,5 @@ func (s *Service) Tokens(ctx context.Context, staffID string) ([]Token, error) {
 func (s *Service) RevokeToken(ctx context.Context, staffID, id string) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE staff_tokens SET revoked_at = $1 WHERE id = $2 AND staff_id = $3
 		AND revoked_at IS NULL`, toMs(s.opts.Now()), id, staffID)
-	return changed(res, err, "revoke token")
+	return changed(res, err, "revoke token", "token")
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 // Dialect names the database behind a DB.
@@ -32,6 +34,11 @@ func (d Dialect) String() string {
 // ErrNotFound is returned (wrapped) by domain stores when a row does not
 // exist. Match it with errors.Is.
 var ErrNotFound = errors.New("not found")
+
+// NotFound returns the error of a lookup that found no what ("tenant",
+// `upstream "a"`): it matches ErrNotFound, and a client sees "<what> not
+// found".
+func NotFound(what string) error { return &clienterr.NotFoundError{What: what, Err: ErrNotFound} }
 
 // Options configures Open. The zero value opens an embedded SQLite database in
 // ./firebreak-data.
