@@ -77,7 +77,8 @@ func BenchmarkAppendOne(b *testing.B) {
 
 // BenchmarkAppendLog measures what each record costs in SQLite's
 // write-ahead log: appends from 16 goroutines per core, as in
-// BenchmarkAppend but with random request ids and 100 end users, on a store whose log is never checkpointed during the
+// BenchmarkAppend but with request ids that grow with time and 100 end
+// users, on a store whose log is never checkpointed during the
 // run, so the log file's size at the end is every byte the commits wrote
 // to it. log-B/record is that size per record; pages/batch the 4 KiB
 // pages one commit wrote.
@@ -88,10 +89,11 @@ func BenchmarkAppendLog(b *testing.B) {
 	walStart := walSize(b, dir)
 	start, cpu := time.Now(), processCPU()
 	b.ResetTimer()
-	// Request ids are random and end users many, as at the gateway: each
-	// record lands on its own page of those indexes.
+	// Request ids grow with time, as the gateway makes them, and end users
+	// are many: each record of a commit lands on its own page of the index
+	// on end users.
 	appendParallel(b, tr, func(r *Record) {
-		r.RequestID = fmt.Sprintf("req_%024x", rand.Uint64())
+		r.RequestID = "req_" + NewID(time.Now())
 		r.EndUser = fmt.Sprintf("user-%d", rand.IntN(100))
 	})
 	b.StopTimer()

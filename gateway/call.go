@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -165,13 +166,14 @@ func (g *Gateway) finish(ctx context.Context, c *call, status int) {
 		}
 	}
 	g.metrics.observe(c, status, d)
-	attrs := []slog.Attr{
+	attrs := make([]slog.Attr, 0, 20) // on the stack: no growing
+	attrs = append(attrs,
 		slog.String("request_id", c.id),
 		slog.String("endpoint", c.endpoint),
 		slog.Int("status", status),
 		slog.String("outcome", c.outcome),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-	}
+	)
 	if c.principal != nil {
 		attrs = append(attrs, slog.String("tenant", c.principal.Tenant.Name), slog.String("key_id", c.principal.Key.ID))
 	}
@@ -206,13 +208,17 @@ func (g *Gateway) finish(ctx context.Context, c *call, status int) {
 }
 
 // requestID keeps a well-formed client-sent X-Request-Id and makes one
-// otherwise.
+// otherwise: the time in milliseconds, then 48 random bits, in hex. Ids
+// that grow with time are added at the end of the audit trail's index on
+// request ids, so that a commit of several records writes one page of it
+// rather than one per record.
 func requestID(r *http.Request) string {
 	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
 		return id
 	}
 	var b [12]byte
-	_, _ = rand.Read(b[:])
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	_, _ = rand.Read(b[6:])
 	return "req_" + hex.EncodeToString(b[:])
 }
 

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -332,4 +333,30 @@ func TestKeyOfOneEndUser(t *testing.T) {
 	if resp := h.do("POST", "/v1/chat/completions", chat("general", "hi", false, `"user":"grace"`), key); resp.StatusCode != 403 {
 		t.Fatalf("acting for another user: status %d, want 403", resp.StatusCode)
 	}
+}
+
+// TestStreamFlushesBeforeWaiting: chunks the upstream sends together go to
+// the client in one write, but a chunk is never held back waiting for the
+// next one. The upstream sends a delta every 1.5 seconds; the client must
+// have the second one's text well before the third is sent.
+func TestStreamFlushesBeforeWaiting(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	const delay = 1500 * time.Millisecond
+	h.ups[0].Push(fakeupstream.Reply{Chunks: []string{"Hello there, ", "my friend, ", "goodbye."}, ChunkDelay: delay})
+	start := time.Now()
+	resp := h.post(chat("general", "hi", true, ""))
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		d, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok || !strings.Contains(d, "my friend") {
+			continue
+		}
+		if at := time.Since(start); at >= 3*delay-delay/3 {
+			t.Fatalf("the second delta reached the client after %v, with the third (sent at %v)", at, 3*delay)
+		}
+		return
+	}
+	t.Fatalf("no second delta: %v", sc.Err())
 }

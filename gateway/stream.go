@@ -293,6 +293,7 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 		return int64(rl.c.promptLen+sr.bytes)/4 + 1 // estimate when the upstream reports none
 	}
 	var tail [][]byte // the finishing chunks, sent once the record is committed
+	flushed := false  // the first chunk went out
 	deadline := time.Now().Add(rl.g.maxStream)
 	for {
 		if time.Now().After(deadline) || sr.bytes > maxCompletionBytes {
@@ -336,9 +337,19 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 		}
 		if finishing || len(tail) > 0 {
 			tail = append(append(tail, pre...), bytes.Clone(data))
-		} else if err := sendAll(ew, pre, data); err != nil {
+		} else if err := queueAll(ew, pre, data); err != nil {
 			rl.c.outcome = "client_gone"
 			return tokens()
+		}
+		// One write to the client for what the upstream sent together:
+		// flush before Next would wait for more, and always the first
+		// chunk, for the time to first byte.
+		if !flushed || !er.Ready() {
+			if err := ew.Flush(); err != nil {
+				rl.c.outcome = "client_gone"
+				return tokens()
+			}
+			flushed = true
 		}
 		if sr.stopped {
 			rl.cancel() // stop the model: nothing more of this answer may leave
@@ -363,7 +374,7 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 		_ = ew.Error(err)
 		return rl.c.tokens
 	}
-	if err := sendAll(ew, tail, nil); err != nil {
+	if err := queueAll(ew, tail, nil); err != nil {
 		rl.c.outcome = "client_gone"
 		return rl.c.tokens
 	}
@@ -374,17 +385,17 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 	return rl.c.tokens
 }
 
-// sendAll sends the chunks, then last unless nil.
-func sendAll(ew *openai.EventWriter, chunks [][]byte, last []byte) error {
+// queueAll queues the chunks, then last unless nil, for the next flush.
+func queueAll(ew *openai.EventWriter, chunks [][]byte, last []byte) error {
 	for _, data := range chunks {
-		if err := ew.Data(data); err != nil {
+		if err := ew.Queue(data); err != nil {
 			return err
 		}
 	}
 	if last == nil {
 		return nil
 	}
-	return ew.Data(last)
+	return ew.Queue(last)
 }
 
 // reviewChunk reviews and labels one chunk and returns what the client may

@@ -80,6 +80,32 @@ func (r *EventReader) Next() (Event, error) {
 	}
 }
 
+// Ready reports whether the next event with data is already read from the
+// input, whole, so that Next will return it without waiting for more
+// input. A writer relaying events can leave its output unflushed while
+// more is ready and flush once, before Next would wait.
+func (r *EventReader) Ready() bool {
+	b, _ := r.r.Peek(r.r.Buffered())
+	hasData := false
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return false // a line not yet whole
+		}
+		line := trimEOL(b[:i+1])
+		b = b[i+1:]
+		switch {
+		case len(line) == 0 && hasData:
+			return true
+		case len(line) > 0:
+			if name, _ := splitField(line); name == "data" {
+				hasData = true
+			}
+		}
+	}
+	return false
+}
+
 func splitField(line []byte) (string, []byte) {
 	if line[0] == ':' {
 		return "", nil
@@ -141,17 +167,27 @@ func NewEventWriter(w http.ResponseWriter) *EventWriter {
 	return &EventWriter{w: w, rc: http.NewResponseController(w)}
 }
 
-// Data writes one "data:" event. data must not contain newlines (JSON
-// produced by encoding/json does not).
+// Data writes one "data:" event and flushes it to the client. data must
+// not contain newlines (JSON produced by encoding/json does not).
 func (e *EventWriter) Data(data []byte) error {
+	if err := e.Queue(data); err != nil {
+		return err
+	}
+	return e.Flush()
+}
+
+// Queue writes one "data:" event without flushing: it reaches the client
+// with the next Flush (or when the response's buffer fills).
+func (e *EventWriter) Queue(data []byte) error {
 	e.buf = append(e.buf[:0], "data: "...)
 	e.buf = append(e.buf, data...)
 	e.buf = append(e.buf, "\n\n"...)
-	if _, err := e.w.Write(e.buf); err != nil {
-		return err
-	}
-	return e.rc.Flush()
+	_, err := e.w.Write(e.buf)
+	return err
 }
+
+// Flush sends what was queued.
+func (e *EventWriter) Flush() error { return e.rc.Flush() }
 
 // JSON writes v as one data event.
 func (e *EventWriter) JSON(v any) error {

@@ -108,3 +108,38 @@ func FuzzEventReader(f *testing.F) {
 		t.Fatal("reader did not stop")
 	})
 }
+
+// TestEventReaderReady: Ready says whether Next can return an event with
+// data from what is already read, without waiting for more input.
+func TestEventReaderReady(t *testing.T) {
+	cases := []struct {
+		name, rest string
+		want       bool
+	}{
+		{"nothing more", "", false},
+		{"whole event", "data: {\"b\":2}\n\n", true},
+		{"whole event, CRLF", "data: x\r\n\r\n", true},
+		{"event without its blank line", "data: x\n", false},
+		{"half a line", "data: {\"b", false},
+		{"comment only", ": keep-alive\n\n", false},
+		{"comment, then event", ": keep-alive\n\ndata: y\n\n", true},
+		{"named event without data", "event: ping\n\n", false},
+		{"field without value", "data\n\n", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewEventReader(strings.NewReader("data: {\"a\":1}\n\n"+tc.rest), 0)
+			if _, err := r.Next(); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Ready(); got != tc.want {
+				t.Fatalf("Ready() = %v, want %v", got, tc.want)
+			}
+			if tc.want {
+				if _, err := r.Next(); err != nil {
+					t.Fatalf("Ready, then Next: %v", err)
+				}
+			}
+		})
+	}
+}
