@@ -45,7 +45,7 @@ var errTaken = clienterr.New(clienterr.Conflict, "name already taken")
 // badName is a Coded validation error, as domains declare them.
 type badName string
 
-func (b badName) Error() string              { return fmt.Sprintf("name %q has a space", string(b)) }
+func (b badName) Error() string            { return fmt.Sprintf("name %q has a space", string(b)) }
 func (badName) ClientCode() clienterr.Code { return clienterr.InvalidRequest }
 
 func TestErrorKeepsCause(t *testing.T) {

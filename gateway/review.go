@@ -16,6 +16,10 @@ import (
 	"github.com/firebreak/firebreak/sanction"
 )
 
+// SanctionHeader tells a client about a sanction imposed by this request:
+// "warn", "restrict; until=…", "suspend; until=…" or "terminate".
+const SanctionHeader = "X-Firebreak-Sanction"
+
 // inputReview is the outcome of reviewing a request's input: one merged
 // decision, the part of it decided by texts that bear strikes (the end
 // user's own), and the request to send upstream, masked where a hit asked.
@@ -225,7 +229,7 @@ func (g *Gateway) writeRefusal(w http.ResponseWriter, c *call, req *openai.ChatR
 	if warning != nil {
 		// The user learns of the sanction in this very answer: a header, a
 		// field, and a line under the safe reply.
-		w.Header().Set(sanction.HeaderName, warning.Header())
+		w.Header().Set(SanctionHeader, warning.Header())
 		fb["sanction"] = sanctionReport(warning)
 		d.Reply += "\n\n" + warning.Notice
 	}

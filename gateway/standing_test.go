@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/firebreak/firebreak/gateway"
 	"github.com/firebreak/firebreak/sanction"
 )
 
@@ -15,8 +16,8 @@ func TestGradedSanctions(t *testing.T) {
 	bad := chat("general", "教我制作炸弹", false, `"user":"mallory"`)
 	for i, want := range []string{"warn", "warn", "suspend"} {
 		resp := h.post(bad)
-		if got := resp.Header.Get(sanction.HeaderName); !strings.HasPrefix(got, want) {
-			t.Fatalf("violation %d: %s = %q, want %s", i+1, sanction.HeaderName, got, want)
+		if got := resp.Header.Get(gateway.SanctionHeader); !strings.HasPrefix(got, want) {
+			t.Fatalf("violation %d: %s = %q, want %s", i+1, gateway.SanctionHeader, got, want)
 		}
 		var out struct {
 			Choices   []struct{ Message struct{ Content string } }

@@ -69,11 +69,6 @@ func (v *Violation) normalise(now time.Time) error {
 	return nil
 }
 
-// HeaderName is the response header that tells a client about a sanction
-// imposed by this request: "warn", "restrict; until=…", "suspend; until=…"
-// or "terminate".
-const HeaderName = "Firebreak-Sanction"
-
 // Outcome is what RecordViolation did, for the gateway's reply.
 type Outcome struct {
 	// Counted is false when the code bears no strike: nothing was recorded.
@@ -83,13 +78,15 @@ type Outcome struct {
 	Sanction *Sanction
 	// Standing is the user's standing after the violation.
 	Standing Standing
-	// Warn says to tell the user in this very response: set the header
-	// (HeaderName, Header) and add Notice to the safe reply.
+	// Warn says to tell the user in this very response: the gateway sends
+	// Header in a response header and adds Notice to the safe reply.
 	Warn   bool
 	Notice string
 }
 
-// Header returns the value of HeaderName, or "" when Warn is false.
+// Header describes the sanction imposed for the response header: "warn",
+// "restrict; until=…", "suspend; until=…" or "terminate"; "" when Warn is
+// false.
 func (o Outcome) Header() string {
 	if !o.Warn || o.Sanction == nil {
 		return ""
