@@ -18,7 +18,9 @@ import (
 )
 
 // adminClient talks to a running server's admin API, so the CLI and the
-// API change the same state and the server's caches see every change.
+// API change the same state and the server's caches see every change. The
+// server records the token's owner as the author of every change. Every
+// command family that manages a server uses it.
 type adminClient struct {
 	base  string
 	token string
@@ -59,42 +61,55 @@ func firstSet(vals ...string) string {
 // do sends one admin call and decodes a 2xx answer into out (when not nil).
 // An error answer becomes an error carrying the server's message.
 func (c *adminClient) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+"/admin/v1"+path, body)
+	resp, err := c.send(ctx, c.http, method, path, in)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("admin API: %w", err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
 		return fmt.Errorf("admin API: %w", err)
 	}
-	if resp.StatusCode >= 300 {
-		var e openai.ErrorBody
-		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("%s (HTTP %d)", e.Error.Message, resp.StatusCode)
-		}
-		return fmt.Errorf("admin API: HTTP %d", resp.StatusCode)
-	}
 	if out != nil && len(raw) > 0 {
 		return json.Unmarshal(raw, out)
 	}
 	return nil
+}
+
+// send sends one admin call with hc and returns the response of a 2xx
+// answer, body unread. An error answer becomes an error carrying the
+// server's message.
+func (c *adminClient) send(ctx context.Context, hc *http.Client, method, path string, in any) (*http.Response, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+"/admin/v1"+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("admin API: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("admin API: %w", err)
+	}
+	if resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var e openai.ErrorBody
+	if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
+		return nil, fmt.Errorf("%s (HTTP %d)", e.Error.Message, resp.StatusCode)
+	}
+	return nil, fmt.Errorf("admin API: HTTP %d", resp.StatusCode)
 }
 
 // print writes v as indented JSON.

@@ -28,12 +28,12 @@ feedback deadline). Each has a deadline; one past it and neither answered nor
 closed is overdue. Answer it here, and the filing app sees the answer at
 GET /v1/complaints/ID.`,
 	}
-	client := apiFlags(cmd)
+	client := adminFlags(cmd)
 	cmd.AddCommand(complaintsListCmd(client), complaintsShowCmd(client), complaintsAnswerCmd(client), complaintsCloseCmd(client))
 	return cmd
 }
 
-func complaintsListCmd(client func() (*apiClient, error)) *cobra.Command {
+func complaintsListCmd(client func() (*adminClient, error)) *cobra.Command {
 	var status, tenant string
 	var overdue bool
 	var limit int
@@ -97,7 +97,7 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-func complaintsShowCmd(client func() (*apiClient, error)) *cobra.Command {
+func complaintsShowCmd(client func() (*adminClient, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show ID",
 		Short:   "Show one complaint in full, with its contact and answer",
@@ -143,7 +143,7 @@ func printComplaint(w io.Writer, c *audit.Complaint, now time.Time) error {
 	return nil
 }
 
-func complaintsAnswerCmd(client func() (*apiClient, error)) *cobra.Command {
+func complaintsAnswerCmd(client func() (*adminClient, error)) *cobra.Command {
 	var text, file string
 	cmd := &cobra.Command{
 		Use:   "answer ID --text TEXT",
@@ -192,7 +192,7 @@ func answerText(cmd *cobra.Command, text, file string) (string, error) {
 	return text, nil
 }
 
-func complaintsCloseCmd(client func() (*apiClient, error)) *cobra.Command {
+func complaintsCloseCmd(client func() (*adminClient, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:     "close ID",
 		Short:   "Close a complaint (no further action)",
@@ -209,7 +209,7 @@ func complaintsCloseCmd(client func() (*apiClient, error)) *cobra.Command {
 }
 
 // updateComplaint sends the change and shows the complaint as it now is.
-func updateComplaint(cmd *cobra.Command, c *apiClient, id string, in admin.ComplaintUpdate) error {
+func updateComplaint(cmd *cobra.Command, c *adminClient, id string, in admin.ComplaintUpdate) error {
 	var got audit.Complaint
 	if err := c.do(cmd.Context(), http.MethodPatch, "/complaints/"+url.PathEscape(id), in, &got); err != nil {
 		return err

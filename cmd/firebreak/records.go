@@ -34,7 +34,7 @@ content the retention policy kept. "records forget" erases that content; the
 records themselves stay, as the six-month log obligation asks, and the hash
 chain still verifies.`,
 	}
-	client := apiFlags(cmd)
+	client := adminFlags(cmd)
 	cmd.AddCommand(recordsSearchCmd(client), recordsExportCmd(client), recordsUserCmd(client), recordsForgetCmd(client))
 	return cmd
 }
@@ -99,7 +99,7 @@ func parseWhen(s string, now time.Time) (string, error) {
 	return "", fmt.Errorf("%q: want YYYY-MM-DD, RFC 3339 or a duration such as 24h", s)
 }
 
-func recordsSearchCmd(client func() (*apiClient, error)) *cobra.Command {
+func recordsSearchCmd(client func() (*adminClient, error)) *cobra.Command {
 	var f recordFilters
 	var limit int
 	cmd := &cobra.Command{
@@ -137,7 +137,7 @@ func recordsSearchCmd(client func() (*apiClient, error)) *cobra.Command {
 
 // searchRecords pages through the admin API until limit records or the
 // last match.
-func searchRecords(cmd *cobra.Command, c *apiClient, q url.Values, limit int) ([]audit.Entry, error) {
+func searchRecords(cmd *cobra.Command, c *adminClient, q url.Values, limit int) ([]audit.Entry, error) {
 	es := []audit.Entry{}
 	for len(es) < limit {
 		want := min(limit-len(es), maxSearchPage)
@@ -179,7 +179,7 @@ func recordCode(r audit.Record) string {
 	return in + "/" + out
 }
 
-func recordsExportCmd(client func() (*apiClient, error)) *cobra.Command {
+func recordsExportCmd(client func() (*adminClient, error)) *cobra.Command {
 	var f recordFilters
 	var format string
 	cmd := &cobra.Command{
@@ -212,7 +212,7 @@ func recordsExportCmd(client func() (*apiClient, error)) *cobra.Command {
 // exportRecords copies the export as it arrives. It has no overall
 // timeout, since an export of months can take long; the command's
 // context cancels it.
-func exportRecords(cmd *cobra.Command, c *apiClient, q url.Values) error {
+func exportRecords(cmd *cobra.Command, c *adminClient, q url.Values) error {
 	resp, err := c.send(cmd.Context(), &http.Client{Transport: c.http.Transport}, http.MethodGet, "/audit/export?"+q.Encode(), nil)
 	if err != nil {
 		return err
@@ -225,7 +225,7 @@ func exportRecords(cmd *cobra.Command, c *apiClient, q url.Values) error {
 	return nil
 }
 
-func recordsUserCmd(client func() (*apiClient, error)) *cobra.Command {
+func recordsUserCmd(client func() (*adminClient, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:   "user TENANT USER",
 		Short: "Data-subject access: every record of one user, with the content kept",
@@ -285,7 +285,7 @@ func indent(s string) string {
 	return strings.ReplaceAll(s, "\n", "\n          ")
 }
 
-func recordsForgetCmd(client func() (*apiClient, error)) *cobra.Command {
+func recordsForgetCmd(client func() (*adminClient, error)) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
 		Use:   "forget TENANT USER --yes",

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,81 +16,8 @@ import (
 
 	"github.com/firebreak/firebreak/admin"
 	"github.com/firebreak/firebreak/config"
-	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/sanction"
 )
-
-// apiClient is an adminClient that can also stream an answer (exports)
-// through an http.Client of the caller's choice. The server records the
-// token's owner as the author of every change.
-type apiClient struct {
-	*adminClient
-}
-
-// apiFlags adds --server, --admin-token and --json to cmd.
-func apiFlags(cmd *cobra.Command) func() (*apiClient, error) {
-	client := adminFlags(cmd)
-	return func() (*apiClient, error) {
-		c, err := client()
-		if err != nil {
-			return nil, err
-		}
-		return &apiClient{adminClient: c}, nil
-	}
-}
-
-// do sends one admin call and decodes a 2xx answer into out (when not nil).
-func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
-	resp, err := c.send(ctx, c.http, method, path, in)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return fmt.Errorf("admin API: %w", err)
-	}
-	if out != nil && len(raw) > 0 {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
-}
-
-// send sends one admin call with hc and returns the response of a 2xx
-// answer, body unread. An error answer becomes an error carrying the
-// server's message.
-func (c *apiClient) send(ctx context.Context, hc *http.Client, method, path string, in any) (*http.Response, error) {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return nil, fmt.Errorf("encode request: %w", err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+"/admin/v1"+path, body)
-	if err != nil {
-		return nil, fmt.Errorf("admin API: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("admin API: %w", err)
-	}
-	if resp.StatusCode < 300 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	var e openai.ErrorBody
-	if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-		return nil, fmt.Errorf("%s (HTTP %d)", e.Error.Message, resp.StatusCode)
-	}
-	return nil, fmt.Errorf("admin API: HTTP %d", resp.StatusCode)
-}
 
 // userPath is the admin path of an end user: the operator's user id within
 // a tenant (id or name).
@@ -113,7 +38,7 @@ and let a person impose or lift one, with a reason on record.
 A user is named by the tenant (id or name) and the operator's own user id,
 the one the app sends as "user" in chat requests.`,
 	}
-	client := apiFlags(cmd)
+	client := adminFlags(cmd)
 	cmd.AddCommand(sanctionsShowCmd(client), sanctionsImposeCmd(client), sanctionsLiftCmd(client))
 	return cmd
 }
@@ -127,7 +52,7 @@ type standingView struct {
 	Violations []admin.Violation `json:"violations"`
 }
 
-func sanctionsShowCmd(client func() (*apiClient, error)) *cobra.Command {
+func sanctionsShowCmd(client func() (*adminClient, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show TENANT USER",
 		Short:   "Show a user's standing, sanctions history and recent violations",
@@ -227,7 +152,7 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-func sanctionsImposeCmd(client func() (*apiClient, error)) *cobra.Command {
+func sanctionsImposeCmd(client func() (*adminClient, error)) *cobra.Command {
 	var action, reason string
 	var dur time.Duration
 	var rpm int
@@ -295,7 +220,7 @@ func imposeInput(action, reason string, dur time.Duration, rpm int, models []str
 		Restrict: sanction.Restriction{RPM: rpm, Models: models}}, nil
 }
 
-func sanctionsLiftCmd(client func() (*apiClient, error)) *cobra.Command {
+func sanctionsLiftCmd(client func() (*adminClient, error)) *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{
 		Use:     "lift SANCTION_ID --reason TEXT",
@@ -335,12 +260,12 @@ number is refused on every replica at once. An entry applies to one tenant
 (--tenant) or to all. Phone and identity numbers are sent in plain and stored
 only as a keyed hash, so a listing shows the hash.`,
 	}
-	client := apiFlags(cmd)
+	client := adminFlags(cmd)
 	cmd.AddCommand(blacklistListCmd(client), blacklistAddCmd(client), blacklistRemoveCmd(client))
 	return cmd
 }
 
-func blacklistListCmd(client func() (*apiClient, error)) *cobra.Command {
+func blacklistListCmd(client func() (*adminClient, error)) *cobra.Command {
 	var tenant, kind string
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -382,7 +307,7 @@ func setIf(q url.Values, key, val string) {
 	}
 }
 
-func blacklistAddCmd(client func() (*apiClient, error)) *cobra.Command {
+func blacklistAddCmd(client func() (*adminClient, error)) *cobra.Command {
 	var in admin.BlacklistEntry
 	var kind string
 	var expires time.Duration
@@ -428,7 +353,7 @@ func blacklistAddCmd(client func() (*apiClient, error)) *cobra.Command {
 	return cmd
 }
 
-func blacklistRemoveCmd(client func() (*apiClient, error)) *cobra.Command {
+func blacklistRemoveCmd(client func() (*adminClient, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:     "remove ID",
 		Short:   "Remove a blacklist entry at once",
