@@ -38,7 +38,7 @@ type Config struct {
 	Database string `yaml:"database"`
 	// WALLimit caps the embedded SQLite database's write-ahead log file, in
 	// bytes; it is checkpointed in the background and cut at half of it.
-	// Default 64 MiB (0). Unused with PostgreSQL.
+	// Default 64 MiB. Unused with PostgreSQL.
 	WALLimit int64 `yaml:"wal_limit"`
 	// Redis is a Redis URL (redis://127.0.0.1:6379/0). When set, rate and
 	// concurrency limits are exact across replicas. Default "".
@@ -262,6 +262,8 @@ func Default() Config {
 		},
 		Users: Users{Header: "X-Firebreak-User"},
 		Audit: Audit{Keep: 180 * 24 * time.Hour, Clean: "hash", Flagged: "encrypted", ComplaintDeadline: 15 * 24 * time.Hour},
+		Identity: Identity{MinorDailyRequests: 50, MinorQuietHours: "22:00-06:00", TimeZone: "Asia/Shanghai"},
+		WALLimit: 64 << 20,
 	}
 }
 

@@ -25,7 +25,7 @@ func Settings() []Setting {
 		str("admin-listen", "separate address for the admin API (default: under /admin/ on --listen)", func(c *Config) *string { return &c.AdminListen }),
 		str("data", "data folder for the embedded database", func(c *Config) *string { return &c.Data }),
 		str("database", "PostgreSQL DSN (postgres://…); empty for embedded SQLite", func(c *Config) *string { return &c.Database }),
-		i64("wal-limit", "largest size of the SQLite write-ahead log file, in bytes (default 64 MiB)", func(c *Config) *int64 { return &c.WALLimit }),
+		i64("wal-limit", "largest size of the SQLite write-ahead log file, in bytes", func(c *Config) *int64 { return &c.WALLimit }),
 		str("redis", "Redis URL for limits that are exact across replicas", func(c *Config) *string { return &c.Redis }),
 		str("secret-file", "file of the server secret that keys hashes of phone and ID numbers (default <data>/server.secret)", func(c *Config) *string { return &c.SecretFile }),
 		str("client-ip-header", "header a trusted proxy sets to the client address (e.g. X-Forwarded-For)", func(c *Config) *string { return &c.ClientIPHeader }),

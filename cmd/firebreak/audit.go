@@ -22,10 +22,11 @@ import (
 func offlineFlags(cmd *cobra.Command) func() (config.Config, error) {
 	var path string
 	cmd.PersistentFlags().StringVar(&path, "config", "", "YAML configuration file (env FIREBREAK_CONFIG)")
+	def := config.Default()
 	for _, name := range []string{"data", "database"} {
 		for _, s := range config.Settings() {
 			if s.Flag == name {
-				cmd.PersistentFlags().String(s.Flag, "", s.Usage+" (env "+s.Env+")")
+				cmd.PersistentFlags().String(s.Flag, s.Get(&def), s.Usage+" (env "+s.Env+")")
 			}
 		}
 	}
@@ -42,7 +43,7 @@ func newAuditCmd() *cobra.Command {
 		if err != nil {
 			return nil, cfg, err
 		}
-		db, err := store.Open(ctx, store.Options{DSN: cfg.Database, DataDir: cfg.Data})
+		db, err := openExisting(ctx, cfg)
 		return db, cfg, err
 	}
 	var pubFiles []string

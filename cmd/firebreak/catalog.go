@@ -58,7 +58,10 @@ func newUpstreamsCmd() *cobra.Command {
 			}
 			u.Name, u.HeadersEnv = args[0], headerEnv
 			u.ConnectTimeout, u.FirstByteTimeout, u.IdleTimeout = config.Duration(connect), config.Duration(firstByte), config.Duration(idle)
-			return c.do(cmd.Context(), http.MethodPut, "/upstreams/"+url.PathEscape(u.Name), u, nil)
+			if err := c.do(cmd.Context(), http.MethodPut, "/upstreams/"+url.PathEscape(u.Name), u, nil); err != nil {
+				return err
+			}
+			return c.say("Upstream %s set: %s. Models that name it use it now.\n", u.Name, u.BaseURL)
 		},
 	}
 	set.Flags().StringVar(&u.BaseURL, "base-url", "", "OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
@@ -70,21 +73,34 @@ func newUpstreamsCmd() *cobra.Command {
 	set.Flags().DurationVar(&firstByte, "first-byte-timeout", 0, "time to response headers (default 60s)")
 	set.Flags().DurationVar(&idle, "idle-timeout", 0, "longest gap between stream chunks (default 60s)")
 	_ = set.MarkFlagRequired("base-url")
-	cmd.AddCommand(set, deleteCmd(client, "upstreams", "Remove an upstream"))
+	cmd.AddCommand(set, removeCmd(client, "delete NAME", "Remove an upstream", "upstreams", "upstream"))
 	return cmd
 }
 
-func deleteCmd(client func() (*adminClient, error), path, short string) *cobra.Command {
-	return &cobra.Command{
-		Use: "delete NAME", Short: short, Args: cobra.ExactArgs(1),
+// removeCmd is a command ("delete NAME", "revoke KEY_ID") that deletes or
+// revokes the noun at path/ARG for good: it asks for --yes, then says what
+// it did ("Deleted upstream a.").
+func removeCmd(client func() (*adminClient, error), use, short, path, noun string) *cobra.Command {
+	var yes bool
+	verb := strings.Fields(use)[0]
+	cmd := &cobra.Command{
+		Use: use + " --yes", Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !yes {
+				return fmt.Errorf("%s %s %s: this cannot be undone; pass --yes to confirm", verb, noun, args[0])
+			}
 			c, err := client()
 			if err != nil {
 				return err
 			}
-			return c.do(cmd.Context(), http.MethodDelete, "/"+path+"/"+url.PathEscape(args[0]), nil, nil)
+			if err := c.do(cmd.Context(), http.MethodDelete, "/"+path+"/"+url.PathEscape(args[0]), nil, nil); err != nil {
+				return err
+			}
+			return c.say("%s %s %s.\n", strings.ToUpper(verb[:1])+verb[1:]+"d", noun, args[0])
 		},
 	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "confirm")
+	return cmd
 }
 
 func newModelsCmd() *cobra.Command {
@@ -131,14 +147,21 @@ func newModelsCmd() *cobra.Command {
 				up, model, _ := strings.Cut(t, ":")
 				m.Targets = append(m.Targets, config.Target{Upstream: up, Model: model})
 			}
-			return c.do(cmd.Context(), http.MethodPut, "/models/"+url.PathEscape(m.Name), m, nil)
+			if err := c.do(cmd.Context(), http.MethodPut, "/models/"+url.PathEscape(m.Name), m, nil); err != nil {
+				return err
+			}
+			ts := make([]string, len(m.Targets))
+			for i, t := range m.Targets {
+				ts[i] = t.Upstream + ":" + t.Model
+			}
+			return c.say("Model %s set: served by %s.\n", m.Name, strings.Join(ts, ", "))
 		},
 	}
 	set.Flags().StringVar(&m.Domain, "domain", "general", "the field the model serves: general, edu, medical, office …")
 	set.Flags().StringVar(&m.Description, "description", "", "shown in the model list")
 	set.Flags().StringArrayVar(&targets, "target", nil, "UPSTREAM[:MODEL] serving this model; repeat for replicas")
 	_ = set.MarkFlagRequired("target")
-	cmd.AddCommand(set, deleteCmd(client, "models", "Remove a public model"))
+	cmd.AddCommand(set, removeCmd(client, "delete NAME", "Remove a public model", "models", "model"))
 	return cmd
 }
 
@@ -179,7 +202,10 @@ func newRoutingCmd() *cobra.Command {
 			if err := yaml.Unmarshal(b, &rt); err != nil { // YAML is a superset of JSON
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			return c.do(cmd.Context(), http.MethodPut, "/routing", rt, nil)
+			if err := c.do(cmd.Context(), http.MethodPut, "/routing", rt, nil); err != nil {
+				return err
+			}
+			return c.say("Routing rules replaced: general model %s, %d domain rule(s).\n", rt.General, len(rt.Domains))
 		},
 	})
 	return cmd

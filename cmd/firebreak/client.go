@@ -112,6 +112,16 @@ func (c *adminClient) send(ctx context.Context, hc *http.Client, method, path st
 	return nil, fmt.Errorf("admin API: HTTP %d", resp.StatusCode)
 }
 
+// say tells a person what a command did; with --json it says nothing, so
+// the output stays JSON.
+func (c *adminClient) say(format string, args ...any) error {
+	if c.json {
+		return nil
+	}
+	_, err := fmt.Fprintf(c.out, format, args...)
+	return err
+}
+
 // print writes v as indented JSON.
 func (c *adminClient) print(v any) error {
 	enc := json.NewEncoder(c.out)

@@ -366,7 +366,7 @@ func trailRecord(ctx context.Context, cfg config.Config, id string) (*label.Reco
 func openExisting(ctx context.Context, cfg config.Config) (*store.DB, error) {
 	opts := store.Options{DSN: cfg.Database, DataDir: cfg.Data}
 	if !store.Exists(opts) {
-		return nil, fmt.Errorf("no database in %s (give --data or --database)", cfg.Data)
+		return nil, fmt.Errorf("no Firebreak database in %s: run where `firebreak serve` keeps its data folder, or give --data DIR (--database for PostgreSQL)", cfg.Data)
 	}
 	return store.Open(ctx, opts)
 }

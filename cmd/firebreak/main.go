@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // time zones (identity.time_zone) on hosts without a zone database
 )
 
 func main() {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -168,8 +169,14 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	out, _ = s.cli(t, "keys", "list", "shop")
 	keyID := strings.Fields(strings.Split(out, "\n")[1])[0]
-	if _, err := s.cli(t, "keys", "revoke", keyID); err != nil {
-		t.Fatal(err)
+	if _, err := s.cli(t, "keys", "revoke", keyID); err == nil || !strings.Contains(err.Error(), "--yes") {
+		t.Fatalf("revoke without --yes: %v", err)
+	}
+	if resp, _ := s.chat(t, shopKey, `{"messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 200 {
+		t.Fatalf("key revoked without --yes: %d", resp.StatusCode)
+	}
+	if out, err := s.cli(t, "keys", "revoke", keyID, "--yes"); err != nil || !strings.Contains(out, "Revoked key "+keyID) {
+		t.Fatalf("keys revoke: %v\n%s", err, out)
 	}
 	if resp, _ := s.chat(t, shopKey, `{"messages":[{"role":"user","content":"hi"}]}`); resp.StatusCode != 401 {
 		t.Fatalf("revoked key: %d", resp.StatusCode)
@@ -181,11 +188,11 @@ func TestServeEndToEnd(t *testing.T) {
 	// Connect a real upstream: the demo steps aside.
 	up := fakeupstream.New(fakeupstream.Options{Default: fakeupstream.Reply{Text: "from the real model"}})
 	t.Cleanup(up.Close)
-	if _, err := s.cli(t, "upstreams", "set", "local", "--base-url", up.URL); err != nil {
-		t.Fatal(err)
+	if out, err := s.cli(t, "upstreams", "set", "local", "--base-url", up.URL); err != nil || !strings.Contains(out, "Upstream local set") {
+		t.Fatalf("upstreams set: %v\n%s", err, out)
 	}
-	if _, err := s.cli(t, "models", "set", "general", "--target", "local:fake-model"); err != nil {
-		t.Fatal(err)
+	if out, err := s.cli(t, "models", "set", "general", "--target", "local:fake-model"); err != nil || !strings.Contains(out, "Model general set: served by local:fake-model") {
+		t.Fatalf("models set: %v\n%s", err, out)
 	}
 	resp, body = s.chat(t, s.key, `{"model":"general","messages":[{"role":"user","content":"hi"}]}`)
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "from the real model") {
@@ -214,6 +221,51 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(data, "firebreak.db")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFirstStartCredentials: a first start that fails (the port is taken)
+// prints no credentials and uses none up, the next start prints them, and
+// a new bootstrap token issued from the data folder works on the running
+// server while the old one stops working.
+func TestFirstStartCredentials(t *testing.T) {
+	data := t.TempDir()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"serve", "--listen", taken.Addr().String(), "--data", data, "--log-level", "warn"}, &out, io.Discard)
+	taken.Close()
+	if err == nil || strings.Contains(out.String(), "Admin token") || strings.Contains(out.String(), "API key") {
+		t.Fatalf("failed start: %v\n%s", err, out.String())
+	}
+	s := startServer(t, "--data", data)
+	if s.bootstrap == "" || s.key == "" {
+		t.Fatalf("the start after a failed one printed no credentials:\n%s", s.stdout)
+	}
+
+	out.Reset()
+	if err := run(context.Background(), []string{"bootstrap-token", "--data", data}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	fresh := regexp.MustCompile(`fba_\S+`).FindString(out.String())
+	if fresh == "" || fresh == s.bootstrap {
+		t.Fatalf("bootstrap-token printed:\n%s", out.String())
+	}
+	createAdmin := func(token, name string) error {
+		return run(context.Background(), []string{"staff", "create", "--name", name, "--role", "admin", "--email", name + "@example.com",
+			"--server", s.url, "--admin-token", token}, io.Discard, io.Discard)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for err := createAdmin(fresh, "bob"); err != nil; err = createAdmin(fresh, "bob") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the new bootstrap token does not work on the running server: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := createAdmin(s.bootstrap, "carol"); err == nil {
+		t.Fatal("the replaced bootstrap token still works")
 	}
 }
 
@@ -270,11 +322,31 @@ func TestPrintConfigRedacts(t *testing.T) {
 	if strings.Contains(got, "sk-very-secret") || !strings.Contains(got, "listen: 127.0.0.1:9999") || !strings.Contains(got, "data: /tmp/x") {
 		t.Fatalf("print-config:\n%s", got)
 	}
+	// Documented defaults are shown as they apply, not as zero values.
+	for _, want := range []string{"minor_daily_requests: 50", `minor_quiet_hours: 22:00-06:00`, "time_zone: Asia/Shanghai", "wal_limit: 67108864"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("print-config lacks %q:\n%s", want, got)
+		}
+	}
 	// A key written in the file itself is refused, naming the fix.
 	os.WriteFile(cfg, []byte("upstreams:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n    api_key: sk-in-the-file\n"), 0o600)
 	err := run(context.Background(), []string{"serve", "--config", cfg, "--print-config"}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "api_key_env") || strings.Contains(err.Error(), "sk-in-the-file") {
 		t.Fatalf("a literal api_key: %v", err)
+	}
+}
+
+// TestOfflineCommandNeedsData: an offline command run where there is no
+// data folder says what is missing and creates nothing.
+func TestOfflineCommandNeedsData(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "nothing-here")
+	err := run(context.Background(), []string{"audit", "verify", "--data", dir}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no Firebreak database") || !strings.Contains(err.Error(), "--data") {
+		t.Fatalf("audit verify without a data folder: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("audit verify created %s: %v", dir, err)
 	}
 }
 

@@ -23,6 +23,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.AddCommand(
 		newServeCmd(),
+		newBootstrapTokenCmd(),
 		newVersionCmd(),
 		newScanCmd(),
 		newTenantsCmd(),

@@ -28,9 +28,9 @@ Settings come from defaults, then the YAML file named by --config
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "YAML configuration file (env FIREBREAK_CONFIG)")
 	cmd.Flags().BoolVar(&printConfig, "print-config", false, "print the effective configuration, secrets redacted, and exit")
-	settings := config.Settings()
+	settings, def := config.Settings(), config.Default()
 	for _, s := range settings {
-		cmd.Flags().String(s.Flag, "", s.Usage+" (env "+s.Env+")")
+		cmd.Flags().String(s.Flag, s.Get(&def), s.Usage+" (env "+s.Env+")")
 	}
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadConfig(cmd, configPath, settings)

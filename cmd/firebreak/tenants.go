@@ -72,16 +72,8 @@ func newTenantsCmd() *cobra.Command {
 		},
 	}
 	up.bind(update)
-	cmd.AddCommand(create, update, &cobra.Command{
-		Use: "delete TENANT", Short: "Delete a tenant with its keys and end users", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
-			return c.do(cmd.Context(), http.MethodDelete, "/tenants/"+url.PathEscape(args[0]), nil, nil)
-		},
-	})
+	cmd.AddCommand(create, update, removeCmd(client, "delete TENANT", "Delete a tenant with its keys and end users",
+		"tenants", "tenant"))
 	return cmd
 }
 
@@ -214,16 +206,7 @@ func newKeysCmd() *cobra.Command {
 	create.Flags().DurationVar(&expires, "expires", 0, "expire after this long, e.g. 720h (default never)")
 	create.Flags().StringVar(&endUser, "end-user", "", "make a key of one end user (the operator's id for them); default a service key")
 	limits.bind(create, "")
-	cmd.AddCommand(create, &cobra.Command{
-		Use: "revoke KEY_ID", Short: "Revoke a key at once", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := client()
-			if err != nil {
-				return err
-			}
-			return c.do(cmd.Context(), http.MethodDelete, "/keys/"+url.PathEscape(args[0]), nil, nil)
-		},
-	})
+	cmd.AddCommand(create, removeCmd(client, "revoke KEY_ID", "Revoke a key at once", "keys", "key"))
 	return cmd
 }
 
