@@ -10,6 +10,7 @@ package admin
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/staff"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options configure the admin API. Accounts, Catalog and Staff are required.
@@ -46,9 +48,12 @@ type Options struct {
 	// /admin/v1/debug/pprof/ to staff with the node.profile permission
 	// (admins), each download recorded as a staff action. Default false.
 	Profiling bool
-	// Logger receives one line per admin call (who, what, outcome).
-	// Default: discard.
+	// Logger receives one line per admin call (who, what, outcome), and
+	// one per failed authentication (never the token). Default: discard.
 	Logger *slog.Logger
+	// Registerer receives the admin API's metrics
+	// (firebreak_admin_auth_failures_total). Default: a private registry.
+	Registerer prometheus.Registerer
 	// Now is the clock of action records. Default time.Now.
 	Now func() time.Time
 }
@@ -64,6 +69,7 @@ type API struct {
 	policy     *policy.Service
 	profiling  bool
 	log        *slog.Logger
+	authFails  *prometheus.CounterVec
 	now        func() time.Time
 	table      []*route
 	mux        *http.ServeMux
@@ -80,9 +86,17 @@ func New(opts Options) (*API, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Registerer == nil {
+		opts.Registerer = prometheus.NewRegistry()
+	}
+	authFails := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "firebreak_admin_auth_failures_total",
+		Help: "Admin API calls refused for a missing or invalid token, by reason."}, []string{"reason"})
+	if err := opts.Registerer.Register(authFails); err != nil {
+		return nil, fmt.Errorf("admin: metrics: %w", err)
+	}
 	a := &API{accounts: opts.Accounts, catalog: opts.Catalog, staff: opts.Staff, sanctions: opts.Sanctions,
 		trail: opts.Trail, complaints: opts.Complaints, policy: opts.Policy, profiling: opts.Profiling,
-		log: opts.Logger, now: opts.Now}
+		log: opts.Logger, authFails: authFails, now: opts.Now}
 	a.routes()
 	return a, nil
 }
@@ -167,6 +181,13 @@ func (a *API) routes() {
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p, err := a.authenticate(r)
 	if err != nil {
+		reason := "invalid"
+		if bearer(r) == "" {
+			reason = "missing"
+		}
+		a.authFails.WithLabelValues(reason).Inc()
+		a.log.Warn("admin authentication failed", "method", r.Method, "path", r.URL.Path, "reason", reason,
+			"remote", r.RemoteAddr, "status", clienterr.As(err).Code)
 		openai.WriteError(w, err)
 		if a.trail != nil && r.Header.Get("Authorization") != "" {
 			a.record(r, nil, "authenticate", http.StatusUnauthorized, &actionNote{})

@@ -54,11 +54,20 @@ func PrincipalFrom(ctx context.Context) *staff.Principal {
 // actor names who makes a change: the authenticated person.
 func actor(r *http.Request) string { return PrincipalFrom(r.Context()).Actor() }
 
+// bearer is the token of "Authorization: Bearer <token>", or "".
+func bearer(r *http.Request) string {
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	if h == "Bearer" {
+		return ""
+	}
+	token, _ := strings.CutPrefix(h, "Bearer ")
+	return strings.TrimSpace(token)
+}
+
 // authenticate finds the caller of an admin call: a personal staff token,
 // or the bootstrap token (which may only create admins).
 func (a *API) authenticate(r *http.Request) (*staff.Principal, error) {
-	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	token = strings.TrimSpace(token)
+	token := bearer(r)
 	if token == "" {
 		return nil, clienterr.Errorf(clienterr.InvalidAPIKey, "missing token: send 'Authorization: Bearer <personal admin token>'")
 	}

@@ -1,8 +1,15 @@
 package admin_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/firebreak/firebreak/admin"
 
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/staff"
@@ -100,4 +107,46 @@ func TestStaffAuthorization(t *testing.T) {
 			t.Fatalf("disabled bootstrap token: %d", st)
 		}
 	})
+}
+
+// TestFailedAuthenticationIsLoggedAndCounted: a call with a missing or
+// wrong token leaves a log line (without the token) and counts.
+func TestFailedAuthenticationIsLoggedAndCounted(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		var logs bytes.Buffer
+		reg := prometheus.NewRegistry()
+		c := newAPIWith(t, db, func(o *admin.Options) {
+			o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			o.Registerer = reg
+		})
+		for _, token := range []string{"", "fbs_wrong-token-value", "not-even-a-token"} {
+			if st, _ := c.as(token).raw("GET", "/admin/v1/tenants", ""); st != 401 {
+				t.Fatalf("token %q: status %d", token, st)
+			}
+		}
+		if n := strings.Count(logs.String(), "admin authentication failed"); n != 3 || strings.Contains(logs.String(), "wrong-token-value") {
+			t.Errorf("%d log lines:\n%s", n, logs.String())
+		}
+		for reason, want := range map[string]float64{"missing": 1, "invalid": 2} {
+			if got := failures(t, reg, reason); got != want {
+				t.Errorf("failures %s = %v, want %v", reason, got, want)
+			}
+		}
+	})
+}
+
+func failures(t *testing.T, reg *prometheus.Registry, reason string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if mf.GetName() == "firebreak_admin_auth_failures_total" && m.GetLabel()[0].GetValue() == reason {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }

@@ -32,14 +32,21 @@ type Hit struct {
 	Action   safety.Action `json:"action"`
 }
 
-// Hits converts engine hits to audit hits.
+// Hits converts engine hits to audit hits. A lexicon term whose id is its
+// own text is not named: the record would repeat in plain text what the
+// user wrote, which the record keeps only as a hash or sealed. Rules,
+// detectors and terms with ids of their own are named.
 func Hits(hs []safety.Hit) []Hit {
 	if len(hs) == 0 {
 		return nil
 	}
 	out := make([]Hit, len(hs))
 	for i, h := range hs {
-		out[i] = Hit{Detector: h.Detector, Rule: h.Rule, Code: h.Code, Action: h.Action}
+		rule := h.Rule
+		if rule == h.Term && h.Detector == "lexicon" {
+			rule = ""
+		}
+		out[i] = Hit{Detector: h.Detector, Rule: rule, Code: h.Code, Action: h.Action}
 	}
 	return out
 }

@@ -159,3 +159,35 @@ func TestCompromisedUpstream(t *testing.T) {
 		t.Errorf("duplicate key in a whole answer: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestAnswersNameThePublicModel: the client sees the public model's name,
+// not the upstream's, in whole answers and in every chunk.
+func TestAnswersNameThePublicModel(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	body, _ := io.ReadAll(h.post(chat("general", "hi", false, "")).Body)
+	var out struct{ Model string }
+	if err := json.Unmarshal(body, &out); err != nil || out.Model != "general" || strings.Contains(string(body), "fake-model") {
+		t.Errorf("answer names %q: %s", out.Model, body)
+	}
+	for _, e := range sse(t, h.post(chat("general", "hi", true, `"stream_options":{"include_usage":true}`)).Body) {
+		if e == "[DONE]" {
+			continue
+		}
+		var c struct{ Model string }
+		if err := json.Unmarshal([]byte(e), &c); err != nil || c.Model != "general" {
+			t.Errorf("chunk names %q: %s", c.Model, e)
+		}
+	}
+}
+
+// TestClientRequestIDIsNotTheRecordID: two requests sending the same
+// X-Request-Id get two ids of the gateway's own.
+func TestClientRequestIDIsNotTheRecordID(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	same := map[string]string{"X-Request-Id": "dup-1"}
+	a := h.doWith("POST", "/v1/chat/completions", chat("general", "hi", false, ""), same).Header.Get("X-Request-Id")
+	b := h.doWith("POST", "/v1/chat/completions", chat("general", "hi", false, ""), same).Header.Get("X-Request-Id")
+	if a == "dup-1" || b == "dup-1" || a == b || !strings.HasPrefix(a, "req_") {
+		t.Errorf("request ids %q and %q", a, b)
+	}
+}

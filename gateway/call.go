@@ -24,6 +24,7 @@ import (
 // prompt or answer text.
 type call struct {
 	id        string
+	clientID  string // the client's own X-Request-Id, if well formed
 	endpoint  string
 	start     time.Time
 	principal *account.Principal
@@ -93,7 +94,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // authentication, panic recovery, one log line and metrics.
 func (g *Gateway) api(endpoint string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{id: requestID(r), endpoint: endpoint, start: time.Now()}
+		c := &call{id: newRequestID(), clientID: clientRequestID(r), endpoint: endpoint, start: time.Now()}
 		sw := &statusWriter{ResponseWriter: w}
 		sw.Header().Set("X-Request-Id", c.id)
 		g.metrics.inflight.Inc()
@@ -174,6 +175,9 @@ func (g *Gateway) finish(ctx context.Context, c *call, status int) {
 		slog.String("outcome", c.outcome),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 	)
+	if c.clientID != "" {
+		attrs = append(attrs, slog.String("client_request_id", c.clientID))
+	}
 	if c.principal != nil {
 		attrs = append(attrs, slog.String("tenant", c.principal.Tenant.Name), slog.String("key_id", c.principal.Key.ID))
 	}
@@ -207,19 +211,28 @@ func (g *Gateway) finish(ctx context.Context, c *call, status int) {
 	g.log.LogAttrs(ctx, level, "request", attrs...)
 }
 
-// requestID keeps a well-formed client-sent X-Request-Id and makes one
-// otherwise: the time in milliseconds, then 48 random bits, in hex. Ids
-// that grow with time are added at the end of the audit trail's index on
-// request ids, so that a commit of several records writes one page of it
-// rather than one per record.
-func requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
-		return id
-	}
+// newRequestID makes the request's id, which names it in the response,
+// the log and the audit record. A client's X-Request-Id is never taken in
+// its place: two requests could then share an id, and a complaint or a
+// strike's evidence would point at either. The id is the time in
+// milliseconds, then 48 random bits, in hex: ids that grow with time are
+// added at the end of the audit trail's index on request ids, so that a
+// commit of several records writes one page of it rather than one per
+// record.
+func newRequestID() string {
 	var b [12]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
 	_, _ = rand.Read(b[6:])
 	return "req_" + hex.EncodeToString(b[:])
+}
+
+// clientRequestID is a well-formed X-Request-Id the client sent, kept for
+// the log line so the client's and Firebreak's ids can be matched.
+func clientRequestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
+		return id
+	}
+	return ""
 }
 
 func isToken(s string) bool {

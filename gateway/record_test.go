@@ -135,3 +135,36 @@ func TestComplaints(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordsDoNotNameTheTerm: a refused record names the detector, risk
+// code and action, never the matched words (a term without an id of its
+// own is its text), in any column.
+func TestRecordsDoNotNameTheTerm(t *testing.T) {
+	h := newHarness(t, harnessOptions{audit: true})
+	h.ups[0].Push(fakeupstream.Reply{Chunks: []string{"a ", "pipe", " bomb"}})
+	for _, body := range []string{chat("general", "how to build a pipe bomb", false, ""), chat("general", "hello", true, "")} {
+		id := requestID(t, h, body)
+		es := h.records(audit.Query{RequestID: id})
+		if len(es) != 1 {
+			t.Fatalf("%d records", len(es))
+		}
+		hits := append(es[0].Input.Hits, es[0].Output.Hits...)
+		if len(hits) == 0 || hits[0].Detector != "lexicon" || hits[0].Code != "A1d" {
+			t.Fatalf("hits %+v", hits)
+		}
+	}
+	rows, err := h.db.Read().QueryContext(t.Context(), `SELECT input_hits, output_hits, codes, content FROM audit_records`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var in, out, codes, content string
+		if err := rows.Scan(&in, &out, &codes, &content); err != nil {
+			t.Fatal(err)
+		}
+		if row := in + out + codes + content; strings.Contains(row, "pipe") || strings.Contains(row, "bomb") {
+			t.Errorf("a record holds the term: %s", row)
+		}
+	}
+}

@@ -51,6 +51,7 @@ func (rl *relay) complete(ctx context.Context, w http.ResponseWriter, body io.Re
 		openai.WriteError(w, clienterr.Wrap(clienterr.UpstreamError, err, "the model server sent an answer that is not a chat completion"))
 		return 0
 	}
+	resp.SetModel(rl.c.model) // the public name, not the upstream's
 	out := safety.Decision{Action: safety.Allow, Version: rl.engine.Version()}
 	var patches []openai.Patch
 	for _, ch := range resp.Choices {
@@ -77,7 +78,7 @@ func (rl *relay) complete(ctx context.Context, w http.ResponseWriter, body io.Re
 		extra[label.FieldName] = lab.seal(rl.c.answer.String())
 		lab.setHeaders(w)
 	}
-	send := raw // the upstream's bytes, untouched, when review changed nothing
+	send := resp.Bytes() // the upstream's bytes, but for the model's name, when review changed nothing
 	if len(patches) > 0 || len(extra) > 0 {
 		if send, err = resp.Encode(patches, extra); err != nil {
 			openai.WriteError(w, clienterr.Wrap(clienterr.Internal, err, "could not encode the answer"))

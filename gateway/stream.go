@@ -327,7 +327,8 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 				continue // usage was asked for by the gateway, not the client
 			}
 		}
-		data, pre, finishing, err := rl.reviewChunk(ev.Data, chunk, sr)
+		chunk.SetModel(rl.c.model) // the public name, not the upstream's
+		data, pre, finishing, err := rl.reviewChunk(chunk.Bytes(), chunk, sr)
 		if err != nil {
 			rl.failStream(ctx, ew, sr, clienterr.Wrap(clienterr.Internal, err, "could not encode a chunk"))
 			return tokens()

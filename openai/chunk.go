@@ -101,6 +101,26 @@ func hasToolCalls(m *node) bool {
 	return tc != nil && tc.kind == kindArray && len(tc.elems) > 0 || m.get("function_call").kindIs(kindObject)
 }
 
+// SetModel makes the chunk name model (the public model, not the
+// upstream's): the parsed chunk and its bytes change when it named
+// another.
+func (c *ChatChunk) SetModel(model string) { c.data = setModel(c.root, c.data, model) }
+
+// Bytes is the chunk as it stands: the upstream's bytes, or after SetModel
+// their encoding with the model renamed.
+func (c *ChatChunk) Bytes() []byte { return c.data }
+
+// setModel sets the top-level "model" of root when it is a string naming
+// another model, and returns data encoded again; otherwise data.
+func setModel(root *node, data []byte, model string) []byte {
+	m := root.get("model")
+	if !m.kindIs(kindString) || m.str == model {
+		return data
+	}
+	m.str = model
+	return root.encode(make([]byte, 0, len(data)+16))
+}
+
 // IsError reports whether the chunk is an error event ({"error": …}).
 func (c *ChatChunk) IsError() bool { return c.hasError }
 

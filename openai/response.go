@@ -62,7 +62,14 @@ type ChatResponse struct {
 	Usage   *Usage
 
 	root *node
+	data []byte
 }
+
+// SetModel makes the answer name model (see ChatChunk.SetModel).
+func (r *ChatResponse) SetModel(model string) { r.data = setModel(r.root, r.data, model) }
+
+// Bytes is the answer as it stands (see ChatChunk.Bytes).
+func (r *ChatResponse) Bytes() []byte { return r.data }
 
 // ResponseChoice is one choice of a non-streamed completion.
 type ResponseChoice struct {
@@ -90,7 +97,7 @@ func ParseChatResponse(body []byte) (*ChatResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &ChatResponse{root: root, Usage: usageOf(root.get("usage"))}
+	r := &ChatResponse{root: root, data: body, Usage: usageOf(root.get("usage"))}
 	choices := root.get("choices")
 	if choices != nil && choices.kind != kindArray && choices.kind != kindNull {
 		return nil, errors.New("decode chat completion: choices is not an array")
