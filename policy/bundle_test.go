@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -324,5 +325,13 @@ func TestDiff(t *testing.T) {
 	}
 	if d.TermsChanged[0] != "bomb recipe: A1d review -> A1d refuse" {
 		t.Errorf("changed term %q", d.TermsChanged[0])
+	}
+}
+
+// TestDetectorTypes: the detector types a policy may name are registered
+// by the policy package itself, without a blank import elsewhere.
+func TestDetectorTypes(t *testing.T) {
+	if got := safety.DetectorTypes(); !slices.Contains(got, "pii") {
+		t.Fatalf("registered detector types %v lack pii", got)
 	}
 }

@@ -25,7 +25,6 @@ import (
 
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/safety/lexicon"
-	_ "github.com/firebreak/firebreak/safety/pii" // registers the "pii" detector
 	"github.com/firebreak/firebreak/safety/starter"
 )
 

@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	"github.com/firebreak/firebreak/safety"
-	_ "github.com/firebreak/firebreak/safety/pii"
+	"github.com/firebreak/firebreak/safety/pii"
 )
+
+func init() { safety.RegisterDetector("pii", pii.FromSettings) }
 
 // TestStreamPIIHoldBack streams texts with personal information in random
 // chunkings through an engine with the PII detector: no unmasked value is

@@ -145,14 +145,11 @@ func (d *Detector) Detect(text string) []safety.Hit {
 	return s.hits
 }
 
-func init() {
-	safety.RegisterDetector("pii", newFromSettings)
-}
-
-// newFromSettings is the registry factory: settings are Options as JSON;
-// unknown fields are an error so that a typo does not silently disable a
-// setting.
-func newFromSettings(raw json.RawMessage) (safety.Detector, error) {
+// FromSettings is the detector factory (safety.DetectorFactory) that
+// policies reach as type "pii" (registered in package policy): settings
+// are Options as JSON; unknown fields are an error so that a typo does not
+// silently disable a setting.
+func FromSettings(raw json.RawMessage) (safety.Detector, error) {
 	var o Options
 	if len(bytes.TrimSpace(raw)) > 0 && string(bytes.TrimSpace(raw)) != "null" {
 		dec := json.NewDecoder(bytes.NewReader(raw))

@@ -204,11 +204,9 @@ func TestNewErrors(t *testing.T) {
 	}
 }
 
-func TestRegistered(t *testing.T) {
-	f, ok := safety.LookupDetector("pii")
-	if !ok {
-		t.Fatal(`detector type "pii" is not registered`)
-	}
+// TestFromSettings checks the factory policies reach as type "pii".
+func TestFromSettings(t *testing.T) {
+	var f safety.DetectorFactory = FromSettings
 	tests := []struct {
 		name     string
 		settings string
