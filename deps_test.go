@@ -44,7 +44,7 @@ var rules = []rule{
 	{
 		why: "domains return clienterr errors and never reach up to a surface",
 		from: []string{"account/...", "audit/...", "catalog/...", "identity/...", "label/...", "limit/...", "notify/...",
-			"policy/...", "sanction/...", "staff/...", "upstream/...", "corpus/...", "eval/...", "config/..."},
+			"policy/...", "sanction/...", "staff/...", "upstream/...", "corpus/...", "eval/...", "config/...", "kb/..."},
 		forbid: surfaces,
 	},
 	{
@@ -53,7 +53,7 @@ var rules = []rule{
 		except: []string{"store/storetest/..."},
 		forbid: []string{"account/...", "audit/...", "catalog/...", "identity/...", "label/...", "limit/...", "notify/...",
 			"policy/...", "sanction/...", "staff/...", "upstream/...", "safety/...", "gateway/...", "admin/...", "openai/...",
-			"console/...", "replica/...", "config/..."},
+			"console/...", "replica/...", "config/...", "kb/..."},
 	},
 	{
 		why:    "the client-safe error type belongs to no surface and no domain",

@@ -1,0 +1,199 @@
+package kb
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ledongthuc/pdf"
+	"golang.org/x/net/html"
+
+	"github.com/firebreak/firebreak/clienterr"
+)
+
+// Formats a document may come in.
+const (
+	FormatText     = "text"
+	FormatMarkdown = "markdown"
+	FormatHTML     = "html"
+	FormatPDF      = "pdf"
+)
+
+// MaxDocumentBytes bounds one document as uploaded.
+const MaxDocumentBytes = 32 << 20
+
+// FormatOf names the format of a file by its extension: .md and
+// .markdown are Markdown, .html and .htm HTML, .pdf PDF, anything else
+// plain text.
+func FormatOf(name string) string {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".md", ".markdown":
+		return FormatMarkdown
+	case ".html", ".htm":
+		return FormatHTML
+	case ".pdf":
+		return FormatPDF
+	}
+	return FormatText
+}
+
+// Extract returns the text of a document in the given format. A document
+// that cannot be read is a client error naming what is wrong with it.
+func Extract(format string, data []byte) (string, error) {
+	if len(data) > MaxDocumentBytes {
+		return "", clienterr.Errorf(clienterr.InvalidRequest, "document is larger than %d MiB", MaxDocumentBytes>>20)
+	}
+	var text string
+	var err error
+	switch format {
+	case FormatText:
+		text, err = plain(data)
+	case FormatMarkdown:
+		text, err = plain(data)
+		text = markdownText(text)
+	case FormatHTML:
+		text, err = htmlText(data)
+	case FormatPDF:
+		text, err = pdfText(data)
+	default:
+		return "", clienterr.Errorf(clienterr.InvalidRequest, "unknown document format %q (text, markdown, html, pdf)", format)
+	}
+	if err != nil {
+		return "", err
+	}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return "", clienterr.Errorf(clienterr.InvalidRequest, "the document holds no text")
+	}
+	return text, nil
+}
+
+func plain(data []byte) (string, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if !utf8.Valid(data) {
+		return "", clienterr.Errorf(clienterr.InvalidRequest, "the document is not UTF-8 text")
+	}
+	return strings.ReplaceAll(string(data), "\r\n", "\n"), nil
+}
+
+var (
+	mdFence    = regexp.MustCompile("^\\s*(```|~~~)")
+	mdHeading  = regexp.MustCompile(`^\s{0,3}#{1,6}\s+`)
+	mdList     = regexp.MustCompile(`^\s*([-*+]|\d+[.)])\s+`)
+	mdQuote    = regexp.MustCompile(`^\s*>\s?`)
+	mdImage    = regexp.MustCompile(`!\[([^\]]*)\]\([^)]*\)`)
+	mdLink     = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
+	mdEmphasis = regexp.MustCompile(`(\*\*|__|\*|_|~~|` + "`" + `)`)
+	mdRule     = regexp.MustCompile(`^\s*([-*_]\s*){3,}$`)
+	mdTable    = regexp.MustCompile(`^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$`)
+)
+
+// markdownText drops Markdown's markup and keeps its words: headings,
+// list items and quotes become plain lines, links and images their text,
+// tables their cells. A heading ends its line with a full stop when it
+// has none, so that it is a sentence of its own.
+func markdownText(md string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(md, "\n") {
+		switch {
+		case mdFence.MatchString(line), mdRule.MatchString(line), mdTable.MatchString(line):
+			b.WriteByte('\n')
+			continue
+		case mdHeading.MatchString(line):
+			line = mdHeading.ReplaceAllString(line, "")
+		}
+		line = mdList.ReplaceAllString(line, "")
+		line = mdQuote.ReplaceAllString(line, "")
+		line = mdImage.ReplaceAllString(line, "$1")
+		line = mdLink.ReplaceAllString(line, "$1")
+		line = mdEmphasis.ReplaceAllString(line, "")
+		line = strings.Trim(strings.ReplaceAll(line, "|", " "), " \t")
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// htmlText is the text of an HTML page: text nodes outside script, style
+// and the like, with line breaks at block elements. Character entities
+// are decoded.
+func htmlText(data []byte) (string, error) {
+	if !utf8.Valid(data) {
+		return "", clienterr.Errorf(clienterr.InvalidRequest, "the HTML document is not UTF-8")
+	}
+	z := html.NewTokenizer(bytes.NewReader(data))
+	var b strings.Builder
+	skip := 0
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			if z.Err() == io.EOF {
+				return b.String(), nil
+			}
+			return "", clienterr.Wrap(clienterr.InvalidRequest, z.Err(), "could not read the HTML document")
+		case html.TextToken:
+			if skip == 0 {
+				b.WriteString(strings.Join(strings.Fields(string(z.Text())), " "))
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, _ := z.TagName()
+			tag := string(name)
+			if invisible[tag] {
+				skip++
+			}
+			if block[tag] {
+				b.WriteByte('\n')
+			} else {
+				b.WriteByte(' ')
+			}
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			tag := string(name)
+			if invisible[tag] && skip > 0 {
+				skip--
+			}
+			if block[tag] {
+				b.WriteByte('\n')
+			}
+		}
+	}
+}
+
+var invisible = map[string]bool{"script": true, "style": true, "noscript": true, "template": true, "head": true, "svg": true}
+
+var block = map[string]bool{"p": true, "div": true, "br": true, "li": true, "tr": true, "h1": true, "h2": true, "h3": true,
+	"h4": true, "h5": true, "h6": true, "section": true, "article": true, "table": true, "ul": true, "ol": true,
+	"blockquote": true, "pre": true, "header": true, "footer": true, "title": true, "dd": true, "dt": true}
+
+// pdfText is the text of a PDF's pages, a line break between pages. The
+// PDF reader may panic on a damaged file; that is the client's file, not
+// a server failure.
+func pdfText(data []byte) (text string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			text, err = "", clienterr.Errorf(clienterr.InvalidRequest, "could not read the PDF document: %v", p)
+		}
+	}()
+	r, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return "", clienterr.Wrap(clienterr.InvalidRequest, err, "could not read the PDF document: "+err.Error())
+	}
+	var b strings.Builder
+	for i := 1; i <= r.NumPage(); i++ {
+		p := r.Page(i)
+		if p.V.IsNull() {
+			continue
+		}
+		t, err := p.GetPlainText(nil)
+		if err != nil {
+			return "", clienterr.Wrap(clienterr.InvalidRequest, err, fmt.Sprintf("could not read page %d of the PDF document", i))
+		}
+		b.WriteString(t)
+		b.WriteString("\n\n")
+	}
+	return b.String(), nil
+}
