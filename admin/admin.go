@@ -20,6 +20,7 @@ import (
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/catalog"
 	"github.com/firebreak/firebreak/clienterr"
+	"github.com/firebreak/firebreak/kb"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/sanction"
@@ -43,6 +44,8 @@ type Options struct {
 	// complaint endpoints; every staff action is recorded on Trail.
 	Trail      *audit.Trail
 	Complaints *audit.Complaints
+	// KB, when set, adds the knowledge base and grounding endpoints.
+	KB *kb.Service
 	// Profiling serves the Go runtime's profiles (CPU, heap, goroutines,
 	// mutex and block contention, execution traces) under
 	// /admin/v1/debug/pprof/ to staff with the node.profile permission
@@ -67,6 +70,7 @@ type API struct {
 	trail      *audit.Trail
 	complaints *audit.Complaints
 	policy     *policy.Service
+	kb         *kb.Service
 	profiling  bool
 	log        *slog.Logger
 	authFails  *prometheus.CounterVec
@@ -95,7 +99,7 @@ func New(opts Options) (*API, error) {
 		return nil, fmt.Errorf("admin: metrics: %w", err)
 	}
 	a := &API{accounts: opts.Accounts, catalog: opts.Catalog, staff: opts.Staff, sanctions: opts.Sanctions,
-		trail: opts.Trail, complaints: opts.Complaints, policy: opts.Policy, profiling: opts.Profiling,
+		trail: opts.Trail, complaints: opts.Complaints, policy: opts.Policy, kb: opts.KB, profiling: opts.Profiling,
 		log: opts.Logger, authFails: authFails, now: opts.Now}
 	a.routes()
 	return a, nil
@@ -162,6 +166,7 @@ func (a *API) routes() {
 		add("PATCH /admin/v1/complaints/{id}", perms(staff.AnswerComplaint), a.updateComplaint)
 	}
 	a.staffRoutes(add)
+	a.kbRoutes(add)
 	if a.profiling {
 		// content: every download is recorded like a change.
 		a.table = append(a.table, &route{Route: Route{Pattern: "GET /admin/v1/debug/pprof/{name...}",

@@ -42,6 +42,7 @@ import (
 	"github.com/firebreak/firebreak/console"
 	"github.com/firebreak/firebreak/gateway"
 	"github.com/firebreak/firebreak/identity"
+	"github.com/firebreak/firebreak/kb"
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/policy"
@@ -86,6 +87,7 @@ type Replica struct {
 	Admin      *admin.API
 	Staff      *staff.Service
 	Console    *console.Console
+	KB         *kb.Service
 	// Registry holds the replica's Prometheus metrics, served on /metrics.
 	Registry *prometheus.Registry
 
@@ -109,7 +111,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Replica, error)
 	r.onClose(r.stop)
 	for _, step := range []func(context.Context) error{
 		r.openStore, r.openAccounts, r.openLimiter, r.openSecret, r.openStaff, r.openPolicy, r.openSanctions,
-		r.openIdentity, r.openGuard, r.openAudit, r.openGateway, r.openCatalog, r.openAdmin, r.openConsole,
+		r.openIdentity, r.openGuard, r.openAudit, r.openKB, r.openGateway, r.openCatalog, r.openAdmin, r.openConsole,
 	} {
 		if err := step(ctx); err != nil {
 			r.Close()

@@ -12,7 +12,8 @@ const (
 	// RoleAdmin runs the installation: staff, tenants and keys, upstreams
 	// and models, and everything the other roles do.
 	RoleAdmin Role = "admin"
-	// RolePolicy edits policy: drafts, dry runs, publish and rollback.
+	// RolePolicy edits policy: drafts, dry runs, publish and rollback; and
+	// the knowledge bases that grounded routes answer from.
 	RolePolicy Role = "policy"
 	// RoleReviewer works the review queue: end users, strikes, sanctions,
 	// blacklists, appeals and complaints.
@@ -51,6 +52,8 @@ const (
 	AnswerComplaint Permission = "complaints.answer"
 	ManageStaff     Permission = "staff.manage"
 	ProfileNode     Permission = "node.profile" // Go runtime profiles of a live node, when served
+	ViewKB          Permission = "kb.view"      // knowledge bases, their documents and search; grounded routes
+	ManageKB        Permission = "kb.manage"    // add and remove knowledge bases and documents; ground routes
 	// Bootstrap is held only by the bootstrap credential: it may create
 	// staff (the first admin) and nothing else.
 	Bootstrap Permission = "bootstrap"
@@ -59,10 +62,10 @@ const (
 // grants is the permission table. Admin holds every permission but
 // Bootstrap.
 var grants = map[Role][]Permission{
-	RolePolicy:   {ViewDashboard, ViewCatalog, ViewPolicy, ManagePolicy},
+	RolePolicy:   {ViewDashboard, ViewCatalog, ViewPolicy, ManagePolicy, ViewKB, ManageKB},
 	RoleReviewer: {ViewDashboard, ViewTenants, ViewUsers, ManageSanctions, ViewContent, ViewComplaints, AnswerComplaint},
 	RoleAuditor: {ViewDashboard, ViewTenants, ViewCatalog, ViewUsers, ViewPolicy, ViewAudit, ViewContent,
-		ViewComplaints, AnswerComplaint},
+		ViewComplaints, AnswerComplaint, ViewKB},
 	RoleViewer: {ViewDashboard},
 }
 

@@ -43,6 +43,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newBankCmd(),
 		newEvalCmd(),
 		newCorpusCmd(),
+		newKBCmd(),
 	)
 	return root
 }
