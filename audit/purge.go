@@ -19,7 +19,8 @@ const purgeChunk = 10_000
 // deleted. Each transaction deletes up to 10,000 records and, in the same
 // transaction, writes a signed anchor naming the last deleted record's seq
 // and hash (replacing the previous anchor), so Verify starts the remaining
-// chain from the anchor. Checkpoints are kept: they hold no personal data.
+// chain from the anchor; the deleted records leave the hourly counters in
+// the same transaction. Checkpoints are kept: they hold no personal data.
 func (t *Trail) Purge(ctx context.Context, olderThan time.Time) (int64, error) {
 	var total int64
 	for {
@@ -55,6 +56,9 @@ func (t *Trail) purgeChunk(ctx context.Context, cutoffMs int64) (n int64, more b
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM audit_checkpoints WHERE kind = $1 AND seq < $2`, KindAnchor, last); err != nil {
 			return fmt.Errorf("drop old anchors: %w", err)
+		}
+		if err := uncount(ctx, tx, from, last); err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM audit_records WHERE seq <= $1`, last)
 		if err != nil {

@@ -13,8 +13,9 @@ import (
 )
 
 // The writer's statements. Each batch runs at most a few: the conditional
-// head update, one multi-row INSERT per chunk of rows and, only when the
-// head moved under another writer, the head read.
+// head update, one multi-row INSERT per chunk of rows, one upsert per
+// hourly counter the batch touches and, only when the head moved under
+// another writer, the head read.
 const (
 	selectHeadSQL = `SELECT seq, hash FROM audit_chain WHERE id = 1`
 	// moveHeadSQL moves the head only from the value the writer expects, so
@@ -48,7 +49,7 @@ func newStatements(db *store.DB) (*statements, error) {
 	s.sqlite, s.prepared = true, map[string]*sql.Stmt{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	texts := []string{selectHeadSQL, moveHeadSQL}
+	texts := []string{selectHeadSQL, moveHeadSQL, upsertHourlySQL, upsertLatencySQL}
 	for n := 1; n <= rowsPerInsert; n *= 2 {
 		texts = append(texts, s.insertText(n))
 	}

@@ -56,11 +56,41 @@ type Summary struct {
 	P50, P90, P99 int64
 }
 
-// latencyBins are the histogram's upper bounds in milliseconds.
+// latencyBins are the histogram's upper bounds in milliseconds
+// (0602_audit_hourly_fill.sql repeats them).
 var latencyBins = []int64{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 1 << 40}
 
-// Summary counts the requests between q.From and q.To in one pass per
-// breakdown, each a GROUP BY over the time index.
+// summarySource is where a Summary counts: the hourly counters, or the
+// records themselves. Both answer the same queries: weight is what one row
+// counts for, le the latency bin's upper bound.
+type summarySource struct {
+	table, timeCol, weight string
+	cond                   string // ANDed to the WHERE clause
+	latTable, le, latCond  string
+}
+
+// fromCounters reads the hourly counters.
+var fromCounters = summarySource{table: "audit_hourly", timeCol: "hour_ms", weight: "requests",
+	latTable: "audit_hourly_latency", le: "le_ms"}
+
+// fromRecords reads the records: for ranges that do not fall on hours.
+func fromRecords(q SummaryQuery) summarySource {
+	var le strings.Builder
+	le.WriteString("CASE")
+	for _, ub := range latencyBins[:len(latencyBins)-1] {
+		fmt.Fprintf(&le, " WHEN total_ms <= %d THEN %d", ub, ub)
+	}
+	fmt.Fprintf(&le, " ELSE %d END", latencyBins[len(latencyBins)-1])
+	// A record id begins with its time (NewID): the id range uses the id index.
+	cond := ` AND id >= '` + idFloor(q.From) + `' AND id < '` + idFloor(q.To) + `' AND route <> '` + RouteStaff + `'`
+	return summarySource{table: "audit_records", timeCol: "time_ms", weight: "1", cond: cond,
+		latTable: "audit_records", le: le.String(), latCond: cond + ` AND outcome <> '` + OutcomeRejected + `'`}
+}
+
+// Summary counts the requests between q.From and q.To. When From and the
+// bucket width fall on whole hours it reads the hourly counters, which
+// the writer keeps equal to a count over the records; otherwise (the last
+// hour by minutes) it counts the records of the range.
 func (t *Trail) Summary(ctx context.Context, q SummaryQuery) (*Summary, error) {
 	if q.Buckets <= 0 {
 		q.Buckets = 24
@@ -70,8 +100,17 @@ func (t *Trail) Summary(ctx context.Context, q SummaryQuery) (*Summary, error) {
 	}
 	from, to := q.From.UnixMilli(), q.To.UnixMilli()
 	width := max((to-from+int64(q.Buckets)-1)/int64(q.Buckets), 1)
-	where := ` FROM audit_records WHERE time_ms >= $1 AND time_ms < $2 AND route <> '` + RouteStaff + `'`
-	args := []any{from, to}
+	src := fromRecords(q)
+	if from%hourMs == 0 && width%hourMs == 0 {
+		src = fromCounters
+	}
+	return t.summary(ctx, q, src, width)
+}
+
+func (t *Trail) summary(ctx context.Context, q SummaryQuery, src summarySource, width int64) (*Summary, error) {
+	from := q.From.UnixMilli()
+	where := ` WHERE ` + src.timeCol + ` >= $1 AND ` + src.timeCol + ` < $2`
+	args := []any{from, q.To.UnixMilli()}
 	if len(q.TenantIDs) > 0 {
 		var ph []string
 		for _, id := range q.TenantIDs {
@@ -84,15 +123,18 @@ func (t *Trail) Summary(ctx context.Context, q SummaryQuery) (*Summary, error) {
 	for i := range s.Buckets {
 		s.Buckets[i].Start = time.UnixMilli(from + int64(i)*width).UTC()
 	}
-	db := t.db.Read()
+	sum := func(cond string) string {
+		return `CAST(SUM(CASE WHEN ` + cond + ` THEN ` + src.weight + ` ELSE 0 END) AS BIGINT)`
+	}
 	bargs := append(append([]any{}, args...), width)
-	rows, err := db.QueryContext(ctx, `SELECT (time_ms - $1) / $`+strconv.Itoa(len(bargs))+` AS b, COUNT(*),
-		SUM(CASE WHEN input_action = 'refuse' OR output_action = 'refuse' THEN 1 ELSE 0 END),
-		SUM(CASE WHEN input_action = 'mask' OR output_action = 'mask' THEN 1 ELSE 0 END),
-		SUM(CASE WHEN input_action = 'block' OR output_action = 'block' THEN 1 ELSE 0 END),
-		SUM(CASE WHEN outcome = 'rejected' THEN 1 ELSE 0 END),
-		SUM(CASE WHEN outcome IN ('upstream_error', 'stream_failed') THEN 1 ELSE 0 END)`+
-		where+` GROUP BY b`, bargs...)
+	rows, err := t.db.Read().QueryContext(ctx, `SELECT (`+src.timeCol+` - $1) / $`+strconv.Itoa(len(bargs))+` AS b,
+		CAST(SUM(`+src.weight+`) AS BIGINT), `+
+		sum(`input_action = 'refuse' OR output_action = 'refuse'`)+`, `+
+		sum(`input_action = 'mask' OR output_action = 'mask'`)+`, `+
+		sum(`input_action = 'block' OR output_action = 'block'`)+`, `+
+		sum(`outcome = 'rejected'`)+`, `+
+		sum(`outcome IN ('upstream_error', 'stream_failed')`)+
+		` FROM `+src.table+where+src.cond+` GROUP BY b`, bargs...)
 	if err != nil {
 		return nil, fmt.Errorf("audit summary: %w", err)
 	}
@@ -118,19 +160,20 @@ func (t *Trail) Summary(ctx context.Context, q SummaryQuery) (*Summary, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("audit summary: %w", err)
 	}
-	if err := t.summaryCodes(ctx, s, where, args); err != nil {
+	if err := t.summaryCodes(ctx, s, src, where, args); err != nil {
 		return nil, err
 	}
-	if err := t.summaryUpstreams(ctx, s, where, args); err != nil {
+	if err := t.summaryUpstreams(ctx, s, src, where, args); err != nil {
 		return nil, err
 	}
-	return s, t.summaryLatency(ctx, s, where, args)
+	return s, t.summaryLatency(ctx, s, src, where, args)
 }
 
-func (t *Trail) summaryCodes(ctx context.Context, s *Summary, where string, args []any) error {
+func (t *Trail) summaryCodes(ctx context.Context, s *Summary, src summarySource, where string, args []any) error {
 	counts := map[string]int64{}
 	for _, col := range []string{"input_code", "output_code"} {
-		rows, err := t.db.Read().QueryContext(ctx, `SELECT `+col+`, COUNT(*)`+where+` AND `+col+` <> '' GROUP BY `+col, args...)
+		rows, err := t.db.Read().QueryContext(ctx, `SELECT `+col+`, CAST(SUM(`+src.weight+`) AS BIGINT) FROM `+src.table+
+			where+src.cond+` AND `+col+` <> '' GROUP BY `+col, args...)
 		if err != nil {
 			return fmt.Errorf("audit summary codes: %w", err)
 		}
@@ -144,6 +187,9 @@ func (t *Trail) summaryCodes(ctx context.Context, s *Summary, where string, args
 			counts[code] += n
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("audit summary codes: %w", err)
+		}
 	}
 	for code, n := range counts {
 		s.Codes = append(s.Codes, CodeTotal{Code: code, Count: n})
@@ -157,10 +203,10 @@ func (t *Trail) summaryCodes(ctx context.Context, s *Summary, where string, args
 	return nil
 }
 
-func (t *Trail) summaryUpstreams(ctx context.Context, s *Summary, where string, args []any) error {
-	rows, err := t.db.Read().QueryContext(ctx, `SELECT upstream, COUNT(*),
-		SUM(CASE WHEN outcome IN ('upstream_error', 'stream_failed') THEN 1 ELSE 0 END)`+where+
-		` AND upstream <> '' GROUP BY upstream`, args...)
+func (t *Trail) summaryUpstreams(ctx context.Context, s *Summary, src summarySource, where string, args []any) error {
+	rows, err := t.db.Read().QueryContext(ctx, `SELECT upstream, CAST(SUM(`+src.weight+`) AS BIGINT),
+		CAST(SUM(CASE WHEN outcome IN ('upstream_error', 'stream_failed') THEN `+src.weight+` ELSE 0 END) AS BIGINT)
+		FROM `+src.table+where+src.cond+` AND upstream <> '' GROUP BY upstream`, args...)
 	if err != nil {
 		return fmt.Errorf("audit summary upstreams: %w", err)
 	}
@@ -172,19 +218,18 @@ func (t *Trail) summaryUpstreams(ctx context.Context, s *Summary, where string, 
 		}
 		s.Upstreams = append(s.Upstreams, u)
 	}
-	sort.Slice(s.Upstreams, func(i, j int) bool { return s.Upstreams[i].Requests > s.Upstreams[j].Requests })
+	sort.Slice(s.Upstreams, func(i, j int) bool {
+		if s.Upstreams[i].Requests != s.Upstreams[j].Requests {
+			return s.Upstreams[i].Requests > s.Upstreams[j].Requests
+		}
+		return s.Upstreams[i].Upstream < s.Upstreams[j].Upstream
+	})
 	return rows.Err()
 }
 
-func (t *Trail) summaryLatency(ctx context.Context, s *Summary, where string, args []any) error {
-	var cases strings.Builder
-	cases.WriteString("CASE")
-	for i, ub := range latencyBins[:len(latencyBins)-1] {
-		fmt.Fprintf(&cases, " WHEN total_ms <= %d THEN %d", ub, i)
-	}
-	fmt.Fprintf(&cases, " ELSE %d END", len(latencyBins)-1)
-	rows, err := t.db.Read().QueryContext(ctx, `SELECT `+cases.String()+` AS bin, COUNT(*)`+where+
-		` AND outcome NOT IN ('rejected') GROUP BY bin`, args...)
+func (t *Trail) summaryLatency(ctx context.Context, s *Summary, src summarySource, where string, args []any) error {
+	rows, err := t.db.Read().QueryContext(ctx, `SELECT `+src.le+` AS le, CAST(SUM(`+src.weight+`) AS BIGINT) FROM `+
+		src.latTable+where+src.latCond+` GROUP BY le`, args...)
 	if err != nil {
 		return fmt.Errorf("audit summary latency: %w", err)
 	}
@@ -192,11 +237,12 @@ func (t *Trail) summaryLatency(ctx context.Context, s *Summary, where string, ar
 	hist := make([]int64, len(latencyBins))
 	var total int64
 	for rows.Next() {
-		var bin, n int64
-		if err := rows.Scan(&bin, &n); err != nil {
+		var le, n int64
+		if err := rows.Scan(&le, &n); err != nil {
 			return fmt.Errorf("audit summary latency: %w", err)
 		}
-		hist[bin] += n
+		i := sort.Search(len(latencyBins), func(i int) bool { return latencyBins[i] >= le })
+		hist[min(i, len(hist)-1)] += n
 		total += n
 	}
 	if err := rows.Err(); err != nil || total == 0 {

@@ -20,7 +20,7 @@ type chainHead struct {
 // chain head row past the batch, which locks it (a row lock on
 // PostgreSQL; SQLite transactions already hold the database write lock),
 // so writers on several replicas extend one chain in one order, then
-// inserts the records.
+// inserts the records and adds them to the hourly counters.
 func (t *Trail) writeBatch(batch []*pending) error {
 	ctx, cancel := context.WithTimeout(context.Background(), t.opts.WriteTimeout)
 	defer cancel()
@@ -30,7 +30,10 @@ func (t *Trail) writeBatch(batch []*pending) error {
 		if end, err = t.extend(ctx, tx, batch); err != nil {
 			return err
 		}
-		return t.insertRows(ctx, tx, batch)
+		if err := t.insertRows(ctx, tx, batch); err != nil {
+			return err
+		}
+		return t.count(ctx, tx, batch)
 	})
 	if err != nil {
 		return fmt.Errorf("audit write: %w", err)
