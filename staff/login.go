@@ -1,6 +1,7 @@
 package staff
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -17,12 +18,13 @@ import (
 // wrong passwords and disabled accounts all answer ErrBadCredentials; the
 // MaxFailures-th failure in a row locks the account for Lockout
 // (ErrLocked), and more than LoginRate attempts a minute from one address
-// answer ErrThrottled. The member is returned whenever the name exists,
-// so the caller can record the attempt against it.
+// (counted on the database, across replicas) answer ErrThrottled. The
+// member is returned whenever the name exists, so the caller can record
+// the attempt against it.
 func (s *Service) Login(ctx context.Context, name, password string, c Client) (*Session, *Member, error) {
 	now := s.opts.Now()
-	if !s.throttle.allow(c.IP, now) {
-		return nil, nil, ErrThrottled
+	if ok, err := s.throttle.allow(ctx, c.IP, now); err != nil || !ok {
+		return nil, nil, cmp.Or(err, ErrThrottled)
 	}
 	if len(password) > MaxPassword {
 		return nil, nil, ErrBadCredentials
@@ -119,8 +121,8 @@ func (s *Service) SecondFactor(ctx context.Context, secret, code string, c Clien
 		return nil, nil, ErrNoSession
 	}
 	now := s.opts.Now()
-	if !s.throttle.allow(c.IP, now) {
-		return nil, &p.Member, ErrThrottled
+	if ok, err := s.throttle.allow(ctx, c.IP, now); err != nil || !ok {
+		return nil, &p.Member, cmp.Or(err, ErrThrottled)
 	}
 	if now.Before(p.Member.LockedUntil) {
 		return nil, &p.Member, ErrLocked

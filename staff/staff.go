@@ -78,7 +78,8 @@ type Options struct {
 	// Lockout is how long a locked account stays locked. Default 15 minutes.
 	Lockout time.Duration
 	// LoginRate caps login attempts per source address per minute,
-	// whatever the account. Default 20.
+	// whatever the account (an IPv6 /64 counts as one address), across
+	// every replica on the database. Default 20.
 	LoginRate int
 	// SessionIdle ends a session not used for this long. Default 30 minutes.
 	SessionIdle time.Duration
@@ -120,7 +121,7 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{db: opts.DB, opts: opts, seal: seal, throttle: newThrottle(opts.LoginRate), dummy: dummy}, nil
+	return &Service{db: opts.DB, opts: opts, seal: seal, throttle: newThrottle(opts.DB, opts.LoginRate), dummy: dummy}, nil
 }
 
 func withDefaults(o Options) Options {

@@ -158,26 +158,54 @@ func TestPasswordAndLockout(t *testing.T) {
 	})
 }
 
+// TestThrottle checks the per-address cap as two replicas on one database
+// see it: attempts from one address through either count together, other
+// addresses are not affected, an IPv6 /64 is one address, a correct
+// password is refused too once the cap is reached, and the window slides.
 func TestThrottle(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		clock := start()
-		s := newService(t, db, clock, staff.Options{LoginRate: 3, MaxFailures: 100})
-		for i := range 3 {
-			if _, _, err := s.Login(ctx, "nobody", password, client); !errors.Is(err, staff.ErrBadCredentials) {
+		opts := staff.Options{LoginRate: 4, MaxFailures: 100}
+		replicas := []*staff.Service{newService(t, db, clock, opts), newService(t, db, clock, opts)}
+		if _, err := replicas[0].Create(ctx, staff.NewMember{Name: "alice", Role: staff.RoleViewer, Password: password}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 4 {
+			if _, _, err := replicas[i%2].Login(ctx, "nobody", password, client); !errors.Is(err, staff.ErrBadCredentials) {
 				t.Fatalf("attempt %d: %v", i, err)
 			}
 		}
-		if _, _, err := s.Login(ctx, "nobody", password, client); !errors.Is(err, staff.ErrThrottled) {
-			t.Fatalf("4th attempt: %v", err)
+		for i, s := range replicas {
+			if _, _, err := s.Login(ctx, "alice", password, client); !errors.Is(err, staff.ErrThrottled) {
+				t.Fatalf("replica %d, 5th attempt with the right password: %v", i, err)
+			}
 		}
 		other := staff.Client{IP: "192.0.2.2"}
-		if _, _, err := s.Login(ctx, "nobody", password, other); !errors.Is(err, staff.ErrBadCredentials) {
+		if _, _, err := replicas[1].Login(ctx, "nobody", password, other); !errors.Is(err, staff.ErrBadCredentials) {
 			t.Fatalf("another address: %v", err)
 		}
+		// One IPv6 /64, four addresses: one source.
+		for i, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3", "2001:db8:1:2::4"} {
+			if _, _, err := replicas[i%2].Login(ctx, "nobody", password, staff.Client{IP: ip}); !errors.Is(err, staff.ErrBadCredentials) {
+				t.Fatalf("v6 attempt %d: %v", i, err)
+			}
+		}
+		if _, _, err := replicas[0].Login(ctx, "nobody", password, staff.Client{IP: "2001:db8:1:2::99"}); !errors.Is(err, staff.ErrThrottled) {
+			t.Fatalf("5th attempt from the /64: %v", err)
+		}
+		if _, _, err := replicas[0].Login(ctx, "nobody", password, staff.Client{IP: "2001:db8:1:3::1"}); !errors.Is(err, staff.ErrBadCredentials) {
+			t.Fatalf("the next /64: %v", err)
+		}
+		// Just into the next minute the previous one still weighs almost
+		// whole: the six attempts of 192.0.2.1 keep it over the cap.
 		clock.Add(61 * time.Second)
-		if _, _, err := s.Login(ctx, "nobody", password, client); !errors.Is(err, staff.ErrBadCredentials) {
-			t.Fatalf("a minute later: %v", err)
+		if _, _, err := replicas[1].Login(ctx, "alice", password, client); !errors.Is(err, staff.ErrThrottled) {
+			t.Fatalf("just after the minute: %v", err)
+		}
+		clock.Add(2 * time.Minute)
+		if ses, _, err := replicas[1].Login(ctx, "alice", password, client); err != nil || ses == nil {
+			t.Fatalf("after the window: %v", err)
 		}
 	})
 }

@@ -1,46 +1,77 @@
 package staff
 
 import (
-	"sync"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync/atomic"
 	"time"
+
+	"github.com/firebreak/firebreak/store"
 )
 
 // throttle caps login attempts per source address in a sliding minute,
 // whatever account they aim at, so one address cannot guess passwords of
-// many accounts below each account's lockout. It is per replica.
+// many accounts below each account's lockout. The counts are in the
+// database (staff_login_attempts), one row per source and minute, so the
+// cap holds across every replica sharing it. The sliding minute is
+// estimated from two fixed minutes: the previous minute's attempts
+// weighted by the share of it still inside the window, plus this minute's.
+// Every attempt counts, refused or not, so a source that keeps trying
+// stays refused. IPv6 sources count per /64, which one host usually holds
+// whole.
 type throttle struct {
-	mu    sync.Mutex
+	db    *store.DB
 	rate  int
-	seen  map[string][]time.Time
-	sweep time.Time
+	sweep atomic.Int64 // the minute of the last deletion of old rows
 }
 
-func newThrottle(rate int) *throttle { return &throttle{rate: rate, seen: map[string][]time.Time{}} }
+func newThrottle(db *store.DB, rate int) *throttle { return &throttle{db: db, rate: rate} }
 
-// allow records an attempt from src at now and reports whether it is
-// within the rate.
-func (t *throttle) allow(src string, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	cut := now.Add(-time.Minute)
-	if now.Sub(t.sweep) > time.Minute { // forget quiet sources
-		for k, v := range t.seen {
-			if len(v) == 0 || v[len(v)-1].Before(cut) {
-				delete(t.seen, k)
-			}
+// source is the key an address counts under.
+func source(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// allow records an attempt from ip at now and reports whether it is within
+// the rate.
+func (t *throttle) allow(ctx context.Context, ip string, now time.Time) (bool, error) {
+	src := source(ip)
+	minute := now.UnixMilli() - now.UnixMilli()%60_000
+	var cur, prev int64
+	err := t.db.Tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO staff_login_attempts (source, minute_ms, attempts) VALUES ($1, $2, 1)
+			ON CONFLICT (source, minute_ms) DO UPDATE SET attempts = staff_login_attempts.attempts + 1
+			RETURNING attempts`, src, minute).Scan(&cur)
+		if err != nil {
+			return err
 		}
-		t.sweep = now
+		err = tx.QueryRowContext(ctx, `SELECT attempts FROM staff_login_attempts WHERE source = $1 AND minute_ms = $2`,
+			src, minute-60_000).Scan(&prev)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if last := t.sweep.Load(); last != minute && t.sweep.CompareAndSwap(last, minute) {
+			_, err = tx.ExecContext(ctx, `DELETE FROM staff_login_attempts WHERE minute_ms < $1`, minute-60_000)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("login throttle: %w", err)
 	}
-	v := t.seen[src]
-	i := 0
-	for i < len(v) && v[i].Before(cut) {
-		i++
-	}
-	v = v[i:]
-	if len(v) >= t.rate {
-		t.seen[src] = v
-		return false
-	}
-	t.seen[src] = append(v, now)
-	return true
+	elapsed := now.UnixMilli() - minute
+	estimate := float64(prev)*float64(60_000-elapsed)/60_000 + float64(cur)
+	return estimate <= float64(t.rate), nil
 }
