@@ -3,6 +3,7 @@ module github.com/firebreak/firebreak
 go 1.26.8
 
 require (
+	github.com/aymanbagabas/go-udiff v0.4.2
 	github.com/cespare/xxhash/v2 v2.3.0
 	github.com/chromedp/chromedp v0.23.1
 	github.com/cloudflare/ahocorasick v0.0.0-20240916140611-054963ec9396

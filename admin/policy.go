@@ -10,6 +10,7 @@ import (
 	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/staff"
 )
 
 // maxPolicyBody bounds a request that carries a bundle: a bundle may be
@@ -245,13 +246,17 @@ func (h policyAPI) addRecorded(r *http.Request, t *sliceTraffic, in RecordedTraf
 	if err != nil {
 		return err
 	}
+	// The report shows a recorded text only to a caller who may read
+	// decrypted content; others see which records changed, not what they say.
+	hidden := !PrincipalFrom(r.Context()).Can(staff.ViewContent)
 	for _, e := range es {
 		if e.Content.Prompt != "" {
-			t.s = append(t.s, policy.Sample{Direction: safety.Input, Text: e.Content.Prompt, Route: e.Model})
+			t.s = append(t.s, policy.Sample{Direction: safety.Input, Text: e.Content.Prompt, Route: e.Model, Ref: e.ID, Hidden: hidden})
 		}
 		if e.Content.Answer != "" {
-			t.s = append(t.s, policy.Sample{Direction: safety.Output, Text: e.Content.Answer, Route: e.Model})
+			t.s = append(t.s, policy.Sample{Direction: safety.Output, Text: e.Content.Answer, Route: e.Model, Ref: e.ID, Hidden: hidden})
 		}
 	}
+	note(r, "recorded", strconv.Itoa(len(es)))
 	return nil
 }

@@ -40,6 +40,11 @@ type Query struct {
 	Newest bool
 }
 
+// flaggedPredicate is the condition of the index audit_records_flagged
+// (0604_audit_search.sql), word for word: a record with a risk code or an
+// action other than allow.
+const flaggedPredicate = `(codes <> '' OR input_action NOT IN ('', 'allow') OR output_action NOT IN ('', 'allow'))`
+
 const (
 	defaultLimit = 100
 	maxLimit     = 1000
@@ -83,6 +88,11 @@ func (q Query) where() (string, []any, error) {
 			return "", nil, fmt.Errorf("risk code %q: want a code such as A1a", q.Code)
 		}
 		add("codes LIKE ?", "% "+q.Code+" %")
+	}
+	if q.Code != "" || (q.Decision != "" && q.Decision != safety.Allow.String()) {
+		// Implied by the filters above; written out so that the partial
+		// index of flagged records serves the search.
+		conds = append(conds, flaggedPredicate)
 	}
 	if q.After != "" {
 		cmp := ">"

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -35,6 +36,7 @@ type fixture struct {
 	clock   *testclock.Clock
 	staff   *staff.Service
 	trail   *audit.Trail
+	policy  *policy.Service
 	console *console.Console
 	admin   *admin.API
 }
@@ -67,7 +69,13 @@ func newFixture(t testing.TB, opts staff.Options) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pol.Close() })
-	trail, err := audit.New(audit.Options{DB: db, CheckpointEvery: -1})
+	// Flagged content is kept encrypted, as a deployment with a keyring
+	// keeps it: the policy dry run replays it.
+	keys, err := audit.ParseKeyring(strings.NewReader("k1:" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trail, err := audit.New(audit.Options{DB: db, Keys: keys, CheckpointEvery: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +108,7 @@ func newFixture(t testing.TB, opts staff.Options) *fixture {
 	mux.Handle("/console/", con)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, url: srv.URL, clock: clock, staff: people, trail: trail, console: con, admin: api}
+	return &fixture{t: t, url: srv.URL, clock: clock, staff: people, trail: trail, policy: pol, console: con, admin: api}
 }
 
 // browser is a cookie-keeping client that does not follow redirects.

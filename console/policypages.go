@@ -1,13 +1,18 @@
 package console
 
 import (
-	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/policy"
+	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/staff"
 )
 
@@ -32,6 +37,7 @@ type policyView struct {
 	Diff     *policy.Diff
 	DryRun   *policy.Report
 	Samples  string
+	Recorded recordedForm
 	Error    string
 	Problems []policy.Problem
 	Flash    string
@@ -139,7 +145,7 @@ func (c *Console) policyError(w http.ResponseWriter, r *http.Request, p *staff.P
 	switch {
 	case errors.As(err, &inv):
 		v.Error, v.Problems = "policy.invalid", inv.Problems
-	case err.Error() == "policy.bad_form" || err.Error() == "policy.reason_required":
+	case slices.Contains([]string{"policy.bad_form", "policy.reason_required", "policy.no_trail", "policy.bad_recorded"}, err.Error()):
 		v.Error = err.Error()
 	default:
 		v.Error = "policy.invalid"
@@ -155,16 +161,24 @@ func (c *Console) policyDryRun(w http.ResponseWriter, r *http.Request, p *staff.
 		c.policyError(w, r, p, files, err)
 		return
 	}
-	var jsonl strings.Builder
+	var traffic sampleTraffic
 	samples := r.PostFormValue("samples")
 	for _, line := range strings.Split(samples, "\n") {
 		if line = strings.TrimSpace(line); line != "" {
-			j, _ := json.Marshal(map[string]string{"direction": "input", "text": line})
-			jsonl.Write(j)
-			jsonl.WriteByte('\n')
+			traffic = append(traffic, policy.Sample{Direction: safety.Input, Text: line})
 		}
 	}
-	rep, err := c.opts.Policy.DryRun(r.Context(), b, policy.ReadJSONL(strings.NewReader(jsonl.String())), policy.DryRunOptions{Examples: 3})
+	rec := recordedForm{On: r.PostFormValue("recorded") != "", From: r.PostFormValue("rec_from"),
+		To: r.PostFormValue("rec_to"), Tenant: r.PostFormValue("rec_tenant"), Limit: r.PostFormValue("rec_limit")}
+	if rec.On {
+		var n int
+		if traffic, n, err = c.addRecorded(r, p, traffic, rec); err != nil {
+			c.policyError(w, r, p, files, err)
+			return
+		}
+		note(w, "recorded", strconv.Itoa(n))
+	}
+	rep, err := c.opts.Policy.DryRun(r.Context(), b, &traffic, policy.DryRunOptions{Examples: 3})
 	if err != nil {
 		c.policyError(w, r, p, files, err)
 		return
@@ -174,8 +188,74 @@ func (c *Console) policyDryRun(w http.ResponseWriter, r *http.Request, p *staff.
 		c.fail(w, r, p, err)
 		return
 	}
-	v.DryRun, v.Samples = rep, samples
+	v.DryRun, v.Samples, v.Recorded = rep, samples, rec
 	c.render(w, r, p, "policy", "nav.policy", v)
+}
+
+// recordedForm is the dry run's choice of recorded traffic.
+type recordedForm struct {
+	On                      bool
+	From, To, Tenant, Limit string
+}
+
+// sampleTraffic is a dry run's samples in order.
+type sampleTraffic []policy.Sample
+
+func (t *sampleTraffic) Next() (policy.Sample, error) {
+	if len(*t) == 0 {
+		return policy.Sample{}, io.EOF
+	}
+	s := (*t)[0]
+	*t = (*t)[1:]
+	return s, nil
+}
+
+// addRecorded appends the retained prompts and answers of the newest
+// audit records the form selects (within the member's tenants). Their
+// texts appear in the report only for a member who may read decrypted
+// content; the replay itself is recorded with the number of records.
+func (c *Console) addRecorded(r *http.Request, p *staff.Principal, t sampleTraffic, f recordedForm) (sampleTraffic, int, error) {
+	if c.opts.Trail == nil {
+		return t, 0, errors.New("policy.no_trail")
+	}
+	q := audit.Query{TenantID: f.Tenant, Requests: true, Limit: 100}
+	if f.Limit != "" {
+		n, err := strconv.Atoi(f.Limit)
+		if err != nil || n < 1 || n > 1000 {
+			return t, 0, errors.New("policy.bad_recorded")
+		}
+		q.Limit = n
+	}
+	for _, d := range []struct {
+		v   string
+		dst *time.Time
+	}{{f.From, &q.From}, {f.To, &q.To}} {
+		if d.v == "" {
+			continue
+		}
+		at, err := time.Parse("2006-01-02", d.v)
+		if err != nil {
+			return t, 0, errors.New("policy.bad_recorded")
+		}
+		*d.dst = at
+	}
+	if p.Member.Limited() && !p.Member.InTenant(q.TenantID) {
+		return t, 0, errors.New("policy.bad_recorded")
+	}
+	es, err := c.opts.Trail.Retained(r.Context(), q)
+	if err != nil {
+		return t, 0, errors.New("policy.no_trail")
+	}
+	hidden := !p.Can(staff.ViewContent)
+	for _, e := range es {
+		for _, s := range []policy.Sample{{Direction: safety.Input, Text: e.Content.Prompt}, {Direction: safety.Output, Text: e.Content.Answer}} {
+			if s.Text != "" {
+				s.Route, s.Tenant, s.Ref, s.Hidden = e.Model, e.TenantID, e.ID, hidden
+				t = append(t, s)
+			}
+		}
+	}
+	return t, len(es), nil
 }
 
 func (c *Console) policyPublish(w http.ResponseWriter, r *http.Request, p *staff.Principal) {

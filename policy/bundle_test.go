@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -325,6 +327,47 @@ func TestDiff(t *testing.T) {
 	}
 	if d.TermsChanged[0] != "bomb recipe: A1d review -> A1d refuse" {
 		t.Errorf("changed term %q", d.TermsChanged[0])
+	}
+	// The line diff: each changed file with its deleted and inserted lines
+	// numbered in the older and newer file, and context around them.
+	files := testFiles(t)
+	lineOf := func(file, text string) int {
+		for i, l := range strings.Split(string(files[file]), "\n") {
+			if l == text {
+				return i + 1
+			}
+		}
+		t.Fatalf("%s has no line %q", file, text)
+		return 0
+	}
+	got := map[string][]string{}
+	for _, f := range d.Lines {
+		if f.Status != "changed" {
+			t.Errorf("%s: status %s", f.Name, f.Status)
+		}
+		for _, h := range f.Hunks {
+			for _, l := range h.Lines {
+				switch l.Kind {
+				case "delete":
+					got[f.Name] = append(got[f.Name], fmt.Sprintf("-%d %s", l.Old, l.Text))
+				case "insert":
+					got[f.Name] = append(got[f.Name], fmt.Sprintf("+%d %s", l.New, l.Text))
+				case "equal":
+					if l.Old == 0 || l.New == 0 {
+						t.Errorf("%s: context line %+v without both numbers", f.Name, l)
+					}
+				}
+			}
+		}
+	}
+	bomb := lineOf("lexicons/a1.txt", "bomb recipe\tA1d\treview")
+	want := map[string][]string{
+		"lexicons/a1.txt": {fmt.Sprintf("-%d bomb recipe\tA1d\treview", bomb), fmt.Sprintf("+%d bomb recipe\tA1d\trefuse", bomb),
+			fmt.Sprintf("+%d make napalm", bomb+1)},
+		"lexicons/a2.txt": {fmt.Sprintf("-%d 女人不配", lineOf("lexicons/a2.txt", "女人不配"))},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("line diff %q, want %q", got, want)
 	}
 }
 

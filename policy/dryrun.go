@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -22,6 +23,12 @@ type Sample struct {
 	Route     string // optional: picks the route's overlay
 	Tenant    string // optional: picks the tenant's overlay
 	Minor     bool
+	// Ref names where the sample came from (an audit record id); reports
+	// carry it in examples.
+	Ref string
+	// Hidden keeps the text out of the report: the reader may see that
+	// the sample changed, not what it says.
+	Hidden bool
 }
 
 // Traffic yields recorded samples; Next returns io.EOF after the last.
@@ -114,9 +121,11 @@ type ChangedGroup struct {
 
 // Example is one changed sample, its text truncated.
 type Example struct {
-	Sample int    `json:"sample"` // 1-based position in the traffic
-	Text   string `json:"text"`
-	From   string `json:"from"` // action under the current version
+	Sample int    `json:"sample"`           // 1-based position in the traffic
+	Ref    string `json:"ref,omitempty"`    // the sample's Ref
+	Text   string `json:"text"`             // "" when Hidden
+	Hidden bool   `json:"hidden,omitempty"` // the text is not shown to this reader
+	From   string `json:"from"`             // action under the current version
 	To     string `json:"to"`
 	Rule   string `json:"rule,omitempty"` // the deciding term or rule under the version that refuses
 }
@@ -155,8 +164,11 @@ func DryRun(ctx context.Context, from, to *Compiled, traffic Traffic, opts DryRu
 		}
 		g.Count++
 		if len(g.Examples) < opts.Examples {
-			g.Examples = append(g.Examples, Example{Sample: r.Samples, Text: truncate(s.Text, opts.MaxText),
-				From: a.Action.String(), To: b.Action.String(), Rule: rule})
+			ex := Example{Sample: r.Samples, Ref: s.Ref, Hidden: s.Hidden, From: a.Action.String(), To: b.Action.String(), Rule: rule}
+			if !s.Hidden {
+				ex.Text = truncate(s.Text, opts.MaxText)
+			}
+			g.Examples = append(g.Examples, ex)
 		}
 	}
 	for _, g := range groups {
@@ -212,7 +224,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, g := range r.Changes {
 		fmt.Fprintf(bw, "\n%-6s %-4s %-18s %5d  %s\n", g.Direction, cmp.Or(g.Code, "-"), g.Kind, g.Count, safety.CodeName(g.Code))
 		for _, e := range g.Examples {
-			fmt.Fprintf(bw, "    #%d %s -> %s %s %q\n", e.Sample, e.From, e.To, e.Rule, e.Text)
+			text := strconv.Quote(e.Text)
+			if e.Hidden {
+				text = "(text not shown)"
+			}
+			if e.Ref != "" {
+				text = e.Ref + " " + text
+			}
+			fmt.Fprintf(bw, "    #%d %s -> %s %s %s\n", e.Sample, e.From, e.To, e.Rule, text)
 		}
 	}
 	return bw.Flush()

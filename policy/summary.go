@@ -71,11 +71,14 @@ type Diff struct {
 	TermsChanged  []string // "term: code action -> code action"
 	EnginesBefore []string
 	EnginesAfter  []string
+	// Lines is the line diff of every file added, removed or changed.
+	Lines []FileDiff
 }
 
 // DiffOf compares two compiled bundles.
 func DiffOf(from, to *Compiled) Diff {
-	d := Diff{From: from.Version(), To: to.Version(), EnginesBefore: engineNames(from), EnginesAfter: engineNames(to)}
+	d := Diff{From: from.Version(), To: to.Version(), EnginesBefore: engineNames(from), EnginesAfter: engineNames(to),
+		Lines: lineDiffs(from.bundle, to.bundle)}
 	for _, n := range to.bundle.Names() {
 		old, ok := from.bundle.File(n)
 		cur, _ := to.bundle.File(n)
