@@ -168,8 +168,17 @@ func TestAuditLeanMigration(t *testing.T) {
 		}
 		indexes = append(indexes, n)
 	}
-	want := []string{"audit_records_request", "audit_records_user", "sqlite_autoindex_audit_records_1"}
+	want := []string{"audit_records_flagged", "audit_records_request", "audit_records_tenant", "audit_records_user",
+		"sqlite_autoindex_audit_records_1"}
 	if !slices.Equal(indexes, want) {
 		t.Errorf("indexes %v, want %v", indexes, want)
+	}
+	// The upgrade counts the record already there into the hourly counters.
+	var hour, n, le int64
+	if err := db.QueryRowContext(ctx, `SELECT hour_ms, requests FROM audit_hourly WHERE tenant_id = 't1' AND output_code = 'A4f'`).Scan(&hour, &n); err != nil || hour != 1730419200000 || n != 1 {
+		t.Errorf("hourly counter: hour %d requests %d (%v), want 1730419200000 and 1", hour, n, err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT le_ms FROM audit_hourly_latency WHERE tenant_id = 't1'`).Scan(&le); err != nil || le != 25 {
+		t.Errorf("latency bin %d (%v), want 25 (12 ms)", le, err)
 	}
 }
