@@ -64,6 +64,11 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		g.writeRefusal(w, c, req, in.decision, warning)
 		return
 	}
+	ground, err := g.ground(ctx, c, in.request)
+	if err != nil {
+		openai.WriteError(w, err)
+		return
+	}
 	upCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	check := g.startGuard(ctx, c, req, engine)
@@ -85,7 +90,7 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		passThrough(w, resp.Response)
 		return
 	}
-	rel := relay{g: g, c: c, engine: engine, req: req, input: in.decision, cancel: cancel, guard: check}
+	rel := relay{g: g, c: c, engine: engine, req: req, input: in.decision, cancel: cancel, guard: check, ground: ground}
 	if req.Stream {
 		tokens = rel.stream(ctx, w, resp.Body)
 	} else {

@@ -67,6 +67,10 @@ type Options struct {
 	// LabelSigner signs the implicit labels; Firebreak uses the audit
 	// signing key. Default nil: labels are unsigned.
 	LabelSigner *label.Signer
+	// Grounding, when set, grounds the answers of grounded routes in
+	// their knowledge bases and checks their support (package kb).
+	// Default nil: no route is grounded.
+	Grounding Grounding
 	// Complaints, when set, takes complaints at /v1/complaints.
 	Complaints *audit.Complaints
 	// UserHeader names the end user when the body's "user" field is empty.
@@ -104,6 +108,7 @@ type Gateway struct {
 	identity   *identity.Service
 	tokens     *identity.TokenVerifier
 	guard      GuardModel
+	grounding  Grounding
 	ipHeader   string
 	userHeader string
 	maxBody    int64
@@ -150,7 +155,7 @@ func New(opts Options) (*Gateway, error) {
 	g := &Gateway{
 		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
 		policies: opts.Policies, labels: opts.Labels, signer: opts.LabelSigner, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints,
-		identity: opts.Identity, tokens: opts.Tokens, guard: opts.Guard, ipHeader: opts.ClientIPHeader, userHeader: opts.UserHeader,
+		identity: opts.Identity, tokens: opts.Tokens, guard: opts.Guard, grounding: opts.Grounding, ipHeader: opts.ClientIPHeader, userHeader: opts.UserHeader,
 		maxBody: opts.MaxBodyBytes, maxStream: opts.MaxStream, log: opts.Logger, metrics: m,
 	}
 	g.routes()

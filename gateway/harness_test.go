@@ -24,6 +24,7 @@ import (
 	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/kb"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/replica"
 	"github.com/firebreak/firebreak/sanction"
@@ -61,6 +62,7 @@ type harness struct {
 	policy     *policy.Service
 	version    string            // the version of the policy in force at start
 	labelKey   ed25519.PublicKey // verifies the labels' signatures
+	kb         *kb.Service       // knowledge bases and grounded routes
 	cfg        config.Config     // what the replica was built from
 	opts       harnessOptions
 }
@@ -167,7 +169,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Cleanup(r.Close)
 	h.db, h.accounts, h.reg, h.sanction, h.identity, h.trail, h.complaints =
 		r.DB, r.Accounts, r.Registry, r.Sanctions, r.Identity, r.Trail, r.Complaints
-	h.policy, h.version = r.Policy, r.Policy.Current().Version()
+	h.policy, h.version, h.kb = r.Policy, r.Policy.Current().Version(), r.KB
 	signer, err := replica.SigningKey(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ type relay struct {
 
 	guard       *guardCheck // the guard model's review of the input, if any
 	guardWaited bool
+	ground      *grounded // the grounding of a grounded route, if any
 }
 
 // complete reviews a non-streamed answer choice by choice and writes it.
@@ -59,6 +60,9 @@ func (rl *relay) complete(ctx context.Context, w http.ResponseWriter, body io.Re
 			patches = append(patches, p)
 		}
 	}
+	if rl.ground != nil {
+		patches = rl.ground.response(resp, patches, &out)
+	}
 	rl.finishOutput(w, out)
 	lab := rl.c.label
 	if lab != nil {
@@ -73,6 +77,9 @@ func (rl *relay) complete(ctx context.Context, w http.ResponseWriter, body io.Re
 	extra := map[string]any{}
 	if rl.reportable(out) {
 		extra["firebreak"] = rl.reports(out)
+	}
+	if rl.ground != nil {
+		extra[GroundingField] = rl.ground.field()
 	}
 	if lab != nil {
 		extra[label.FieldName] = lab.seal(rl.c.answer.String())

@@ -369,7 +369,7 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 			return rl.c.tokens
 		}
 	} else {
-		rl.c.answer.WriteString(sr.sent.String())
+		rl.c.answer.WriteString(rl.sent(sr))
 	}
 	if err := rl.g.commit(ctx, rl.c, http.StatusOK); err != nil {
 		_ = ew.Error(err)
@@ -384,6 +384,15 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 	}
 	_ = ew.Done()
 	return rl.c.tokens
+}
+
+// sent is the text the client received of a stream, for the record:
+// review's, or the grounding's, which comes after it.
+func (rl *relay) sent(sr *streamReview) string {
+	if rl.ground != nil {
+		return rl.ground.sent.String()
+	}
+	return sr.sent.String()
 }
 
 // queueAll queues the chunks, then last unless nil, for the next flush.
@@ -405,6 +414,9 @@ func queueAll(ew *openai.EventWriter, chunks [][]byte, last []byte) error {
 // finishing says the chunk ends the answer (or follows its end).
 func (rl *relay) reviewChunk(data []byte, chunk *openai.ChatChunk, sr *streamReview) ([]byte, [][]byte, bool, error) {
 	patches := sr.chunk(chunk)
+	if rl.ground != nil {
+		patches = rl.ground.chunk(chunk, patches, sr)
+	}
 	var pre [][]byte
 	if lab := rl.c.label; lab != nil {
 		var err error
@@ -420,6 +432,12 @@ func (rl *relay) reviewChunk(data []byte, chunk *openai.ChatChunk, sr *streamRev
 	if finishing && len(chunk.Choices) > 0 && rl.reportable(sr.out) {
 		extra = map[string]any{"firebreak": rl.reports(sr.out)}
 	}
+	if finishing && len(chunk.Choices) > 0 && rl.ground != nil {
+		if extra == nil {
+			extra = map[string]any{}
+		}
+		extra[GroundingField] = rl.ground.field()
+	}
 	if len(patches) == 0 && extra == nil {
 		return data, pre, finishing, nil
 	}
@@ -432,7 +450,7 @@ func (rl *relay) reviewChunk(data []byte, chunk *openai.ChatChunk, sr *streamRev
 // incomplete.
 func (rl *relay) failStream(ctx context.Context, ew *openai.EventWriter, sr *streamReview, err error) {
 	rl.finishOutput(nil, sr.out)
-	rl.c.answer.WriteString(sr.sent.String())
+	rl.c.answer.WriteString(rl.sent(sr))
 	if ctx.Err() != nil {
 		rl.c.outcome = "client_gone"
 		return

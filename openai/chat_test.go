@@ -182,3 +182,29 @@ func TestEncodeStreamOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestPrependSystem(t *testing.T) {
+	for name, c := range map[string]struct{ body, want string }{
+		"new message": {`{"model":"m","messages":[{"role":"user","content":"q"}]}`,
+			`{"model":"m","messages":[{"role":"system","content":"ctx"},{"role":"user","content":"q"}]}`},
+		"into the system message": {`{"model":"m","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"q"}]}`,
+			`{"model":"m","messages":[{"role":"system","content":"ctx\n\nbe brief"},{"role":"user","content":"q"}]}`},
+		"system parts": {`{"model":"m","messages":[{"role":"system","content":[{"type":"text","text":"a"}]}]}`,
+			`{"model":"m","messages":[{"role":"system","content":"ctx"},{"role":"system","content":[{"type":"text","text":"a"}]}]}`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, err := ParseChatRequest([]byte(c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.PrependSystem("ctx")
+			got, _ := r.Encode("m")
+			if string(got) != c.want {
+				t.Errorf("got  %s\nwant %s", got, c.want)
+			}
+			if r.Messages[0].Role != RoleSystem || !strings.HasPrefix(r.Messages[0].Text(), "ctx") {
+				t.Errorf("messages: %+v", r.Messages[0])
+			}
+		})
+	}
+}

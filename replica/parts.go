@@ -191,7 +191,7 @@ func (r *Replica) openGateway(context.Context) error {
 	gw, err := gateway.New(gateway.Options{
 		Labels: r.Policy, LabelSigner: label.NewSigner(signer),
 		Accounts: r.Accounts, Limiter: r.Limiter, Policies: r.Policy, Sanctions: r.Sanctions,
-		Identity: r.Identity, Tokens: r.Tokens, Guard: r.Guard, Recorder: recorder, Complaints: r.Complaints,
+		Identity: r.Identity, Tokens: r.Tokens, Guard: r.Guard, Recorder: recorder, Complaints: r.Complaints, Grounding: r.KB,
 		Router:         func() *upstream.Router { return r.Catalog.Router() },
 		UserHeader:     cfg.Users.Header,
 		ClientIPHeader: cfg.ClientIPHeader,
