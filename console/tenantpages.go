@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/firebreak/firebreak/account"
-	"github.com/firebreak/firebreak/catalog"
 	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/staff"
 	"github.com/firebreak/firebreak/store"
@@ -23,6 +22,7 @@ func (c *Console) tenantRoutes() {
 	if c.opts.Catalog != nil {
 		c.add("GET /console/models", staff.ViewCatalog, c.modelsPage)
 	}
+	c.catalogRoutes()
 }
 
 type tenantsView struct {
@@ -73,6 +73,7 @@ type tenantView struct {
 	Keys   []keyRow
 	NewKey string
 	Flash  string
+	Detail string // the domain's reason a change was refused
 }
 
 // tenant finds the {tenant} of the path (id or name) within the member's
@@ -171,33 +172,27 @@ func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, p *staff.Pri
 	http.Redirect(w, r, "/console/tenants/"+t.ID+"?flash=tenants.key_revoked", http.StatusSeeOther)
 }
 
+// catalogEntry is an upstream or model as the page lists it; Static ones
+// come from the configuration file (or the demo) and cannot be changed here.
+type catalogEntry[T any] struct {
+	Value  T
+	Static bool
+}
+
 type modelsView struct {
-	Upstreams []config.Upstream
-	Models    []config.Model
-	Routing   config.Routing
-	Health    []upstream.TargetHealth
-	Demo      bool
+	Upstreams   []catalogEntry[config.Upstream]
+	Models      []catalogEntry[config.Model]
+	Routing     config.Routing
+	RoutingYAML string // the domain rules as YAML, for the form
+	Health      []upstream.TargetHealth
+	Demo        bool
+	Flash       string
+	Error       string
+	Detail      string // the domain's reason, as it gave it
 }
 
 func (c *Console) modelsPage(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
-	v := modelsView{Demo: c.opts.Catalog.Demo(), Health: c.opts.Catalog.Router().Health()}
-	us, err := c.opts.Catalog.Upstreams(r.Context())
-	if err == nil {
-		for _, u := range us {
-			u.Value.APIKey = "" // never shown
-			v.Upstreams = append(v.Upstreams, u.Value)
-		}
-		var ms []catalog.Entry[config.Model]
-		if ms, err = c.opts.Catalog.Models(r.Context()); err == nil {
-			for _, m := range ms {
-				v.Models = append(v.Models, m.Value)
-			}
-			var rt catalog.Entry[config.Routing]
-			if rt, err = c.opts.Catalog.Routing(r.Context()); err == nil {
-				v.Routing = rt.Value
-			}
-		}
-	}
+	v, err := c.modelsView(r)
 	if err != nil {
 		c.fail(w, r, p, err)
 		return
