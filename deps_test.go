@@ -66,6 +66,11 @@ var rules = []rule{
 		forbid: []string{"account/...", "audit/...", "catalog/...", "identity/...", "label/...", "limit/...", "notify/...", "policy/...", "sanction/...", "staff/...", "store/...", "safety/...", "upstream/..."},
 	},
 	{
+		why:    "the load generator is a client of the HTTP API, like any application",
+		from:   []string{"internal/loadgen/..."},
+		forbid: []string{"..."},
+	},
+	{
 		why:    "one composition root: only the command and the tests build a replica",
 		from:   []string{"..."},
 		except: []string{"cmd/...", "test/...", "replica/..."},

@@ -8,6 +8,7 @@ package fakeupstream
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -32,6 +33,12 @@ type Options struct {
 	Default Reply
 	// Models is the list served by GET /v1/models. Default: ["fake-model"].
 	Models []string
+	// Listener, when set, is where the server listens; it is closed with
+	// the server. Default: 127.0.0.1 on a free port.
+	Listener net.Listener
+	// Forget keeps no copy of the requests (Requests returns none), for
+	// long runs such as a soak. Default false.
+	Forget bool
 }
 
 // Server is a running fake upstream. Its methods are safe for concurrent use.
@@ -42,11 +49,13 @@ type Server struct {
 	srv    *httptest.Server
 	script func(req Request) Reply
 	models []string
+	forget bool
 
 	mu       sync.Mutex
 	queue    []Reply
 	def      Reply
 	requests []Request
+	seq      int
 }
 
 // Request is one request the server received.
@@ -79,6 +88,7 @@ func New(opts Options) *Server {
 		models: opts.Models,
 		queue:  append([]Reply(nil), opts.Replies...),
 		def:    opts.Default,
+		forget: opts.Forget,
 	}
 	if len(s.models) == 0 {
 		s.models = []string{"fake-model"}
@@ -87,7 +97,12 @@ func New(opts Options) *Server {
 	mux.HandleFunc("POST /v1/chat/completions", s.chat)
 	mux.HandleFunc("POST /v1/embeddings", s.embeddings)
 	mux.HandleFunc("GET /v1/models", s.listModels)
-	s.srv = httptest.NewServer(mux)
+	s.srv = httptest.NewUnstartedServer(mux)
+	if opts.Listener != nil {
+		s.srv.Listener.Close()
+		s.srv.Listener = opts.Listener
+	}
+	s.srv.Start()
 	s.URL = s.srv.URL + "/v1"
 	return s
 }
@@ -116,8 +131,11 @@ func (s *Server) Push(replies ...Reply) {
 // record stores req and returns the reply scripted for it.
 func (s *Server) record(req Request) (Request, Reply) {
 	s.mu.Lock()
-	req.Seq = len(s.requests) + 1
-	s.requests = append(s.requests, req)
+	s.seq++
+	req.Seq = s.seq
+	if !s.forget {
+		s.requests = append(s.requests, req)
+	}
 	var rep Reply
 	switch {
 	case s.script != nil:
