@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -85,7 +86,7 @@ func sealContent(mode Mode, c Content, keys *Keyring, recordID string) (content,
 		if err != nil {
 			return "", "", fmt.Errorf("seal content: %w", err)
 		}
-		content = encPrefix + keys.sealString(string(plain), contentAAD(recordID))
+		content = keys.sealText(encPrefix, plain, contentAAD(recordID))
 	default:
 		return "", "", fmt.Errorf("seal content: unknown mode %q", mode)
 	}
@@ -131,6 +132,7 @@ func openContent(content string, keys *Keyring, recordID string) (Content, error
 }
 
 func sha256Hex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
+	h := sha256.New()
+	_, _ = io.WriteString(h, s) // no copy of a text that may be megabytes
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -199,8 +199,22 @@ func (k *Keyring) Open(keyID string, sealed, aad []byte) ([]byte, error) {
 
 // sealString seals s and returns "keyID:base64(nonce||ciphertext)".
 func (k *Keyring) sealString(s, aad string) string {
-	id, sealed := k.Seal([]byte(s), []byte(aad))
-	return id + ":" + base64.StdEncoding.EncodeToString(sealed)
+	return k.sealText("", []byte(s), aad)
+}
+
+// sealText seals plain and returns prefix + "keyID:base64(nonce||ciphertext)",
+// built in one allocation: an audit record's content may be megabytes.
+func (k *Keyring) sealText(prefix string, plain []byte, aad string) string {
+	id, sealed := k.Seal(plain, []byte(aad))
+	var b strings.Builder
+	b.Grow(len(prefix) + len(id) + 1 + base64.StdEncoding.EncodedLen(len(sealed)))
+	b.WriteString(prefix)
+	b.WriteString(id)
+	b.WriteByte(':')
+	enc := base64.NewEncoder(base64.StdEncoding, &b)
+	_, _ = enc.Write(sealed)
+	_ = enc.Close()
+	return b.String()
 }
 
 // openString reverses sealString.

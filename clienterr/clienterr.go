@@ -35,7 +35,9 @@ const (
 	QuotaExceeded   Code = "insufficient_quota"  // 429
 	Internal        Code = "internal_error"      // 500
 	UpstreamError   Code = "upstream_error"      // 502
+	AnswerTooLarge  Code = "answer_too_large"    // 502: the model's answer passed the gateway's content cap
 	Unavailable     Code = "service_unavailable" // 503
+	Overloaded      Code = "gateway_overloaded"  // 503: answers in flight hold the whole memory budget
 	UpstreamTimeout Code = "upstream_timeout"    // 504
 )
 

@@ -149,6 +149,19 @@ type HTTP struct {
 	WriteTimeout      time.Duration `yaml:"write_timeout"`       // non-stream responses; default 10m
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`    // in-flight streams; default 30s
 	MaxStream         time.Duration `yaml:"max_stream"`          // one streamed answer; default 10m
+	// MaxAnswerBytes caps the content of one model answer, streamed or
+	// not; past it the answer ends with answer_too_large. Default 32 MiB.
+	MaxAnswerBytes int64 `yaml:"max_answer_bytes"`
+	// AnswerBudget bounds the memory, in bytes, that answers in flight
+	// hold for review, labels and the audit record, all requests of the
+	// node together (each content byte is charged what it costs the
+	// process, about 4 bytes). A new request waits up to BudgetWait for
+	// room, then gets a 503 gateway_overloaded; an answer that would pass
+	// it ends with that error. -1: unbounded. Default 512 MiB.
+	AnswerBudget int64 `yaml:"answer_budget"`
+	// BudgetWait is how long a new request waits for room in the answer
+	// budget. Default 2s.
+	BudgetWait time.Duration `yaml:"budget_wait"`
 }
 
 // Safety selects what the machine review checks.
@@ -259,9 +272,12 @@ func Default() Config {
 			WriteTimeout:      10 * time.Minute,
 			ShutdownTimeout:   30 * time.Second,
 			MaxStream:         10 * time.Minute,
+			MaxAnswerBytes:    32 << 20,
+			AnswerBudget:      512 << 20,
+			BudgetWait:        2 * time.Second,
 		},
-		Users: Users{Header: "X-Firebreak-User"},
-		Audit: Audit{Keep: 180 * 24 * time.Hour, Clean: "hash", Flagged: "encrypted", ComplaintDeadline: 15 * 24 * time.Hour},
+		Users:    Users{Header: "X-Firebreak-User"},
+		Audit:    Audit{Keep: 180 * 24 * time.Hour, Clean: "hash", Flagged: "encrypted", ComplaintDeadline: 15 * 24 * time.Hour},
 		Identity: Identity{MinorDailyRequests: 50, MinorQuietHours: "22:00-06:00", TimeZone: "Asia/Shanghai"},
 		WALLimit: 64 << 20,
 	}

@@ -35,6 +35,7 @@ func Settings() []Setting {
 		i64("max-body-bytes", "largest request body accepted", func(c *Config) *int64 { return &c.HTTP.MaxBodyBytes }),
 		dur("read-header-timeout", "time allowed to read request headers", func(c *Config) *time.Duration { return &c.HTTP.ReadHeaderTimeout }),
 		dur("read-timeout", "time allowed to read a whole request", func(c *Config) *time.Duration { return &c.HTTP.ReadTimeout }),
+		i64("answer-budget", "memory answers in flight may hold for review and audit, in bytes (-1: unbounded)", func(c *Config) *int64 { return &c.HTTP.AnswerBudget }),
 		dur("shutdown-timeout", "time in-flight requests get to finish on shutdown", func(c *Config) *time.Duration { return &c.HTTP.ShutdownTimeout }),
 	}
 }

@@ -52,7 +52,7 @@ type call struct {
 	inDecision  safety.Decision
 	outDecision safety.Decision
 	prompt      string // the text the input review read
-	answer      strings.Builder
+	answer      answerText
 	usage       openai.Usage
 	firstByte   time.Duration
 }
@@ -243,4 +243,31 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// answerText is the text a client received, kept once: the first text
+// written is held as it is (a stream's delivered text, which may be
+// megabytes, is not copied); only a second write copies.
+type answerText struct {
+	first string
+	more  strings.Builder
+}
+
+func (a *answerText) WriteString(s string) {
+	if a.first == "" && a.more.Len() == 0 {
+		a.first = s
+		return
+	}
+	if a.first != "" {
+		a.more.WriteString(a.first)
+		a.first = ""
+	}
+	a.more.WriteString(s)
+}
+
+func (a *answerText) String() string {
+	if a.first != "" {
+		return a.first
+	}
+	return a.more.String()
 }

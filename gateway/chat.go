@@ -69,6 +69,11 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, err)
 		return
 	}
+	grant, ok := g.answerRoom(ctx, c, w)
+	if !ok {
+		return
+	}
+	defer grant.release()
 	upCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	check := g.startGuard(ctx, c, req, engine)
@@ -90,7 +95,7 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		passThrough(w, resp.Response)
 		return
 	}
-	rel := relay{g: g, c: c, engine: engine, req: req, input: in.decision, cancel: cancel, guard: check, ground: ground}
+	rel := relay{g: g, c: c, engine: engine, req: req, input: in.decision, cancel: cancel, grant: grant, guard: check, ground: ground}
 	if req.Stream {
 		tokens = rel.stream(ctx, w, resp.Body)
 	} else {

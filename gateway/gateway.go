@@ -81,6 +81,17 @@ type Options struct {
 	// MaxStream bounds how long one streamed answer may run; a stream that
 	// reaches it ends with an error event. Default 10 minutes.
 	MaxStream time.Duration
+	// MaxAnswerBytes caps the content of one answer, streamed or not; an
+	// answer past it ends with answer_too_large. Default 32 MiB.
+	MaxAnswerBytes int64
+	// AnswerBudget bounds the memory, in bytes, that answers in flight
+	// take for review, labels and the audit record, all requests
+	// together; a new request waits up to BudgetWait for room, then gets
+	// a 503 (gateway_overloaded). Negative: unbounded. Default 512 MiB.
+	AnswerBudget int64
+	// BudgetWait is how long a new request waits for room in the answer
+	// budget. Default 2s.
+	BudgetWait time.Duration
 	// Logger receives one line per request, never with prompt or answer text.
 	// Default: discard.
 	Logger *slog.Logger
@@ -113,6 +124,8 @@ type Gateway struct {
 	userHeader string
 	maxBody    int64
 	maxStream  time.Duration
+	maxAnswer  int64
+	budget     *answerBudget
 	log        *slog.Logger
 	metrics    *metrics
 	mux        *http.ServeMux
@@ -142,6 +155,15 @@ func New(opts Options) (*Gateway, error) {
 	if opts.MaxStream <= 0 {
 		opts.MaxStream = 10 * time.Minute
 	}
+	if opts.MaxAnswerBytes <= 0 {
+		opts.MaxAnswerBytes = 32 << 20
+	}
+	if opts.AnswerBudget == 0 {
+		opts.AnswerBudget = 512 << 20
+	}
+	if opts.BudgetWait <= 0 {
+		opts.BudgetWait = 2 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -156,7 +178,8 @@ func New(opts Options) (*Gateway, error) {
 		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
 		policies: opts.Policies, labels: opts.Labels, signer: opts.LabelSigner, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints,
 		identity: opts.Identity, tokens: opts.Tokens, guard: opts.Guard, grounding: opts.Grounding, ipHeader: opts.ClientIPHeader, userHeader: opts.UserHeader,
-		maxBody: opts.MaxBodyBytes, maxStream: opts.MaxStream, log: opts.Logger, metrics: m,
+		maxBody: opts.MaxBodyBytes, maxStream: opts.MaxStream, maxAnswer: opts.MaxAnswerBytes, log: opts.Logger, metrics: m,
+		budget: newAnswerBudget(opts.AnswerBudget, opts.BudgetWait, m),
 	}
 	g.routes()
 	return g, nil

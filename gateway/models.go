@@ -85,6 +85,11 @@ func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
 	}
 	var tokens int64
 	defer func() { ticket.Done(tokens); c.tokens = tokens }()
+	grant, ok := g.answerRoom(ctx, c, w)
+	if !ok {
+		return
+	}
+	defer grant.release()
 	resp, err := router.Do(ctx, route, upstream.Request{Path: "/embeddings", Body: req.Encode})
 	if err != nil {
 		c.outcome = "upstream_error"
@@ -93,7 +98,7 @@ func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
 	}
 	defer resp.Body.Close()
 	c.upstream = resp.Upstream
-	out, err := readAllLimited(resp.Body)
+	out, err := readAllLimited(&budgetReader{r: resp.Body, g: grant}, g.maxAnswer)
 	if err != nil {
 		openai.WriteError(w, upstreamReadError(err))
 		return

@@ -34,11 +34,27 @@ func Readyz(checks map[string]func(context.Context) error) http.Handler {
 	})
 }
 
-// readAllLimited reads an upstream body up to the gateway's buffer limit.
-func readAllLimited(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxCompletionBytes+1))
-	if err == nil && len(b) > maxCompletionBytes {
+// readAllLimited reads an upstream body up to limit bytes.
+func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err == nil && int64(len(b)) > limit {
 		err = errTooLarge
 	}
 	return b, err
+}
+
+// budgetReader reserves answer budget for what it has read.
+type budgetReader struct {
+	r io.Reader
+	g *answerGrant
+	n int64
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if !b.g.grow(b.n) {
+		return n, errBudgetFull
+	}
+	return n, err
 }

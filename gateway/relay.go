@@ -14,10 +14,6 @@ import (
 	"github.com/firebreak/firebreak/upstream"
 )
 
-// maxCompletionBytes bounds a non-streamed upstream answer the gateway
-// buffers for review.
-const maxCompletionBytes = 32 << 20
-
 var errTooLarge = errors.New("upstream answer larger than the gateway's limit")
 
 // relay carries an upstream's answer to the client through output review.
@@ -28,6 +24,7 @@ type relay struct {
 	req    *openai.ChatRequest
 	input  safety.Decision
 	cancel context.CancelFunc // stops the upstream call
+	grant  *answerGrant       // the answer's share of the memory budget
 
 	guard       *guardCheck // the guard model's review of the input, if any
 	guardWaited bool
@@ -37,7 +34,7 @@ type relay struct {
 // complete reviews a non-streamed answer choice by choice and writes it.
 // It returns the tokens used.
 func (rl *relay) complete(ctx context.Context, w http.ResponseWriter, body io.Reader) int64 {
-	raw, err := readAllLimited(body)
+	raw, err := readAllLimited(&budgetReader{r: body, g: rl.grant}, rl.g.maxAnswer)
 	if rl.guardRefused(ctx, w) {
 		return 0
 	}
@@ -182,6 +179,13 @@ func (rl *relay) finishOutput(w http.ResponseWriter, out safety.Decision) {
 // upstreamReadError turns a failure to read an upstream's body into the
 // error the client sees.
 func upstreamReadError(err error) *clienterr.Error {
+	var ce *clienterr.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	if errors.Is(err, errTooLarge) {
+		return clienterr.Wrap(clienterr.AnswerTooLarge, err, "the model's answer is larger than the gateway's limit")
+	}
 	if errors.Is(err, upstream.ErrIdleTimeout) {
 		return clienterr.Wrap(clienterr.UpstreamTimeout, err, "the model server stopped sending data")
 	}

@@ -31,7 +31,8 @@ type streamReview struct {
 	finished map[int]bool
 	out      safety.Decision
 	stopped  bool
-	bytes    int             // content bytes seen, for a token estimate
+	bytes    int             // content bytes seen, for a token estimate and the caps
+	keepSent bool            // keep sent: no label stream keeps the delivered text
 	sent     strings.Builder // content the client receives, for the record
 }
 
@@ -51,8 +52,8 @@ type textStream struct {
 	text openai.AnswerText // where it was last seen, for releasing what is held back
 }
 
-func newStreamReview(e *safety.Engine, jsonContent bool) *streamReview {
-	return &streamReview{engine: e, json: jsonContent, choices: map[int]*safety.Stream{}, texts: map[int]*choiceTexts{},
+func newStreamReview(e *safety.Engine, jsonContent, keepSent bool) *streamReview {
+	return &streamReview{engine: e, json: jsonContent, keepSent: keepSent, choices: map[int]*safety.Stream{}, texts: map[int]*choiceTexts{},
 		finished: map[int]bool{}, out: safety.Decision{Action: safety.Allow, Version: e.Version()}}
 }
 
@@ -108,11 +109,11 @@ func (sr *streamReview) chunk(c *openai.ChatChunk) []openai.Patch {
 			sr.stopped = true
 			filtered := "content_filter"
 			reply := release + res.Decision.Reply
-			sr.sent.WriteString(reply)
+			sr.keep(reply)
 			patches = append(patches, openai.Patch{Index: ch.Index, Content: &reply, FinishReason: &filtered, DropTexts: true})
 			continue
 		}
-		sr.sent.WriteString(release)
+		sr.keep(release)
 		p := tp
 		p.Index = ch.Index
 		if ch.Delta.Content != nil && release != *ch.Delta.Content || ch.Delta.Content == nil && release != "" {
@@ -124,6 +125,14 @@ func (sr *streamReview) chunk(c *openai.ChatChunk) []openai.Patch {
 		}
 	}
 	return patches
+}
+
+// keep adds released text to what the record keeps, unless the label
+// stream keeps it (the delivered text is held once).
+func (sr *streamReview) keep(text string) {
+	if sr.keepSent {
+		sr.sent.WriteString(text)
+	}
 }
 
 // closeContent ends a choice's content: the stream's close, or for JSON
@@ -281,7 +290,7 @@ func (sr *streamReview) allFinished() bool {
 func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Reader) int64 {
 	ew := openai.NewEventWriter(w)
 	er := openai.NewEventReader(body, 0)
-	sr := newStreamReview(rl.engine, rl.req.JSONMode())
+	sr := newStreamReview(rl.engine, rl.req.JSONMode(), rl.c.label == nil && rl.ground == nil)
 	if lab := rl.c.label; lab != nil {
 		lab.setHeaders(w) // sent with the first chunk, before the label is signed
 	}
@@ -296,10 +305,9 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 	flushed := false  // the first chunk went out
 	deadline := time.Now().Add(rl.g.maxStream)
 	for {
-		if time.Now().After(deadline) || sr.bytes > maxCompletionBytes {
+		if err := rl.overLimits(deadline, sr.bytes); err != nil {
 			rl.cancel()
-			rl.failStream(ctx, ew, sr, clienterr.Errorf(clienterr.UpstreamTimeout,
-				"the answer went past the gateway's limit of %v or %d MiB per stream", rl.g.maxStream, maxCompletionBytes>>20))
+			rl.failStream(ctx, ew, sr, err)
 			return tokens()
 		}
 		ev, err := er.Next()
@@ -395,6 +403,21 @@ func (rl *relay) sent(sr *streamReview) string {
 	return sr.sent.String()
 }
 
+// overLimits says why a stream must end before its next chunk: it ran
+// past the time allowed, its content past the cap, or the memory budget
+// has no room for what it holds.
+func (rl *relay) overLimits(deadline time.Time, n int) *clienterr.Error {
+	switch {
+	case time.Now().After(deadline):
+		return clienterr.Errorf(clienterr.UpstreamTimeout, "the answer went past the gateway's limit of %v per stream", rl.g.maxStream)
+	case int64(n) > rl.g.maxAnswer:
+		return clienterr.Errorf(clienterr.AnswerTooLarge, "the answer went past the gateway's limit of %d bytes per answer", rl.g.maxAnswer)
+	case !rl.grant.grow(int64(n)):
+		return errBudgetFull
+	}
+	return nil
+}
+
 // queueAll queues the chunks, then last unless nil, for the next flush.
 func queueAll(ew *openai.EventWriter, chunks [][]byte, last []byte) error {
 	for _, data := range chunks {
@@ -450,7 +473,11 @@ func (rl *relay) reviewChunk(data []byte, chunk *openai.ChatChunk, sr *streamRev
 // incomplete.
 func (rl *relay) failStream(ctx context.Context, ew *openai.EventWriter, sr *streamReview, err error) {
 	rl.finishOutput(nil, sr.out)
-	rl.c.answer.WriteString(rl.sent(sr))
+	if lab := rl.c.label; lab != nil && lab.stream != nil && rl.ground == nil {
+		rl.c.answer.WriteString(lab.stream.Text()) // review kept no copy (keepSent)
+	} else {
+		rl.c.answer.WriteString(rl.sent(sr))
+	}
 	if ctx.Err() != nil {
 		rl.c.outcome = "client_gone"
 		return

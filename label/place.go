@@ -183,6 +183,9 @@ func (s *Stream) Close() []Piece {
 // Text is the delivered text of every choice in index order, labels
 // included: what the signature of the answer's label covers.
 func (s *Stream) Text() string {
+	if len(s.choices) == 1 {
+		return s.choices[0].text.String() // no copy: an answer may be megabytes
+	}
 	cs := slices.Clone(s.choices)
 	slices.SortFunc(cs, func(a, b *streamChoice) int { return a.index - b.index })
 	var b strings.Builder

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"io"
 	"strings"
 )
 
@@ -62,8 +63,9 @@ func KeyID(pub ed25519.PublicKey) string {
 
 // TextHash is the hex SHA-256 of a delivered text.
 func TextHash(text string) string {
-	sum := sha256.Sum256([]byte(text))
-	return hex.EncodeToString(sum[:])
+	h := sha256.New()
+	_, _ = io.WriteString(h, text) // no copy of a text that may be megabytes
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Sign returns a with ReservedCode1 set to the signature of its other

@@ -28,6 +28,8 @@ var codes = map[clienterr.Code]struct {
 	clienterr.Internal:        {http.StatusInternalServerError, "server_error"},
 	clienterr.UpstreamError:   {http.StatusBadGateway, "upstream_error"},
 	clienterr.Unavailable:     {http.StatusServiceUnavailable, "server_error"},
+	clienterr.Overloaded:      {http.StatusServiceUnavailable, "server_error"},
+	clienterr.AnswerTooLarge:  {http.StatusBadGateway, "upstream_error"},
 	clienterr.UpstreamTimeout: {http.StatusGatewayTimeout, "timeout_error"},
 }
 

@@ -197,6 +197,9 @@ func (r *Replica) openGateway(context.Context) error {
 		ClientIPHeader: cfg.ClientIPHeader,
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		MaxStream:      cfg.HTTP.MaxStream,
+		MaxAnswerBytes: cfg.HTTP.MaxAnswerBytes,
+		AnswerBudget:   cfg.HTTP.AnswerBudget,
+		BudgetWait:     cfg.HTTP.BudgetWait,
 		Logger:         r.log,
 		Registerer:     r.Registry,
 	})

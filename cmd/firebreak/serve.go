@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
+	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -80,11 +83,13 @@ func loadConfig(cmd *cobra.Command, path string, settings []config.Setting) (con
 // once every listener is open, so a start that fails (bad config, port in
 // use) does not use them up: the next start prints them instead.
 func serve(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
-	r, err := replica.New(ctx, cfg, replica.Options{Logger: replica.NewLogger(cfg.Log, stderr)})
+	log := replica.NewLogger(cfg.Log, stderr)
+	r, err := replica.New(ctx, cfg, replica.Options{Logger: log})
 	if err != nil {
 		return err
 	}
 	defer r.Close()
+	boundMemory(cfg.HTTP.AnswerBudget, log)
 	return r.Run(ctx, func(addrs []net.Addr) error {
 		if r.Demo() {
 			fmt.Fprintln(stdout, "No upstream is configured: serving the built-in DEMO responder as model \"firebreak-demo\".")
@@ -114,4 +119,21 @@ at /console/ or use its personal token with the CLI:
 		}
 		return nil
 	})
+}
+
+// boundMemory sets the Go runtime's soft memory limit to the node's
+// footprint once started plus the answer budget, unless GOMEMLIMIT says
+// otherwise or the budget is unbounded. The budget caps what answers in
+// flight hold; the limit keeps the garbage they leave from taking the
+// process past it (the collector runs sooner instead).
+func boundMemory(budget int64, log *slog.Logger) {
+	if budget <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	limit := int64(ms.Sys-ms.HeapReleased) + budget
+	debug.SetMemoryLimit(limit)
+	log.Info("memory limit", slog.Int64("limit_bytes", limit), slog.Int64("answer_budget_bytes", budget))
 }
