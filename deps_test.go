@@ -56,6 +56,11 @@ var rules = []rule{
 			"console/...", "replica/...", "config/...", "kb/..."},
 	},
 	{
+		why:    "the support check is pure text, shared by the gateway and the evaluator",
+		from:   []string{"kb/support/..."},
+		forbid: append([]string{"std:net", "std:net/http", "std:database/sql", "std:log/slog", "store/...", "notify/..."}, surfaces...),
+	},
+	{
 		why:    "the client-safe error type belongs to no surface and no domain",
 		from:   []string{"clienterr/..."},
 		forbid: []string{"..."},

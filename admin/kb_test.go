@@ -7,6 +7,7 @@ import (
 
 	"github.com/firebreak/firebreak/admin"
 	"github.com/firebreak/firebreak/kb"
+	"github.com/firebreak/firebreak/kb/support"
 	"github.com/firebreak/firebreak/staff"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/store/storetest"
@@ -54,7 +55,7 @@ func TestKnowledgeBaseAPI(t *testing.T) {
 			{"reviewer may not read", reviewer, "GET", "/admin/v1/kb", "", 403, nil},
 			{"ground", policyMember, "PUT", "/admin/v1/grounding/shop-bot", `{"action":"refuse","top_k":3}`, 200,
 				func(m map[string]any) bool {
-					return m["action"] == "refuse" && m["min_support"].(float64) == kb.DefaultMinSupport
+					return m["action"] == "refuse" && m["min_support"].(float64) == support.DefaultMinSupport
 				}},
 			{"bad action", c, "PUT", "/admin/v1/grounding/shop-bot", `{"action":"yell"}`, 400, nil},
 			{"groundings", auditor, "GET", "/admin/v1/grounding", "", 200, func(m map[string]any) bool { return len(m["data"].([]any)) == 1 }},

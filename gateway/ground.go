@@ -8,6 +8,7 @@ import (
 
 	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/kb"
+	"github.com/firebreak/firebreak/kb/support"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/safety"
 )
@@ -28,7 +29,7 @@ const GroundingField = "grounding"
 // support check of each choice of the answer as it is delivered.
 type grounded struct {
 	r        *kb.Retrieval
-	support  map[int]*kb.Support
+	support  map[int]*support.Support
 	streams  map[int]*groundStream
 	decision safety.Decision // merged decisions of flagged choices
 	sent     strings.Builder // a stream's delivered text, for the record
@@ -49,7 +50,7 @@ func (g *Gateway) ground(ctx context.Context, c *call, req *openai.ChatRequest) 
 		return nil, nil
 	}
 	req.PrependSystem(kb.Prompt(r.Passages))
-	return &grounded{r: r, support: map[int]*kb.Support{}, streams: map[int]*groundStream{},
+	return &grounded{r: r, support: map[int]*support.Support{}, streams: map[int]*groundStream{},
 		decision: safety.Decision{Action: safety.Allow}}, nil
 }
 
@@ -68,7 +69,7 @@ func groundingQuery(req *openai.ChatRequest) string {
 // flag is the decision on a choice with unsupported sentences: review
 // (the answer is delivered, annotated or with a caution, and queued for
 // the review desk), or refuse, with A5a (A5b when nothing was found).
-func (gr *grounded) flag(flagged []kb.SentenceSupport) safety.Decision {
+func (gr *grounded) flag(flagged []support.SentenceSupport) safety.Decision {
 	act := safety.Review
 	if gr.r.Grounding.Action == kb.Refuse {
 		act = safety.Refuse
@@ -136,7 +137,7 @@ func refused(patches []openai.Patch, index int) bool {
 // released (marked, on an annotating route).
 type groundStream struct {
 	held    strings.Builder
-	support kb.Support
+	support support.Support
 	offset  int  // bytes of the choice's text already checked
 	done    bool // refused, or stopped by review
 }
@@ -144,9 +145,9 @@ type groundStream struct {
 // take checks and returns the complete sentences held (all of them when
 // the choice finishes: the last one may otherwise still grow), and the
 // unsupported ones among them.
-func (gs *groundStream) take(r *kb.Retrieval, all bool) (string, []kb.SentenceSupport) {
+func (gs *groundStream) take(r *kb.Retrieval, all bool) (string, []support.SentenceSupport) {
 	held := gs.held.String()
-	pieces := kb.Sentences(held)
+	pieces := support.Sentences(held)
 	n := len(pieces)
 	if !all {
 		n--
@@ -155,7 +156,7 @@ func (gs *groundStream) take(r *kb.Retrieval, all bool) (string, []kb.SentenceSu
 		return "", nil
 	}
 	var out strings.Builder
-	var flagged []kb.SentenceSupport
+	var flagged []support.SentenceSupport
 	used := 0
 	for _, s := range pieces[:n] {
 		used += len(s)
@@ -238,8 +239,8 @@ func (gr *grounded) chunk(chunk *openai.ChatChunk, patches []openai.Patch, sr *s
 
 // field is the grounding member of the answer.
 func (gr *grounded) field() map[string]any {
-	var all kb.Support
-	support := []map[string]any{}
+	var all support.Support
+	choices := []map[string]any{}
 	for _, i := range slices.Sorted(maps.Keys(gr.support)) {
 		s := gr.support[i]
 		all.Sentences = append(all.Sentences, s.Sentences...)
@@ -247,11 +248,11 @@ func (gr *grounded) field() map[string]any {
 		for _, f := range s.Flagged() {
 			flagged = append(flagged, map[string]any{"sentence": f.Index, "text": f.Text, "score": f.Score, "numbers": f.Numbers})
 		}
-		support = append(support, map[string]any{"index": i, "claims": s.Claims, "unsupported": s.Unsupported, "flagged": flagged})
+		choices = append(choices, map[string]any{"index": i, "claims": s.Claims, "unsupported": s.Unsupported, "flagged": flagged})
 	}
 	return map[string]any{
 		"action":    string(gr.r.Grounding.Action),
 		"citations": kb.Citations(gr.r.Passages, all),
-		"support":   support,
+		"support":   choices,
 	}
 }

@@ -3,6 +3,8 @@ package kb
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/firebreak/firebreak/kb/support"
 )
 
 // ChunkOptions shape the chunks of a document.
@@ -36,7 +38,7 @@ func (o ChunkOptions) withDefaults() ChunkOptions {
 func Chunk(text string, opts ChunkOptions) []string {
 	opts = opts.withDefaults()
 	var pieces []string
-	for _, s := range Sentences(text) {
+	for _, s := range support.Sentences(text) {
 		pieces = append(pieces, cut(s, opts.Size)...)
 	}
 	var chunks []string

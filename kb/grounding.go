@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/clienterr"
+	"github.com/firebreak/firebreak/kb/support"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -55,7 +56,7 @@ func (g *Grounding) normalise() error {
 		return clienterr.Errorf(clienterr.InvalidRequest, "top_k must be 1 to 20")
 	}
 	if g.MinSupport == 0 {
-		g.MinSupport = DefaultMinSupport
+		g.MinSupport = support.DefaultMinSupport
 	}
 	if g.MinSupport < 0 || g.MinSupport > 1 {
 		return clienterr.Errorf(clienterr.InvalidRequest, "min_support must be between 0 and 1")

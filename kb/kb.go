@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/clienterr"
+	"github.com/firebreak/firebreak/kb/support"
 	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/store"
 )
@@ -263,7 +264,7 @@ func (s *Service) index(ctx context.Context, tx *sql.Tx, d Document, chunks []st
 	defer ins.Close()
 	var total int64
 	for i, c := range chunks {
-		terms := Terms(c)
+		terms := support.Terms(c)
 		total += int64(len(terms))
 		if _, err := ins.ExecContext(ctx, d.ID, d.Base, i, c, strings.Join(terms, " "), len(terms)); err != nil {
 			return err

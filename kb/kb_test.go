@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/kb"
+	"github.com/firebreak/firebreak/kb/support"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/store/storetest"
 )
@@ -217,7 +218,7 @@ func TestGroundingSettings(t *testing.T) {
 			}
 		}
 		g, err := s.SetGrounding(ctx, kb.Grounding{Route: "med-bot", Action: kb.Refuse, UpdatedBy: "ops"})
-		if err != nil || g.TopK != 4 || g.MinSupport != kb.DefaultMinSupport {
+		if err != nil || g.TopK != 4 || g.MinSupport != support.DefaultMinSupport {
 			t.Fatalf("%+v %v", g, err)
 		}
 		if got, ok := s.GroundingOf("med-bot"); !ok || got.Action != kb.Refuse {

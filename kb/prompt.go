@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/firebreak/firebreak/kb/support"
 )
 
 // Instructions open the system message of a grounded request, in Chinese
@@ -40,9 +42,9 @@ type Citation struct {
 }
 
 // Citations lists the passages with which of them support cites.
-func Citations(passages []Passage, support Support) []Citation {
+func Citations(passages []Passage, sup support.Support) []Citation {
 	cited := map[int]bool{}
-	for _, s := range support.Sentences {
+	for _, s := range sup.Sentences {
 		for _, n := range s.Cites {
 			cited[n] = true
 		}

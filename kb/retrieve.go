@@ -3,6 +3,8 @@ package kb
 import (
 	"context"
 	"strings"
+
+	"github.com/firebreak/firebreak/kb/support"
 )
 
 // Texts a grounded route adds to answers, in Chinese and English.
@@ -32,7 +34,7 @@ const (
 type Retrieval struct {
 	Grounding Grounding
 	Passages  []Passage
-	Evidence  *Evidence
+	Evidence  *support.Evidence
 }
 
 // Code is the risk code of an answer flagged under this retrieval.
@@ -63,7 +65,7 @@ func (s *Service) Retrieve(ctx context.Context, route, tenant, query string) (*R
 	for i, p := range ps {
 		texts[i] = p.Text
 	}
-	return &Retrieval{Grounding: g, Passages: ps, Evidence: NewEvidence(texts)}, nil
+	return &Retrieval{Grounding: g, Passages: ps, Evidence: support.NewEvidence(texts)}, nil
 }
 
 // Mark returns sentence s with Marker after its last character and

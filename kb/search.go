@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/firebreak/firebreak/kb/support"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -36,7 +37,7 @@ type Passage struct {
 func queryTerms(query string) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, t := range Terms(query) {
+	for _, t := range support.Terms(query) {
 		if !seen[t] && len(out) < maxQueryTerms {
 			seen[t] = true
 			out = append(out, t)
