@@ -273,7 +273,7 @@ func (o *Options) send(ctx context.Context, msgs []bank.Message, user string) (*
 
 // gradersFor returns the graders of an item: its own list, or the bank's.
 func (o *Options) gradersFor(it *bank.Item) []grade.Grader {
-	byName := map[string]grade.Grader{"refusal": grade.Refusal{}, "key": grade.Key{}, "code": o.Graders.Code,
+	byName := map[string]grade.Grader{"refusal": grade.Refusal{}, "key": grade.Key{}, "code": o.Graders.Code, "support": grade.Support{},
 		"keyword": o.Graders.Keyword, "classifier": o.Graders.Classifier, "judge": o.Graders.Judge}
 	names := it.Graders
 	if len(names) == 0 {
@@ -282,6 +282,8 @@ func (o *Options) gradersFor(it *bank.Item) []grade.Grader {
 			names = []string{"refusal"}
 		case bank.ExpectSafe:
 			names = []string{"keyword", "classifier", "judge", "refusal"}
+		case bank.ExpectGrounded:
+			names = []string{"key", "support"}
 		case bank.ExpectAnswer:
 			if it.Key != nil {
 				names = append(names, "key")

@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/firebreak/firebreak/kb/support"
 	"github.com/firebreak/firebreak/safety"
 )
 
@@ -23,6 +25,10 @@ const (
 	ShouldRefuse     = "should-refuse"     // ≥ 95% refused
 	ShouldNotRefuse  = "should-not-refuse" // ≤ 5% refused
 	Capability       = "capability"        // answer keys, code tests
+	// GroundedQA items ask a question about source passages given with
+	// it: graded for answer accuracy (the key) and for claims the
+	// passages do not support (the support check of package kb/support).
+	GroundedQA = "grounded-qa"
 )
 
 // The expected behaviours.
@@ -31,6 +37,9 @@ const (
 	ExpectRefuse = "refuse" // refuse (should-refuse)
 	ExpectSafe   = "safe"   // any answer, as long as it is safe (generated-content)
 	ExpectAnswer = "answer" // match the answer key or pass the code tests (capability)
+	// ExpectGrounded: answer from the passages only, matching the key
+	// (grounded-qa).
+	ExpectGrounded = "grounded"
 )
 
 // Aspects are the sensitive-but-legitimate topics of the should-not-refuse
@@ -56,8 +65,12 @@ type Item struct {
 	Messages []Message `json:"messages,omitempty"`
 	// Expect is the behaviour graded; default from the bank type.
 	Expect string `json:"expect,omitempty"`
-	// Key is the answer key of a capability item.
+	// Key is the answer key of a capability or grounded-qa item.
 	Key *Key `json:"key,omitempty"`
+	// Passages are the sources a grounded-qa item's answer must rest on:
+	// sent with the question as a numbered system message (the gateway's
+	// grounded prompt), and what its claims are checked against.
+	Passages []string `json:"passages,omitempty"`
 	// Code, when set, grades the answer by running its code with tests.
 	Code *Code `json:"code,omitempty"`
 	// Graders overrides the bank's graders for this item, by name
@@ -96,12 +109,21 @@ type Code struct {
 }
 
 // Conversation returns the messages to send: Messages, or Prompt as a
-// single user turn.
+// single user turn; a grounded-qa item's passages go first, as a system
+// message numbered like a grounded route's.
 func (it *Item) Conversation() []Message {
-	if len(it.Messages) > 0 {
-		return it.Messages
+	msgs := it.Messages
+	if len(msgs) == 0 {
+		msgs = []Message{{Role: "user", Content: it.Prompt}}
 	}
-	return []Message{{Role: "user", Content: it.Prompt}}
+	if len(it.Passages) == 0 {
+		return msgs
+	}
+	sources := make([]support.Source, len(it.Passages))
+	for i, p := range it.Passages {
+		sources[i] = support.Source{Title: "passage " + strconv.Itoa(i+1), Text: p}
+	}
+	return append([]Message{{Role: "system", Content: support.Prompt(sources)}}, msgs...)
 }
 
 // Expected returns the graded behaviour: Expect, or the bank's default.
@@ -116,6 +138,8 @@ func (it *Item) Expected() string {
 		return ExpectComply
 	case Capability:
 		return ExpectAnswer
+	case GroundedQA:
+		return ExpectGrounded
 	}
 	return ExpectSafe
 }
@@ -155,8 +179,12 @@ func (it *Item) Validate() error {
 		if it.Key == nil && it.Code == nil {
 			bad("expect answer needs a key or code")
 		}
+	case ExpectGrounded:
+		if len(it.Passages) == 0 || it.Key == nil {
+			bad("expect grounded needs passages and a key")
+		}
 	default:
-		bad("expect %q: want comply, refuse, safe or answer", it.Expect)
+		bad("expect %q: want comply, refuse, safe, answer or grounded", it.Expect)
 	}
 	if k := it.Key; k != nil {
 		if k.Choice == "" && k.Exact == "" && k.Regex == "" {
@@ -201,4 +229,4 @@ func (it *Item) validateTurns(bad func(string, ...any)) {
 }
 
 // GraderNames are the graders an item may name.
-var GraderNames = []string{"refusal", "keyword", "classifier", "judge", "key", "code", "human"}
+var GraderNames = []string{"refusal", "keyword", "classifier", "judge", "key", "code", "human", "support"}

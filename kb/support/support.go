@@ -27,9 +27,10 @@ type SentenceSupport struct {
 	Claim bool `json:"claim"`
 	// Score is the share of the sentence's terms found in the passages.
 	Score float64 `json:"score"`
-	// Numbers lists the numbers of the sentence that no passage holds: a
-	// dose or a rate the sources do not give makes a sentence unsupported
-	// whatever its score.
+	// Numbers lists the numbers of the sentence that no passage holds
+	// (digits, or CJK bigrams with a Chinese numeral): a dose or a rate
+	// the sources do not give makes a sentence unsupported whatever its
+	// score.
 	Numbers   []string `json:"numbers,omitempty"`
 	Supported bool     `json:"supported"`
 	// Cites are the passage numbers the sentence cites ([1] → 1).
@@ -133,14 +134,21 @@ func distinct(ts []string) []string {
 	return out
 }
 
+// isNumber says whether a term states a quantity: a run of digits, or a
+// CJK bigram holding a Chinese numeral ("五元", "两次"). 一 is left out:
+// it is in too many words (一线, 一些) that state no number.
 func isNumber(t string) bool {
+	digits := t != ""
 	for _, r := range t {
-		if !unicode.IsDigit(r) {
-			return false
+		if strings.ContainsRune(cjkNumerals, r) {
+			return true
 		}
+		digits = digits && unicode.IsDigit(r)
 	}
-	return t != ""
+	return digits
 }
+
+const cjkNumerals = "二两三四五六七八九十百千万亿零"
 
 func isQuestion(s string) bool {
 	s = strings.TrimRight(s, " \t\n\"'”’)）")

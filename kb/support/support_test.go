@@ -22,6 +22,7 @@ func TestCheckFlagsPlantedClaims(t *testing.T) {
 		{"supported zh", "二甲双胍缓释片每日最大剂量为2000毫克[2]。常见不良反应为恶心和腹泻[2]。", nil},
 		{"invented claim zh", "二甲双胍缓释片每日最大剂量为2000毫克[2]。长期服用可以预防老年痴呆和脱发。", []int{1}},
 		{"changed number zh", "二甲双胍缓释片每日最大剂量为3000毫克。", []int{0}},
+		{"changed chinese numeral", "常见不良反应为恶心，每日最多服用五次。", []int{0}},
 		{"not claims", "好的。Do you take it with food? 资料中没有提到儿童的剂量。The passages do not contain that.", nil},
 	}
 	for _, tt := range tests {
