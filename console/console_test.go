@@ -145,6 +145,11 @@ func (b *browser) do(method, path string, form url.Values) (int, http.Header, st
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	// Every answer of every console test, whatever the route, status or
+	// role, carries the strict CSP and, when it is HTML, no inline script.
+	for _, problem := range pageProblems(resp.Header, string(raw)) {
+		b.f.t.Errorf("%s %s (%d): %s", method, path, resp.StatusCode, problem)
+	}
 	if m := csrfRe.FindSubmatch(raw); m != nil && len(m[1]) > 0 && (b.csrf == "" || !strings.HasPrefix(path, "/console/login")) {
 		b.csrf = string(m[1])
 	}

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -23,9 +24,36 @@ var (
 	inlineAttr   = regexp.MustCompile(`(?i)\s(on[a-z]+|style)\s*=|javascript:`)
 )
 
+// pageProblems lists what is wrong with one console answer: a missing or
+// loose Content-Security-Policy, missing security headers, and in HTML any
+// script that is not the console's own file, event handler attributes,
+// style attributes or javascript: URLs.
+func pageProblems(h http.Header, body string) []string {
+	var out []string
+	if got := h.Get("Content-Security-Policy"); !strings.Contains(got, "script-src 'self'") || strings.Contains(got, "unsafe-inline") {
+		out = append(out, fmt.Sprintf("CSP %q", got))
+	}
+	if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("X-Frame-Options") != "DENY" {
+		out = append(out, "missing security headers")
+	}
+	if !strings.Contains(h.Get("Content-Type"), "text/html") {
+		return out
+	}
+	if n := len(inlineScript.FindAllString(body, -1)); n != len(scriptSrc.FindAllString(body, -1)) {
+		out = append(out, fmt.Sprintf("%d script tags that are not the console's script", n))
+	}
+	if m := inlineAttr.FindString(body); m != "" {
+		out = append(out, fmt.Sprintf("inline attribute %q", m))
+	}
+	return out
+}
+
 // TestNoInlineScriptAndCSP opens every page an admin can GET (and the
-// login page) and checks the headers and that no page carries inline
-// script, event handlers or style attributes, which the CSP would block.
+// login page), logged in and not, and checks the headers and that no page
+// carries inline script, event handlers or style attributes, which the CSP
+// would block. Every other console test checks each answer it gets the
+// same way (browser.do), so the route enumeration of
+// TestConsoleAuthorization covers every route, role, refusal and error.
 func TestNoInlineScriptAndCSP(t *testing.T) {
 	f := newFixture(t, staff.Options{})
 	f.member("alice", staff.RoleAdmin)
@@ -48,24 +76,10 @@ func TestNoInlineScriptAndCSP(t *testing.T) {
 			paths = append(paths, p)
 		}
 	}
+	// browser.do checks every answer with pageProblems.
 	for _, p := range paths {
 		for _, who := range []*browser{anon, b} {
-			st, h, body := who.do("GET", p, nil)
-			if got := h.Get("Content-Security-Policy"); !strings.Contains(got, "script-src 'self'") || strings.Contains(got, "unsafe-inline") {
-				t.Errorf("%s: CSP %q", p, got)
-			}
-			if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("X-Frame-Options") != "DENY" {
-				t.Errorf("%s: missing security headers", p)
-			}
-			if !strings.Contains(h.Get("Content-Type"), "text/html") {
-				continue
-			}
-			if n := len(inlineScript.FindAllString(body, -1)); n != len(scriptSrc.FindAllString(body, -1)) {
-				t.Errorf("%s (%d): %d script tags that are not the console's script", p, st, n)
-			}
-			if m := inlineAttr.FindString(body); m != "" {
-				t.Errorf("%s: inline attribute %q", p, m)
-			}
+			who.do("GET", p, nil)
 		}
 	}
 	// The session cookie is HttpOnly and SameSite=Strict.

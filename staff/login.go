@@ -40,6 +40,10 @@ func (s *Service) Login(ctx context.Context, name, password string, c Client) (*
 	if now.Before(m.LockedUntil) {
 		return nil, m, ErrLocked
 	}
+	n, err := s.reserve(ctx, m, now)
+	if err != nil {
+		return nil, m, err
+	}
 	ok := false
 	if hash != "" {
 		if ok, err = verifyPassword(hash, password); err != nil {
@@ -49,7 +53,7 @@ func (s *Service) Login(ctx context.Context, name, password string, c Client) (*
 		_, _ = verifyPassword(s.dummy, password)
 	}
 	if !ok {
-		return nil, m, s.failed(ctx, m, now)
+		return nil, m, s.failed(ctx, m, n, now)
 	}
 	if m.State != StateActive {
 		return nil, m, ErrBadCredentials
@@ -68,6 +72,9 @@ func (s *Service) Login(ctx context.Context, name, password string, c Client) (*
 				last_login_at = $1 WHERE id = $2`, toMs(now), m.ID); err != nil {
 				return err
 			}
+		} else if _, err := tx.ExecContext(ctx, `UPDATE staff SET failed_logins = CASE WHEN failed_logins > 0
+			THEN failed_logins - 1 ELSE 0 END WHERE id = $1`, m.ID); err != nil {
+			return err // the right password gives back its attempt: the code will count its own
 		}
 		ses, err = s.newSession(ctx, tx, m.ID, pending, c)
 		return err
@@ -86,27 +93,38 @@ func (s *Service) credentials(ctx context.Context, name string) (*Member, string
 	return m, hash, err
 }
 
-// failed counts a failed attempt and locks the account on the
-// MaxFailures-th in a row.
-func (s *Service) failed(ctx context.Context, m *Member, now time.Time) error {
-	lockErr := ErrBadCredentials
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT failed_logins FROM staff WHERE id = $1`, m.ID).Scan(&n); err != nil {
-			return err
-		}
-		n++
-		var until sql.NullInt64
-		if n >= s.opts.MaxFailures {
-			until, n, lockErr = nullMs(now.Add(s.opts.Lockout)), 0, ErrLocked
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE staff SET failed_logins = $1, locked_until = $2 WHERE id = $3`, n, until, m.ID)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("record failed login: %w", err)
+// reserve counts an attempt against the member before its password or
+// code is checked, in one statement, and returns its number in the
+// current run; a success resets the run. Counting first bounds the guesses
+// of a run to MaxFailures even when attempts arrive in parallel (on any
+// replica): one counted past MaxFailures, or made while locked, is refused
+// unchecked (ErrLocked).
+func (s *Service) reserve(ctx context.Context, m *Member, now time.Time) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `UPDATE staff SET failed_logins = failed_logins + 1
+		WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) RETURNING failed_logins`, m.ID, toMs(now)).Scan(&n)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, ErrLocked
+	case err != nil:
+		return 0, fmt.Errorf("count login attempt: %w", err)
+	case n > s.opts.MaxFailures:
+		return n, ErrLocked
 	}
-	return lockErr
+	return n, nil
+}
+
+// failed ends a failed attempt, the n-th of its run: the MaxFailures-th
+// locks the account for Lockout and starts a new run.
+func (s *Service) failed(ctx context.Context, m *Member, n int, now time.Time) error {
+	if n < s.opts.MaxFailures {
+		return ErrBadCredentials
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE staff SET failed_logins = 0, locked_until = $1 WHERE id = $2`,
+		toMs(now.Add(s.opts.Lockout)), m.ID); err != nil {
+		return fmt.Errorf("lock account: %w", err)
+	}
+	return ErrLocked
 }
 
 // SecondFactor completes a login pending its TOTP code: on a right code
@@ -127,9 +145,13 @@ func (s *Service) SecondFactor(ctx context.Context, secret, code string, c Clien
 	if now.Before(p.Member.LockedUntil) {
 		return nil, &p.Member, ErrLocked
 	}
+	n, err := s.reserve(ctx, &p.Member, now)
+	if err != nil {
+		return nil, &p.Member, err
+	}
 	if err := s.useCode(ctx, p.Member.ID, code, now); err != nil {
 		if errors.Is(err, ErrBadCredentials) {
-			return nil, &p.Member, s.failed(ctx, &p.Member, now)
+			return nil, &p.Member, s.failed(ctx, &p.Member, n, now)
 		}
 		return nil, &p.Member, err
 	}

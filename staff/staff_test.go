@@ -3,6 +3,8 @@ package staff_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,6 +156,55 @@ func TestPasswordAndLockout(t *testing.T) {
 		}
 		if _, _, err := s.Login(ctx, "alice", "another long passphrase", client); !errors.Is(err, staff.ErrBadCredentials) {
 			t.Fatalf("disabled: %v", err)
+		}
+	})
+}
+
+// TestLockoutUnderParallelGuesses sends many wrong passwords at once
+// through two services on one database (two replicas): no more than
+// MaxFailures of them are checked before the account locks, and the right
+// password is refused until the lockout ends.
+func TestLockoutUnderParallelGuesses(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clock := start()
+		opts := staff.Options{MaxFailures: 4, Lockout: 10 * time.Minute, LoginRate: 1000}
+		replicas := []*staff.Service{newService(t, db, clock, opts), newService(t, db, clock, opts)}
+		if _, err := replicas[0].Create(ctx, staff.NewMember{Name: "alice", Role: staff.RoleAdmin, Password: password}); err != nil {
+			t.Fatal(err)
+		}
+		const guesses = 24
+		errs := make(chan error, guesses)
+		var wg sync.WaitGroup
+		for i := range guesses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _, err := replicas[i%2].Login(ctx, "alice", fmt.Sprintf("wrong guess %02d!", i), client)
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		checked := 0
+		for err := range errs {
+			switch {
+			case errors.Is(err, staff.ErrBadCredentials):
+				checked++ // a guess checked and wrong, not the last of its run
+			case errors.Is(err, staff.ErrLocked):
+			default:
+				t.Fatalf("guess: %v", err)
+			}
+		}
+		if checked > opts.MaxFailures-1 {
+			t.Fatalf("%d guesses answered as wrong before the lock, want at most %d", checked, opts.MaxFailures-1)
+		}
+		if _, _, err := replicas[1].Login(ctx, "alice", password, client); !errors.Is(err, staff.ErrLocked) {
+			t.Fatalf("the right password during the lockout: %v", err)
+		}
+		clock.Add(opts.Lockout + time.Second)
+		if _, _, err := replicas[0].Login(ctx, "alice", password, client); err != nil {
+			t.Fatalf("after the lockout: %v", err)
 		}
 	})
 }
