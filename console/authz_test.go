@@ -1,11 +1,13 @@
 package console_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/firebreak/firebreak/console"
 	"github.com/firebreak/firebreak/staff"
@@ -116,8 +118,9 @@ func allowedFor(rt console.Route, role staff.Role, limited bool) bool {
 }
 
 // TestAdminAuthorization enumerates every admin API route from the API's
-// own route table and checks it for every role's personal token, the
-// bootstrap token, no token and a revoked token.
+// own route table and checks it for every role's personal token, no
+// token, a made-up token, an admin's expired token and an admin's revoked
+// token.
 func TestAdminAuthorization(t *testing.T) {
 	f := newFixture(t, staff.Options{})
 	tokens := map[staff.Role]string{}
@@ -125,6 +128,24 @@ func TestAdminAuthorization(t *testing.T) {
 		f.member(string(role), role)
 		tokens[role] = f.token(string(role))
 	}
+	// An admin's token that expired and one that was revoked open nothing.
+	ctx := context.Background()
+	root, err := f.staff.ByName(ctx, string(staff.RoleAdmin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, expired, err := f.staff.CreateToken(ctx, root.ID, "short", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, revoked, err := f.staff.CreateToken(ctx, root.ID, "revoked", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.staff.RevokeToken(ctx, root.ID, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Hour + time.Second)
 	routes := f.admin.Routes()
 	if len(routes) < 50 {
 		t.Fatalf("only %d admin routes", len(routes))
@@ -163,8 +184,10 @@ func TestAdminAuthorization(t *testing.T) {
 		if st := call("", method, path); st != http.StatusUnauthorized {
 			t.Errorf("%s without a token: %d", rt.Pattern, st)
 		}
-		if st := call("fbs_nope_nope", method, path); st != http.StatusUnauthorized {
-			t.Errorf("%s with a bad token: %d", rt.Pattern, st)
+		for name, token := range map[string]string{"a made-up": "fbs_nope_nope", "an expired": expired, "a revoked": revoked} {
+			if st := call(token, method, path); st != http.StatusUnauthorized {
+				t.Errorf("%s with %s token: %d", rt.Pattern, name, st)
+			}
 		}
 	}
 }
