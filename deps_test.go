@@ -44,7 +44,7 @@ var rules = []rule{
 	{
 		why: "domains return clienterr errors and never reach up to a surface",
 		from: []string{"account/...", "audit/...", "catalog/...", "identity/...", "label/...", "limit/...", "notify/...",
-			"policy/...", "sanction/...", "staff/...", "upstream/...", "corpus/...", "eval/...", "config/...", "kb/..."},
+			"policy/...", "sanction/...", "staff/...", "upstream/...", "corpus/...", "eval/...", "config/...", "kb/...", "review/..."},
 		forbid: surfaces,
 	},
 	{
@@ -53,7 +53,7 @@ var rules = []rule{
 		except: []string{"store/storetest/..."},
 		forbid: []string{"account/...", "audit/...", "catalog/...", "identity/...", "label/...", "limit/...", "notify/...",
 			"policy/...", "sanction/...", "staff/...", "upstream/...", "safety/...", "gateway/...", "admin/...", "openai/...",
-			"console/...", "replica/...", "config/...", "kb/..."},
+			"console/...", "replica/...", "config/...", "kb/...", "review/..."},
 	},
 	{
 		why:    "the support check is pure text, shared by the gateway and the evaluator",
@@ -173,6 +173,7 @@ func TestDependencyRulesCatch(t *testing.T) {
 		{"engine imports a domain", p("safety"), p("policy")},
 		{"domain imports a surface", p("account"), p("gateway")},
 		{"domain imports the wire format", p("sanction"), p("openai")},
+		{"the review desk imports a surface", p("review"), p("console")},
 		{"storage imports a domain", p("store"), p("account")},
 		{"wire format imports a domain", p("openai"), p("policy")},
 		{"a part builds its own replica", p("gateway"), p("replica")},

@@ -108,6 +108,11 @@ type Record struct {
 	// recipient): JSON, kept as given and covered by the record hash.
 	Label   json.RawMessage `json:"label,omitempty"`
 	Content Content         `json:"content,omitzero"`
+	// Retain asks that the content be kept sealed whatever the retention
+	// mode says (an exchange sampled for a spot check by a person). With
+	// no keyring it is hashed: content is never stored as plaintext. It
+	// is not stored itself; the stored mode shows it.
+	Retain bool `json:"-"`
 }
 
 // Flagged reports whether review found anything in either direction; the

@@ -213,6 +213,9 @@ func (t *Trail) modeFor(rec *Record) Mode {
 	if rec.Flagged() {
 		mode = pol.Flagged
 	}
+	if rec.Retain {
+		mode = ModeEncrypted
+	}
 	if !mode.valid() {
 		mode = ModeHash
 	}

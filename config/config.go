@@ -63,6 +63,27 @@ type Config struct {
 	Routing   Routing    `yaml:"routing"`
 	Users     Users      `yaml:"users"`
 	Staff     Staff      `yaml:"staff"`
+	Review    Review     `yaml:"review"`
+}
+
+// Review configures the review desk (package review).
+type Review struct {
+	// SampleRate is the share (0 to 1) of each tenant's allowed exchanges
+	// that a person spot-checks; a sampled exchange's content is kept
+	// sealed with the audit keyring. Default 0: no sampling.
+	SampleRate float64 `yaml:"sample_rate"`
+	// TenantSampleRates overrides SampleRate for the tenant ids it names.
+	// Default {}.
+	TenantSampleRates map[string]float64 `yaml:"tenant_sample_rates"`
+	// DualShare is the share (0 to 1) of first decisions that also go to a
+	// second reviewer; escalations always do. Default 0.1.
+	DualShare float64 `yaml:"dual_share"`
+	// Lease is how long a claim holds an item. Default 10m.
+	Lease time.Duration `yaml:"lease"`
+	// SLA is the time to a decision per source (review, sample, complaint,
+	// appeal). Default review 4h, sample 168h, complaint 72h (and never
+	// after the complaint's deadline), appeal 24h.
+	SLA map[string]time.Duration `yaml:"sla"`
 }
 
 // Audit configures the audit trail and complaints.
@@ -278,6 +299,7 @@ func Default() Config {
 		},
 		Users:    Users{Header: "X-Firebreak-User"},
 		Audit:    Audit{Keep: 180 * 24 * time.Hour, Clean: "hash", Flagged: "encrypted", ComplaintDeadline: 15 * 24 * time.Hour},
+		Review:   Review{DualShare: 0.1, Lease: 10 * time.Minute},
 		Identity: Identity{MinorDailyRequests: 50, MinorQuietHours: "22:00-06:00", TimeZone: "Asia/Shanghai"},
 		WALLimit: 64 << 20,
 	}

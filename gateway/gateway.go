@@ -73,6 +73,9 @@ type Options struct {
 	Grounding Grounding
 	// Complaints, when set, takes complaints at /v1/complaints.
 	Complaints *audit.Complaints
+	// Appeals, when set, takes end users' appeals against their sanctions
+	// at /v1/appeals (the review desk).
+	Appeals Appeals
 	// UserHeader names the end user when the body's "user" field is empty.
 	// Default X-Firebreak-User.
 	UserHeader string
@@ -116,6 +119,7 @@ type Gateway struct {
 	sanctions  *sanction.Service
 	recorder   Recorder
 	complaints *audit.Complaints
+	appeals    Appeals
 	identity   *identity.Service
 	tokens     *identity.TokenVerifier
 	guard      GuardModel
@@ -176,7 +180,7 @@ func New(opts Options) (*Gateway, error) {
 	}
 	g := &Gateway{
 		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
-		policies: opts.Policies, labels: opts.Labels, signer: opts.LabelSigner, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints,
+		policies: opts.Policies, labels: opts.Labels, signer: opts.LabelSigner, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints, appeals: opts.Appeals,
 		identity: opts.Identity, tokens: opts.Tokens, guard: opts.Guard, grounding: opts.Grounding, ipHeader: opts.ClientIPHeader, userHeader: opts.UserHeader,
 		maxBody: opts.MaxBodyBytes, maxStream: opts.MaxStream, maxAnswer: opts.MaxAnswerBytes, log: opts.Logger, metrics: m,
 		budget: newAnswerBudget(opts.AnswerBudget, opts.BudgetWait, m),
@@ -201,6 +205,10 @@ func (g *Gateway) routes() {
 	if g.complaints != nil {
 		mux.Handle("POST /v1/complaints", g.api("complaints", g.fileComplaint))
 		mux.Handle("GET /v1/complaints/{id}", g.api("complaints", g.getComplaint))
+	}
+	if g.appeals != nil {
+		mux.Handle("POST /v1/appeals", g.api("appeals", g.fileAppeal))
+		mux.Handle("GET /v1/appeals/{id}", g.api("appeals", g.getAppeal))
 	}
 	mux.Handle("/v1/", g.api("unknown", func(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, clienterr.Errorf(clienterr.NotFound, "unknown endpoint %s %s", r.Method, r.URL.Path))

@@ -22,6 +22,7 @@ import (
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/policy"
+	"github.com/firebreak/firebreak/review"
 	"github.com/firebreak/firebreak/safety/guard"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/staff"
@@ -168,19 +169,59 @@ func (r *Replica) openAudit(context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.Trail = trail
+	r.Trail, r.auditKeys = trail, keys
 	r.onClose(func() { trail.Close() })
 	go trail.RunRetention(r.life, time.Hour, r.Config.Audit.Keep)
-	r.Complaints, err = audit.NewComplaints(audit.ComplaintOptions{DB: r.DB, Keys: keys,
+	return nil
+}
+
+// openReview builds the review desk and the complaint intake that feeds
+// it, and puts the desk between the gateway and the audit trail: review
+// decisions and sampled exchanges enter its queue. Without an audit trail
+// there is neither (the desk reads exchanges from the trail).
+func (r *Replica) openReview(context.Context) error {
+	if r.Trail == nil {
+		return nil
+	}
+	c := r.Config.Review
+	opts := review.Options{DB: r.DB, Trail: r.Trail, Sanctions: r.Sanctions, Keys: r.auditKeys,
+		Complaints: lateComplaints{&r.Complaints}, Lease: c.Lease, DualShare: c.DualShare, Logger: r.log}
+	if len(c.SLA) > 0 {
+		opts.SLA = map[review.Source]time.Duration{}
+		for s, d := range c.SLA {
+			opts.SLA[review.Source(s)] = d
+		}
+	}
+	q, err := review.New(opts)
+	if err != nil {
+		return fmt.Errorf("review: %w", err)
+	}
+	r.Review = q
+	if r.reviewRecorder, err = q.Recorder(r.Trail, review.Sampling{Rate: c.SampleRate, Tenants: c.TenantSampleRates},
+		r.auditKeys != nil); err != nil {
+		return fmt.Errorf("review: %w", err)
+	}
+	r.Complaints, err = audit.NewComplaints(audit.ComplaintOptions{DB: r.DB, Keys: r.auditKeys, Queue: q,
 		Deadline: r.Config.Audit.ComplaintDeadline, Logger: r.log})
 	return err
+}
+
+// lateComplaints answers through the complaint intake built after the
+// desk (each needs the other).
+type lateComplaints struct{ c **audit.Complaints }
+
+func (l lateComplaints) Answer(ctx context.Context, id, answer, by string) (*audit.Complaint, error) {
+	return (*l.c).Answer(ctx, id, answer, by)
 }
 
 func (r *Replica) openGateway(context.Context) error {
 	r.Registry = prometheus.NewRegistry()
 	r.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var recorder gateway.Recorder
-	if r.Trail != nil {
+	switch {
+	case r.reviewRecorder != nil:
+		recorder = r.reviewRecorder
+	case r.Trail != nil:
 		recorder = r.Trail
 	}
 	cfg := r.Config
@@ -188,7 +229,11 @@ func (r *Replica) openGateway(context.Context) error {
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(gateway.Options{
+	var appeals gateway.Appeals
+	if r.Review != nil {
+		appeals = r.Review
+	}
+	gw, err := gateway.New(gateway.Options{Appeals: appeals,
 		Labels: r.Policy, LabelSigner: label.NewSigner(signer),
 		Accounts: r.Accounts, Limiter: r.Limiter, Policies: r.Policy, Sanctions: r.Sanctions,
 		Identity: r.Identity, Tokens: r.Tokens, Guard: r.Guard, Recorder: recorder, Complaints: r.Complaints, Grounding: r.KB,

@@ -46,6 +46,7 @@ import (
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/notify"
 	"github.com/firebreak/firebreak/policy"
+	"github.com/firebreak/firebreak/review"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/staff"
 	"github.com/firebreak/firebreak/store"
@@ -82,6 +83,7 @@ type Replica struct {
 	Guard      gateway.GuardModel      // nil unless safety.guard.base_url is set
 	Trail      *audit.Trail            // nil when audit.disabled
 	Complaints *audit.Complaints       // nil when audit.disabled
+	Review     *review.Queue           // the review desk; nil when audit.disabled
 	Catalog    *catalog.Catalog
 	Gateway    *gateway.Gateway
 	Admin      *admin.API
@@ -91,12 +93,15 @@ type Replica struct {
 	// Registry holds the replica's Prometheus metrics, served on /metrics.
 	Registry *prometheus.Registry
 
-	opts    Options
-	log     *slog.Logger
-	secret  []byte
-	life    context.Context // ends on Close; background jobs run under it
-	stop    context.CancelFunc
-	closers []func()
+	opts   Options
+	log    *slog.Logger
+	secret []byte
+	// auditKeys seal retained content; reviewRecorder feeds the desk.
+	auditKeys      *audit.Keyring
+	reviewRecorder *review.Recorder
+	life           context.Context // ends on Close; background jobs run under it
+	stop           context.CancelFunc
+	closers        []func()
 }
 
 // New builds every part of a replica from cfg, which should have passed
@@ -111,7 +116,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Replica, error)
 	r.onClose(r.stop)
 	for _, step := range []func(context.Context) error{
 		r.openStore, r.openAccounts, r.openLimiter, r.openSecret, r.openStaff, r.openPolicy, r.openSanctions,
-		r.openIdentity, r.openGuard, r.openAudit, r.openKB, r.openGateway, r.openCatalog, r.openAdmin, r.openConsole,
+		r.openIdentity, r.openGuard, r.openAudit, r.openReview, r.openKB, r.openGateway, r.openCatalog, r.openAdmin, r.openConsole,
 	} {
 		if err := step(ctx); err != nil {
 			r.Close()

@@ -3,11 +3,9 @@ package replica_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,19 +34,26 @@ func startNodes(t *testing.T, n int) []node {
 	for range n {
 		cfg := config.Default()
 		cfg.Data, cfg.Database, cfg.SecretFile = t.TempDir(), dsn, secret
-		cfg.Upstreams = []config.Upstream{{Name: "fake", BaseURL: up.URL}}
-		cfg.Models = []config.Model{{Name: "general", Targets: []config.Target{{Upstream: "fake", Model: "m"}}}}
-		cfg.Routing.General = "general"
-		r, err := replica.New(t.Context(), cfg, replica.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(r.Close)
-		srv := httptest.NewServer(r.Handler())
-		t.Cleanup(srv.Close)
-		nodes = append(nodes, node{r: r, url: srv.URL})
+		nodes = append(nodes, startNode(t, cfg, up.URL))
 	}
 	return nodes
+}
+
+// startNode starts a replica of cfg whose model "general" is served by
+// the upstream at upURL.
+func startNode(t *testing.T, cfg config.Config, upURL string) node {
+	t.Helper()
+	cfg.Upstreams = []config.Upstream{{Name: "fake", BaseURL: upURL}}
+	cfg.Models = []config.Model{{Name: "general", Targets: []config.Target{{Upstream: "fake", Model: "m"}}}}
+	cfg.Routing.General = "general"
+	r, err := replica.New(t.Context(), cfg, replica.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	srv := httptest.NewServer(r.Handler())
+	t.Cleanup(srv.Close)
+	return node{r: r, url: srv.URL}
 }
 
 // strikesBundle enforces two terms of different classes ("alpha" A1d,
@@ -83,17 +88,10 @@ func (nd node) chat(t *testing.T, key, user, text string) (int, string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"model": "general", "user": user,
 		"messages": []map[string]string{{"role": "user", "content": text}}})
-	req, _ := http.NewRequest(http.MethodPost, nd.url+"/v1/chat/completions", strings.NewReader(string(body)))
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	status, b := nd.post(t, key, "/v1/chat/completions", string(body))
 	var e struct{ Error struct{ Code string } }
 	_ = json.Unmarshal(b, &e)
-	return resp.StatusCode, e.Error.Code
+	return status, e.Error.Code
 }
 
 // suspended reports whether user may no longer chat on nd.

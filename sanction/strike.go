@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -249,12 +250,14 @@ func (j *judgement) perDay(ctx context.Context) (int, error) {
 
 func (j *judgement) totalFunc(ctx context.Context) func(time.Duration) (int, error) {
 	return func(window time.Duration) (int, error) {
-		if window == 0 {
-			return int(j.seq - j.spent), nil
+		// Counted, not taken from seq: a reversed violation's row is gone.
+		var since int64 = math.MinInt64
+		if window > 0 {
+			since = j.v.Time.Add(-window).UnixMilli()
 		}
 		return j.count(ctx, "violations", `SELECT COUNT(*) FROM sanction_violations
 			WHERE tenant_id = $1 AND end_user_id = $2 AND seq > $3 AND at > $4`,
-			j.v.TenantID, j.v.EndUserID, j.spent, j.v.Time.Add(-window).UnixMilli())
+			j.v.TenantID, j.v.EndUserID, j.spent, since)
 	}
 }
 

@@ -1,0 +1,198 @@
+package review
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/firebreak/firebreak/clienterr"
+	"github.com/firebreak/firebreak/store"
+)
+
+// Appeal statuses.
+const (
+	AppealOpen    = "open"
+	AppealUpheld  = "upheld"  // the sanction stands
+	AppealGranted = "granted" // the sanction is withdrawn
+)
+
+const maxAppealText = 8 << 10
+
+// Appeal is an end user's appeal against a sanction.
+type Appeal struct {
+	ID          string    `json:"id"`
+	TenantID    string    `json:"-"`
+	EndUser     string    `json:"-"`
+	SanctionID  string    `json:"sanction_id"`
+	ViolationID string    `json:"-"`
+	Text        string    `json:"text"`
+	Status      string    `json:"status"`
+	Answer      string    `json:"answer,omitempty"`
+	Time        time.Time `json:"created_at"`
+	AnsweredAt  time.Time `json:"answered_at,omitzero"`
+}
+
+// ErrNoSanction answers an appeal against a sanction the user does not
+// have (or that is lifted): the same answer whether it exists for someone
+// else or not at all.
+var ErrNoSanction = clienterr.New(clienterr.NotFound, "no sanction in force with this id for this user")
+
+// ErrAppealed refuses a second open appeal against one sanction.
+var ErrAppealed = clienterr.New(clienterr.Conflict, "this sanction has an open appeal")
+
+func appealAAD(id string) []byte { return []byte("firebreak-appeal-text:" + id) }
+
+// FileAppeal records an end user's appeal against one of their sanctions
+// in force and queues it. tenantID and endUser come from the caller's
+// credential, never from the request body.
+func (q *Queue) FileAppeal(ctx context.Context, tenantID, endUser, sanctionID, text string) (*Appeal, error) {
+	if q.opts.Sanctions == nil {
+		return nil, clienterr.Errorf(clienterr.NotFound, "appeals are not taken here")
+	}
+	switch {
+	case endUser == "":
+		return nil, clienterr.Errorf(clienterr.InvalidRequest, "an appeal needs an end user: a key bound to one, or the user field")
+	case sanctionID == "" || len(sanctionID) > 64:
+		return nil, clienterr.Errorf(clienterr.InvalidRequest, "sanction_id is required")
+	case strings.TrimSpace(text) == "" || len(text) > maxAppealText || !utf8.ValidString(text):
+		return nil, clienterr.Errorf(clienterr.InvalidRequest, "text is required: at most %d bytes of UTF-8", maxAppealText)
+	}
+	sa, err := q.opts.Sanctions.Sanction(ctx, sanctionID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (sa.TenantID != tenantID || sa.EndUserID != endUser || !sa.LiftedAt.IsZero())) {
+		return nil, ErrNoSanction
+	}
+	if err != nil {
+		return nil, fmt.Errorf("file appeal: %w", err)
+	}
+	now := q.opts.Now().UTC().Truncate(time.Millisecond)
+	a := &Appeal{ID: newID("ap_"), TenantID: tenantID, EndUser: endUser, SanctionID: sanctionID, ViolationID: sa.ViolationID,
+		Text: text, Status: AppealOpen, Time: now}
+	stored, key := text, ""
+	if q.opts.Keys != nil {
+		var sealed []byte
+		key, sealed = q.opts.Keys.Seal([]byte(text), appealAAD(a.ID))
+		stored = base64.StdEncoding.EncodeToString(sealed)
+	}
+	err = q.db.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM review_appeals WHERE sanction_id = $1 AND status = 'open'`,
+			sanctionID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrAppealed
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO review_appeals (id, tenant_id, end_user, sanction_id, violation_id,
+			text, text_key, status, answer, time_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', '', $8)`,
+			a.ID, tenantID, endUser, sanctionID, sa.ViolationID, stored, key, ms(now))
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, ErrAppealed) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("file appeal: %w", err)
+	}
+	_, err = q.enqueue(ctx, entry{source: SourceAppeal, ref: a.ID, tenant: tenantID, user: endUser,
+		reason: "appeal sanction=" + sanctionID + " action=" + sa.Action.String(), exchange: now})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+const appealColumns = `id, tenant_id, end_user, sanction_id, violation_id, text, text_key, status, answer, time_ms, answered_ms`
+
+func (q *Queue) scanAppeal(sc interface{ Scan(...any) error }) (*Appeal, error) {
+	var a Appeal
+	var key string
+	var t int64
+	var answered sql.NullInt64
+	if err := sc.Scan(&a.ID, &a.TenantID, &a.EndUser, &a.SanctionID, &a.ViolationID, &a.Text, &key, &a.Status,
+		&a.Answer, &t, &answered); err != nil {
+		return nil, err
+	}
+	a.Time = fromMs(t)
+	if answered.Valid {
+		a.AnsweredAt = fromMs(answered.Int64)
+	}
+	if key != "" {
+		if q.opts.Keys == nil {
+			a.Text = ""
+		} else if plain, err := q.openText(key, a.Text, a.ID); err == nil {
+			a.Text = plain
+		} else {
+			a.Text = ""
+		}
+	}
+	return &a, nil
+}
+
+// Appeal returns one appeal. With endUser set (the API), only that end
+// user's appeal of that tenant is found.
+func (q *Queue) Appeal(ctx context.Context, tenantID, endUser, id string) (*Appeal, error) {
+	a, err := q.scanAppeal(q.db.QueryRowContext(ctx, `SELECT `+appealColumns+` FROM review_appeals WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && endUser != "" && (a.TenantID != tenantID || a.EndUser != endUser)) {
+		return nil, store.NotFound("appeal " + id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get appeal: %w", err)
+	}
+	return a, nil
+}
+
+// applyAppeal carries out a final decision on an appeal: granted (no
+// violation) reverses the strike behind the sanction, which lifts every
+// sanction it triggered and recomputes the standing, or lifts a sanction
+// imposed by hand; upheld leaves it. Either way the appeal is answered.
+func (q *Queue) applyAppeal(ctx context.Context, it *Item, who Reviewer, d Decision, nx next, eff *Effect) error {
+	a, err := q.Appeal(ctx, "", "", it.Ref)
+	if err != nil {
+		return err
+	}
+	status, reply := AppealUpheld, replyUpheld
+	if nx.outcome == NoViolation {
+		status, reply = AppealGranted, replyGranted
+		reason := "appeal " + a.ID + " granted on review"
+		if a.ViolationID != "" {
+			rev, err := q.opts.Sanctions.ReverseViolation(ctx, a.ViolationID, who.ID, reason)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			eff.Reversed, eff.Lifted, eff.Standing = a.ViolationID, rev.Lifted, rev.Standing.Action.String()
+		}
+		if sa, err := q.opts.Sanctions.Sanction(ctx, a.SanctionID); err == nil && sa.LiftedAt.IsZero() {
+			if _, err := q.opts.Sanctions.Lift(ctx, a.SanctionID, who.ID, reason); err != nil {
+				return err
+			}
+			eff.Lifted = append(eff.Lifted, a.SanctionID)
+		}
+		if st, err := q.opts.Sanctions.Standing(ctx, it.TenantID, it.EndUser); err == nil {
+			eff.Standing = st.Action.String()
+		}
+	}
+	if d.Reply != "" {
+		reply = d.Reply
+	}
+	_, err = q.db.ExecContext(ctx, `UPDATE review_appeals SET status = $1, answer = $2, answered_ms = $3 WHERE id = $4`,
+		status, reply, ms(q.opts.Now()), a.ID)
+	if err != nil {
+		return fmt.Errorf("answer appeal: %w", err)
+	}
+	eff.Answered = status
+	return nil
+}
+
+func (q *Queue) openText(key, stored, id string) (string, error) {
+	sealed, err := base64.StdEncoding.DecodeString(stored)
+	if err != nil {
+		return "", err
+	}
+	plain, err := q.opts.Keys.Open(key, sealed, appealAAD(id))
+	return string(plain), err
+}
