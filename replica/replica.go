@@ -93,15 +93,15 @@ type Replica struct {
 	// Registry holds the replica's Prometheus metrics, served on /metrics.
 	Registry *prometheus.Registry
 
-	opts   Options
-	log    *slog.Logger
-	secret []byte
-	// auditKeys seal retained content; reviewRecorder feeds the desk.
-	auditKeys      *audit.Keyring
-	reviewRecorder *review.Recorder
-	life           context.Context // ends on Close; background jobs run under it
-	stop           context.CancelFunc
-	closers        []func()
+	opts    Options
+	log     *slog.Logger
+	secret  []byte
+	life    context.Context // ends on Close; background jobs run under it
+	stop    context.CancelFunc
+	closers []func()
+
+	auditKeys      *audit.Keyring   // seal retained content
+	reviewRecorder *review.Recorder // stands before the trail and feeds the desk
 }
 
 // New builds every part of a replica from cfg, which should have passed
