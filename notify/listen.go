@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // idleCheck is how long the listener waits for a notice before it pings
@@ -113,44 +112,24 @@ func (n *Notifier) handleNotice(ctx context.Context, msg string) {
 	}
 }
 
-// withConn runs fn on a connection opened from Options.DSN, or else on one
-// taken from the store's pool for as long as fn runs.
+// withConn runs fn on a connection of its own, opened from Options.DSN
+// or else from the store's: never on a pooled one (see
+// store.DB.DedicatedConn).
 func (n *Notifier) withConn(ctx context.Context, fn func(*pgx.Conn) error) error {
+	var (
+		conn *pgx.Conn
+		err  error
+	)
 	if n.opts.DSN != "" {
-		conn, err := pgx.Connect(ctx, n.opts.DSN)
-		if err != nil {
-			return fmt.Errorf("connect: %w", err)
-		}
-		defer closeConn(conn)
-		return fn(conn)
+		conn, err = pgx.Connect(ctx, n.opts.DSN)
+	} else {
+		conn, err = n.log.db.DedicatedConn(ctx)
 	}
-	c, err := n.log.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	defer c.Close()
-	return c.Raw(func(driverConn any) error {
-		sc, ok := driverConn.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("connect: driver connection is %T, not pgx", driverConn)
-		}
-		conn := sc.Conn()
-		defer unlisten(conn)
-		return fn(conn)
-	})
-}
-
-// unlisten readies a pooled connection for other users, or closes it so
-// the pool drops it.
-func unlisten(conn *pgx.Conn) {
-	if conn.IsClosed() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := conn.Exec(ctx, "UNLISTEN *"); err != nil {
-		_ = conn.Close(ctx)
-	}
+	defer closeConn(conn)
+	return fn(conn)
 }
 
 func closeConn(conn *pgx.Conn) {

@@ -37,9 +37,9 @@ type Options struct {
 	// Retention is how long change_log rows are kept. A replica that cannot
 	// reach the database for longer may miss changes. Default 24h.
 	Retention time.Duration
-	// DSN opens the PostgreSQL listening connection. Default "": one
-	// connection of the store's pool is held for listening instead. Unused
-	// on SQLite.
+	// DSN opens the PostgreSQL listening connection. Default "": the
+	// store's own DSN. Either way the listener has a connection of its
+	// own, outside the store's pool. Unused on SQLite.
 	DSN string
 	// ReconnectDelay is the first wait after the listening connection
 	// fails; each further failure doubles it up to MaxReconnectDelay.

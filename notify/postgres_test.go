@@ -120,36 +120,42 @@ func TestListenerReconnects(t *testing.T) {
 	}
 }
 
-func TestPooledListenerIsReturnedClean(t *testing.T) {
-	db, _ := openPostgres(t)
-	ctx := context.Background()
-	b, err := notify.Open(ctx, db, notify.Options{})
+// TestListenerTakesNoPooledConnection: the listener has a connection of
+// its own, so a store with a single pooled connection still serves
+// queries, and closing a prepared statement never waits for the listener
+// (a pooled connection lent to it would hold both).
+func TestListenerTakesNoPooledConnection(t *testing.T) {
+	dsn := storetest.PostgresDSN(t)
+	db := storetest.Open(t, store.Options{DSN: dsn, MaxOpenConns: 1})
+	b := open(t, db, notify.Options{})
+	pid := waitListener(t, b, "listening", listening)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	stmt, err := db.PrepareContext(ctx, `SELECT pg_backend_pid()`)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("prepare beside the listener: %v", err)
 	}
-	waitListener(t, b, "listening", listening)
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
+	var pooled uint32
+	if err := stmt.QueryRowContext(ctx).Scan(&pooled); err != nil {
+		t.Fatalf("query beside the listener: %v", err)
 	}
-	// Hold every open connection at once, so the one that listened is
-	// among them, and ask each what it listens to.
-	conns := db.Stats().OpenConnections
-	for range conns {
-		c, err := db.Conn(ctx)
+	if pooled == pid {
+		t.Fatalf("the pool's only connection (pid %d) is the listener's", pooled)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- stmt.Close() }()
+	select {
+	case err := <-closed:
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = c.Close() })
-		var channels int
-		if err := c.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_listening_channels()`).Scan(&channels); err != nil {
-			t.Fatal(err)
-		}
-		if channels != 0 {
-			t.Errorf("a pooled connection still listens on %d channels", channels)
-		}
+	case <-ctx.Done():
+		t.Fatal("closing a prepared statement waited on the listener")
 	}
-	if conns == 0 {
-		t.Fatal("no open connections to check")
+	got := record(t, b, "t")
+	publish(t, b, "t", "after")
+	if p := got.wait(t, 1); p[0] != "after" {
+		t.Fatalf("received %q", p)
 	}
 }
 

@@ -82,6 +82,7 @@ type DB struct {
 	dialect Dialect
 	log     *slog.Logger
 	wal     *walKeeper // SQLite's log keeper; nil when off or on PostgreSQL
+	dsn     string     // PostgreSQL: for DedicatedConn; never logged
 	writeMu sync.Mutex // SQLite: taken by Tx and the log keeper, in turn
 }
 
