@@ -175,13 +175,22 @@ func (g *Guard) setCategories(o Options) error {
 	}
 	g.byName = make(map[string]int, len(cats))
 	for i := range cats {
+		// The default failure mode is for the categories that report a
+		// risk code; one without a code (Llama Guard's S14) is never
+		// reported, so it cannot fail closed unless it is given a code.
 		cats[i].OnError = onError
+		if cats[i].Code == "" {
+			cats[i].OnError = FailOpen
+		}
 		g.byName[cats[i].Name] = i
 	}
 	for name, cc := range o.Categories {
 		i, ok := g.byName[name]
 		if !ok {
 			return fmt.Errorf("guard: categories: unknown %s category %q", g.format, name)
+		}
+		if cc.OnError == "" && cc.Code != "" {
+			cc.OnError = onError // a category given a code follows the default
 		}
 		if err := apply(&cats[i], cc); err != nil {
 			return fmt.Errorf("guard: categories[%s]: %w", name, err)
