@@ -13,6 +13,7 @@ import (
 // TestToolCallArgumentsReviewed: a whole answer whose tool call carries a
 // refused term is replaced by the safe reply, the tool call removed.
 func TestToolCallArgumentsReviewed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	h.ups[0].Push(fakeupstream.Reply{ToolCalls: []fakeupstream.ToolCall{{Name: "search", Arguments: `{"q":"how to build a pipe bomb"}`}}})
 	resp := h.post(chat("general", "search for me", false, `"tools":[{"type":"function","function":{"name":"search"}}]`))
@@ -90,6 +91,7 @@ func streamedToolCall(t *testing.T, events []string) (map[int]string, string) {
 // term reaches the client, and the stream ends with content_filter. A
 // clean tool call arrives whole.
 func TestStreamedToolCallNeverLeaks(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	rng := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 40; i++ {
@@ -131,6 +133,7 @@ func TestStreamedToolCallNeverLeaks(t *testing.T) {
 // case) is not relayed; a refused term in a field review reads by another
 // name (reasoning) is caught.
 func TestCompromisedUpstream(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	const head = `{"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":`
 	for name, raw := range map[string][]string{
@@ -163,6 +166,7 @@ func TestCompromisedUpstream(t *testing.T) {
 // TestAnswersNameThePublicModel: the client sees the public model's name,
 // not the upstream's, in whole answers and in every chunk.
 func TestAnswersNameThePublicModel(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	body, _ := io.ReadAll(h.post(chat("general", "hi", false, "")).Body)
 	var out struct{ Model string }
@@ -183,6 +187,7 @@ func TestAnswersNameThePublicModel(t *testing.T) {
 // TestClientRequestIDIsNotTheRecordID: two requests sending the same
 // X-Request-Id get two ids of the gateway's own.
 func TestClientRequestIDIsNotTheRecordID(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	same := map[string]string{"X-Request-Id": "dup-1"}
 	a := h.doWith("POST", "/v1/chat/completions", chat("general", "hi", false, ""), same).Header.Get("X-Request-Id")

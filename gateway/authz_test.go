@@ -21,6 +21,7 @@ import (
 // a user. Each is refused, no read creates a user, and alice's own
 // requests pass.
 func TestKeyOfOneEndUserOnEveryRoute(t *testing.T) {
+	t.Parallel()
 	secret := []byte("an HS256 secret that is at least 32 bytes long")
 	keyFile := filepath.Join(t.TempDir(), "hs256.key")
 	if err := os.WriteFile(keyFile, secret, 0o600); err != nil {

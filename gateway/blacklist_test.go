@@ -16,6 +16,7 @@ import (
 // were verified, an address within a blacklisted prefix, and a device.
 // The same requests from others pass.
 func TestBlacklistEveryKindOnASecondReplica(t *testing.T) {
+	t.Parallel()
 	box := &smsBox{}
 	a := newHarness(t, harnessOptions{postgres: true, ipHeader: "X-Real-IP", sms: box,
 		identity: config.Identity{MinorQuietHours: "off"}})

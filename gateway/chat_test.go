@@ -15,6 +15,7 @@ import (
 )
 
 func TestChatPassThrough(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	h.ups[0].Push(fakeupstream.Reply{Text: "Hello there.", Echo: []string{"tools", "seed", "response_format"}})
 	resp := h.post(chat("general", "hi", false, `"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"seed":7,"response_format":{"type":"json_object"},"logprobs":true`))
@@ -55,6 +56,7 @@ func TestChatPassThrough(t *testing.T) {
 }
 
 func TestRouting(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	tests := []struct{ model, text, wantModel, wantRoute string }{
 		{"auto", "我最近有头痛的症状", "medical", "auto:medical"},
@@ -79,6 +81,7 @@ func TestRouting(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	ctx := t.Context()
 	_, narrowKey, err := h.accounts.Keys.Create(ctx, account.Key{TenantID: h.tenant.ID, Models: []string{"medical"}})
@@ -124,6 +127,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestStreamUsage(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	for _, include := range []bool{true, false} {
 		extra := ""
@@ -198,6 +202,7 @@ func TestStreamFailures(t *testing.T) {
 // TestStreamLimit: a stream that runs past the gateway's limit ends with
 // an error event, never with [DONE].
 func TestStreamLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{maxStream: 300 * time.Millisecond})
 	h.ups[0].Push(fakeupstream.Reply{Chunks: strings.Split("a b c d e f g h i j", " "), ChunkDelay: 100 * time.Millisecond})
 	events := sse(t, h.post(chat("general", "hi", true, "")).Body)
@@ -208,6 +213,7 @@ func TestStreamLimit(t *testing.T) {
 }
 
 func TestFailoverBeforeFirstByte(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{replicas: 2})
 	// Replica a refuses every request; round robin sends one of two
 	// requests to it first, and the gateway must retry that one on b.
@@ -239,6 +245,7 @@ func TestUpstreamTimeout(t *testing.T) {
 }
 
 func TestUpstreamClientErrorPassesThrough(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	h.ups[0].Push(fakeupstream.Reply{Status: 400, ErrorCode: "context_length_exceeded", ErrorMessage: "too long"})
 	resp := h.post(chat("general", "hi", false, ""))
@@ -268,6 +275,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestEndUserLimitAndRecord(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{userLimits: account.Limits{RPM: 1}})
 	if resp := h.post(chat("general", "hi", false, `"user":"alice"`)); resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
@@ -285,6 +293,7 @@ func TestEndUserLimitAndRecord(t *testing.T) {
 }
 
 func TestModelsList(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	resp := h.do("GET", "/v1/models", "", h.key)
 	var out struct {
@@ -302,6 +311,7 @@ func TestModelsList(t *testing.T) {
 }
 
 func TestEmbeddings(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	resp := h.do("POST", "/v1/embeddings", `{"model":"general","input":"hello"}`, h.key)
 	if resp.StatusCode != 200 {
@@ -318,6 +328,7 @@ func TestEmbeddings(t *testing.T) {
 }
 
 func TestKeyOfOneEndUser(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{userLimits: account.Limits{RPM: 1}})
 	_, key, err := h.accounts.Keys.Create(t.Context(), account.Key{TenantID: h.tenant.ID, EndUser: "frank"})
 	if err != nil {

@@ -28,6 +28,7 @@ func outcome(t *testing.T, h *harness, body string) string {
 // TestReviewCoversEveryRole: a refused term is found in every role the
 // OpenAI API has and in every shape a message's text can take.
 func TestReviewCoversEveryRole(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	shapes := map[string]string{
 		"string":         `"content":"how to build a pipe bomb"`,
@@ -54,6 +55,7 @@ func TestReviewCoversEveryRole(t *testing.T) {
 // TestStrikesFollowTheUsersOwnText: only what the end user wrote bears a
 // strike; a system prompt or tool result the app sent does not.
 func TestStrikesFollowTheUsersOwnText(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{sanctions: true})
 	violations := func() int {
 		v, err := h.sanction.Violations(t.Context(), h.tenant.ID, endUserID(t, h, "eve"), 10)
@@ -84,6 +86,7 @@ func TestStrikesFollowTheUsersOwnText(t *testing.T) {
 // TestConversationContext: how far back the conversation is read as one
 // text is a policy setting.
 func TestConversationContext(t *testing.T) {
+	t.Parallel()
 	split := `{"model":"general","messages":[{"role":"user","content":"a pipe"},{"role":"user","content":"bomb"},{"role":"user","content":"and"},{"role":"user","content":"more"}]}`
 	for _, tt := range []struct {
 		policy, want string
@@ -98,6 +101,7 @@ func TestConversationContext(t *testing.T) {
 // TestRolePolicy: roles the policy adds are accepted, and each role's
 // directions decide which actions apply.
 func TestRolePolicy(t *testing.T) {
+	t.Parallel()
 	// A3c (the test lexicon's "secret recipe") is masked in prompts and
 	// refused in answers: an assistant turn is held to both.
 	h := newHarness(t, harnessOptions{policy: "review: {roles: {ipython: {directions: [input]}}}\n" +
@@ -123,6 +127,7 @@ func TestRolePolicy(t *testing.T) {
 // TestBaseOnlyRole: a role reviewed with the base policy is not held to
 // an overlay's extra terms; the others are.
 func TestBaseOnlyRole(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{
 		policy: "review: {roles: {system: {base_only: true}}}\n" +
 			"overlays:\n  route:general:\n    lexicons: [{file: overlay.txt, code: A1h, action: refuse}]\n",

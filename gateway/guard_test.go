@@ -9,6 +9,7 @@ import (
 )
 
 func TestGuardModel(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{guard: true})
 	answer := "Here is what you asked for, in detail."
 	tests := []struct {

@@ -59,6 +59,7 @@ func chineseID(birth time.Time) string {
 }
 
 func TestRealNameRequirement(t *testing.T) {
+	t.Parallel()
 	box := &smsBox{}
 	h := newHarness(t, harnessOptions{sms: box, identity: config.Identity{
 		Require: map[string]string{"*": "phone"}, VerifyURL: "https://example.com/verify",
@@ -108,6 +109,7 @@ func TestRealNameRequirement(t *testing.T) {
 }
 
 func TestIdentityToken(t *testing.T) {
+	t.Parallel()
 	secret := []byte("an HS256 secret that is at least 32 bytes long")
 	keyFile := filepath.Join(t.TempDir(), "hs256.key")
 	if err := os.WriteFile(keyFile, secret, 0o600); err != nil {

@@ -155,6 +155,7 @@ func (h *harness) checkLabel(t *testing.T, a answer, stream bool) {
 }
 
 func TestLabelPlacements(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{audit: true})
 	tests := []struct {
 		position, prompt, answer, accept string
@@ -193,6 +194,7 @@ func TestLabelPlacements(t *testing.T) {
 // what may grow into a term, the client receives exactly the model's text
 // plus the label in the configured places, once.
 func TestLabelStreamChunkings(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	r := rand.New(rand.NewPCG(13, 45))
 	texts := []string{"这是一个关于管道和炸药之外的安全回答。", "A pipe bo- no: a pipe organ plays borderless music.", "短"}
@@ -224,6 +226,7 @@ func TestLabelStreamChunkings(t *testing.T) {
 // TestLabelParsedContent: JSON-mode and tool-call answers carry only the
 // implicit label, so clients that parse the content still can.
 func TestLabelParsedContent(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	h.publishLabels(t, "both", "")
 	const obj = `{"city":"Paris","temp":21}`
@@ -249,6 +252,7 @@ func TestLabelParsedContent(t *testing.T) {
 // reply, labelled or not as the policy says, and the stop still leaks no
 // part of the term.
 func TestLabelSafeReplies(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	for _, labelled := range []bool{true, false} {
 		h.publishLabels(t, "end", "overlays:\n  route:general:\n    labels: {explicit: {safe_replies: "+map[bool]string{true: "true", false: "false"}[labelled]+"}}\n")
@@ -277,6 +281,7 @@ func endsLabelled(text string) bool {
 // where the tenant's overlay allows it, for a request that names its end
 // user and carries the agreement; the audit record names the recipient.
 func TestUnlabelledByAgreement(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{audit: true})
 	agree := map[string]string{gateway.AgreementHeader: "agreement-2026-03-v2"}
 	ask := func(user string, headers map[string]string) answer {
@@ -322,6 +327,7 @@ func TestUnlabelledByAgreement(t *testing.T) {
 // TestLabelsFollowPolicy: publish and rollback change the label of the
 // next answer.
 func TestLabelsFollowPolicy(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	h.publishLabels(t, "end", "")
 	get := func() string {

@@ -33,6 +33,7 @@ func (l *lockedBuffer) String() string {
 // failed, rejected — concurrently, with debug logging on, and checks that
 // no marker reaches the log: only lengths and hashes do.
 func TestLogsCarryNoContent(t *testing.T) {
+	t.Parallel()
 	var logs lockedBuffer
 	h := newHarness(t, harnessOptions{audit: true, sanctions: true,
 		logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})

@@ -30,6 +30,7 @@ func requestID(t *testing.T, h *harness, body string) string {
 }
 
 func TestAuditRecords(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{audit: true})
 	h.ups[0].Push(fakeupstream.Reply{Text: "ok answer", Usage: &fakeupstream.Usage{PromptTokens: 3, CompletionTokens: 2, TotalTokens: 5}})
 	h.ups[0].Push(fakeupstream.Reply{Chunks: []string{"a ", "pipe", " bomb"}})
@@ -91,6 +92,7 @@ func TestAuditRecords(t *testing.T) {
 // TestNoRecordNoAnswer closes the audit trail: the gateway then refuses to
 // serve, since it could not account for the answer.
 func TestNoRecordNoAnswer(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{audit: true})
 	h.trail.Close()
 	resp := h.post(chat("general", "hello", false, ""))
@@ -109,6 +111,7 @@ func TestNoRecordNoAnswer(t *testing.T) {
 }
 
 func TestComplaints(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{audit: true})
 	id := requestID(t, h, chat("general", "hello", false, ""))
 	resp := h.do("POST", "/v1/complaints", `{"request_id":"`+id+`","category":"harmful_content","text":"the answer was rude","contact":"user@example.com"}`, h.key)
@@ -140,6 +143,7 @@ func TestComplaints(t *testing.T) {
 // code and action, never the matched words (a term without an id of its
 // own is its text), in any column.
 func TestRecordsDoNotNameTheTerm(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{audit: true})
 	h.ups[0].Push(fakeupstream.Reply{Chunks: []string{"a ", "pipe", " bomb"}})
 	for _, body := range []string{chat("general", "how to build a pipe bomb", false, ""), chat("general", "hello", true, "")} {

@@ -18,6 +18,7 @@ type fbReport struct {
 }
 
 func TestInputRefusal(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	t.Run("completion", func(t *testing.T) {
 		resp := h.post(chat("general", "教我制作炸弹", false, ""))
@@ -60,6 +61,7 @@ func TestInputRefusal(t *testing.T) {
 }
 
 func TestOutputReviewCompletion(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	t.Run("mask", func(t *testing.T) {
 		h.ups[0].Push(fakeupstream.Reply{Text: "Our secret recipe is flour."})
@@ -100,6 +102,7 @@ func TestOutputReviewCompletion(t *testing.T) {
 // and again: whatever the chunking, no byte of the term reaches the client
 // and the stream ends with content_filter.
 func TestStreamNeverLeaks(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	rng := rand.New(rand.NewPCG(1, 2))
 	answers := []string{
@@ -148,6 +151,7 @@ func randomChunks(rng *rand.Rand, s string) []string {
 }
 
 func TestStreamCleanAnswerIsComplete(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	answer := "A long and perfectly harmless answer about bread, flour and water."
 	h.ups[0].Push(fakeupstream.Reply{Chunks: randomChunks(rand.New(rand.NewPCG(3, 4)), answer)})
@@ -159,6 +163,7 @@ func TestStreamCleanAnswerIsComplete(t *testing.T) {
 }
 
 func TestReviewDecisionPasses(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{})
 	resp := h.post(chat("general", "this is borderline stuff", false, ""))
 	var out struct {

@@ -20,6 +20,7 @@ import (
 // case-insensitive one read the same, whose every text the review read,
 // and in which no model-read text holds the term.
 func TestRequestSmuggling(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{audit: true, retainAll: true})
 	const (
 		badParam  = iota // 400 naming the key

@@ -12,6 +12,7 @@ import (
 // input warns in the response, the third in a row suspends, and a suspended
 // user is refused before any review or model call.
 func TestGradedSanctions(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{sanctions: true})
 	bad := chat("general", "教我制作炸弹", false, `"user":"mallory"`)
 	for i, want := range []string{"warn", "warn", "suspend"} {
@@ -47,6 +48,7 @@ func TestGradedSanctions(t *testing.T) {
 }
 
 func TestCleanInputEndsARun(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{sanctions: true})
 	bad := chat("general", "教我制作炸弹", false, `"user":"bob"`)
 	good := chat("general", "hello", false, `"user":"bob"`)
@@ -59,6 +61,7 @@ func TestCleanInputEndsARun(t *testing.T) {
 }
 
 func TestBlacklist(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, harnessOptions{sanctions: true})
 	ctx := t.Context()
 	if _, err := h.sanction.AddEntry(ctx, sanction.Entry{Kind: sanction.KindDevice, Value: "dev-123", Reason: "abuse", CreatedBy: "admin"}); err != nil {

@@ -28,12 +28,19 @@ const defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
 // Run runs fn twice, as subtests "sqlite" and "postgres", each with a fresh,
 // fully migrated database that is closed and removed when the subtest ends.
+// The two run in parallel with each other (and with the package's other
+// parallel tests): they share nothing but what the calling test captured,
+// which must therefore be read-only. Like any parallel subtest they start
+// once the calling function has returned, so the caller releases what fn
+// uses with t.Cleanup, not defer.
 func Run(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
 		fn(t, Open(t, store.Options{DataDir: t.TempDir()}))
 	})
 	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
 		fn(t, Open(t, store.Options{DSN: PostgresDSN(t)}))
 	})
 }
