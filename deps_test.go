@@ -71,6 +71,11 @@ var rules = []rule{
 		forbid: []string{"account/...", "audit/...", "catalog/...", "identity/...", "label/...", "limit/...", "notify/...", "policy/...", "sanction/...", "staff/...", "store/...", "safety/...", "upstream/..."},
 	},
 	{
+		why:    "tracing exports spans; it knows no part of the project",
+		from:   []string{"tracing/..."},
+		forbid: []string{"..."},
+	},
+	{
 		why:    "the load generator is a client of the HTTP API, like any application",
 		from:   []string{"internal/loadgen/..."},
 		forbid: []string{"..."},

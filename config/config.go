@@ -64,6 +64,7 @@ type Config struct {
 	Users     Users      `yaml:"users"`
 	Staff     Staff      `yaml:"staff"`
 	Review    Review     `yaml:"review"`
+	Tracing   Tracing    `yaml:"tracing"`
 }
 
 // Review configures the review desk (package review).
@@ -84,6 +85,22 @@ type Review struct {
 	// appeal). Default review 4h, sample 168h, complaint 72h (and never
 	// after the complaint's deadline), appeal 24h.
 	SLA map[string]time.Duration `yaml:"sla"`
+}
+
+// Tracing exports OpenTelemetry traces of the request pipeline (a span per
+// stage: authenticate, standing, limits, input review, upstream, output
+// review, audit) over OTLP/HTTP. Off unless Endpoint is set.
+type Tracing struct {
+	// Endpoint is the collector's OTLP/HTTP traces URL, e.g.
+	// http://127.0.0.1:4318/v1/traces. Default "": tracing off.
+	Endpoint string `yaml:"endpoint"`
+	// HeadersEnv adds headers to every export whose values come from the
+	// server's environment: header name → environment variable name.
+	HeadersEnv map[string]string `yaml:"headers_env"`
+	// SampleRatio is the share of requests traced, in (0, 1]. Default 1.
+	SampleRatio float64 `yaml:"sample_ratio"`
+	// ServiceName names the service in the traces. Default firebreak.
+	ServiceName string `yaml:"service_name"`
 }
 
 // Audit configures the audit trail and complaints.
@@ -363,6 +380,7 @@ func (c Config) Redacted() Config {
 	r.Identity.SMSWebhook = redact.String(c.Identity.SMSWebhook)
 	r.Identity.VerifyURL = redact.String(c.Identity.VerifyURL)
 	r.Safety.Guard.BaseURL = redact.String(c.Safety.Guard.BaseURL)
+	r.Tracing.Endpoint = redact.String(c.Tracing.Endpoint)
 	r.Upstreams = make([]Upstream, len(c.Upstreams))
 	for i, u := range c.Upstreams {
 		r.Upstreams[i] = u.Redacted()

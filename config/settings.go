@@ -29,6 +29,7 @@ func Settings() []Setting {
 		str("redis", "Redis URL for limits that are exact across replicas", func(c *Config) *string { return &c.Redis }),
 		str("secret-file", "file of the server secret that keys hashes of phone and ID numbers (default <data>/server.secret)", func(c *Config) *string { return &c.SecretFile }),
 		str("client-ip-header", "header a trusted proxy sets to the client address (e.g. X-Forwarded-For)", func(c *Config) *string { return &c.ClientIPHeader }),
+		str("tracing-endpoint", "OTLP/HTTP traces URL of a collector (e.g. http://127.0.0.1:4318/v1/traces); empty: tracing off", func(c *Config) *string { return &c.Tracing.Endpoint }),
 		str("log-level", "log level: debug, info, warn, error", func(c *Config) *string { return &c.Log.Level }),
 		str("log-format", "log format: text or json", func(c *Config) *string { return &c.Log.Format }),
 		str("user-header", "header that names the end user when the body's user field is empty", func(c *Config) *string { return &c.Users.Header }),

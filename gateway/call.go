@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/openai"
@@ -55,6 +57,10 @@ type call struct {
 	answer      answerText
 	usage       openai.Usage
 	firstByte   time.Duration
+
+	// The request's trace, when tracing is on (trace.go).
+	trace context.Context
+	root  trace.Span
 }
 
 type callKey struct{}
@@ -97,6 +103,7 @@ func (g *Gateway) api(endpoint string, h http.HandlerFunc) http.Handler {
 		c := &call{id: newRequestID(), clientID: clientRequestID(r), endpoint: endpoint, start: time.Now()}
 		sw := &statusWriter{ResponseWriter: w}
 		sw.Header().Set("X-Request-Id", c.id)
+		g.startTrace(r.Context(), c)
 		g.metrics.inflight.Inc()
 		defer func() {
 			g.metrics.inflight.Dec()
@@ -114,8 +121,11 @@ func (g *Gateway) api(endpoint string, h http.HandlerFunc) http.Handler {
 				openai.WriteError(sw, err)
 			}
 			g.finish(r.Context(), c, sw.status)
+			c.endTrace(orStatus(sw.status))
 		}()
+		span := g.stage(c, spanAuthenticate)
 		p, err := g.authenticate(r)
+		endStage(span, err)
 		if err != nil {
 			c.outcome = "unauthenticated"
 			openai.WriteError(sw, err)

@@ -57,7 +57,9 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, err)
 		return
 	}
+	span := g.stage(c, spanInputReview)
 	in := g.reviewInput(engine, req, c)
+	endStage(span, nil)
 	warning := g.strike(ctx, c, in.strikes)
 	if in.decision.Action >= safety.Refuse {
 		c.outcome = "refused"
@@ -78,11 +80,13 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	check := g.startGuard(ctx, c, req, engine)
 	upStart := time.Now()
+	span = g.stage(c, spanUpstream)
 	resp, err := router.Do(upCtx, route, upstream.Request{
 		Path:   "/chat/completions",
 		Body:   in.request.Encode,
 		Stream: req.Stream,
 	})
+	endStage(span, err)
 	if err != nil {
 		c.outcome = "upstream_error"
 		openai.WriteError(w, err)
@@ -96,11 +100,13 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rel := relay{g: g, c: c, engine: engine, req: req, input: in.decision, cancel: cancel, grant: grant, guard: check, ground: ground}
+	span = g.stage(c, spanOutputReview)
 	if req.Stream {
 		tokens = rel.stream(ctx, w, resp.Body)
 	} else {
 		tokens = rel.complete(ctx, w, resp.Body)
 	}
+	endStage(span, nil)
 }
 
 // readBody reads the whole request body within the size limit. The
@@ -163,7 +169,9 @@ func (g *Gateway) admit(ctx context.Context, c *call, r *http.Request, a admissi
 		c.user, err = g.endUser(ctx, c.principal, a.user, r)
 	}
 	if err == nil {
+		span := g.stage(c, spanStanding)
 		err = g.checkStanding(ctx, c, r)
+		endStage(span, err)
 	}
 	if err != nil {
 		return nil, upstream.Route{}, nil, err
@@ -184,7 +192,9 @@ func (g *Gateway) admit(ctx context.Context, c *call, r *http.Request, a admissi
 		return nil, upstream.Route{}, nil, err
 	}
 	c.model, c.route = route.Model.Name, route.Reason
+	span := g.stage(c, spanLimits)
 	ticket, err := g.acquire(ctx, c)
+	endStage(span, err)
 	if err != nil {
 		c.outcome = "limited"
 		return nil, upstream.Route{}, nil, err

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/audit"
@@ -100,6 +101,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the gateway's metrics. Default: a private registry.
 	Registerer prometheus.Registerer
+	// Tracer, when set, traces every API request: a root span and one span
+	// per pipeline stage (package tracing exports them). Default nil: off.
+	Tracer trace.Tracer
 }
 
 // Policies picks the safety engine for a request: the policy overlay of
@@ -132,6 +136,7 @@ type Gateway struct {
 	budget     *answerBudget
 	log        *slog.Logger
 	metrics    *metrics
+	tracer     trace.Tracer
 	mux        *http.ServeMux
 }
 
@@ -183,7 +188,7 @@ func New(opts Options) (*Gateway, error) {
 		policies: opts.Policies, labels: opts.Labels, signer: opts.LabelSigner, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints, appeals: opts.Appeals,
 		identity: opts.Identity, tokens: opts.Tokens, guard: opts.Guard, grounding: opts.Grounding, ipHeader: opts.ClientIPHeader, userHeader: opts.UserHeader,
 		maxBody: opts.MaxBodyBytes, maxStream: opts.MaxStream, maxAnswer: opts.MaxAnswerBytes, log: opts.Logger, metrics: m,
-		budget: newAnswerBudget(opts.AnswerBudget, opts.BudgetWait, m),
+		budget: newAnswerBudget(opts.AnswerBudget, opts.BudgetWait, m), tracer: opts.Tracer,
 	}
 	g.routes()
 	return g, nil

@@ -30,7 +30,10 @@ func (g *Gateway) commit(ctx context.Context, c *call, status int) error {
 	c.committed = true
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
 	defer cancel()
-	if err := g.recorder.Append(ctx, c.record(status)); err != nil {
+	span := g.stage(c, spanAudit)
+	err := g.recorder.Append(ctx, c.record(status))
+	endStage(span, err)
+	if err != nil {
 		g.metrics.auditFailures.Inc()
 		g.log.Error("audit record not written", "request_id", c.id, "err", err)
 		return clienterr.Wrap(clienterr.Unavailable, err, "the request could not be recorded; try again")

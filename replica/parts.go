@@ -233,6 +233,10 @@ func (r *Replica) openGateway(context.Context) error {
 	if r.Review != nil {
 		appeals = r.Review
 	}
+	tracer, err := r.openTracer()
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(gateway.Options{Appeals: appeals,
 		Labels: r.Policy, LabelSigner: label.NewSigner(signer),
 		Accounts: r.Accounts, Limiter: r.Limiter, Policies: r.Policy, Sanctions: r.Sanctions,
@@ -247,6 +251,7 @@ func (r *Replica) openGateway(context.Context) error {
 		BudgetWait:     cfg.HTTP.BudgetWait,
 		Logger:         r.log,
 		Registerer:     r.Registry,
+		Tracer:         tracer,
 	})
 	r.Gateway = gw
 	return err

@@ -140,7 +140,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	for {
 		select {
 		case samples := <-results:
-			fmt.Fprintf(out, "%s  %s\n", line(time.Since(start), progress.take()), rss(ctx, o.metrics))
+			if rest := progress.take(); len(rest) > 0 {
+				fmt.Fprintf(out, "%s  %s\n", line(time.Since(start), rest), rss(ctx, o.metrics))
+			}
 			sum := loadgen.Summarize(samples)
 			fmt.Fprintf(out, "total: %s\n", sum)
 			if sum.Requests == 0 {

@@ -39,7 +39,7 @@ func TestCluster(t *testing.T) {
 	t.Run("audit chain verifies", c.verifyChain)
 }
 
-// upstreamScript answers like a small model: streams of 24 words paced
+// upstreamScript answers like a small model: streams of 28 words paced
 // 4 ms apart, and a slow answer for prompts marked SLOW (used to hold
 // concurrency slots). It records when each SLOW request arrived.
 type upstreamScript struct {
