@@ -32,7 +32,7 @@ func concrete(pattern string) (method, path string) {
 // an expired session.
 func TestConsoleAuthorization(t *testing.T) {
 	f := newFixture(t, staff.Options{SessionIdle: 30 * 60e9})
-	roles := map[string]staff.Role{"admin": staff.RoleAdmin, "policy": staff.RolePolicy, "reviewer": staff.RoleReviewer,
+	roles := map[string]staff.Role{"admin": staff.RoleAdmin, "policy": staff.RolePolicy, "reviewer": staff.RoleReviewer, "senior": staff.RoleSenior,
 		"auditor": staff.RoleAuditor, "viewer": staff.RoleViewer, "limited": staff.RoleAuditor}
 	browsers := map[string]*browser{}
 	for name, role := range roles {

@@ -27,6 +27,7 @@ import (
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/catalog"
 	"github.com/firebreak/firebreak/policy"
+	"github.com/firebreak/firebreak/review"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/staff"
 	"github.com/firebreak/firebreak/store"
@@ -42,6 +43,8 @@ type Options struct {
 	Policy     *policy.Service
 	Trail      *audit.Trail
 	Complaints *audit.Complaints
+	// Review is the review desk; nil hides it.
+	Review *review.Queue
 	// Verify checks the audit chain (audit.Verify over the store with the
 	// signing keys); nil hides the verify button.
 	Verify func(ctx context.Context) (audit.Report, error)
@@ -147,6 +150,7 @@ func (c *Console) routes() {
 	c.tenantRoutes()
 	c.userRoutes()
 	c.staffRoutes()
+	c.reviewRoutes()
 	m := http.NewServeMux()
 	for _, rt := range c.table {
 		m.HandleFunc(rt.Pattern, c.handle(rt))

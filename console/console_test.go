@@ -20,6 +20,7 @@ import (
 	"github.com/firebreak/firebreak/console"
 	"github.com/firebreak/firebreak/internal/testclock"
 	"github.com/firebreak/firebreak/policy"
+	"github.com/firebreak/firebreak/review"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/staff"
 	"github.com/firebreak/firebreak/store"
@@ -39,6 +40,7 @@ type fixture struct {
 	policy  *policy.Service
 	console *console.Console
 	admin   *admin.API
+	review  *review.Queue
 }
 
 func newFixture(t testing.TB, opts staff.Options) *fixture {
@@ -98,8 +100,12 @@ func newFixture(t testing.TB, opts staff.Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	desk, err := review.New(review.Options{DB: db, Trail: trail, Sanctions: sanctions, Complaints: complaints, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	con, err := console.New(console.Options{Staff: people, Accounts: accounts, Catalog: cat, Sanctions: sanctions,
-		Policy: pol, Trail: trail, Complaints: complaints, DB: db, Now: clock.Now})
+		Policy: pol, Trail: trail, Complaints: complaints, Review: desk, DB: db, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +114,7 @@ func newFixture(t testing.TB, opts staff.Options) *fixture {
 	mux.Handle("/console/", con)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, url: srv.URL, clock: clock, staff: people, trail: trail, policy: pol, console: con, admin: api}
+	return &fixture{t: t, url: srv.URL, clock: clock, staff: people, trail: trail, policy: pol, console: con, admin: api, review: desk}
 }
 
 // browser is a cookie-keeping client that does not follow redirects.

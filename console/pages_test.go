@@ -18,7 +18,7 @@ import (
 
 var (
 	// rawKey is a message key shown as text: a lookup that missed.
-	rawKey       = regexp.MustCompile(`>\s*(?:nav|help|role|state|login|totp|enroll|error|range|dash|action|audit|policy|tenants|models|users|sanction|blacklist|complaints|staff|settings)\.[a-z_0-9.]*[a-z_0-9]\s*<`)
+	rawKey       = regexp.MustCompile(`>\s*(?:nav|help|role|state|login|totp|enroll|error|range|dash|action|audit|policy|tenants|models|users|sanction|blacklist|complaints|staff|settings|review)\.[a-z_0-9.]*[a-z_0-9]\s*<`)
 	inlineScript = regexp.MustCompile(`(?i)<script(?:\s[^>]*)?>`)
 	scriptSrc    = regexp.MustCompile(`(?i)<script\s+src="/console/static/app\.js"\s+defer>`)
 	inlineAttr   = regexp.MustCompile(`(?i)\s(on[a-z]+|style)\s*=|javascript:`)

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"math"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +46,14 @@ var funcs = template.FuncMap{
 		return s
 	},
 	"list": func(s ...string) []string { return s },
+	"dur":  func(d time.Duration) string { return d.Round(time.Second).String() },
+	"pct":  func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
+	"kappa": func(k float64) string {
+		if math.IsNaN(k) {
+			return "—"
+		}
+		return strconv.FormatFloat(k, 'f', 2, 64)
+	},
 }
 
 func parsePages() (*pages, error) {

@@ -18,6 +18,9 @@ const (
 	// RoleReviewer works the review queue: end users, strikes, sanctions,
 	// blacklists, appeals and complaints.
 	RoleReviewer Role = "reviewer"
+	// RoleSenior works the review queue as a reviewer does, decides the
+	// items two reviewers disagreed on, and exports rectification data.
+	RoleSenior Role = "senior_reviewer"
 	// RoleAuditor reads: audit search, detail, verification, export, and
 	// answers complaints.
 	RoleAuditor Role = "auditor"
@@ -26,7 +29,7 @@ const (
 )
 
 // Roles lists every role, most powerful first.
-var Roles = []Role{RoleAdmin, RolePolicy, RoleReviewer, RoleAuditor, RoleViewer}
+var Roles = []Role{RoleAdmin, RolePolicy, RoleSenior, RoleReviewer, RoleAuditor, RoleViewer}
 
 // Valid reports whether r is one of Roles.
 func (r Role) Valid() bool { return slices.Contains(Roles, r) }
@@ -51,9 +54,13 @@ const (
 	ViewComplaints  Permission = "complaints.view"
 	AnswerComplaint Permission = "complaints.answer"
 	ManageStaff     Permission = "staff.manage"
-	ProfileNode     Permission = "node.profile" // Go runtime profiles of a live node, when served
-	ViewKB          Permission = "kb.view"      // knowledge bases, their documents and search; grounded routes
-	ManageKB        Permission = "kb.manage"    // add and remove knowledge bases and documents; ground routes
+	ProfileNode     Permission = "node.profile"  // Go runtime profiles of a live node, when served
+	ViewReview      Permission = "review.view"   // the review queue, its items and agreement
+	DecideReview    Permission = "review.decide" // claim and decide review items
+	SeniorReview    Permission = "review.senior" // decide items two reviewers disagreed on
+	ExportRectify   Permission = "review.export" // rectification data (confirmed cases with their fixes)
+	ViewKB          Permission = "kb.view"       // knowledge bases, their documents and search; grounded routes
+	ManageKB        Permission = "kb.manage"     // add and remove knowledge bases and documents; ground routes
 	// Bootstrap is held only by the bootstrap credential: it may create
 	// staff (the first admin) and nothing else.
 	Bootstrap Permission = "bootstrap"
@@ -62,10 +69,13 @@ const (
 // grants is the permission table. Admin holds every permission but
 // Bootstrap.
 var grants = map[Role][]Permission{
-	RolePolicy:   {ViewDashboard, ViewCatalog, ViewPolicy, ManagePolicy, ViewKB, ManageKB},
-	RoleReviewer: {ViewDashboard, ViewTenants, ViewUsers, ManageSanctions, ViewContent, ViewComplaints, AnswerComplaint},
+	RolePolicy: {ViewDashboard, ViewCatalog, ViewPolicy, ManagePolicy, ViewKB, ManageKB},
+	RoleReviewer: {ViewDashboard, ViewTenants, ViewUsers, ManageSanctions, ViewContent, ViewComplaints, AnswerComplaint,
+		ViewReview, DecideReview},
+	RoleSenior: {ViewDashboard, ViewTenants, ViewUsers, ManageSanctions, ViewContent, ViewComplaints, AnswerComplaint,
+		ViewReview, DecideReview, SeniorReview, ExportRectify},
 	RoleAuditor: {ViewDashboard, ViewTenants, ViewCatalog, ViewUsers, ViewPolicy, ViewAudit, ViewContent,
-		ViewComplaints, AnswerComplaint, ViewKB},
+		ViewComplaints, AnswerComplaint, ViewKB, ViewReview},
 	RoleViewer: {ViewDashboard},
 }
 

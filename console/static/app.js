@@ -47,6 +47,15 @@
           help.hidden = !help.hidden;
         }
         break;
+      case "v": case "n": case "e": case "j": case "c":
+        // The review desk: a button with data-shortcut decides, claims or
+        // takes the next item.
+        var button = document.querySelector('[data-shortcut="' + e.key + '"]');
+        if (button) {
+          e.preventDefault();
+          button.click();
+        }
+        break;
       case "Escape":
         var h = document.getElementById("help");
         if (h) {
