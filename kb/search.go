@@ -91,7 +91,8 @@ func (s *Service) searchFTS5(ctx context.Context, bases, terms []string, k int) 
 
 // searchPostgres computes BM25 in SQL: the GIN index finds the chunks
 // holding any query term, each term's frequency in a chunk comes from its
-// tsvector's positions, and its document frequency from kb_terms; N and
+// tsvector's positions (the query's lexemes picked out of it by
+// setweight and ts_filter, in C, rather than every lexeme unnested), and its document frequency from kb_terms; N and
 // the average length from kb_bases. The formula is FTS5's, so both
 // databases rank alike.
 func (s *Service) searchPostgres(ctx context.Context, bases, terms []string, k int) ([]Passage, error) {
@@ -110,7 +111,8 @@ func (s *Service) searchPostgres(ctx context.Context, bases, terms []string, k i
 		), hits AS (
 			SELECT c.id, sum(q.idf * u.tf * ($5::float8 + 1) / (u.tf + $5::float8 * (1 - $6::float8 + $6::float8 * c.length / $4::float8))) AS score
 			FROM kb_chunks c
-			CROSS JOIN LATERAL (SELECT lexeme, array_length(positions, 1) AS tf FROM unnest(c.tsv)) u
+			CROSS JOIN LATERAL (SELECT lexeme, array_length(positions, 1) AS tf
+				FROM unnest(ts_filter(setweight(c.tsv, 'A', $2::text[]), '{a}'))) u
 			JOIN q ON q.term = u.lexeme
 			WHERE c.base = ANY($1) AND c.tsv @@ to_tsquery('simple', array_to_string($2::text[], ' | '))
 			GROUP BY c.id
