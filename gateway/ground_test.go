@@ -3,12 +3,14 @@ package gateway_test
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/internal/fakeupstream"
 	"github.com/firebreak/firebreak/kb"
+	"github.com/firebreak/firebreak/review"
 )
 
 // groundedHarness is a harness whose route "medical" is grounded in a
@@ -212,6 +214,20 @@ func TestGroundedRouteActions(t *testing.T) {
 			es := h.records(audit.Query{Decision: tt.decision})
 			if len(es) != 2 {
 				t.Errorf("%d records with decision %s", len(es), tt.decision)
+			}
+			// Annotated and cautioned answers wait at the review desk;
+			// refused ones, like any refusal, do not.
+			items, err := h.review.List(t.Context(), review.Filter{Source: review.SourceReview, Code: "A5a"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]int{"review": 2, "refuse": 0}[tt.decision]; len(items) != want {
+				t.Errorf("%d items at the review desk, want %d", len(items), want)
+			}
+			for _, it := range items {
+				if !slices.ContainsFunc(es, func(e audit.Entry) bool { return e.ID == it.RecordID }) {
+					t.Errorf("desk item %s names record %s, not a flagged answer", it.ID, it.RecordID)
+				}
 			}
 		})
 	}

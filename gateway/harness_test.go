@@ -27,6 +27,7 @@ import (
 	"github.com/firebreak/firebreak/kb"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/replica"
+	"github.com/firebreak/firebreak/review"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/store/storetest"
@@ -63,6 +64,7 @@ type harness struct {
 	version    string            // the version of the policy in force at start
 	labelKey   ed25519.PublicKey // verifies the labels' signatures
 	kb         *kb.Service       // knowledge bases and grounded routes
+	review     *review.Queue     // the review desk; nil without the audit trail
 	cfg        config.Config     // what the replica was built from
 	opts       harnessOptions
 }
@@ -169,7 +171,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Cleanup(r.Close)
 	h.db, h.accounts, h.reg, h.sanction, h.identity, h.trail, h.complaints =
 		r.DB, r.Accounts, r.Registry, r.Sanctions, r.Identity, r.Trail, r.Complaints
-	h.policy, h.version, h.kb = r.Policy, r.Policy.Current().Version(), r.KB
+	h.policy, h.version, h.kb, h.review = r.Policy, r.Policy.Current().Version(), r.KB, r.Review
 	signer, err := replica.SigningKey(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
