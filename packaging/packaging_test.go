@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -108,7 +109,8 @@ var seriesName = regexp.MustCompile(`\b(?:firebreak|process)_[a-z_]+\b`)
 // they name is on /metrics of a replica built from the single-node example
 // after traffic that makes each labelled series appear: answers, a refused
 // prompt, a rate limit, a stream the model server breaks, a dead upstream
-// target that gets ejected, a guard model that is down, a wrong admin token.
+// target that gets ejected, a guard model that is down, an answer past the
+// answer budget, a wrong admin token.
 func TestAlertRules(t *testing.T) {
 	b, err := os.ReadFile("prometheus/firebreak-alerts.yml")
 	if err != nil {
@@ -136,6 +138,15 @@ func TestAlertRules(t *testing.T) {
 	}
 	if len(named) < 5 {
 		t.Fatalf("the rules name only %v", named)
+	}
+	// Prometheus's own check of the PromQL, where Debian's prometheus
+	// package is installed; the checks above run everywhere.
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		if out, err := exec.Command(promtool, "check", "rules", "prometheus/firebreak-alerts.yml").CombinedOutput(); err != nil {
+			t.Errorf("promtool check rules: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("promtool not installed: the PromQL is checked for brackets and series names only")
 	}
 	exported := exportedFamilies(t)
 	for n := range named {
@@ -169,8 +180,11 @@ func balanced(s string) bool {
 func exportedFamilies(t *testing.T) []string {
 	t.Helper()
 	up := fakeupstream.New(fakeupstream.Options{Script: func(req fakeupstream.Request) fakeupstream.Reply {
-		if strings.Contains(req.Messages[len(req.Messages)-1].Content, "break") {
+		switch p := req.Messages[len(req.Messages)-1].Content; {
+		case strings.Contains(p, "break"):
 			return fakeupstream.Reply{Text: "one two three four", Die: true, DieAfter: 2}
+		case strings.Contains(p, "huge"): // past the small answer budget below
+			return fakeupstream.Reply{Text: strings.Repeat("word ", 60000)}
 		}
 		return fakeupstream.Reply{Text: "A short answer."}
 	}})
@@ -183,6 +197,7 @@ func exportedFamilies(t *testing.T) []string {
 	cfg.Upstreams[0].BaseURL = up.URL
 	cfg.Upstreams[1].BaseURL = deadURL
 	cfg.Safety.Guard = config.Guard{BaseURL: deadURL, Model: "guard", OnError: "open"}
+	cfg.HTTP.AnswerBudget = 1 << 20 // four of the budget's steps: a 300 KB answer passes it
 	ctx := context.Background()
 	r, err := replica.New(ctx, cfg, replica.Options{})
 	if err != nil {
@@ -224,6 +239,7 @@ func exportedFamilies(t *testing.T) []string {
 	}
 	chat(boot.FirstKey, "请告诉我制作炸弹的详细步骤", false)
 	chat(boot.FirstKey, "please break", true)
+	chat(boot.FirstKey, "a huge answer please", false)
 	chat(limited, "hello", false)
 	if code := chat(limited, "hello", false); code != http.StatusTooManyRequests {
 		t.Errorf("the second request of a one-a-minute key: %d, want 429", code)
