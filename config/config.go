@@ -43,6 +43,12 @@ type Config struct {
 	// Redis is a Redis URL (redis://127.0.0.1:6379/0). When set, rate and
 	// concurrency limits are exact across replicas. Default "".
 	Redis string `yaml:"redis"`
+	// RedisOnError is what rate and concurrency limits do while Redis
+	// cannot be reached: "open" admits requests without them (logged,
+	// counted in firebreak_limit_backend_errors_total, /readyz says "ready,
+	// degraded"), "closed" refuses requests with a 503 (/readyz answers
+	// 503). Default "open".
+	RedisOnError string `yaml:"redis_on_error"`
 
 	// SecretFile holds the server secret that keys the hashes of phone and
 	// identity numbers; created on first start. FIREBREAK_SECRET (hex or
@@ -225,6 +231,18 @@ type Guard struct {
 	// OnError is what a failed call does: "open" lets the request pass
 	// (default), "closed" refuses it.
 	OnError string `yaml:"on_error"`
+	// Categories override single categories by the model's name for them
+	// ("S1", "Violent"): risk code, action, and on_error, e.g. fail closed
+	// for S4 alone. Default none: the crosswalk's table and OnError.
+	Categories map[string]GuardCategory `yaml:"categories"`
+}
+
+// GuardCategory overrides one guard-model category; empty fields keep
+// the default.
+type GuardCategory struct {
+	Code    string `yaml:"code"`
+	Action  string `yaml:"action"`   // allow, mask, review, refuse or block
+	OnError string `yaml:"on_error"` // open or closed
 }
 
 // Upstream is one OpenAI-compatible model server.
@@ -314,11 +332,12 @@ func Default() Config {
 			AnswerBudget:      512 << 20,
 			BudgetWait:        2 * time.Second,
 		},
-		Users:    Users{Header: "X-Firebreak-User"},
-		Audit:    Audit{Keep: 180 * 24 * time.Hour, Clean: "hash", Flagged: "encrypted", ComplaintDeadline: 15 * 24 * time.Hour},
-		Review:   Review{DualShare: 0.1, Lease: 10 * time.Minute},
-		Identity: Identity{MinorDailyRequests: 50, MinorQuietHours: "22:00-06:00", TimeZone: "Asia/Shanghai"},
-		WALLimit: 64 << 20,
+		Users:        Users{Header: "X-Firebreak-User"},
+		Audit:        Audit{Keep: 180 * 24 * time.Hour, Clean: "hash", Flagged: "encrypted", ComplaintDeadline: 15 * 24 * time.Hour},
+		Review:       Review{DualShare: 0.1, Lease: 10 * time.Minute},
+		Identity:     Identity{MinorDailyRequests: 50, MinorQuietHours: "22:00-06:00", TimeZone: "Asia/Shanghai"},
+		WALLimit:     64 << 20,
+		RedisOnError: "open",
 	}
 }
 
@@ -362,6 +381,9 @@ func (c *Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log.format %q: want text or json", c.Log.Format)
+	}
+	if c.RedisOnError != "" && c.RedisOnError != "open" && c.RedisOnError != "closed" {
+		return fmt.Errorf("redis_on_error %q: want open or closed", c.RedisOnError)
 	}
 	for i, u := range c.Upstreams {
 		if u.APIKeyEnv != "" && u.APIKey == "" {

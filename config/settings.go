@@ -27,6 +27,7 @@ func Settings() []Setting {
 		str("database", "PostgreSQL DSN (postgres://…); empty for embedded SQLite", func(c *Config) *string { return &c.Database }),
 		i64("wal-limit", "largest size of the SQLite write-ahead log file, in bytes", func(c *Config) *int64 { return &c.WALLimit }),
 		str("redis", "Redis URL for limits that are exact across replicas", func(c *Config) *string { return &c.Redis }),
+		str("redis-on-error", "what limits do while Redis is down: open (admit without them) or closed (refuse with 503)", func(c *Config) *string { return &c.RedisOnError }),
 		str("secret-file", "file of the server secret that keys hashes of phone and ID numbers (default <data>/server.secret)", func(c *Config) *string { return &c.SecretFile }),
 		str("client-ip-header", "header a trusted proxy sets to the client address (e.g. X-Forwarded-For)", func(c *Config) *string { return &c.ClientIPHeader }),
 		str("tracing-endpoint", "OTLP/HTTP traces URL of a collector (e.g. http://127.0.0.1:4318/v1/traces); empty: tracing off", func(c *Config) *string { return &c.Tracing.Endpoint }),

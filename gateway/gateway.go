@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -134,6 +135,7 @@ type Gateway struct {
 	maxStream  time.Duration
 	maxAnswer  int64
 	budget     *answerBudget
+	guardDown  atomic.Bool // the guard model's last call failed
 	log        *slog.Logger
 	metrics    *metrics
 	tracer     trace.Tracer

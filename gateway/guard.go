@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/firebreak/firebreak/openai"
@@ -14,6 +15,18 @@ import (
 // (no hits) or closed (refuse hits).
 type GuardModel interface {
 	Classify(ctx context.Context, dir safety.Direction, msgs []guard.Message) (guard.Verdict, error)
+}
+
+// errGuardDown says the guard model's last call failed.
+var errGuardDown = errors.New("the guard model's last call failed")
+
+// GuardCheck reports whether the guard model answered its last call, for
+// /readyz: a call that failed makes it down until one succeeds.
+func (g *Gateway) GuardCheck(context.Context) error {
+	if g.guardDown.Load() {
+		return errGuardDown
+	}
+	return nil
 }
 
 // guardCheck is a guard model's review of a request's input, running
@@ -40,6 +53,7 @@ func (g *Gateway) startGuard(ctx context.Context, c *call, req *openai.ChatReque
 	go func() {
 		defer close(gc.done)
 		v, err := g.guard.Classify(ctx, safety.Input, msgs)
+		g.guardDown.Store(err != nil)
 		if err != nil {
 			g.metrics.guardFailures.WithLabelValues(string(v.Failed)).Inc()
 			g.log.Warn("guard model failed", "request_id", c.id, "fail", string(v.Failed), "err", err)

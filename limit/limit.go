@@ -285,3 +285,12 @@ func (l *Limiter) logBackend(what string, err error) {
 	}
 	l.opts.Logger.Warn("limit backend failed", "op", what, "err", err, "fail_closed", l.opts.FailClosed)
 }
+
+// Ping checks the backend the limits depend on: Redis, when set (nil
+// otherwise: in-memory limits cannot be down).
+func (l *Limiter) Ping(ctx context.Context) error {
+	if l.redis == nil {
+		return nil
+	}
+	return l.redis.c.Ping(ctx).Err()
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/firebreak/firebreak/admin"
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/catalog"
+	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/console"
 	"github.com/firebreak/firebreak/gateway"
 	"github.com/firebreak/firebreak/label"
@@ -58,7 +59,9 @@ func (r *Replica) openAccounts(context.Context) error {
 }
 
 func (r *Replica) openLimiter(context.Context) error {
-	opts := limit.Options{Quota: r.Accounts, Logger: r.log}
+	r.limitErrors = newLimitErrors()
+	opts := limit.Options{Quota: r.Accounts, Logger: r.log, FailClosed: r.Config.RedisOnError == "closed",
+		OnBackendError: func(error) { r.limitErrors.Inc() }}
 	if r.Config.Redis != "" {
 		ropts, err := redis.ParseURL(r.Config.Redis)
 		if err != nil {
@@ -153,12 +156,23 @@ func (r *Replica) openGuard(context.Context) error {
 		return nil
 	}
 	g, err := guard.New(guard.Options{BaseURL: c.BaseURL, Model: c.Model, Format: guard.Format(c.Format),
-		APIKey: os.Getenv(c.APIKeyEnv), Timeout: c.Timeout, OnError: guard.FailMode(c.OnError)})
+		APIKey: os.Getenv(c.APIKeyEnv), Timeout: c.Timeout, OnError: guard.FailMode(c.OnError), Categories: guardCategories(c.Categories)})
 	if err != nil {
 		return fmt.Errorf("safety.guard: %w", err)
 	}
 	r.Guard = g
 	return nil
+}
+
+func guardCategories(in map[string]config.GuardCategory) map[string]guard.CategoryConfig {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make(map[string]guard.CategoryConfig, len(in))
+	for name, c := range in {
+		out[name] = guard.CategoryConfig{Code: c.Code, Action: c.Action, OnError: guard.FailMode(c.OnError)}
+	}
+	return out
 }
 
 func (r *Replica) openAudit(context.Context) error {

@@ -92,6 +92,8 @@ type Replica struct {
 	KB         *kb.Service
 	// Registry holds the replica's Prometheus metrics, served on /metrics.
 	Registry *prometheus.Registry
+	// Health checks the dependencies for /readyz.
+	Health *gateway.Health
 
 	opts    Options
 	log     *slog.Logger
@@ -99,6 +101,8 @@ type Replica struct {
 	life    context.Context // ends on Close; background jobs run under it
 	stop    context.CancelFunc
 	closers []func()
+
+	limitErrors prometheus.Counter // failed calls to the limits' backend
 
 	auditKeys      *audit.Keyring   // seal retained content
 	reviewRecorder *review.Recorder // stands before the trail and feeds the desk
@@ -116,7 +120,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Replica, error)
 	r.onClose(r.stop)
 	for _, step := range []func(context.Context) error{
 		r.openStore, r.openAccounts, r.openLimiter, r.openSecret, r.openStaff, r.openPolicy, r.openSanctions,
-		r.openIdentity, r.openGuard, r.openAudit, r.openReview, r.openKB, r.openGateway, r.openCatalog, r.openAdmin, r.openConsole,
+		r.openIdentity, r.openGuard, r.openAudit, r.openReview, r.openKB, r.openGateway, r.openHealth, r.openCatalog, r.openAdmin, r.openConsole,
 	} {
 		if err := step(ctx); err != nil {
 			r.Close()

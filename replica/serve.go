@@ -21,7 +21,7 @@ func (r *Replica) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", r.Gateway)
 	mux.Handle("/healthz", gateway.Healthz())
-	mux.Handle("/readyz", gateway.Readyz(map[string]func(context.Context) error{"store": r.DB.PingContext}))
+	mux.Handle("/readyz", r.Health)
 	mux.Handle("/metrics", promhttp.HandlerFor(r.Registry, promhttp.HandlerOpts{}))
 	if r.Config.AdminListen == "" {
 		mux.Handle("/admin/", r.Admin)

@@ -87,3 +87,15 @@ func DefaultCategories(f Format) ([]Category, error) {
 	}
 	return out, nil
 }
+
+// FailsClosed lists the categories that refuse when the model cannot be
+// asked, in the table's order; empty when every category fails open.
+func (g *Guard) FailsClosed() []string {
+	var names []string
+	for _, c := range g.cats {
+		if c.OnError == FailClosed {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}

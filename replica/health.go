@@ -1,0 +1,57 @@
+package replica
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/firebreak/firebreak/gateway"
+)
+
+// openHealth lists what this replica depends on, with what requests get
+// while each is down as the configuration decides, for /readyz and
+// firebreak_dependency_up, and checks them every five seconds.
+func (r *Replica) openHealth(context.Context) error {
+	store := gateway.Dependency{Name: "store", Check: r.DB.PingContext, Blocks: true,
+		Effect: "answers refused: no record, no answer"}
+	if r.Trail == nil {
+		store.Effect = "requests refused"
+	}
+	deps := []gateway.Dependency{store}
+	if r.Config.Redis != "" {
+		closed := r.Config.RedisOnError == "closed"
+		effect := "limits fail open: requests admitted without rate and concurrency limits"
+		if closed {
+			effect = "limits fail closed: requests refused with 503"
+		}
+		deps = append(deps, gateway.Dependency{Name: "redis", Check: r.Limiter.Ping, Blocks: closed, Effect: effect})
+	}
+	if g, ok := r.Guard.(interface{ FailsClosed() []string }); ok {
+		closed := g.FailsClosed()
+		effect := "guard model fails open: requests pass on the other checks"
+		if len(closed) > 0 {
+			effect = "guard model fails closed for " + strings.Join(closed, ", ") + ": every request refused; open for the other categories"
+		}
+		deps = append(deps, gateway.Dependency{Name: "guard", Check: r.Gateway.GuardCheck, Blocks: len(closed) > 0, Effect: effect})
+	}
+	h, err := gateway.NewHealth(r.Registry, deps)
+	if err != nil {
+		return err
+	}
+	if err := r.Registry.Register(r.limitErrors); err != nil {
+		return err
+	}
+	r.Health = h
+	go h.Run(r.life, 5*time.Second)
+	return nil
+}
+
+// newLimitErrors counts failed calls to the limits' backend.
+func newLimitErrors() prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "firebreak_limit_backend_errors_total",
+		Help: "Failed calls to the limits' backend (Redis, the quota store); what requests got is redis_on_error.",
+	})
+}
