@@ -244,6 +244,9 @@ func exportedFamilies(t *testing.T) []string {
 	if code := chat(limited, "hello", false); code != http.StatusTooManyRequests {
 		t.Errorf("the second request of a one-a-minute key: %d, want 429", code)
 	}
+	if resp, err := http.Get(api.URL + "/readyz"); err == nil { // a check sets the dependencies' gauges
+		resp.Body.Close()
+	}
 	req, _ := http.NewRequest("GET", adminSrv.URL+"/admin/v1/tenants", nil)
 	req.Header.Set("Authorization", "Bearer fbs_wrong")
 	if resp, err := http.DefaultClient.Do(req); err == nil {
