@@ -76,6 +76,11 @@ var rules = []rule{
 		forbid: []string{"..."},
 	},
 	{
+		why:    "the client address is read the same way by every surface and knows nothing of them",
+		from:   []string{"internal/clientip/..."},
+		forbid: []string{"..."},
+	},
+	{
 		why:    "the load generator is a client of the HTTP API, like any application",
 		from:   []string{"internal/loadgen/..."},
 		forbid: []string{"..."},

@@ -6,13 +6,13 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/internal/clientip"
 	"github.com/firebreak/firebreak/staff"
 )
 
@@ -64,12 +64,15 @@ func csrfOK(r *http.Request, bound string) bool {
 	return bound != "" && subtle.ConstantTimeCompare([]byte(got), []byte(csrfToken(bound))) == 1
 }
 
-func clientOf(r *http.Request) staff.Client {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+// clientOf is the client of a request: its address (from the trusted
+// proxy's header when one is configured, as the gateway reads it) keys the
+// login throttle and is kept with the session.
+func (c *Console) clientOf(r *http.Request) staff.Client {
+	ip := ""
+	if a := clientip.From(r, c.opts.ClientIPHeader); a.IsValid() {
+		ip = a.String()
 	}
-	return staff.Client{IP: host, UserAgent: r.UserAgent()}
+	return staff.Client{IP: ip, UserAgent: r.UserAgent()}
 }
 
 // handle authenticates, checks permission and CSRF, runs the route and
@@ -215,7 +218,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *staff.Princip
 		return
 	}
 	name, next := r.PostFormValue("name"), safeNext(r.PostFormValue("next"))
-	ses, m, err := c.opts.Staff.Login(r.Context(), name, r.PostFormValue("password"), clientOf(r))
+	ses, m, err := c.opts.Staff.Login(r.Context(), name, r.PostFormValue("password"), c.clientOf(r))
 	a := audit.Action{Time: c.opts.Now(), Name: "console login", Target: "/console/login", Via: "password", Status: http.StatusSeeOther}
 	if m != nil {
 		a.Actor = m.Name
@@ -281,7 +284,7 @@ func (c *Console) totpPage(w http.ResponseWriter, r *http.Request, p *staff.Prin
 
 func (c *Console) totpLogin(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	next := safeNext(r.PostFormValue("next"))
-	ses, _, err := c.opts.Staff.SecondFactor(r.Context(), cookie(r, sessionCookie), strings.TrimSpace(r.PostFormValue("code")), clientOf(r))
+	ses, _, err := c.opts.Staff.SecondFactor(r.Context(), cookie(r, sessionCookie), strings.TrimSpace(r.PostFormValue("code")), c.clientOf(r))
 	if err != nil {
 		key := "totp.bad"
 		switch {

@@ -50,6 +50,9 @@ type Options struct {
 	Verify func(ctx context.Context) (audit.Report, error)
 	// DB is the store, for the audit chain's verification when Verify is nil.
 	DB *store.DB
+	// ClientIPHeader names the header a trusted proxy sets to the client's
+	// address, as for the gateway; "" uses the peer address.
+	ClientIPHeader string
 	// Logger receives errors that become a 500 page. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.

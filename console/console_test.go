@@ -43,7 +43,7 @@ type fixture struct {
 	review  *review.Queue
 }
 
-func newFixture(t testing.TB, opts staff.Options) *fixture {
+func newFixture(t testing.TB, opts staff.Options, with ...func(*console.Options)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.Open(t, store.Options{DataDir: t.TempDir()})
@@ -104,8 +104,12 @@ func newFixture(t testing.TB, opts staff.Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	con, err := console.New(console.Options{Staff: people, Accounts: accounts, Catalog: cat, Sanctions: sanctions,
-		Policy: pol, Trail: trail, Complaints: complaints, Review: desk, DB: db, Now: clock.Now})
+	copts := console.Options{Staff: people, Accounts: accounts, Catalog: cat, Sanctions: sanctions,
+		Policy: pol, Trail: trail, Complaints: complaints, Review: desk, DB: db, Now: clock.Now}
+	for _, w := range with {
+		w(&copts)
+	}
+	con, err := console.New(copts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,5 +280,44 @@ func TestSessionTimeouts(t *testing.T) {
 	f.clock.Add(11 * time.Minute)
 	if st, _, _ := b.do("GET", "/console/audit", nil); st != http.StatusSeeOther {
 		t.Fatalf("after the idle timeout: %d", st)
+	}
+}
+
+// TestLoginThrottleBehindProxy: behind a trusted proxy the console counts
+// login attempts per client address from the proxy's header (as the
+// gateway reads it), so one client's guesses do not lock everyone out;
+// the page answers 429 in the member's language.
+func TestLoginThrottleBehindProxy(t *testing.T) {
+	f := newFixture(t, staff.Options{LoginRate: 3, MaxFailures: 100}, func(o *console.Options) { o.ClientIPHeader = "X-Real-IP" })
+	f.member("alice", staff.RoleViewer)
+	attempt := func(ip, pw string) int {
+		t.Helper()
+		b := f.browser()
+		b.do("GET", "/console/login", nil)
+		req, _ := http.NewRequest("POST", f.url+"/console/login", strings.NewReader(url.Values{"csrf": {b.csrf},
+			"name": {"alice"}, "password": {pw}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Real-IP", ip)
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, problem := range pageProblems(resp.Header, string(body)) {
+			t.Errorf("login answer: %s", problem)
+		}
+		return resp.StatusCode
+	}
+	for i := range 3 {
+		if st := attempt("203.0.113.7", "wrong password!"); st == http.StatusTooManyRequests || st == http.StatusSeeOther {
+			t.Fatalf("guess %d: %d", i+1, st)
+		}
+	}
+	if st := attempt("203.0.113.7", password); st != http.StatusTooManyRequests {
+		t.Fatalf("the guessing client's 4th attempt: %d, want 429", st)
+	}
+	if st := attempt("203.0.113.8", password); st != http.StatusSeeOther {
+		t.Fatalf("another client behind the same proxy: %d, want 303 (logged in)", st)
 	}
 }

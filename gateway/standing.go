@@ -2,13 +2,12 @@ package gateway
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/firebreak/firebreak/clienterr"
+	"github.com/firebreak/firebreak/internal/clientip"
 	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/sanction"
 )
@@ -96,18 +95,4 @@ func (g *Gateway) strike(ctx context.Context, c *call, d safety.Decision) *sanct
 
 // clientIP is the address the request came from: the peer, or the first
 // address of the configured client-IP header when a trusted proxy sets it.
-func (g *Gateway) clientIP(r *http.Request) netip.Addr {
-	if g.ipHeader != "" {
-		v := r.Header.Get(g.ipHeader)
-		first, _, _ := strings.Cut(v, ",")
-		if a, err := netip.ParseAddr(strings.TrimSpace(first)); err == nil {
-			return a.Unmap()
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, _ := netip.ParseAddr(host)
-	return a.Unmap()
-}
+func (g *Gateway) clientIP(r *http.Request) netip.Addr { return clientip.From(r, g.ipHeader) }

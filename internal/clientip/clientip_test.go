@@ -1,0 +1,33 @@
+package clientip
+
+import (
+	"net/http/httptest"
+	"testing"
+)
+
+func TestFrom(t *testing.T) {
+	for _, c := range []struct {
+		remote, header, value, want string
+	}{
+		{"192.0.2.1:5000", "", "", "192.0.2.1"},
+		{"192.0.2.1:5000", "X-Forwarded-For", "", "192.0.2.1"},
+		{"192.0.2.1:5000", "X-Forwarded-For", "203.0.113.9, 10.0.0.1", "203.0.113.9"},
+		{"192.0.2.1:5000", "X-Real-IP", " 2001:db8::7 ", "2001:db8::7"},
+		{"192.0.2.1:5000", "X-Real-IP", "not an address", "192.0.2.1"},
+		{"[::ffff:192.0.2.4]:80", "", "", "192.0.2.4"},
+		{"192.0.2.1:5000", "", "203.0.113.9", "192.0.2.1"}, // no trusted header: the header is not read
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = c.remote
+		r.Header.Set("X-Forwarded-For", "198.51.100.1")
+		if c.header != "" {
+			r.Header.Set(c.header, c.value)
+		}
+		if c.header == "" && c.value != "" {
+			r.Header.Set("X-Real-IP", c.value)
+		}
+		if got := From(r, c.header).String(); got != c.want {
+			t.Errorf("%+v: %s, want %s", c, got, c.want)
+		}
+	}
+}
