@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"sort"
@@ -147,6 +149,48 @@ func TestPolicyDryRunRecorded(t *testing.T) {
 	}
 	if !replays["pat"] || !replays["root"] {
 		t.Fatalf("replays on the trail: %v", replays)
+	}
+}
+
+// TestAdminDryRunRecordedHidesText: through the admin API too, a policy
+// editor's token replays recorded traffic and learns which records change
+// but not what they say; an admin's token gets the text.
+func TestAdminDryRunRecordedHidesText(t *testing.T) {
+	f := newFixture(t, staff.Options{})
+	ctx := context.Background()
+	if err := f.trail.Append(ctx, audit.Record{TenantID: "ten_1", Model: "general", Route: "direct", Status: 200,
+		Outcome: audit.OutcomeOK, Input: audit.Decision{Action: safety.Mask, Code: "A4f"},
+		Content: audit.Content{Prompt: "call 13812345678 about the zorblax recipe"}}); err != nil {
+		t.Fatal(err)
+	}
+	files := policy.Default().Files()
+	files[terrorism] += "zorblax recipe\tA1d\trefuse\n"
+	body, err := json.Marshal(map[string]any{"files": files, "recorded": map[string]any{"limit": 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.member("pat", staff.RolePolicy)
+	f.member("root", staff.RoleAdmin)
+	for _, c := range []struct {
+		name     string
+		seesText bool
+	}{{"pat", false}, {"root", true}} {
+		req, _ := http.NewRequest("POST", f.url+"/admin/v1/policy/dryrun", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+f.token(c.name))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep policy.Report
+		err = json.NewDecoder(resp.Body).Decode(&rep)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || rep.Changed != 1 || len(rep.Changes) != 1 || len(rep.Changes[0].Examples) != 1 {
+			t.Fatalf("%s: %d %v %+v", c.name, resp.StatusCode, err, rep)
+		}
+		ex := rep.Changes[0].Examples[0]
+		if ex.Ref == "" || ex.Hidden == c.seesText || strings.Contains(ex.Text, "13812345678") != c.seesText {
+			t.Fatalf("%s: example %+v, want text shown %v", c.name, ex, c.seesText)
+		}
 	}
 }
 
