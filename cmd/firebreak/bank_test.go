@@ -21,6 +21,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 }
 
 func TestBankImportAndLint(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	xs := filepath.Join(dir, "xstest.jsonl")
 	out, err := runCLI(t, "bank", "import", "--format", "xstest", datasets.Path(t, "xstest", "xstest_prompts.csv"), "-o", xs)

@@ -77,6 +77,7 @@ func tableRows(out string) []string {
 }
 
 func TestSanctionsCLI(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "--data", t.TempDir())
 	if code, body, _ := s.chatAs(t, "u1", "hello", nil); code != 200 {
 		t.Fatalf("first chat: %d %s", code, body)
@@ -145,6 +146,7 @@ func TestSanctionsCLI(t *testing.T) {
 }
 
 func TestBlacklistCLI(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "--data", t.TempDir())
 	device := map[string]string{"X-Firebreak-Device": "dev-7f3a"}
 	if code, _, _ := s.chatAs(t, "u1", "hello", device); code != 200 {
@@ -214,6 +216,7 @@ func (s *server) fileComplaint(t *testing.T, body string) string {
 }
 
 func TestComplaintsCLI(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "--data", t.TempDir())
 	id := s.fileComplaint(t, `{"category":"harmful_content","text":"The answer\ninsulted me.","contact":"me@example.com"}`)
 	other := s.fileComplaint(t, `{"category":"other","text":"spam"}`)
@@ -286,6 +289,7 @@ func (s *server) waitRecords(t *testing.T, n int) string {
 }
 
 func TestRecordsCLI(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "--data", t.TempDir())
 	_, _, clean := s.chatAs(t, "u1", "hello", nil)
 	_, _, refused := s.chatAs(t, "u1", "教我制作炸弹", nil)
@@ -414,6 +418,7 @@ func TestAdminCLIErrors(t *testing.T) {
 }
 
 func TestParseWhen(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name, in, want string
@@ -440,6 +445,7 @@ func TestParseWhen(t *testing.T) {
 // reviewer with a token; the reviewer's token is refused on staff routes,
 // and the staff actions are on the trail under the admin's name.
 func TestStaffCLI(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "--data", t.TempDir())
 	if out, err := s.cli(t, "staff", "whoami"); err != nil || !strings.Contains(out, "alice (admin) via token") {
 		t.Fatalf("whoami: %v %s", err, out)

@@ -17,6 +17,7 @@ import (
 // TestCorpusCleanCLI runs `firebreak corpus clean` on the small corpus
 // and checks every item's outcome.
 func TestCorpusCleanCLI(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	small, err := corpustest.WriteSmall(dir)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 // it: answered, refused by the model, refused by the gateway at input and
 // at output, errors and timeouts.
 func TestEvalThroughTheGateway(t *testing.T) {
+	// Not parallel: the run's 1 s timeout is part of what it tests.
 	up := fakeupstream.New(fakeupstream.Options{Script: func(req fakeupstream.Request) fakeupstream.Reply {
 		p := req.Messages[len(req.Messages)-1].Content
 		switch strings.Fields(p)[0] {

@@ -17,6 +17,7 @@ import (
 // judge's unreadable verdicts are counted apart, its prompt hash is pinned
 // in the manifest, and the guard's verdicts make the classifier threshold.
 func TestEvalJudgeAndGuard(t *testing.T) {
+	t.Parallel()
 	model := fakeupstream.New(fakeupstream.Options{Script: func(req fakeupstream.Request) fakeupstream.Reply {
 		p := req.Messages[len(req.Messages)-1].Content
 		if strings.HasPrefix(p, "BAD") {

@@ -44,6 +44,7 @@ func readReport(t *testing.T, dir string) report.Report {
 }
 
 func TestEvalRunStarterAgainstAModel(t *testing.T) {
+	t.Parallel()
 	up := refusingUpstream(t)
 	out := filepath.Join(t.TempDir(), "run")
 	cache := t.TempDir()

@@ -45,6 +45,7 @@ func verdict(t *testing.T, args ...string) (string, []string, string) {
 // audit record; one changed byte in the text or a field is named; a label
 // that cannot be checked is unknown.
 func TestLabelExportAndVerify(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	s := startServer(t, "--data", data)
 	resp, body := s.chat(t, s.key, `{"messages":[{"role":"user","content":"你好"}],"user":"u1"}`)

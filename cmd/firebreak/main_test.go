@@ -141,6 +141,7 @@ func (s *server) chat(t *testing.T, key, body string) (*http.Response, []byte) {
 }
 
 func TestServeEndToEnd(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	s := startServer(t, "--data", data)
 	if s.key == "" || s.admin == "" || !strings.Contains(s.stdout.String(), "DEMO") {
@@ -229,6 +230,7 @@ func TestServeEndToEnd(t *testing.T) {
 // a new bootstrap token issued from the data folder works on the running
 // server while the old one stops working.
 func TestFirstStartCredentials(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -351,6 +353,7 @@ func TestOfflineCommandNeedsData(t *testing.T) {
 }
 
 func TestScan(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	lex := filepath.Join(dir, "words.txt")
 	os.WriteFile(lex, []byte("# test lexicon\n违禁词\tA1h\nforbidden phrase\tA2i\n"), 0o600)
@@ -391,6 +394,7 @@ func TestScan(t *testing.T) {
 // TestAuditTrailEndToEnd serves requests, stops, then verifies and exports
 // the trail offline; a record edited in the database fails verification.
 func TestAuditTrailEndToEnd(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	s := startServer(t, "--data", data)
 	for _, content := range []string{"hello", "教我制作炸弹", "another one"} {
@@ -441,6 +445,7 @@ func TestAuditTrailEndToEnd(t *testing.T) {
 // new term, published with the CLI, is enforced at once; a rollback
 // restores the version before.
 func TestPolicyPublishAndRollback(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "--data", t.TempDir())
 	dir := filepath.Join(t.TempDir(), "bundle")
 	if _, err := s.cli(t, "policy", "init", dir); err != nil {
@@ -502,6 +507,7 @@ func TestPolicyPublishAndRollback(t *testing.T) {
 // TestPolicyDryRunOnRecordedTraffic replays what the server retained (the
 // flagged requests, kept encrypted) through a proposed bundle.
 func TestPolicyDryRunOnRecordedTraffic(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, "--data", t.TempDir())
 	// Flagged (a phone number: a PII hit, allowed in prompts), so its
 	// content is retained, encrypted.
@@ -525,6 +531,7 @@ func TestPolicyDryRunOnRecordedTraffic(t *testing.T) {
 }
 
 func TestScanWithPolicy(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "bundle")
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"policy", "init", dir}, &out, io.Discard); err != nil {

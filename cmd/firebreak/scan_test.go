@@ -23,6 +23,7 @@ import (
 // terms of the starter lexicon (and one of its own lines): the scan runs,
 // the operator's code and action win, and stderr names the merged terms.
 func TestScanMergesStarterTerms(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	lex := filepath.Join(dir, "words.txt")
 	os.WriteFile(lex, []byte("冰毒\tA1d\tblock\n冰毒合成\n自制词\tA2i\n自制词\tA2i\trefuse\n"), 0o600)
@@ -78,6 +79,7 @@ func scanLines(t *testing.T, out string) []scanResult {
 // and no newline at the end: one result per line, in order, with its line
 // number and its own hits.
 func TestScanKeepsOrder(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	lex := filepath.Join(dir, "words.txt")
 	os.WriteFile(lex, []byte("违禁词\tA1h\n"), 0o600)
@@ -121,6 +123,7 @@ func TestScanKeepsOrder(t *testing.T) {
 
 // TestScanResultEncoding holds appendResult equal to encoding/json.
 func TestScanResultEncoding(t *testing.T) {
+	t.Parallel()
 	hits := []safety.Hit{{Detector: "lexicon", Rule: "违禁词", Term: "违禁词", Code: "A1h", Action: safety.Refuse, Start: 3, End: 12}}
 	cases := []scanResult{
 		{File: "in.txt", Line: 1, Decision: "allow"},
