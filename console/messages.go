@@ -376,4 +376,12 @@ var messages = map[string][2]string{
 	"review.senior":               {"该条目需资深审核员决定。", "This item needs a senior reviewer."},
 	"review.done":                 {"该条目已有最终结论。", "This item is decided."},
 	"review.invalid":              {"决定无效：违规须选择风险代码。", "Not a valid decision: a violation needs a risk code."},
+	"review.rectify":              {"纠正训练数据", "Rectification data"},
+	"review.rectify.sft":          {"对话 SFT（OpenAI 格式）", "Chat SFT (OpenAI format)"},
+	"review.rectify.preference":   {"偏好对（TRL / LLaMA-Factory）", "Preference pairs (TRL / LLaMA-Factory)"},
+	"review.rectify.index":        {"SFT 行对应的审计记录", "Audit records of the SFT lines"},
+	"review.route":                {"模型", "Model"},
+	"review.from":                 {"决定于（起）", "Decided from"},
+	"review.to":                   {"至（不含）", "to (exclusive)"},
+	"review.download":             {"下载", "Download"},
 }

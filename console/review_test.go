@@ -117,4 +117,23 @@ func TestReviewDesk(t *testing.T) {
 	if !found {
 		t.Fatal("the decision is not on the audit trail as rita's")
 	}
+	// A senior reviewer downloads rectification data; the download is a
+	// recorded export. (This fixture's trail keeps no content, so no case
+	// has an exchange to write.)
+	f.member("sam", staff.RoleSenior)
+	sam := f.browser()
+	if st := sam.login("sam", password); st != http.StatusSeeOther {
+		t.Fatalf("login sam: %d", st)
+	}
+	st, h, _ = sam.do("GET", "/console/review/rectify?format=sft&code=A5a", nil)
+	if st != http.StatusOK || h.Get("X-Firebreak-Export") == "" || !strings.Contains(h.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("rectify download: %d %v", st, h)
+	}
+	xs, err := f.review.Exports(context.Background(), 10)
+	if err != nil || len(xs) != 1 || xs[0].Actor != "sam" || xs[0].Filter.Code != "A5a" {
+		t.Fatalf("recorded exports: %v %+v", err, xs)
+	}
+	if st, _, _ := rita.do("GET", "/console/review/rectify?format=sft", nil); st != http.StatusForbidden {
+		t.Fatalf("a reviewer downloads rectification data: %d", st)
+	}
 }

@@ -1,7 +1,9 @@
 package console
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,6 +27,52 @@ func (c *Console) reviewRoutes() {
 	c.add("POST /console/review/items/{id}/claim", staff.DecideReview, c.reviewClaim)
 	c.add("POST /console/review/items/{id}/release", staff.DecideReview, c.reviewRelease)
 	c.add("POST /console/review/items/{id}/decide", staff.DecideReview, c.reviewDecide)
+	c.add("GET /console/review/rectify", staff.ExportRectify, c.reviewRectify)
+}
+
+// reviewRectify downloads confirmed cases as fine-tuning data: the chat
+// SFT file, the preference pairs or the SFT file's index of audit record
+// ids, by format; filters by decision time, risk code and route. The
+// download is recorded as an export.
+func (c *Console) reviewRectify(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
+	q := r.URL.Query()
+	f := review.RectifyFilter{Code: q.Get("code"), Route: q.Get("route"), System: q.Get("system")}
+	for _, t := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := q.Get(t.name); v != "" {
+			d, err := time.Parse("2006-01-02", v)
+			if err != nil {
+				c.errorPage(w, r, p, http.StatusBadRequest)
+				return
+			}
+			*t.dst = d
+		}
+	}
+	var buf bytes.Buffer
+	var files review.RectifyFiles
+	name := "firebreak-" + q.Get("format") + ".jsonl"
+	switch q.Get("format") {
+	case "sft":
+		files.SFT = &buf
+	case "preference":
+		files.Pairs = &buf
+	case "index":
+		files.SFT, files.Index = io.Discard, &buf
+	default:
+		c.errorPage(w, r, p, http.StatusBadRequest)
+		return
+	}
+	x, err := c.opts.Review.Rectify(r.Context(), f, p.Actor(), files)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("X-Firebreak-Export", x.ID)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // reviewer is the member as the desk knows it.

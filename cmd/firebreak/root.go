@@ -44,6 +44,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newEvalCmd(),
 		newCorpusCmd(),
 		newKBCmd(),
+		newRectifyCmd(),
 	)
 	return root
 }
