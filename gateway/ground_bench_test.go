@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/firebreak/firebreak/internal/cputime"
 	"github.com/firebreak/firebreak/internal/fakeupstream"
 	"github.com/firebreak/firebreak/kb"
 )
@@ -43,6 +44,7 @@ func BenchmarkGrounding(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			body := chat(c.model, question, c.stream, "")
+			start := cputime.Process()
 			for b.Loop() {
 				h.ups[0].Push(fakeupstream.Reply{Chunks: chunksOf(invented, 12)})
 				resp := h.post(body)
@@ -52,6 +54,7 @@ func BenchmarkGrounding(b *testing.B) {
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
+			cputime.Report(b, start, 0)
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/firebreak/firebreak/internal/cputime"
 	"github.com/firebreak/firebreak/kb"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/store/storetest"
@@ -157,12 +158,14 @@ func BenchmarkSearch(b *testing.B) {
 				}
 				ctx := context.Background()
 				i := 0
-				for b.Loop() {
+				start := cputime.Process()
+			for b.Loop() {
 					if _, err := s.Search(ctx, []string{"bench"}, queries[i%len(queries)], 4); err != nil {
 						b.Fatal(err)
 					}
 					i++
 				}
+				cputime.Report(b, start, 0)
 			})
 		}
 	}

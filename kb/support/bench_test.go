@@ -3,6 +3,8 @@ package support
 import (
 	"strings"
 	"testing"
+
+	"github.com/firebreak/firebreak/internal/cputime"
 )
 
 // BenchmarkCheck is the support check of one answer of five sentences
@@ -20,18 +22,22 @@ func BenchmarkCheck(b *testing.B) {
 	} {
 		passages := []string{c.passage, c.passage, c.passage, c.passage}
 		b.Run(c.name+"/baseline terms", func(b *testing.B) {
+			start := cputime.Process()
 			for b.Loop() {
 				for _, p := range passages {
 					Terms(p)
 				}
 				Terms(c.answer)
 			}
+			cputime.Report(b, start, 0)
 		})
 		b.Run(c.name+"/check", func(b *testing.B) {
 			b.ReportAllocs()
+			start := cputime.Process()
 			for b.Loop() {
 				NewEvidence(passages).Check(c.answer, DefaultMinSupport)
 			}
+			cputime.Report(b, start, 0)
 		})
 	}
 }
