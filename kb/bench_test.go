@@ -159,7 +159,7 @@ func BenchmarkSearch(b *testing.B) {
 				ctx := context.Background()
 				i := 0
 				start := cputime.Process()
-			for b.Loop() {
+				for b.Loop() {
 					if _, err := s.Search(ctx, []string{"bench"}, queries[i%len(queries)], 4); err != nil {
 						b.Fatal(err)
 					}
@@ -170,4 +170,3 @@ func BenchmarkSearch(b *testing.B) {
 		}
 	}
 }
-
