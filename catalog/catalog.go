@@ -223,6 +223,7 @@ func (c *Catalog) toUpstream(u config.Upstream) upstream.Config {
 		Name: u.Name, BaseURL: u.BaseURL, APIKey: key, Weight: u.Weight, MaxConcurrent: u.MaxConcurrent,
 		ConnectTimeout: time.Duration(u.ConnectTimeout), FirstByteTimeout: time.Duration(u.FirstByteTimeout),
 		IdleTimeout: time.Duration(u.IdleTimeout), Headers: headers,
+		SlowFirstByte: time.Duration(u.SlowFirstByte), HedgeAfter: time.Duration(u.HedgeAfter),
 	}
 }
 

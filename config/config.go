@@ -247,16 +247,23 @@ type GuardCategory struct {
 
 // Upstream is one OpenAI-compatible model server.
 type Upstream struct {
-	Name             string            `yaml:"name" json:"name,omitempty"`
-	BaseURL          string            `yaml:"base_url" json:"base_url,omitempty"`
-	APIKey           string            `yaml:"api_key" json:"api_key,omitempty"`         // secret; prefer APIKeyEnv
-	APIKeyEnv        string            `yaml:"api_key_env" json:"api_key_env,omitempty"` // name of an environment variable holding the key
-	Weight           int               `yaml:"weight" json:"weight,omitempty"`
-	MaxConcurrent    int               `yaml:"max_concurrent" json:"max_concurrent,omitempty"`
-	ConnectTimeout   Duration          `yaml:"connect_timeout" json:"connect_timeout,omitempty"`
-	FirstByteTimeout Duration          `yaml:"first_byte_timeout" json:"first_byte_timeout,omitempty"`
-	IdleTimeout      Duration          `yaml:"idle_timeout" json:"idle_timeout,omitempty"`
-	Headers          map[string]string `yaml:"headers" json:"headers,omitempty"`
+	Name             string   `yaml:"name" json:"name,omitempty"`
+	BaseURL          string   `yaml:"base_url" json:"base_url,omitempty"`
+	APIKey           string   `yaml:"api_key" json:"api_key,omitempty"`         // secret; prefer APIKeyEnv
+	APIKeyEnv        string   `yaml:"api_key_env" json:"api_key_env,omitempty"` // name of an environment variable holding the key
+	Weight           int      `yaml:"weight" json:"weight,omitempty"`
+	MaxConcurrent    int      `yaml:"max_concurrent" json:"max_concurrent,omitempty"`
+	ConnectTimeout   Duration `yaml:"connect_timeout" json:"connect_timeout,omitempty"`
+	FirstByteTimeout Duration `yaml:"first_byte_timeout" json:"first_byte_timeout,omitempty"`
+	IdleTimeout      Duration `yaml:"idle_timeout" json:"idle_timeout,omitempty"`
+	// SlowFirstByte: an attempt whose response headers take longer counts
+	// as a failure toward ejection (a replica that accepts connections and
+	// stalls); HedgeAfter: a request without headers by then also goes to
+	// another target, the first answer wins. A non-streamed answer's
+	// headers come when it is complete. Defaults 0: off.
+	SlowFirstByte Duration          `yaml:"slow_first_byte" json:"slow_first_byte,omitempty"`
+	HedgeAfter    Duration          `yaml:"hedge_after" json:"hedge_after,omitempty"`
+	Headers       map[string]string `yaml:"headers" json:"headers,omitempty"`
 	// HeadersEnv adds headers whose values come from the server's
 	// environment: header name → environment variable name. The admin API
 	// takes header values only this way.

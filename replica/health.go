@@ -2,6 +2,7 @@ package replica
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -36,6 +37,8 @@ func (r *Replica) openHealth(context.Context) error {
 		}
 		deps = append(deps, gateway.Dependency{Name: "guard", Check: r.Gateway.GuardCheck, Blocks: len(closed) > 0, Effect: effect})
 	}
+	deps = append(deps, gateway.Dependency{Name: "upstreams", Check: r.upstreamsCheck,
+		Effect: "a target is ejected: its model's requests go to its other targets, or get 503 when none is left"})
 	h, err := gateway.NewHealth(r.Registry, deps)
 	if err != nil {
 		return err
@@ -45,6 +48,20 @@ func (r *Replica) openHealth(context.Context) error {
 	}
 	r.Health = h
 	go h.Run(r.life, 5*time.Second)
+	return nil
+}
+
+// errEjected says an upstream target is out of rotation.
+var errEjected = errors.New("an upstream target is ejected")
+
+// upstreamsCheck reports an ejected target (after failures, or answers
+// slower than its slow_first_byte).
+func (r *Replica) upstreamsCheck(context.Context) error {
+	for _, h := range r.Catalog.Router().Health() {
+		if !h.Healthy {
+			return errEjected
+		}
+	}
 	return nil
 }
 

@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Replica, error)
 	r.onClose(r.stop)
 	for _, step := range []func(context.Context) error{
 		r.openStore, r.openAccounts, r.openLimiter, r.openSecret, r.openStaff, r.openPolicy, r.openSanctions,
-		r.openIdentity, r.openGuard, r.openAudit, r.openReview, r.openKB, r.openGateway, r.openHealth, r.openCatalog, r.openAdmin, r.openConsole,
+		r.openIdentity, r.openGuard, r.openAudit, r.openReview, r.openKB, r.openGateway, r.openCatalog, r.openHealth, r.openAdmin, r.openConsole,
 	} {
 		if err := step(ctx); err != nil {
 			r.Close()

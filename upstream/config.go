@@ -41,6 +41,18 @@ type Config struct {
 	FirstByteTimeout time.Duration `json:"first_byte_timeout"`
 	// IdleTimeout is the longest wait inside one body read. Default 60s.
 	IdleTimeout time.Duration `json:"idle_timeout"`
+	// SlowFirstByte makes an attempt whose response headers take longer a
+	// failure for passive health, even when it then answers: a replica
+	// that accepts connections and stalls is ejected after the router's
+	// EjectAfter such attempts in a row. A non-streamed answer's headers
+	// come when the whole answer is ready: set it above the longest one.
+	// Default 0: latency does not count.
+	SlowFirstByte time.Duration `json:"slow_first_byte"`
+	// HedgeAfter sends a request that has no response headers after this
+	// long to another target of the same model as well; the first headers
+	// win and the other attempt is cancelled (counted as slow when past
+	// SlowFirstByte). Default 0: no hedged attempts.
+	HedgeAfter time.Duration `json:"hedge_after"`
 	// Headers are added to every request. Their values are redacted in
 	// String and MarshalJSON.
 	Headers map[string]string `json:"headers,omitempty"`
@@ -67,6 +79,8 @@ type redactedConfig struct {
 	ConnectTimeout   string            `json:"connect_timeout"`
 	FirstByteTimeout string            `json:"first_byte_timeout"`
 	IdleTimeout      string            `json:"idle_timeout"`
+	SlowFirstByte    string            `json:"slow_first_byte,omitempty"`
+	HedgeAfter       string            `json:"hedge_after,omitempty"`
 	Headers          map[string]string `json:"headers,omitempty"`
 }
 
@@ -75,6 +89,12 @@ func (c Config) redacted() redactedConfig {
 		Name: c.Name, BaseURL: redact.String(c.BaseURL), Weight: c.Weight, MaxConcurrent: c.MaxConcurrent,
 		ConnectTimeout: c.ConnectTimeout.String(), FirstByteTimeout: c.FirstByteTimeout.String(),
 		IdleTimeout: c.IdleTimeout.String(),
+	}
+	if c.SlowFirstByte > 0 {
+		r.SlowFirstByte = c.SlowFirstByte.String()
+	}
+	if c.HedgeAfter > 0 {
+		r.HedgeAfter = c.HedgeAfter.String()
 	}
 	r.APIKey = redact.Value(c.APIKey)
 	if len(c.Headers) > 0 {
@@ -120,7 +140,7 @@ func (c Config) withDefaults() (Config, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return c, fmt.Errorf("upstream %s: base url must not have a query or fragment", c.Name)
 	}
-	if c.Weight < 0 || c.MaxConcurrent < 0 || c.ConnectTimeout < 0 || c.FirstByteTimeout < 0 || c.IdleTimeout < 0 {
+	if c.Weight < 0 || c.MaxConcurrent < 0 || c.ConnectTimeout < 0 || c.FirstByteTimeout < 0 || c.IdleTimeout < 0 || c.SlowFirstByte < 0 || c.HedgeAfter < 0 {
 		return c, fmt.Errorf("upstream %s: weight, max_concurrent and timeouts must not be negative", c.Name)
 	}
 	if c.Weight == 0 {

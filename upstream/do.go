@@ -76,45 +76,138 @@ func (r *Router) Do(ctx context.Context, route Route, req Request) (*Response, e
 	case r.closed.Load():
 		return nil, &clienterr.Error{Code: clienterr.Unavailable, Message: "The service is shutting down.", RetryAfter: time.Second}
 	}
-	var (
-		tried     uint64
-		attempts  int
-		errs      []error
-		last      *failure
-		body      []byte
-		bodyModel string
-	)
-	for attempts < len(e.targets) {
-		i, probe, wait := e.pick(tried, r.now())
+	d := &doing{r: r, e: e, req: req}
+	for d.attempts < len(e.targets) {
+		i, probe, wait := e.pick(d.tried, r.now())
 		if i < 0 {
-			if attempts == 0 {
+			if d.attempts == 0 {
 				return nil, unavailable(e.model.Name, wait)
 			}
 			break
 		}
-		tried |= 1 << i
-		attempts++
-		t := e.targets[i]
-		if body == nil || t.model != bodyModel {
-			var err error
-			if body, err = req.Body(t.model); err != nil {
-				t.backend.release()
-				r.record(t, resultNeutral, probe)
-				return nil, fmt.Errorf("encode upstream request: %w", err)
-			}
-			bodyModel = t.model
+		resp, f, err := d.try(ctx, i, probe)
+		if err != nil {
+			return nil, err
 		}
-		resp, f := r.attempt(ctx, t, probe, req, body)
 		if f == nil {
-			resp.Attempts = attempts
+			resp.Attempts = d.attempts
 			return resp, nil
 		}
 		if f.kind == OutcomeCanceled {
 			return nil, canceled(ctx)
 		}
-		errs, last = append(errs, f.err), f
+		d.errs, d.last = append(d.errs, f.err), f
 	}
-	return nil, exhausted(last, errs)
+	return nil, exhausted(d.last, d.errs)
+}
+
+// doing is one Do in progress: the targets tried and what failed.
+type doing struct {
+	r         *Router
+	e         *modelEntry
+	req       Request
+	tried     uint64
+	attempts  int
+	errs      []error
+	last      *failure
+	body      []byte
+	bodyModel string
+}
+
+// errOvertaken cancels an attempt whose hedge answered first.
+var errOvertaken = errors.New("a hedged attempt answered first")
+
+// start claims target i (picked, holding a slot) for an attempt and
+// returns the body to send it.
+func (d *doing) start(i int, probe bool) (*target, []byte, error) {
+	d.tried |= 1 << i
+	d.attempts++
+	t := d.e.targets[i]
+	if d.body == nil || t.model != d.bodyModel {
+		body, err := d.req.Body(t.model)
+		if err != nil {
+			t.backend.release()
+			d.r.record(t, resultNeutral, probe)
+			return nil, nil, fmt.Errorf("encode upstream request: %w", err)
+		}
+		d.body, d.bodyModel = body, t.model
+	}
+	return t, d.body, nil
+}
+
+type attemptResult struct {
+	n    int // the attempt's place in cancels
+	resp *Response
+	f    *failure
+}
+
+// try sends the request to target i and, when the target has HedgeAfter
+// and no headers came by then, to one more target as well: the first
+// success wins, the other attempt is cancelled.
+func (d *doing) try(ctx context.Context, i int, probe bool) (*Response, *failure, error) {
+	t, body, err := d.start(i, probe)
+	if err != nil {
+		return nil, nil, err
+	}
+	hedge := t.backend.cfg.HedgeAfter
+	if hedge <= 0 {
+		resp, f := d.r.attempt(ctx, t, probe, d.req, body)
+		return resp, f, nil
+	}
+	results := make(chan attemptResult, 2)
+	var cancels []context.CancelCauseFunc
+	launch := func(t *target, probe bool, body []byte) {
+		actx, cancel := context.WithCancelCause(ctx)
+		n := len(cancels)
+		cancels = append(cancels, cancel)
+		go func() {
+			resp, f := d.r.attempt(actx, t, probe, d.req, body)
+			results <- attemptResult{n, resp, f}
+		}()
+	}
+	launch(t, probe, body)
+	timer := time.NewTimer(hedge)
+	defer timer.Stop()
+	running := 1
+	var failed *failure
+	for running > 0 {
+		select {
+		case <-timer.C:
+			j, probe2, _ := d.e.pick(d.tried, d.r.now())
+			if j < 0 {
+				continue
+			}
+			t2, body2, err := d.start(j, probe2)
+			if err != nil {
+				continue
+			}
+			launch(t2, probe2, body2)
+			running++
+		case res := <-results:
+			running--
+			if res.f != nil {
+				failed = res.f
+				continue
+			}
+			for n, cancel := range cancels {
+				if n != res.n { // the winner's body lives on its context
+					cancel(errOvertaken)
+				}
+			}
+			go discard(results, running)
+			return res.resp, nil, nil
+		}
+	}
+	return nil, failed, nil
+}
+
+// discard closes the bodies of attempts that answered after another won.
+func discard(results <-chan attemptResult, n int) {
+	for range n {
+		if res := <-results; res.f == nil {
+			res.resp.Body.Close()
+		}
+	}
 }
 
 // attempt sends one request to t, which holds a slot claimed by pick.
@@ -139,21 +232,30 @@ func (r *Router) attempt(ctx context.Context, t *target, probe bool, req Request
 		err = fmt.Errorf("status %d", resp.StatusCode)
 		drain(resp.Body)
 	}
+	slow := b.cfg.SlowFirstByte > 0 && time.Since(start) > b.cfg.SlowFirstByte
 	if err != nil {
 		f := classify(ctx, actx, resp, err)
 		f.err = fmt.Errorf("upstream %s: %w", b.cfg.Name, f.err)
 		cancel(nil)
 		b.release()
 		res := resultFail
-		if f.kind == OutcomeCanceled {
-			res = resultNeutral
+		if f.kind == OutcomeCanceled && errors.Is(context.Cause(ctx), errOvertaken) {
+			f.kind = OutcomeHedged
+		}
+		if (f.kind == OutcomeCanceled || f.kind == OutcomeHedged) && !slow {
+			res = resultNeutral // the caller or a faster target ended it: nothing against this one
 		}
 		r.record(t, res, probe)
 		r.observe(t, f.kind, resp, start)
 		return nil, f
 	}
-	r.record(t, resultOK, probe)
-	r.observe(t, OutcomeOK, resp, start)
+	if slow { // answered, but as an outlier: it counts against the target
+		r.record(t, resultFail, probe)
+		r.observe(t, OutcomeSlow, resp, start)
+	} else {
+		r.record(t, resultOK, probe)
+		r.observe(t, OutcomeOK, resp, start)
+	}
 	resp.Body = newBody(r, t, ctx, actx, cancel, resp.Body)
 	return &Response{Response: resp, Upstream: b.cfg.Name, UpstreamModel: t.model}, nil
 }

@@ -67,6 +67,8 @@ const (
 	OutcomeCanceled    Outcome = "canceled"     // the caller's context ended
 	OutcomeStreamError Outcome = "stream_error" // the body broke after the headers
 	OutcomeIdleTimeout Outcome = "idle_timeout" // the body stalled for IdleTimeout
+	OutcomeSlow        Outcome = "slow"         // headers later than SlowFirstByte: answered, counted as a failure
+	OutcomeHedged      Outcome = "hedged"       // overtaken: a hedged attempt on another target answered first
 )
 
 // Router maps public models to upstream targets and sends requests to them.

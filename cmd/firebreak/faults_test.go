@@ -5,7 +5,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -261,5 +263,45 @@ func TestGuardModelDown(t *testing.T) {
 				t.Errorf("firebreak_dependency_up guard = %v with the guard model down", v)
 			}
 		})
+	}
+}
+
+// TestFrozenUpstream serves a model from two replicas, one of which
+// accepts connections and never answers: with hedge_after and
+// slow_first_byte set, every request is answered by the other, the frozen
+// one is ejected after five slow attempts, /readyz says "ready, degraded"
+// naming the ejection, and the metrics count the hedged attempts and the
+// ejection.
+func TestFrozenUpstream(t *testing.T) {
+	frozen := fakeupstream.New(fakeupstream.Options{Default: fakeupstream.Reply{Text: "never", HeaderDelay: time.Minute}})
+	t.Cleanup(frozen.Close)
+	healthy := fakeupstream.New(fakeupstream.Options{Default: fakeupstream.Reply{Text: "Hello there."}})
+	t.Cleanup(healthy.Close)
+	cfg := filepath.Join(t.TempDir(), "firebreak.yaml")
+	yml := "upstreams:\n" +
+		"  - {name: frozen, base_url: " + frozen.URL + ", hedge_after: 100ms, slow_first_byte: 100ms}\n" +
+		"  - {name: healthy, base_url: " + healthy.URL + ", hedge_after: 100ms, slow_first_byte: 100ms}\n" +
+		"models:\n  - name: general\n    targets: [{upstream: frozen, model: m}, {upstream: healthy, model: m}]\n"
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--data", t.TempDir(), "--config", cfg)
+	for i := range 16 {
+		if code, body := chatStatus(t, s, s.key); code != 200 || !strings.Contains(body, "Hello there.") {
+			t.Fatalf("request %d: %d %s", i, code, body)
+		}
+	}
+	if n := len(frozen.Requests()); n != 5 {
+		t.Errorf("the frozen replica received %d requests, want 5 before its ejection", n)
+	}
+	code, body := readyz(t, s.url)
+	if code != 200 || !strings.HasPrefix(body, "ready, degraded\n") || !strings.Contains(body, "upstreams: down (a target is ejected") {
+		t.Errorf("readyz %d %q", code, body)
+	}
+	if v := metricValue(t, s.url, `firebreak_upstream_ejections_total{upstream="frozen"}`); v != 1 {
+		t.Errorf("ejections of the frozen replica = %v, want 1", v)
+	}
+	if v := metricValue(t, s.url, `firebreak_dependency_up{dependency="upstreams"}`); v != 0 {
+		t.Errorf("firebreak_dependency_up upstreams = %v", v)
 	}
 }
