@@ -42,6 +42,10 @@ type Options struct {
 	// LoadTimeout bounds loading a version another replica published.
 	// Default 30s.
 	LoadTimeout time.Duration
+	// Installed, when set, is told (on a goroutine of its own) of every
+	// version this replica puts in force and when: the review desk times
+	// a fix to its enforcement on every replica. Default nil.
+	Installed func(version string, at time.Time)
 }
 
 // ErrNoReason is returned by Publish and Rollback without a reason.
@@ -221,8 +225,12 @@ func (s *Service) installLocked(c *Compiled, seq int64) {
 	if seq <= s.snap.Load().seq {
 		return
 	}
-	s.snap.Store(&snapshot{c: c, seq: seq, loadedAt: s.opts.Now()})
+	now := s.opts.Now()
+	s.snap.Store(&snapshot{c: c, seq: seq, loadedAt: now})
 	s.lastErr.Store(nil)
+	if fn := s.opts.Installed; fn != nil {
+		go fn(c.Version(), now)
+	}
 	s.opts.Logger.Info("policy in force", "version", c.Version(), "seq", seq, "terms", c.Base().Lexicon().Len())
 }
 

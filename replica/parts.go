@@ -127,7 +127,8 @@ func (r *Replica) openPolicy(ctx context.Context) error {
 		}
 		fallback = b
 	}
-	svc, err := policy.New(ctx, policy.Options{DB: r.DB, Bus: r.Notifier, Fallback: fallback, Logger: r.log})
+	svc, err := policy.New(ctx, policy.Options{DB: r.DB, Bus: r.Notifier, Fallback: fallback, Logger: r.log,
+		Installed: r.enforced})
 	if err != nil {
 		return err
 	}
@@ -211,6 +212,10 @@ func (r *Replica) openReview(context.Context) error {
 		return fmt.Errorf("review: %w", err)
 	}
 	r.Review = q
+	r.desk.Store(q)
+	if st := r.Policy.Status(); st.Seq > 0 { // a published version was put in force before the desk opened
+		r.enforced(st.Version, st.LoadedAt)
+	}
 	if r.reviewRecorder, err = q.Recorder(r.Trail, review.Sampling{Rate: c.SampleRate, Tenants: c.TenantSampleRates},
 		r.auditKeys != nil); err != nil {
 		return fmt.Errorf("review: %w", err)
@@ -218,6 +223,20 @@ func (r *Replica) openReview(context.Context) error {
 	r.Complaints, err = audit.NewComplaints(audit.ComplaintOptions{DB: r.DB, Keys: r.auditKeys, Queue: q,
 		Deadline: r.Config.Audit.ComplaintDeadline, Logger: r.log})
 	return err
+}
+
+// enforced tells the review desk that this replica put a policy version
+// in force, for the time from a finding to its fix on every replica.
+func (r *Replica) enforced(version string, at time.Time) {
+	q := r.desk.Load()
+	if q == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.life, 10*time.Second)
+	defer cancel()
+	if err := q.Enforced(ctx, r.id, version, at); err != nil && r.life.Err() == nil {
+		r.log.Warn("policy enforcement not recorded for the review desk", "version", version, "err", err)
+	}
 }
 
 // lateComplaints answers through the complaint intake built after the

@@ -28,8 +28,12 @@ package replica
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"io"
 	"log/slog"
+	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -104,8 +108,10 @@ type Replica struct {
 
 	limitErrors prometheus.Counter // failed calls to the limits' backend
 
-	auditKeys      *audit.Keyring   // seal retained content
-	reviewRecorder *review.Recorder // stands before the trail and feeds the desk
+	auditKeys      *audit.Keyring               // seal retained content
+	reviewRecorder *review.Recorder             // stands before the trail and feeds the desk
+	desk           atomic.Pointer[review.Queue] // r.Review, for the policy service's hook
+	id             string                       // this replica among those sharing a database
 }
 
 // New builds every part of a replica from cfg, which should have passed
@@ -115,7 +121,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Replica, error)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Replica{Config: cfg, opts: opts, log: opts.Logger}
+	r := &Replica{Config: cfg, opts: opts, log: opts.Logger, id: replicaID()}
 	r.life, r.stop = context.WithCancel(context.WithoutCancel(ctx))
 	r.onClose(r.stop)
 	for _, step := range []func(context.Context) error{
@@ -155,4 +161,13 @@ func NewLogger(cfg config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// replicaID names this process among the replicas of a deployment: the
+// host name and a random suffix.
+func replicaID() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + hex.EncodeToString(b[:])
 }
