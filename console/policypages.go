@@ -41,6 +41,9 @@ type policyView struct {
 	Error    string
 	Problems []policy.Problem
 	Flash    string
+	// Proposals are the review desk's proposals a draft carries; publishing
+	// the form marks them published.
+	Proposals []string
 }
 
 func filesOf(b *policy.Bundle) []policyFile {
@@ -56,7 +59,7 @@ func filesOf(b *policy.Bundle) []policyFile {
 // view gathers what the policy page always shows; files are the version
 // in force unless the form sent edited ones.
 func (c *Console) policyView(r *http.Request, files []policyFile) (policyView, error) {
-	v := policyView{Status: c.opts.Policy.Status(), Flash: r.URL.Query().Get("flash")}
+	v := policyView{Status: c.opts.Policy.Status(), Flash: r.URL.Query().Get("flash"), Proposals: r.PostForm["proposal"]}
 	var err error
 	if v.History, err = c.opts.Policy.History(r.Context(), 50); err != nil {
 		return v, err
@@ -76,6 +79,10 @@ func (c *Console) policyView(r *http.Request, files []policyFile) (policyView, e
 }
 
 func (c *Console) policyPage(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
+	if r.URL.Query().Get("draft") == "review" && c.opts.Review != nil {
+		c.reviewDraft(w, r, p)
+		return
+	}
 	v, err := c.policyView(r, nil)
 	if err != nil {
 		c.fail(w, r, p, err)
@@ -275,6 +282,13 @@ func (c *Console) policyPublish(w http.ResponseWriter, r *http.Request, p *staff
 		return
 	}
 	note(w, "version", res.Version)
+	if ids := r.PostForm["proposal"]; len(ids) > 0 && c.opts.Review != nil {
+		note(w, "proposals", strings.Join(ids, ","))
+		if err := c.opts.Review.Published(r.Context(), ids, res.Version, c.opts.Now()); err != nil {
+			c.fail(w, r, p, err)
+			return
+		}
+	}
 	http.Redirect(w, r, "/console/policy?flash=policy.published", http.StatusSeeOther)
 }
 

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -135,5 +136,54 @@ func TestReviewDesk(t *testing.T) {
 	}
 	if st, _, _ := rita.do("GET", "/console/review/rectify?format=sft", nil); st != http.StatusForbidden {
 		t.Fatalf("a reviewer downloads rectification data: %d", st)
+	}
+}
+
+var draftFileRe = regexp.MustCompile(`(?s)name="file" value="([^"]*)"><textarea name="text"[^>]*>(.*?)</textarea>`)
+
+// TestReviewProposalToPublish: a reviewer proposes a phrase as a term on
+// an item; the policy editor opens the draft with the desk's proposals,
+// publishes it from the console, and the proposal is marked published
+// with the version; the new term is in force.
+func TestReviewProposalToPublish(t *testing.T) {
+	f := newFixture(t, staff.Options{SessionIdle: 24 * time.Hour})
+	f.member("rita", staff.RoleReviewer)
+	f.member("pat", staff.RolePolicy)
+	rita, pat := f.browser(), f.browser()
+	for name, b := range map[string]*browser{"rita": rita, "pat": pat} {
+		if st := b.login(name, password); st != http.StatusSeeOther {
+			t.Fatalf("login %s: %d", name, st)
+		}
+	}
+	f.queueRecord(t, "u1", "A5a")
+	items, _ := f.review.List(context.Background(), review.Filter{})
+	itemPath := "/console/review/items/" + items[0].ID
+	rita.do("GET", itemPath, nil)
+	st, h, _ := rita.do("POST", itemPath+"/propose", url.Values{"csrf": {rita.csrf}, "kind": {"term"},
+		"text": {"miracle slimming tea"}, "code": {"A5a"}, "action": {"refuse"}})
+	if st != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "flash=review.proposed") {
+		t.Fatalf("propose: %d %s", st, h.Get("Location"))
+	}
+	if _, _, body := rita.do("GET", itemPath, nil); !strings.Contains(body, "miracle slimming tea") {
+		t.Fatal("the item does not show its proposal")
+	}
+	st, _, body := pat.do("GET", "/console/policy?draft=review", nil)
+	if st != http.StatusOK || !strings.Contains(body, "review-terms.txt") || !strings.Contains(body, `name="proposal"`) {
+		t.Fatalf("draft page: %d", st)
+	}
+	form := url.Values{"csrf": {pat.csrf}, "reason": {"review finding"}}
+	for _, m := range draftFileRe.FindAllStringSubmatch(body, -1) {
+		form.Add("file", html.UnescapeString(m[1]))
+		form.Add("text", html.UnescapeString(m[2]))
+	}
+	for _, m := range regexp.MustCompile(`name="proposal" value="([^"]+)"`).FindAllStringSubmatch(body, -1) {
+		form.Add("proposal", m[1])
+	}
+	if st, h, _ := pat.do("POST", "/console/policy/publish", form); st != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "policy.published") {
+		t.Fatalf("publish the draft: %d %s", st, h.Get("Location"))
+	}
+	ps, err := f.review.Proposals(context.Background(), "")
+	if err != nil || len(ps) != 1 || ps[0].Status != "published" || ps[0].Version == "" {
+		t.Fatalf("proposal after publish: %v %+v", err, ps)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,57 @@ func (c *Console) reviewRoutes() {
 	c.add("POST /console/review/items/{id}/release", staff.DecideReview, c.reviewRelease)
 	c.add("POST /console/review/items/{id}/decide", staff.DecideReview, c.reviewDecide)
 	c.add("GET /console/review/rectify", staff.ExportRectify, c.reviewRectify)
+	c.add("POST /console/review/items/{id}/propose", staff.DecideReview, c.reviewPropose)
+}
+
+// reviewPropose records a proposed term or allow-list phrase, measured
+// against recorded traffic, and shows the item with it.
+func (c *Console) reviewPropose(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
+	id := r.PathValue("id")
+	f := r.PostForm
+	pr, err := c.opts.Review.Propose(r.Context(), c.opts.Policy, reviewer(p), review.Proposal{ItemID: id,
+		Kind: f.Get("kind"), Text: f.Get("text"), Code: f.Get("code"), Action: f.Get("action")})
+	if err != nil {
+		c.reviewFailed(w, r, p, "/console/review/items/"+id, err)
+		return
+	}
+	note(w, "proposal", pr.ID)
+	note(w, "changed", strconv.Itoa(pr.Changed))
+	to := "/console/review/items/" + id + "?flash=review.proposed"
+	if l := f.Get("lease"); l != "" {
+		to += "&lease=" + url.QueryEscape(l)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// reviewDraft opens the policy page on the bundle in force with the open
+// proposals of the desk added: the policy editor dry-runs and publishes it
+// like any edit.
+func (c *Console) reviewDraft(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
+	ps, err := c.opts.Review.Proposals(r.Context(), "open")
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	base, err := c.opts.Policy.Bundle(r.Context(), "")
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	draft, err := review.Draft(base, ps)
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	v, err := c.policyView(r, filesOf(draft))
+	if err != nil {
+		c.fail(w, r, p, err)
+		return
+	}
+	for _, pr := range ps {
+		v.Proposals = append(v.Proposals, pr.ID)
+	}
+	c.render(w, r, p, "policy", "nav.policy", v)
 }
 
 // reviewRectify downloads confirmed cases as fine-tuning data: the chat
@@ -86,6 +138,7 @@ type reviewQueueView struct {
 	Counts    []review.SourceCount
 	Agreement []review.Agreement
 	Sources   []review.Source
+	Spreads   []review.Spread
 	Next      string
 	Now       time.Time
 	Flash     string
@@ -114,6 +167,9 @@ func (c *Console) reviewQueue(w http.ResponseWriter, r *http.Request, p *staff.P
 	v := reviewQueueView{Form: f, Items: items, Sources: review.Sources, Now: c.opts.Now(), Flash: f.Get("flash")}
 	if v.Counts, err = q.Counts(r.Context()); err == nil {
 		v.Agreement, err = q.Agreements(r.Context())
+	}
+	if err == nil {
+		_, v.Spreads, err = q.Timings(r.Context(), c.opts.Now().AddDate(0, 0, -90), time.Time{})
 	}
 	if err != nil {
 		c.fail(w, r, p, err)
@@ -182,6 +238,7 @@ type reviewItemView struct {
 	Lease     string // the member's lease token, when the member holds the item
 	Mine      bool
 	Codes     []safety.RiskCode
+	Proposals []review.Proposal
 	Now       time.Time
 	Flash     string
 }
@@ -213,6 +270,13 @@ func (c *Console) reviewItem(w http.ResponseWriter, r *http.Request, p *staff.Pr
 	}
 	if it.RecordID != "" && c.opts.Trail != nil {
 		c.reviewExchange(r, p, it, &v)
+	}
+	if ps, err := c.opts.Review.Proposals(ctx, ""); err == nil {
+		for _, pr := range ps {
+			if pr.ItemID == it.ID {
+				v.Proposals = append(v.Proposals, pr)
+			}
+		}
 	}
 	if it.EndUser != "" && c.opts.Sanctions != nil {
 		if st, err := c.opts.Sanctions.Standing(ctx, it.TenantID, it.EndUser); err == nil {
