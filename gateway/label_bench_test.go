@@ -47,7 +47,11 @@ func benchRelay(b *testing.B, g *Gateway, e *safety.Engine, body string, labelle
 			b.Fatal(err)
 		}
 	}
-	return &relay{g: g, c: c, engine: e, req: req, cancel: func() {}}
+	grant, err := g.budget.admit(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &relay{g: g, c: c, engine: e, req: req, cancel: func() {}, grant: grant}
 }
 
 // BenchmarkLabelling is what labelling adds to an answer on the gateway's
@@ -60,7 +64,8 @@ func BenchmarkLabelling(b *testing.B) {
 		b.Fatal(err)
 	}
 	_, priv, _ := ed25519.GenerateKey(nil)
-	g := &Gateway{metrics: m, maxStream: time.Minute, labels: fixedLabels{label.Default()}, signer: label.NewSigner(priv)}
+	g := &Gateway{metrics: m, maxStream: time.Minute, maxAnswer: 1 << 20, budget: newAnswerBudget(0, 0, m),
+		labels: fixedLabels{label.Default()}, signer: label.NewSigner(priv)}
 	e, err := safety.Compile(safety.Config{Version: "bench", Terms: []lexicon.Term{{ID: "t1", Text: "pipe bomb", Code: "A1d", Action: "refuse"}}})
 	if err != nil {
 		b.Fatal(err)

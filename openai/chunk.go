@@ -23,6 +23,7 @@ type ChatChunk struct {
 	data     []byte
 	root     *node
 	hasError bool
+	one      [1]ChunkChoice // Choices' storage for the usual single choice
 }
 
 // ChunkChoice is one choice's delta in a chunk.
@@ -53,6 +54,7 @@ func ParseChatChunk(data []byte) (*ChatChunk, error) {
 		return nil, err
 	}
 	c := &ChatChunk{data: data, root: root}
+	c.Choices = c.one[:0]
 	if e := root.get("error"); e != nil && e.kind != kindNull {
 		c.hasError = true
 	}
@@ -68,16 +70,14 @@ func ParseChatChunk(data []byte) (*ChatChunk, error) {
 			switch content := delta.get("content"); {
 			case content == nil || content.kind == kindNull:
 			case content.kind == kindString:
-				s := content.str
-				cc.Delta.Content = &s
+				cc.Delta.Content = &content.str // the tree's content nodes are replaced, never changed
 			default:
 				return nil, errors.New("decode chunk: delta.content is not a string")
 			}
 			cc.Delta.ToolCalls = hasToolCalls(delta)
 			cc.Delta.Texts = answerTexts(delta)
 			if fr := ch.get("finish_reason"); fr != nil && fr.kind == kindString {
-				s := fr.str
-				cc.FinishReason = &s
+				cc.FinishReason = &fr.str // as content
 			}
 			c.Choices = append(c.Choices, cc)
 		}
@@ -111,14 +111,24 @@ func (c *ChatChunk) SetModel(model string) { c.data = setModel(c.root, c.data, m
 func (c *ChatChunk) Bytes() []byte { return c.data }
 
 // setModel sets the top-level "model" of root when it is a string naming
-// another model, and returns data encoded again; otherwise data.
+// another model, and returns data with that string's token replaced (the
+// rest of the bytes as they were parsed, so they read as the tree does);
+// otherwise data.
 func setModel(root *node, data []byte, model string) []byte {
 	m := root.get("model")
 	if !m.kindIs(kindString) || m.str == model {
 		return data
 	}
 	m.str = model
-	return root.encode(make([]byte, 0, len(data)+16))
+	if m.tokEnd == 0 || int(m.tokEnd) > len(data) {
+		return root.encode(make([]byte, 0, len(data)+16))
+	}
+	out := make([]byte, 0, len(data)-int(m.tokEnd-m.tokAt)+len(model)+8)
+	out = append(out, data[:m.tokAt]...)
+	out = appendString(out, model)
+	out = append(out, data[m.tokEnd:]...)
+	m.tokEnd = 0 // the offsets are of data, not of out
+	return out
 }
 
 // IsError reports whether the chunk is an error event ({"error": …}).

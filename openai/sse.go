@@ -106,16 +106,25 @@ func (r *EventReader) Ready() bool {
 	return false
 }
 
+// splitField splits an event line into its field name and value. Only
+// the names read here ("data", "event") are returned; any other is "".
 func splitField(line []byte) (string, []byte) {
 	if line[0] == ':' {
 		return "", nil
 	}
-	name, value, found := bytes.Cut(line, []byte(":"))
-	if !found {
-		return string(line), nil
-	}
+	name, value, _ := bytes.Cut(line, []byte(":"))
 	value, _ = bytes.CutPrefix(value, []byte(" "))
-	return string(name), value
+	return fieldName(name), value
+}
+
+func fieldName(name []byte) string {
+	switch string(name) { // compared without allocating
+	case "data":
+		return "data"
+	case "event":
+		return "event"
+	}
+	return ""
 }
 
 // readLine returns one line without its terminator (\n or \r\n).

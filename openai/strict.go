@@ -1,9 +1,11 @@
 package openai
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -53,6 +55,10 @@ type node struct {
 	str     string
 	elems   []*node
 	members []member
+	// tokAt and tokEnd are where a string value's token (quotes included) is in
+	// the parsed bytes, so that one string can be patched in place;
+	// tokEnd is 0 for a node the parser did not read.
+	tokAt, tokEnd int32
 }
 
 type member struct {
@@ -173,10 +179,20 @@ func foldKey(s string) string {
 type parser struct {
 	what string // "request body", "chunk" … for messages
 	data []byte
+	src  string // data as one string: keys, strings without escapes and numbers are slices of it
 	pos  int
 	path []pathSeg // where the parser is, rendered only for an error
 	slab []node    // nodes are allocated from here, many at a time
 	err  *clienterr.Error
+
+	// The members and elements of the objects and arrays being read are
+	// gathered on stacks, then copied to slices of their exact length cut
+	// from slabs: one allocation for many objects instead of a growing
+	// slice each.
+	mstack []member
+	estack []*node
+	mslab  []member
+	eslab  []*node
 }
 
 // parseStrict parses body, which must be one JSON object. Failures are
@@ -184,7 +200,8 @@ type parser struct {
 func parseStrict(body []byte) (*node, error) { return parseStrictAs(body, "request body") }
 
 func parseStrictAs(body []byte, what string) (*node, error) {
-	p := &parser{what: what, data: body}
+	p := newParser(what, body)
+	defer p.free()
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] != '{' {
 		return nil, clienterr.Errorf(clienterr.InvalidJSON, "%s is not a valid JSON object: expected an object at the top level", p.what)
@@ -200,6 +217,34 @@ func parseStrictAs(body []byte, what string) (*node, error) {
 		return nil, p.err
 	}
 	return n, nil
+}
+
+// parsers keeps the parsers' stacks between parses; the slabs, which the
+// parsed trees hold, are never reused.
+var parsers = sync.Pool{New: func() any { return new(parser) }}
+
+// slabMax bounds the first slabs a parser sizes from its input.
+const slabMax = 1024
+
+func newParser(what string, data []byte) *parser {
+	p := parsers.Get().(*parser)
+	p.what, p.data, p.src = what, data, string(data)
+	// Size the first slabs from the input: a member per ':' and an
+	// element per ',' at most, outside strings; one node per each.
+	colons, commas := bytes.Count(data, []byte{':'}), bytes.Count(data, []byte{','})
+	p.slab = make([]node, 0, min(colons+commas+2, slabMax))
+	p.mslab = make([]member, 0, min(colons+1, slabMax))
+	p.eslab = make([]*node, 0, min(commas+2, slabMax))
+	return p
+}
+
+// free returns p to the pool, holding nothing of the parse.
+func (p *parser) free() {
+	clear(p.mstack[:cap(p.mstack)])
+	clear(p.estack[:cap(p.estack)])
+	clear(p.path[:cap(p.path)])
+	*p = parser{mstack: p.mstack[:0], estack: p.estack[:0], path: p.path[:0]}
+	parsers.Put(p)
 }
 
 // pathSeg is a key, or an array position when key is "" and idx >= 0.
@@ -226,7 +271,7 @@ func (p *parser) where() string {
 // node returns a new node from the parser's slab.
 func (p *parser) node(k kind, str string) *node {
 	if len(p.slab) == cap(p.slab) {
-		p.slab = make([]node, 0, 16)
+		p.slab = make([]node, 0, 32)
 	}
 	p.slab = append(p.slab, node{kind: k, str: str})
 	return &p.slab[len(p.slab)-1]
@@ -287,11 +332,14 @@ func (p *parser) value(depth int, schema bool) *node {
 	case c == '[':
 		return p.array(depth, schema)
 	case c == '"':
+		at := p.pos
 		s, ok := p.string()
 		if !ok {
 			return nil
 		}
-		return p.node(kindString, s)
+		n := p.node(kindString, s)
+		n.tokAt, n.tokEnd = int32(at), int32(p.pos)
+		return n
 	case c == 't':
 		return p.literal("true", kindBool)
 	case c == 'f':
@@ -306,7 +354,7 @@ func (p *parser) value(depth int, schema bool) *node {
 }
 
 func (p *parser) literal(lit string, k kind) *node {
-	if !strings.HasPrefix(string(p.data[p.pos:min(len(p.data), p.pos+len(lit))]), lit) {
+	if !strings.HasPrefix(p.src[p.pos:], lit) {
 		p.syntax("invalid literal")
 		return nil
 	}
@@ -352,7 +400,7 @@ func (p *parser) number() *node {
 			return nil
 		}
 	}
-	return p.node(kindNumber, string(d[start:p.pos]))
+	return p.node(kindNumber, p.src[start:p.pos])
 }
 
 func (p *parser) array(depth int, schema bool) *node {
@@ -363,18 +411,44 @@ func (p *parser) array(depth int, schema bool) *node {
 		p.pos++
 		return n
 	}
+	base := len(p.estack)
+	defer func() { p.estack = p.estack[:base] }()
 	for {
-		p.path = append(p.path, pathSeg{idx: len(n.elems)})
+		p.path = append(p.path, pathSeg{idx: len(p.estack) - base})
 		v := p.value(depth+1, schema)
 		p.path = p.path[:len(p.path)-1]
 		if p.err != nil {
 			return nil
 		}
-		n.elems = append(n.elems, v)
+		p.estack = append(p.estack, v)
 		if more, ok := p.next(']'); !more {
+			n.elems = p.elems(p.estack[base:])
 			return ifOK(n, ok)
 		}
 	}
+}
+
+// elems returns a copy of es cut from the parser's slab, its capacity its
+// length (an append copies it out).
+func (p *parser) elems(es []*node) []*node {
+	k := len(es)
+	if cap(p.eslab)-len(p.eslab) < k {
+		p.eslab = make([]*node, 0, max(32, k))
+	}
+	l := len(p.eslab)
+	p.eslab = append(p.eslab, es...)
+	return p.eslab[l : l+k : l+k]
+}
+
+// members is elems for the members of an object.
+func (p *parser) members(ms []member) []member {
+	k := len(ms)
+	if cap(p.mslab)-len(p.mslab) < k {
+		p.mslab = make([]member, 0, max(32, k))
+	}
+	l := len(p.mslab)
+	p.mslab = append(p.mslab, ms...)
+	return p.mslab[l : l+k : l+k]
 }
 
 // next reads the separator after a member or element: true for ',', false
@@ -411,6 +485,8 @@ func (p *parser) object(depth int, schema bool) *node {
 		p.pos++
 		return n
 	}
+	base := len(p.mstack)
+	defer func() { p.mstack = p.mstack[:base] }()
 	for {
 		p.space()
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
@@ -421,7 +497,8 @@ func (p *parser) object(depth int, schema bool) *node {
 		if !ok {
 			return nil
 		}
-		if !p.checkKey(n, key, schema) {
+		known := schema && knownFields[foldKey(key)] == key
+		if !p.checkKey(p.mstack[base:], key, schema, known) {
 			return nil
 		}
 		p.space()
@@ -431,21 +508,24 @@ func (p *parser) object(depth int, schema bool) *node {
 		}
 		p.pos++
 		p.path = append(p.path, pathSeg{key: key, idx: -1})
-		v := p.value(depth+1, schema && !freeForm[key] && knownFields[foldKey(key)] == key)
+		v := p.value(depth+1, known && !freeForm[key])
 		p.path = p.path[:len(p.path)-1]
 		if p.err != nil {
 			return nil
 		}
-		n.members = append(n.members, member{key, v})
+		p.mstack = append(p.mstack, member{key, v})
 		if more, ok := p.next('}'); !more {
+			n.members = p.members(p.mstack[base:])
 			return ifOK(n, ok)
 		}
 	}
 }
 
-// checkKey applies the duplicate and case rules to a new key of n.
-func (p *parser) checkKey(n *node, key string, schema bool) bool {
-	for _, m := range n.members {
+// checkKey applies the duplicate and case rules to a new key of an
+// object whose members so far are members; known says the key is a field
+// of the schema as it is spelt there.
+func (p *parser) checkKey(members []member, key string, schema, known bool) bool {
+	for _, m := range members {
 		if m.key == key {
 			p.keyError(key, "appears twice; each key may appear once")
 			return false
@@ -454,11 +534,13 @@ func (p *parser) checkKey(n *node, key string, schema bool) bool {
 	if !schema {
 		return true
 	}
-	if known, ok := knownFields[foldKey(key)]; ok && known != key {
-		p.keyError(key, "differs from the field %q only in case; write %q", known, known)
-		return false
+	if !known {
+		if field, ok := knownFields[foldKey(key)]; ok {
+			p.keyError(key, "differs from the field %q only in case; write %q", field, field)
+			return false
+		}
 	}
-	for _, m := range n.members {
+	for _, m := range members {
 		if strings.EqualFold(m.key, key) {
 			p.keyError(key, "differs from the key %q only in case; send one of them", m.key)
 			return false
@@ -476,7 +558,7 @@ func (p *parser) string() (string, bool) {
 	for p.pos < len(d) {
 		c := d[p.pos]
 		if c == '"' {
-			s := string(d[start:p.pos])
+			s := p.src[start:p.pos]
 			p.pos++
 			return s, true
 		}
