@@ -97,3 +97,39 @@ func FuzzChatChunk(f *testing.F) {
 }
 
 func utf8Valid(s string) bool { return utf8.ValidString(s) }
+
+// FuzzSetModel: renaming the model by patching its token in the
+// upstream's bytes gives the same answer as encoding the renamed tree
+// again, and what was parsed before stays as it was when the parser's
+// stacks are reused for the next input.
+func FuzzSetModel(f *testing.F) {
+	f.Add([]byte(`{"id":"c","model":"qwen3-32b","choices":[{"index":0,"delta":{"content":"abc"},"finish_reason":null}]}`), "general")
+	f.Add([]byte(` { "model" : "q\u0077en" , "choices" : [ ] } `), "g\"<>\u2028")
+	f.Add([]byte(`{"model":"m","usage":{"prompt_tokens":1}}`), "m")
+	f.Add([]byte(`{"model":1}`), "x")
+	f.Fuzz(func(t *testing.T, data []byte, model string) {
+		if !utf8.ValidString(model) {
+			return
+		}
+		c, err := ParseChatChunk(data)
+		if err != nil {
+			return
+		}
+		before := string(c.root.encode(nil))
+		if _, err := ParseChatChunk([]byte(`{"model":"other","choices":[{"index":1,"delta":{"content":"zz","role":"x"}}]}`)); err != nil {
+			t.Fatal(err)
+		}
+		if after := string(c.root.encode(nil)); after != before {
+			t.Fatalf("a later parse changed an earlier tree:\n %s\n %s", before, after)
+		}
+		c.SetModel(model)
+		want := string(c.root.encode(nil)) // the renamed tree, encoded again
+		back, err := ParseChatChunk(c.Bytes())
+		if err != nil {
+			t.Fatalf("renamed chunk %q does not parse: %v", c.Bytes(), err)
+		}
+		if got := string(back.root.encode(nil)); got != want {
+			t.Fatalf("patched bytes read\n %s\nre-encoding reads\n %s", got, want)
+		}
+	})
+}
