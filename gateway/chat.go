@@ -77,6 +77,9 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	defer grant.release()
 	upCtx, cancel := context.WithCancel(ctx)
+	if !req.Stream {
+		upCtx, cancel = g.bound(ctx, w)
+	}
 	defer cancel()
 	check := g.startGuard(ctx, c, req, engine)
 	upStart := time.Now()

@@ -244,6 +244,26 @@ func TestUpstreamTimeout(t *testing.T) {
 	}
 }
 
+// TestWriteTimeout: http.write_timeout bounds a non-stream answer even
+// when the upstream's own first-byte timeout is longer: the model call is
+// cancelled and the client gets upstream_timeout, for chat and embeddings.
+func TestWriteTimeout(t *testing.T) {
+	h := newHarness(t, harnessOptions{writeTimeout: 300 * time.Millisecond,
+		upstream: config.Upstream{FirstByteTimeout: config.Duration(time.Minute)}})
+	for _, tc := range []struct{ path, body string }{
+		{"/v1/chat/completions", chat("general", "hi", false, "")},
+		{"/v1/embeddings", `{"model":"general","input":"hi"}`},
+	} {
+		h.ups[0].Push(fakeupstream.Reply{HeaderDelay: 5 * time.Second})
+		resp := h.do(http.MethodPost, tc.path, tc.body, h.key)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusGatewayTimeout || !strings.Contains(string(b), "upstream_timeout") {
+			t.Errorf("%s: status %d %s, want 504 upstream_timeout", tc.path, resp.StatusCode, b)
+		}
+	}
+}
+
 func TestUpstreamClientErrorPassesThrough(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{})

@@ -10,6 +10,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -86,6 +87,12 @@ type Options struct {
 	// MaxStream bounds how long one streamed answer may run; a stream that
 	// reaches it ends with an error event. Default 10 minutes.
 	MaxStream time.Duration
+	// WriteTimeout bounds a non-stream answer (chat or embeddings) from
+	// the request to its last byte written: past it the model call is
+	// cancelled and the client gets upstream_timeout, and a client that
+	// reads the answer too slowly is cut off. Streams are bounded by
+	// MaxStream instead. Default 10 minutes.
+	WriteTimeout time.Duration
 	// MaxAnswerBytes caps the content of one answer, streamed or not; an
 	// answer past it ends with answer_too_large. Default 32 MiB.
 	MaxAnswerBytes int64
@@ -115,31 +122,32 @@ type Policies interface {
 
 // Gateway serves the /v1 API.
 type Gateway struct {
-	accounts   *account.Service
-	limiter    *limit.Limiter
-	router     func() *upstream.Router
-	policies   Policies
-	labels     Labels
-	signer     *label.Signer
-	sanctions  *sanction.Service
-	recorder   Recorder
-	complaints *audit.Complaints
-	appeals    Appeals
-	identity   *identity.Service
-	tokens     *identity.TokenVerifier
-	guard      GuardModel
-	grounding  Grounding
-	ipHeader   string
-	userHeader string
-	maxBody    int64
-	maxStream  time.Duration
-	maxAnswer  int64
-	budget     *answerBudget
-	guardDown  atomic.Bool // the guard model's last call failed
-	log        *slog.Logger
-	metrics    *metrics
-	tracer     trace.Tracer
-	mux        *http.ServeMux
+	accounts     *account.Service
+	limiter      *limit.Limiter
+	router       func() *upstream.Router
+	policies     Policies
+	labels       Labels
+	signer       *label.Signer
+	sanctions    *sanction.Service
+	recorder     Recorder
+	complaints   *audit.Complaints
+	appeals      Appeals
+	identity     *identity.Service
+	tokens       *identity.TokenVerifier
+	guard        GuardModel
+	grounding    Grounding
+	ipHeader     string
+	userHeader   string
+	maxBody      int64
+	maxStream    time.Duration
+	writeTimeout time.Duration
+	maxAnswer    int64
+	budget       *answerBudget
+	guardDown    atomic.Bool // the guard model's last call failed
+	log          *slog.Logger
+	metrics      *metrics
+	tracer       trace.Tracer
+	mux          *http.ServeMux
 }
 
 // New validates opts and returns a gateway.
@@ -166,6 +174,9 @@ func New(opts Options) (*Gateway, error) {
 	if opts.MaxStream <= 0 {
 		opts.MaxStream = 10 * time.Minute
 	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Minute
+	}
 	if opts.MaxAnswerBytes <= 0 {
 		opts.MaxAnswerBytes = 32 << 20
 	}
@@ -189,7 +200,7 @@ func New(opts Options) (*Gateway, error) {
 		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
 		policies: opts.Policies, labels: opts.Labels, signer: opts.LabelSigner, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints, appeals: opts.Appeals,
 		identity: opts.Identity, tokens: opts.Tokens, guard: opts.Guard, grounding: opts.Grounding, ipHeader: opts.ClientIPHeader, userHeader: opts.UserHeader,
-		maxBody: opts.MaxBodyBytes, maxStream: opts.MaxStream, maxAnswer: opts.MaxAnswerBytes, log: opts.Logger, metrics: m,
+		maxBody: opts.MaxBodyBytes, maxStream: opts.MaxStream, writeTimeout: opts.WriteTimeout, maxAnswer: opts.MaxAnswerBytes, log: opts.Logger, metrics: m,
 		budget: newAnswerBudget(opts.AnswerBudget, opts.BudgetWait, m), tracer: opts.Tracer,
 	}
 	g.routes()
@@ -225,3 +236,18 @@ func (g *Gateway) routes() {
 
 // ServeHTTP serves the /v1 API.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+
+// bound applies WriteTimeout to a non-stream answer: the returned context
+// ends at the deadline; writing to the client may go on for writeGrace
+// past it, so that the client still reads the error that says why.
+func (g *Gateway) bound(ctx context.Context, w http.ResponseWriter) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(g.writeTimeout)
+	// Not every ResponseWriter supports deadlines (tests' recorders); the
+	// context still bounds the model call.
+	_ = http.NewResponseController(w).SetWriteDeadline(deadline.Add(writeGrace))
+	return context.WithDeadline(ctx, deadline)
+}
+
+// writeGrace is how long past WriteTimeout an answer or its error may
+// still be written.
+const writeGrace = 5 * time.Second

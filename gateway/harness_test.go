@@ -94,23 +94,24 @@ func (h *harness) second() *harness {
 }
 
 type harnessOptions struct {
-	replicas   int             // fake upstreams behind model "general"; default 1
-	upstream   config.Upstream // template for each upstream's timeouts
-	keyLimits  account.Limits
-	userLimits account.Limits
-	maxBody    int64
-	sanctions  bool              // violations bear strikes (the default ladder); otherwise no code does
-	audit      bool              // the audit trail (flagged content encrypted); otherwise audit.disabled
-	retainAll  bool              // with audit: clean content encrypted too, so tests can read what review read
-	policy     string            // more of policy.yaml (review, actions, overlays …)
-	files      map[string]string // more files of the bundle
-	identity   config.Identity   // real-name and minors' settings
-	sms        identity.Sender   // receives phone verification codes
-	logger     *slog.Logger
-	guard      bool // a guard model (Llama Guard 3 format) played by a scripted server
-	maxStream  time.Duration
-	postgres   bool   // the store on a fresh PostgreSQL schema, so that second() can share it
-	ipHeader   string // the client-IP header a trusted proxy sets
+	replicas     int             // fake upstreams behind model "general"; default 1
+	upstream     config.Upstream // template for each upstream's timeouts
+	keyLimits    account.Limits
+	userLimits   account.Limits
+	maxBody      int64
+	sanctions    bool              // violations bear strikes (the default ladder); otherwise no code does
+	audit        bool              // the audit trail (flagged content encrypted); otherwise audit.disabled
+	retainAll    bool              // with audit: clean content encrypted too, so tests can read what review read
+	policy       string            // more of policy.yaml (review, actions, overlays …)
+	files        map[string]string // more files of the bundle
+	identity     config.Identity   // real-name and minors' settings
+	sms          identity.Sender   // receives phone verification codes
+	logger       *slog.Logger
+	guard        bool // a guard model (Llama Guard 3 format) played by a scripted server
+	maxStream    time.Duration
+	writeTimeout time.Duration
+	postgres     bool   // the store on a fresh PostgreSQL schema, so that second() can share it
+	ipHeader     string // the client-IP header a trusted proxy sets
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -138,6 +139,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	cfg.Identity = o.identity
 	if o.maxBody > 0 {
 		cfg.HTTP.MaxBodyBytes = o.maxBody
+	}
+	if o.writeTimeout > 0 {
+		cfg.HTTP.WriteTimeout = o.writeTimeout
 	}
 	if o.maxStream > 0 {
 		cfg.HTTP.MaxStream = o.maxStream

@@ -90,6 +90,8 @@ func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer grant.release()
+	ctx, cancel := g.bound(ctx, w)
+	defer cancel()
 	resp, err := router.Do(ctx, route, upstream.Request{Path: "/embeddings", Body: req.Encode})
 	if err != nil {
 		c.outcome = "upstream_error"

@@ -279,6 +279,7 @@ func (r *Replica) openGateway(context.Context) error {
 		ClientIPHeader: cfg.ClientIPHeader,
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		MaxStream:      cfg.HTTP.MaxStream,
+		WriteTimeout:   cfg.HTTP.WriteTimeout,
 		MaxAnswerBytes: cfg.HTTP.MaxAnswerBytes,
 		AnswerBudget:   cfg.HTTP.AnswerBudget,
 		BudgetWait:     cfg.HTTP.BudgetWait,
