@@ -37,8 +37,14 @@ func (t *Trail) Purge(ctx context.Context, olderThan time.Time) (int64, error) {
 
 // purgeChunk purges one chunk; more says whether another may follow.
 func (t *Trail) purgeChunk(ctx context.Context, cutoffMs int64) (n int64, more bool, err error) {
+	var anchor *Checkpoint
+	defer func() {
+		if err == nil && anchor != nil {
+			t.publish(ctx, *anchor)
+		}
+	}()
 	err = t.db.Tx(ctx, func(tx *sql.Tx) error {
-		n, more = 0, false
+		n, more, anchor = 0, false, nil
 		var from int64
 		err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints WHERE kind = $1`,
 			KindAnchor).Scan(&from)
@@ -54,6 +60,7 @@ func (t *Trail) purgeChunk(ctx context.Context, cutoffMs int64) (n int64, more b
 		if err := insertCheckpoint(ctx, tx, a); err != nil {
 			return err
 		}
+		anchor = &a
 		if _, err := tx.ExecContext(ctx, `DELETE FROM audit_checkpoints WHERE kind = $1 AND seq < $2`, KindAnchor, last); err != nil {
 			return fmt.Errorf("drop old anchors: %w", err)
 		}

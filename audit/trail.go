@@ -35,6 +35,10 @@ type Options struct {
 	// Signer signs checkpoints and purge anchors. Nil: checkpoints are
 	// written unsigned, which proves nothing to a third party.
 	Signer ed25519.PrivateKey
+	// Publishers receive a copy of every checkpoint and anchor once it is
+	// stored (FilePublisher, HTTPPublisher); a failure is logged and does
+	// not undo the checkpoint. Default none.
+	Publishers []Publisher
 	// CheckpointEvery is how often the chain head is checkpointed when it
 	// moved. Default 1 minute; negative disables the background job
 	// (Checkpoint can still be called).
@@ -109,6 +113,7 @@ func New(opts Options) (*Trail, error) {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	if opts.CheckpointEvery > 0 {
+		t.recover()
 		go t.checkpointLoop()
 	} else {
 		close(t.cpDone)

@@ -60,6 +60,16 @@ type Report struct {
 // the last record. With no key, signatures are not checked (see
 // Report.SignaturesChecked).
 func Verify(ctx context.Context, db *store.DB, pubs ...ed25519.PublicKey) (Report, error) {
+	return VerifyPublished(ctx, db, nil, pubs...)
+}
+
+// VerifyPublished is Verify that also holds the chain to checkpoints
+// published outside the database (Publisher; ReadCheckpoints): each must
+// carry a valid signature when keys are given and match the record at
+// its seq, so records rewritten together with the database's own
+// checkpoints are still found. Published checkpoints of purged records
+// are not checked.
+func VerifyPublished(ctx context.Context, db *store.DB, published []Checkpoint, pubs ...ed25519.PublicKey) (Report, error) {
 	var rep Report
 	opts := &sql.TxOptions{ReadOnly: true}
 	if db.Dialect() == store.Postgres {
@@ -70,7 +80,7 @@ func Verify(ctx context.Context, db *store.DB, pubs ...ed25519.PublicKey) (Repor
 		return rep, fmt.Errorf("verify: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	w, err := newWalker(ctx, tx, pubs)
+	w, err := newWalker(ctx, tx, pubs, published)
 	if err != nil {
 		return rep, fmt.Errorf("verify: %w", err)
 	}
@@ -95,7 +105,7 @@ type walker struct {
 	goodCkpt  int64 // seq of the last checkpoint that matched its record
 }
 
-func newWalker(ctx context.Context, tx *sql.Tx, pubs []ed25519.PublicKey) (*walker, error) {
+func newWalker(ctx context.Context, tx *sql.Tx, pubs []ed25519.PublicKey, published []Checkpoint) (*walker, error) {
 	w := &walker{keys: map[string]ed25519.PublicKey{}, expPrev: genesisHash, expSeq: 1}
 	for _, p := range pubs {
 		w.keys[PublicKeyID(p)] = p
@@ -122,6 +132,16 @@ func newWalker(ctx context.Context, tx *sql.Tx, pubs []ed25519.PublicKey) (*walk
 	if a := w.rep.Anchor; a != nil {
 		w.expPrev, w.expSeq = a.Hash, a.Seq+1
 	}
+	for _, c := range published {
+		if w.rep.SignaturesChecked {
+			if err := c.verify(w.keys); err != nil {
+				w.problem(ProblemSignature, c.Seq, "", fmt.Sprintf("published %s at seq %d: %v", c.Kind, c.Seq, err))
+			}
+		}
+		c.Kind = "published " + c.Kind // for the problems' text; only the database's anchors start the walk
+		w.cps = append(w.cps, c)
+	}
+	sort.SliceStable(w.cps, func(i, j int) bool { return w.cps[i].Seq < w.cps[j].Seq })
 	w.rep.Checkpoints = len(w.cps)
 	return w, nil
 }

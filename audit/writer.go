@@ -136,7 +136,41 @@ func (t *Trail) Checkpoint(ctx context.Context) (Checkpoint, error) {
 	if err := insertCheckpoint(ctx, t.db, c); err != nil {
 		return c, fmt.Errorf("checkpoint: %w", err)
 	}
+	t.publish(ctx, c)
 	return c, nil
+}
+
+// publish hands c to every publisher; failures are logged.
+func (t *Trail) publish(ctx context.Context, c Checkpoint) {
+	for _, p := range t.opts.Publishers {
+		if err := p.Publish(ctx, c); err != nil {
+			t.log.Error("audit checkpoint not published", "seq", c.Seq, "err", err)
+		}
+	}
+}
+
+// recover signs a checkpoint at start when records after the newest
+// checkpoint are unsigned: the tail a crash (or a stop without its
+// closing checkpoint) left. It is then covered at once, not a minute
+// later, and is published like any other checkpoint.
+func (t *Trail) recover() {
+	ctx, cancel := context.WithTimeout(context.Background(), t.opts.WriteTimeout)
+	defer cancel()
+	var head, signed int64
+	err := t.db.QueryRowContext(ctx, `SELECT seq FROM audit_chain WHERE id = 1`).Scan(&head)
+	if err == nil {
+		err = t.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints`).Scan(&signed)
+	}
+	if err == nil && head > signed {
+		var c Checkpoint
+		if c, err = t.Checkpoint(ctx); err == nil {
+			t.lastCkpt = c.Seq
+			t.log.Warn("audit: signed the records left without a checkpoint", "from_seq", signed+1, "to_seq", c.Seq)
+		}
+	}
+	if err != nil {
+		t.log.Error("audit recovery checkpoint failed", "err", err)
+	}
 }
 
 type execer interface {

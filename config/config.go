@@ -128,6 +128,13 @@ type Audit struct {
 	// records that review did and did not flag. Defaults hash and encrypted.
 	Clean   string `yaml:"clean"`
 	Flagged string `yaml:"flagged"`
+	// CheckpointFile, when set, receives a copy of every signed checkpoint
+	// as a JSON line, appended and synced; CheckpointURL, when set, gets
+	// each one POSTed as JSON. Keep them where whoever can write the
+	// database cannot: `firebreak audit verify --checkpoints FILE` holds
+	// the chain to them. Defaults "": the database's copy only.
+	CheckpointFile string `yaml:"checkpoint_file"`
+	CheckpointURL  string `yaml:"checkpoint_url"`
 	// ComplaintDeadline is the time to answer a complaint. Default 360h (15 days).
 	ComplaintDeadline time.Duration `yaml:"complaint_deadline"`
 }
@@ -409,6 +416,7 @@ func (c Config) Redacted() Config {
 	r.Identity.SMSWebhook = redact.String(c.Identity.SMSWebhook)
 	r.Identity.VerifyURL = redact.String(c.Identity.VerifyURL)
 	r.Safety.Guard.BaseURL = redact.String(c.Safety.Guard.BaseURL)
+	r.Audit.CheckpointURL = redact.String(c.Audit.CheckpointURL)
 	r.Tracing.Endpoint = redact.String(c.Tracing.Endpoint)
 	r.Upstreams = make([]Upstream, len(c.Upstreams))
 	for i, u := range c.Upstreams {

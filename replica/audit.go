@@ -49,7 +49,14 @@ func OpenTrail(cfg config.Config, db *store.DB, log *slog.Logger) (*audit.Trail,
 	if err != nil {
 		return nil, nil, err
 	}
-	trail, err := audit.New(audit.Options{DB: db, Keys: keys, Signer: signer, Logger: log,
+	var pubs []audit.Publisher
+	if cfg.Audit.CheckpointFile != "" {
+		pubs = append(pubs, &audit.FilePublisher{Path: cfg.Audit.CheckpointFile})
+	}
+	if cfg.Audit.CheckpointURL != "" {
+		pubs = append(pubs, &audit.HTTPPublisher{URL: cfg.Audit.CheckpointURL})
+	}
+	trail, err := audit.New(audit.Options{DB: db, Keys: keys, Signer: signer, Logger: log, Publishers: pubs,
 		Retention: audit.Retention{Clean: audit.Mode(cfg.Audit.Clean), Flagged: audit.Mode(cfg.Audit.Flagged)}})
 	if err != nil {
 		return nil, nil, err

@@ -46,7 +46,7 @@ func newAuditCmd() *cobra.Command {
 		db, err := openExisting(ctx, cfg)
 		return db, cfg, err
 	}
-	var pubFiles []string
+	var pubFiles, cpFiles []string
 	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the hash chain and signed checkpoints; name the first bad record",
@@ -61,7 +61,11 @@ func newAuditCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := audit.Verify(cmd.Context(), db, pubs...)
+			published, err := readPublished(cpFiles)
+			if err != nil {
+				return err
+			}
+			rep, err := audit.VerifyPublished(cmd.Context(), db, published, pubs...)
 			if err != nil {
 				return err
 			}
@@ -78,6 +82,7 @@ func newAuditCmd() *cobra.Command {
 		},
 	}
 	verify.Flags().StringArrayVar(&pubFiles, "public-key", nil, "file with a checkpoint public key (repeatable; default: the signing key's)")
+	verify.Flags().StringArrayVar(&cpFiles, "checkpoints", nil, "file of checkpoints published outside the database (audit.checkpoint_file; repeatable): the chain must match them too")
 	var q audit.Query
 	var from, to, format string
 	export := &cobra.Command{
@@ -150,4 +155,22 @@ func parseDay(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Parse(time.RFC3339, s)
+}
+
+// readPublished reads the checkpoint files given to audit verify.
+func readPublished(paths []string) ([]audit.Checkpoint, error) {
+	var out []audit.Checkpoint
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		cps, err := audit.ReadCheckpoints(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		out = append(out, cps...)
+	}
+	return out, nil
 }
