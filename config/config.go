@@ -124,6 +124,10 @@ type Audit struct {
 	// Keep is how long records are kept; older ones are purged. The
 	// Cybersecurity Law asks for at least six months. Default 4320h (180 days).
 	Keep time.Duration `yaml:"keep"`
+	// KeepViolations is how long violation records and sanctions no
+	// longer in force are kept (a sanction in force stays). Default
+	// 4320h (180 days).
+	KeepViolations time.Duration `yaml:"keep_violations"`
 	// Clean and Flagged are the content modes (none, hash, encrypted) of
 	// records that review did and did not flag. Defaults hash and encrypted.
 	Clean   string `yaml:"clean"`
@@ -347,7 +351,7 @@ func Default() Config {
 			BudgetWait:        2 * time.Second,
 		},
 		Users:        Users{Header: "X-Firebreak-User"},
-		Audit:        Audit{Keep: 180 * 24 * time.Hour, Clean: "hash", Flagged: "encrypted", ComplaintDeadline: 15 * 24 * time.Hour},
+		Audit:        Audit{Keep: 180 * 24 * time.Hour, KeepViolations: 180 * 24 * time.Hour, Clean: "hash", Flagged: "encrypted", ComplaintDeadline: 15 * 24 * time.Hour},
 		Review:       Review{DualShare: 0.1, Lease: 10 * time.Minute},
 		Identity:     Identity{MinorDailyRequests: 50, MinorQuietHours: "22:00-06:00", TimeZone: "Asia/Shanghai"},
 		WALLimit:     64 << 20,

@@ -147,6 +147,7 @@ func (r *Replica) openSanctions(ctx context.Context) (err error) {
 		return err
 	}
 	r.onClose(func() { r.Sanctions.Close() })
+	go r.Sanctions.RunRetention(r.life, time.Hour, r.Config.Audit.KeepViolations)
 	return nil
 }
 
