@@ -15,13 +15,13 @@ import (
 // codes, four sources, deadlines one second apart.
 func seed(b *testing.B, db *store.DB, n int, now time.Time) {
 	b.Helper()
-	_, err := db.ExecContext(context.Background(), `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $1)
+	_, err := db.ExecContext(context.Background(), `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < CAST($1 AS BIGINT))
 		INSERT INTO review_items (id, source, ref, state, stage, tenant_id, end_user, record_id, route, codes,
 			policy_version, reason, exchange_ms, enqueued_ms, due_ms)
 		SELECT 'rv_' || n, CASE n % 4 WHEN 0 THEN 'review' WHEN 1 THEN 'sample' WHEN 2 THEN 'complaint' ELSE 'appeal' END,
 			'ref_' || n, 'open', 1, 't' || (n % 10), 'u' || n, '', 'chat',
 			CASE n % 5 WHEN 0 THEN ' A1a ' WHEN 1 THEN ' A1d ' WHEN 2 THEN ' A2h ' WHEN 3 THEN ' A4a ' ELSE ' A5a ' END,
-			'v1', 'bench', $2, $2, $2 + n * 1000 FROM seq`, n, now.UnixMilli())
+			'v1', 'bench', CAST($2 AS BIGINT), CAST($2 AS BIGINT), CAST($2 AS BIGINT) + n * 1000 FROM seq`, n, now.UnixMilli())
 	if err != nil {
 		b.Fatal(err)
 	}
