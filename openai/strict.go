@@ -229,12 +229,16 @@ const slabMax = 1024
 func newParser(what string, data []byte) *parser {
 	p := parsers.Get().(*parser)
 	p.what, p.data, p.src = what, data, string(data)
-	// Size the first slabs from the input: a member per ':' and an
-	// element per ',' at most, outside strings; one node per each.
+	// Size the first slabs from the input (its bytes inside strings count
+	// too, so these are upper bounds): a member per ':'; a ',' separates
+	// two members or two elements, so the nodes (one per member, element
+	// and the root) are at most the commas plus one per object or array
+	// plus one, and the elements those nodes less the members.
 	colons, commas := bytes.Count(data, []byte{':'}), bytes.Count(data, []byte{','})
-	p.slab = make([]node, 0, min(colons+commas+2, slabMax))
-	p.mslab = make([]member, 0, min(colons+1, slabMax))
-	p.eslab = make([]*node, 0, min(commas+2, slabMax))
+	nodes := commas + bytes.Count(data, []byte{'{'}) + bytes.Count(data, []byte{'['}) + 1
+	p.slab = make([]node, 0, min(nodes, slabMax))
+	p.mslab = make([]member, 0, min(colons, slabMax))
+	p.eslab = make([]*node, 0, min(max(nodes-colons, 1), slabMax))
 	return p
 }
 
