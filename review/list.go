@@ -103,11 +103,15 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]Item, error) {
 	return out, nil
 }
 
+// CountCap bounds the counts of Counts: a queue deeper than this shows
+// as "at least CountCap", and counting stays cheap however deep it is.
+const CountCap = 10_000
+
 // SourceCount is one source's open items.
 type SourceCount struct {
 	Source  Source
-	Open    int
-	Overdue int
+	Open    int // at most CountCap
+	Overdue int // at most CountCap
 	Oldest  time.Time // enqueued time of the oldest open item; zero when none
 	SLA     time.Duration
 }
@@ -119,16 +123,17 @@ func (q *Queue) Counts(ctx context.Context) ([]SourceCount, error) {
 	out := make([]SourceCount, 0, len(Sources))
 	for _, s := range Sources {
 		c := SourceCount{Source: s, SLA: q.opts.SLA[s]}
-		// Three index-only reads: a sum over the rows would read 250,000
-		// of them per source in a queue of a million.
+		// Three index reads, the counts capped: a sum over the rows would
+		// read 250,000 of them per source in a queue of a million.
 		var oldest *int64
 		db := q.db.Read()
-		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM review_items WHERE source = $1 AND state = 'open'`,
-			string(s)).Scan(&c.Open)
+		err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM review_items WHERE source = $1 AND state = 'open'
+			LIMIT $2) x`, string(s), CountCap+1).Scan(&c.Open)
 		if err == nil {
-			err = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM review_items WHERE source = $1 AND state = 'open' AND due_ms < $2`,
-				string(s), now).Scan(&c.Overdue)
+			err = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM review_items WHERE source = $1 AND state = 'open'
+				AND due_ms < $2 LIMIT $3) x`, string(s), now, CountCap+1).Scan(&c.Overdue)
 		}
+		c.Open, c.Overdue = min(c.Open, CountCap), min(c.Overdue, CountCap)
 		if err == nil {
 			err = db.QueryRowContext(ctx, `SELECT MIN(enqueued_ms) FROM review_items WHERE source = $1 AND state = 'open'`,
 				string(s)).Scan(&oldest)
