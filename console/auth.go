@@ -79,7 +79,11 @@ func (c *Console) clientOf(r *http.Request) staff.Client {
 // records the action: changes, refusals and content views.
 func (c *Console) handle(rt *route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 4<<20)
+		limit := int64(4 << 20)
+		if rt.maxBody > 0 {
+			limit = rt.maxBody
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		var p *staff.Principal
 		if rt.Permission != Public {
 			var err error

@@ -32,6 +32,22 @@ func (f *fixture) adminGet(t *testing.T, token, path string, v any) {
 	}
 }
 
+// staffActions reads the staff actions on the trail, each as "actor name
+// outcome details".
+func (f *fixture) staffActions(t *testing.T) map[string]bool {
+	t.Helper()
+	es, err := f.trail.Search(context.Background(), audit.Query{Route: audit.RouteStaff, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range es {
+		a, _ := e.Action()
+		seen[strings.TrimSpace(a.Actor+" "+a.Name+" "+a.Outcome+" "+strings.Join(a.Details, " "))] = true
+	}
+	return seen
+}
+
 // TestEditCatalogAndTenant edits upstreams, public models, routing and a
 // tenant's limits from the console, reads the result back through the
 // admin API (the same services), checks refusals of bad input and of roles
@@ -183,15 +199,7 @@ func TestEditCatalogAndTenant(t *testing.T) {
 	}
 
 	// Every change is on the trail with what it named.
-	es, err := f.trail.Search(context.Background(), audit.Query{Route: audit.RouteStaff, Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, e := range es {
-		a, _ := e.Action()
-		seen[strings.TrimSpace(a.Actor+" "+a.Name+" "+a.Outcome+" "+strings.Join(a.Details, " "))] = true
-	}
+	seen := f.staffActions(t)
 	for _, want := range []string{
 		"root console POST /console/models/upstreams ok upstream=vllm-a",
 		"root console POST /console/models/routing ok general=general",

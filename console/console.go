@@ -26,6 +26,7 @@ import (
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/catalog"
+	"github.com/firebreak/firebreak/kb"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/review"
 	"github.com/firebreak/firebreak/sanction"
@@ -45,6 +46,8 @@ type Options struct {
 	Complaints *audit.Complaints
 	// Review is the review desk; nil hides it.
 	Review *review.Queue
+	// KB holds the knowledge bases and grounded routes; nil hides them.
+	KB *kb.Service
 	// Verify checks the audit chain (audit.Verify over the store with the
 	// signing keys); nil hides the verify button.
 	Verify func(ctx context.Context) (audit.Report, error)
@@ -80,6 +83,8 @@ const Pending staff.Permission = "pending"
 type route struct {
 	Route
 	h func(w http.ResponseWriter, r *http.Request, p *staff.Principal)
+	// maxBody bounds the request body; 0 is the default, 4 MiB.
+	maxBody int64
 }
 
 // Console serves /console/.
@@ -154,6 +159,7 @@ func (c *Console) routes() {
 	c.userRoutes()
 	c.staffRoutes()
 	c.reviewRoutes()
+	c.kbRoutes()
 	m := http.NewServeMux()
 	for _, rt := range c.table {
 		m.HandleFunc(rt.Pattern, c.handle(rt))

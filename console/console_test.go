@@ -19,6 +19,7 @@ import (
 	"github.com/firebreak/firebreak/catalog"
 	"github.com/firebreak/firebreak/console"
 	"github.com/firebreak/firebreak/internal/testclock"
+	"github.com/firebreak/firebreak/kb"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/review"
 	"github.com/firebreak/firebreak/sanction"
@@ -95,8 +96,13 @@ func newFixture(t testing.TB, opts staff.Options, with ...func(*console.Options)
 	if err != nil {
 		t.Fatal(err)
 	}
+	bases, err := kb.New(ctx, kb.Options{DB: db, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bases.Close)
 	api, err := admin.New(admin.Options{Accounts: accounts, Catalog: cat, Staff: people, Sanctions: sanctions,
-		Policy: pol, Trail: trail, Complaints: complaints, Now: clock.Now})
+		Policy: pol, Trail: trail, Complaints: complaints, KB: bases, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +111,7 @@ func newFixture(t testing.TB, opts staff.Options, with ...func(*console.Options)
 		t.Fatal(err)
 	}
 	copts := console.Options{Staff: people, Accounts: accounts, Catalog: cat, Sanctions: sanctions,
-		Policy: pol, Trail: trail, Complaints: complaints, Review: desk, DB: db, Now: clock.Now}
+		Policy: pol, Trail: trail, Complaints: complaints, Review: desk, KB: bases, DB: db, Now: clock.Now}
 	for _, w := range with {
 		w(&copts)
 	}
@@ -149,6 +155,13 @@ func (b *browser) do(method, path string, form url.Values) (int, http.Header, st
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	return b.send(req)
+}
+
+// send sends a request in the browser and checks its answer.
+func (b *browser) send(req *http.Request) (int, http.Header, string) {
+	b.f.t.Helper()
+	method, path := req.Method, req.URL.Path
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.f.t.Fatal(err)

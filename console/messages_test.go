@@ -33,6 +33,7 @@ func TestMessagesComplete(t *testing.T) {
 		"blacklist.":  {"user", "device", "ip", "phone", "id_number"},
 		"complaints.": {"open", "answered", "closed"},
 		"policy.":     {"publish", "rollback"},
+		"kb.action.":  {"annotate", "caution", "refuse"},
 		"error.":      {"400", "401", "403", "404", "429", "500"},
 		"error.text.": {"400", "401", "403", "404", "429"},
 	}
