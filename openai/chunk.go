@@ -24,6 +24,10 @@ type ChatChunk struct {
 	root     *node
 	hasError bool
 	one      [1]ChunkChoice // Choices' storage for the usual single choice
+	// Where the parsed tokens are in data: SetModel moved those from
+	// movedFrom on by moved bytes; stale says data was encoded again.
+	movedFrom, moved int
+	stale            bool
 }
 
 // ChunkChoice is one choice's delta in a chunk.
@@ -104,7 +108,19 @@ func hasToolCalls(m *node) bool {
 // SetModel makes the chunk name model (the public model, not the
 // upstream's): the parsed chunk and its bytes change when it named
 // another.
-func (c *ChatChunk) SetModel(model string) { c.data = setModel(c.root, c.data, model) }
+func (c *ChatChunk) SetModel(model string) {
+	m := c.root.get("model")
+	if !m.kindIs(kindString) || m.str == model {
+		return
+	}
+	end, before := m.tokEnd, len(c.data)
+	c.data = setModel(c.root, c.data, model)
+	if c.moved != 0 || end == 0 || int(end) > before {
+		c.stale = true // encoded again, or moved twice
+		return
+	}
+	c.movedFrom, c.moved = int(end), len(c.data)-before
+}
 
 // Bytes is the chunk as it stands: the upstream's bytes, or after SetModel
 // their encoding with the model renamed.
@@ -168,6 +184,50 @@ func SetField(data []byte, key string, raw []byte) ([]byte, error) {
 // reasons of its choices and extra top-level fields added. It changes the
 // parsed chunk: call it once.
 func (c *ChatChunk) Encode(patches []Patch, extra map[string]any) ([]byte, error) {
+	if out, ok := c.patchContent(patches, extra); ok {
+		return out, nil
+	}
+	return c.encodeTree(patches, extra)
+}
+
+// patchContent is Encode for the usual patch of a reviewed stream, one
+// choice's content and nothing else (review held back part of it): the
+// content's string token in the chunk's bytes is replaced, the rest stays
+// as it was parsed, so it reads as the patched tree encoded again. ok is
+// false for any other patch.
+func (c *ChatChunk) patchContent(patches []Patch, extra map[string]any) ([]byte, bool) {
+	if len(patches) != 1 || len(extra) != 0 || c.stale {
+		return nil, false
+	}
+	p := patches[0]
+	if p.Content == nil || p.FinishReason != nil || len(p.Texts) != 0 || p.DropTexts || len(p.Append) != 0 {
+		return nil, false
+	}
+	var cn *node
+	for _, ch := range c.Choices {
+		if ch.Index == p.Index {
+			cn = ch.node.get("delta").get("content")
+			break
+		}
+	}
+	if !cn.kindIs(kindString) || cn.tokEnd == 0 {
+		return nil, false
+	}
+	at, end := int(cn.tokAt), int(cn.tokEnd)
+	if at >= c.movedFrom {
+		at, end = at+c.moved, end+c.moved
+	}
+	if at < 0 || end > len(c.data) || c.data[at] != '"' || c.data[end-1] != '"' {
+		return nil, false
+	}
+	out := make([]byte, 0, len(c.data)-(end-at)+len(*p.Content)+8)
+	out = append(out, c.data[:at]...)
+	out = appendString(out, *p.Content)
+	return append(out, c.data[end:]...), true
+}
+
+// encodeTree is Encode by encoding the patched tree.
+func (c *ChatChunk) encodeTree(patches []Patch, extra map[string]any) ([]byte, error) {
 	return encodePatched(c.root, "delta", func(index int) *node {
 		for _, ch := range c.Choices {
 			if ch.Index == index {

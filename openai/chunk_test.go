@@ -133,3 +133,45 @@ func FuzzSetModel(f *testing.F) {
 		}
 	})
 }
+
+// FuzzChunkContentPatch: patching a choice's content in the chunk's bytes
+// (after a model rename or not) reads as encoding the patched tree again.
+func FuzzChunkContentPatch(f *testing.F) {
+	f.Add([]byte(`{"id":"c","model":"qwen3-32b","choices":[{"index":0,"delta":{"content":"Hello, this is one token"},"finish_reason":null}]}`), "Hello, this", "general", 0)
+	f.Add([]byte(`{"choices":[{"index":1,"delta":{"content":"a\u0062c","role":"assistant"}}],"model":"m"}`), "x\"\n", "mm", 1)
+	f.Add([]byte(` {"model" : "a" , "choices" : [ {"delta" : {"content" : "" } } ] } `), "<&>", "", 0)
+	f.Fuzz(func(t *testing.T, data []byte, content, model string, index int) {
+		if !utf8.ValidString(content) || !utf8.ValidString(model) {
+			return
+		}
+		fast, err := ParseChatChunk(data)
+		if err != nil {
+			return
+		}
+		tree, _ := ParseChatChunk(data)
+		if model != "" {
+			fast.SetModel(model)
+			tree.SetModel(model)
+		}
+		patches := []Patch{{Index: index, Content: &content}}
+		got, err := fast.Encode(patches, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := tree.encodeTree(patches, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := ParseChatChunk(got)
+		if err != nil {
+			t.Fatalf("patched chunk %q does not parse: %v", got, err)
+		}
+		w, err := ParseChatChunk(want)
+		if err != nil {
+			t.Fatalf("encoded chunk %q does not parse: %v", want, err)
+		}
+		if a, b := string(g.root.encode(nil)), string(w.root.encode(nil)); a != b {
+			t.Fatalf("patched bytes read\n %s\nthe encoded tree reads\n %s", a, b)
+		}
+	})
+}
