@@ -100,6 +100,8 @@ func (c *Console) handle(rt *route) http.HandlerFunc {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		change := r.Method != http.MethodGet && r.Method != http.MethodHead
 		switch {
+		case change && formTooLarge(r):
+			c.errorPage(sw, r, p, http.StatusRequestEntityTooLarge)
 		case change && rt.Permission != Public && !csrfOK(r, cookie(r, sessionCookie)):
 			c.errorPage(sw, r, p, http.StatusForbidden)
 		case p != nil && p.Pending != staff.PendingNone && rt.Permission != Pending:
@@ -118,6 +120,19 @@ func (c *Console) handle(rt *route) http.HandlerFunc {
 			c.record(r, p, rt.Pattern, sw.status, sw.details)
 		}
 	}
+}
+
+// formTooLarge reads a change's form, and reports whether its body was
+// over the route's limit: the form, CSRF token included, is then unread.
+func formTooLarge(r *http.Request) bool {
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(32 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooBig *http.MaxBytesError
+	return errors.As(err, &tooBig)
 }
 
 func (c *Console) allowed(p *staff.Principal, rt *route) bool {

@@ -180,6 +180,17 @@ func TestKnowledgePages(t *testing.T) {
 		t.Errorf("English reason: %d\n%s", st, body)
 	}
 
+	// A file over the document limit, and a form over the console's limit,
+	// are answered 413 with the reason, and nothing is saved.
+	if st, body := b.upload("/console/kb/clinic/documents", b.csrf, "huge.txt", bytes.Repeat([]byte("a "), 17<<20)); st != http.StatusRequestEntityTooLarge ||
+		!strings.Contains(body, "size limit") {
+		t.Errorf("upload over the limit: %d\n%s", st, body)
+	}
+	if st, _, body := b.do("POST", "/console/grounding", url.Values{"csrf": {b.csrf}, "route": {strings.Repeat("m", 5<<20)}}); st != http.StatusRequestEntityTooLarge ||
+		!strings.Contains(body, "size limit") {
+		t.Errorf("form over the limit: %d", st)
+	}
+
 	// Without the CSRF token nothing changes.
 	if st, _ := b.upload("/console/kb/clinic/documents", "", "other.txt", []byte("other text")); st != http.StatusForbidden {
 		t.Errorf("upload without CSRF: %d, want 403", st)
@@ -273,6 +284,8 @@ func TestKnowledgePages(t *testing.T) {
 		"pat console POST /console/grounding/delete ok route=med",
 		"pat console POST /console/kb/{name}/delete ok kb=clinic",
 		"pat console POST /console/kb/{name}/documents denied",
+		"pat console POST /console/kb/{name}/documents failed", // over the size limit
+		"pat console POST /console/grounding failed",
 		"rita console POST /console/grounding denied",
 		"vic console POST /console/kb/{name}/documents denied",
 		"ann console POST /console/grounding denied",

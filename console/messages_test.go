@@ -34,8 +34,8 @@ func TestMessagesComplete(t *testing.T) {
 		"complaints.": {"open", "answered", "closed"},
 		"policy.":     {"publish", "rollback"},
 		"kb.action.":  {"annotate", "caution", "refuse"},
-		"error.":      {"400", "401", "403", "404", "429", "500"},
-		"error.text.": {"400", "401", "403", "404", "429"},
+		"error.":      {"400", "401", "403", "404", "413", "429", "500"},
+		"error.text.": {"400", "401", "403", "404", "413", "429"},
 	}
 	for prefix, values := range built {
 		for _, v := range values {
