@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,30 +24,14 @@ type proc struct {
 	done chan error
 }
 
-var procBuild struct {
-	once sync.Once
-	bin  string
-	err  error
-}
-
-// sharedBinary builds the binary once for the tests of this run.
+// sharedBinary builds the binary into the test's folder (removed with it).
 func sharedBinary(t *testing.T) string {
 	t.Helper()
-	procBuild.once.Do(func() {
-		dir, err := os.MkdirTemp("", "firebreak-bin-")
-		if err != nil {
-			procBuild.err = err
-			return
-		}
-		procBuild.bin = dir + "/firebreak"
-		if out, err := exec.Command("go", "build", "-o", procBuild.bin, ".").CombinedOutput(); err != nil {
-			procBuild.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if procBuild.err != nil {
-		t.Fatal(procBuild.err)
+	bin, err := buildBinary(t)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return procBuild.bin
+	return bin
 }
 
 // startProc starts bin serve on a free loopback port with args and waits
