@@ -106,6 +106,11 @@ func TestKnowledgePages(t *testing.T) {
 	if !strings.Contains(page, "<td>med</td><td>拒答</td><td>6</td><td>0.6</td>") {
 		t.Fatalf("the grounding is not shown:\n%s", page)
 	}
+	// The edit link fills the form with the route's settings.
+	if _, _, page = b.do("GET", "/console/kb?edit=med", nil); !strings.Contains(page, `name="route" required value="med"`) ||
+		!strings.Contains(page, `<option value="refuse" selected>`) || !strings.Contains(page, `name="top_k" type="number" min="1" max="20" placeholder="4" value="6"`) {
+		t.Errorf("the edit form is not filled:\n%s", page)
+	}
 	var gs struct {
 		Data []struct {
 			Route      string  `json:"route"`

@@ -39,9 +39,12 @@ type kbView struct {
 	Bases      []kb.Base
 	Groundings []kb.Grounding
 	Flash      string
-	Error      string // a message key
-	Detail     string // the domain's reason, as it gave it
-	Form       url.Values
+	Error      string     // a message key
+	Detail     string     // the domain's reason, as it gave it
+	Form       url.Values // a refused base form, shown again
+	// Edit fills the grounding form: a route's settings (?edit=route),
+	// or a refused grounding form.
+	Edit struct{ Route, Action, TopK, MinSupport string }
 }
 
 type kbBaseView struct {
@@ -86,8 +89,16 @@ func (c *Console) kbView(r *http.Request) (kbView, error) {
 	if v.Bases, err = c.opts.KB.Bases(r.Context()); err != nil {
 		return v, err
 	}
-	v.Groundings, err = c.opts.KB.Groundings(r.Context())
-	return v, err
+	if v.Groundings, err = c.opts.KB.Groundings(r.Context()); err != nil {
+		return v, err
+	}
+	for _, g := range v.Groundings {
+		if g.Route == r.URL.Query().Get("edit") {
+			v.Edit.Route, v.Edit.Action = g.Route, string(g.Action)
+			v.Edit.TopK, v.Edit.MinSupport = strconv.Itoa(g.TopK), strconv.FormatFloat(g.MinSupport, 'g', -1, 64)
+		}
+	}
+	return v, nil
 }
 
 func (c *Console) kbPage(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
@@ -116,7 +127,13 @@ func (c *Console) kbDone(w http.ResponseWriter, r *http.Request, p *staff.Princi
 		c.fail(w, r, p, verr)
 		return
 	}
-	v.Error, v.Detail, v.Form = key, detail, r.PostForm
+	v.Error, v.Detail = key, detail
+	if strings.HasPrefix(r.URL.Path, "/console/grounding") {
+		f := r.PostFormValue
+		v.Edit.Route, v.Edit.Action, v.Edit.TopK, v.Edit.MinSupport = f("route"), f("action"), f("top_k"), f("min_support")
+	} else {
+		v.Form = r.PostForm
+	}
 	w.WriteHeader(http.StatusBadRequest)
 	c.render(w, r, p, "kb", "nav.kb", v)
 }

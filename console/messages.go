@@ -229,6 +229,7 @@ var messages = map[string][2]string{
 	"kb.action.caution":          {"追加提示", "caution"},
 	"kb.action.refuse":           {"拒答", "refuse"},
 	"kb.updated":                 {"最近修改", "Last changed"},
+	"kb.edit":                    {"修改", "Edit"},
 	"kb.unground":                {"取消接地", "Unground"},
 	"kb.unground_confirm":        {"取消该路由的接地？", "Stop grounding this route?"},
 	"kb.grounding_saved":         {"接地设置已保存，所有副本随即生效。", "Grounding saved: every replica applies it now."},
