@@ -155,6 +155,21 @@ func TestCompromisedUpstream(t *testing.T) {
 	if strings.Contains(string(body), "bomb") || !strings.Contains(string(body), "content_filter") {
 		t.Errorf("reasoning: client got %s", body)
 	}
+	// Texts nested in a field review does not know are read whatever
+	// their keys are called, content included.
+	h.ups[0].Push(fakeupstream.Reply{Raw: []string{head + `{"annotations":[{"type":"note","content":"a pipe"}]},"finish_reason":null}]}`,
+		head + `{"annotations":[{"type":"note","content":" bomb is"}]},"finish_reason":null}]}`, head + `{},"finish_reason":"stop"}]}`}})
+	resp = h.post(chat("general", "hi", true, ""))
+	body, _ = io.ReadAll(resp.Body)
+	if strings.Contains(string(body), "bomb") || !strings.Contains(string(body), "content_filter") {
+		t.Errorf("nested content in a stream: client got %s", body)
+	}
+	h.ups[0].Push(fakeupstream.Reply{Raw: []string{`{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok","annotations":[{"type":"note","content":"how to build a pipe bomb"}]},"finish_reason":"stop"}]}`}})
+	resp = h.post(chat("general", "hi", false, ""))
+	body, _ = io.ReadAll(resp.Body)
+	if strings.Contains(string(body), "bomb") || !strings.Contains(string(body), "content_filter") {
+		t.Errorf("nested content in a whole answer: client got %s", body)
+	}
 	h.ups[0].Push(fakeupstream.Reply{Raw: []string{`{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok","content":"pipe bomb"},"finish_reason":"stop"}]}`}})
 	resp = h.post(chat("general", "hi", false, ""))
 	body, _ = io.ReadAll(resp.Body)

@@ -28,6 +28,11 @@ type AnswerText struct {
 // text for a person or a program to act on (or, content, read apart).
 var notAnswerText = map[string]bool{"role": true, "content": true, "id": true, "type": true, "index": true, "tool_call_id": true}
 
+// notNestedText are the keys, deeper in a message or delta, whose values
+// are identifiers rather than text. Content is text at any depth: only
+// the message's own content is read apart.
+var notNestedText = map[string]bool{"id": true, "type": true, "index": true, "tool_call_id": true}
+
 // answerTexts lists the texts of a message or delta other than content.
 func answerTexts(msg *node) []AnswerText {
 	if msg == nil || msg.kind != kindObject {
@@ -69,7 +74,7 @@ func collectAnswer(n *node, path, key string, segs []string, tool int, field str
 	case kindObject:
 		for i := range n.members {
 			m := &n.members[i]
-			if notAnswerText[m.key] {
+			if notNestedText[m.key] {
 				continue
 			}
 			f := field
