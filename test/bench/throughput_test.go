@@ -145,7 +145,9 @@ func report(b *strings.Builder, sd sides, title string, res map[string][]round, 
 			spread(rs, func(i int, r round) float64 { return float64((r.cpu - direct[i].cpu).Nanoseconds()) / 1e3 }, "%.0f"))
 		if chunks > 1 {
 			fmt.Fprintf(b, ", %s µs per chunk",
-				spread(rs, func(i int, r round) float64 { return float64((r.cpu - direct[i].cpu).Nanoseconds()) / 1e3 / float64(chunks) }, "%.1f"))
+				spread(rs, func(i int, r round) float64 {
+					return float64((r.cpu - direct[i].cpu).Nanoseconds()) / 1e3 / float64(chunks)
+				}, "%.1f"))
 		}
 		b.WriteString("\n")
 	}
