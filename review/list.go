@@ -110,8 +110,8 @@ const CountCap = 10_000
 // SourceCount is one source's open items.
 type SourceCount struct {
 	Source  Source
-	Open    int // at most CountCap
-	Overdue int // at most CountCap
+	Open    int       // at most CountCap
+	Overdue int       // at most CountCap
 	Oldest  time.Time // enqueued time of the oldest open item; zero when none
 	SLA     time.Duration
 }
