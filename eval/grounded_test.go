@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,11 +47,11 @@ func TestGroundedQABank(t *testing.T) {
 		"Qi": "每次取款收取五元手续费。",
 		"Qj": "每次取款收取两元手续费[1]。",
 	}
-	var sawPassages bool
+	var sawPassages atomic.Bool // the script runs on the server's goroutines
 	up := fakeupstream.New(fakeupstream.Options{Script: func(req fakeupstream.Request) fakeupstream.Reply {
 		if req.Messages[0].Role == "system" && strings.HasPrefix(req.Messages[0].Content, support.Instructions) &&
 			strings.Contains(req.Messages[0].Content, "[1] passage 1") {
-			sawPassages = true
+			sawPassages.Store(true)
 		}
 		q := req.Messages[len(req.Messages)-1].Content
 		return fakeupstream.Reply{Text: answers[q[:2]]}
@@ -73,7 +74,7 @@ func TestGroundedQABank(t *testing.T) {
 	if _, err := Run(context.Background(), Options{Dir: dir, Plan: p, Target: cl, Concurrency: 2, Attempts: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if !sawPassages {
+	if !sawPassages.Load() {
 		t.Fatal("the passages were not sent with the questions")
 	}
 	res, err := Summarise(context.Background(), dir, SummaryOptions{})
