@@ -71,6 +71,25 @@ type Config struct {
 	Staff     Staff      `yaml:"staff"`
 	Review    Review     `yaml:"review"`
 	Tracing   Tracing    `yaml:"tracing"`
+	Grounding Grounding  `yaml:"grounding"`
+}
+
+// Grounding configures the support check of grounded routes (the routes
+// themselves are set with `firebreak kb ground`).
+type Grounding struct {
+	// Judge, when its base_url is set, is a judge model behind an
+	// OpenAI-compatible server, asked after generation which sentences of
+	// a grounded answer the passages do not support. Default: the lexical
+	// check alone.
+	Judge Judge `yaml:"judge"`
+}
+
+// Judge configures the judge model of the support check.
+type Judge struct {
+	BaseURL   string        `yaml:"base_url"`
+	Model     string        `yaml:"model"`
+	APIKeyEnv string        `yaml:"api_key_env"` // environment variable holding its key
+	Timeout   time.Duration `yaml:"timeout"`     // default 10s
 }
 
 // Review configures the review desk (package review).
@@ -420,6 +439,7 @@ func (c Config) Redacted() Config {
 	r.Identity.SMSWebhook = redact.String(c.Identity.SMSWebhook)
 	r.Identity.VerifyURL = redact.String(c.Identity.VerifyURL)
 	r.Safety.Guard.BaseURL = redact.String(c.Safety.Guard.BaseURL)
+	r.Grounding.Judge.BaseURL = redact.String(c.Grounding.Judge.BaseURL)
 	r.Audit.CheckpointURL = redact.String(c.Audit.CheckpointURL)
 	r.Tracing.Endpoint = redact.String(c.Tracing.Endpoint)
 	r.Upstreams = make([]Upstream, len(c.Upstreams))

@@ -74,6 +74,11 @@ type Options struct {
 	// their knowledge bases and checks their support (package kb).
 	// Default nil: no route is grounded.
 	Grounding Grounding
+	// Judge, when set, is a judge model asked, after generation, which
+	// sentences of a grounded answer its passages do not support (package
+	// kb/judge); a sentence is flagged when it or the lexical check flags
+	// it. Default nil: the lexical check alone.
+	Judge SupportJudge
 	// Complaints, when set, takes complaints at /v1/complaints.
 	Complaints *audit.Complaints
 	// Appeals, when set, takes end users' appeals against their sanctions
@@ -136,6 +141,7 @@ type Gateway struct {
 	tokens       *identity.TokenVerifier
 	guard        GuardModel
 	grounding    Grounding
+	judge        SupportJudge
 	ipHeader     string
 	userHeader   string
 	maxBody      int64
@@ -199,7 +205,7 @@ func New(opts Options) (*Gateway, error) {
 	g := &Gateway{
 		accounts: opts.Accounts, limiter: opts.Limiter, router: opts.Router,
 		policies: opts.Policies, labels: opts.Labels, signer: opts.LabelSigner, sanctions: opts.Sanctions, recorder: opts.Recorder, complaints: opts.Complaints, appeals: opts.Appeals,
-		identity: opts.Identity, tokens: opts.Tokens, guard: opts.Guard, grounding: opts.Grounding, ipHeader: opts.ClientIPHeader, userHeader: opts.UserHeader,
+		identity: opts.Identity, tokens: opts.Tokens, guard: opts.Guard, grounding: opts.Grounding, judge: opts.Judge, ipHeader: opts.ClientIPHeader, userHeader: opts.UserHeader,
 		maxBody: opts.MaxBodyBytes, maxStream: opts.MaxStream, writeTimeout: opts.WriteTimeout, maxAnswer: opts.MaxAnswerBytes, log: opts.Logger, metrics: m,
 		budget: newAnswerBudget(opts.AnswerBudget, opts.BudgetWait, m), tracer: opts.Tracer,
 	}

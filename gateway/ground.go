@@ -20,6 +20,12 @@ type Grounding interface {
 	Retrieve(ctx context.Context, route, tenant, query string) (*kb.Retrieval, error)
 }
 
+// SupportJudge is a judge model of the support check (kb/judge.Judge): it
+// returns the indices of the sentences the sources do not support.
+type SupportJudge interface {
+	Unsupported(ctx context.Context, sources []support.Source, sentences []string) ([]int, error)
+}
+
 // GroundingField is the member of a grounded route's answers (the whole
 // response, or the chunk that finishes a stream) that names the passages
 // the answer was grounded in and the support check of each choice.
@@ -28,7 +34,10 @@ const GroundingField = "grounding"
 // grounded is one request's grounding: what was retrieved, and the
 // support check of each choice of the answer as it is delivered.
 type grounded struct {
-	r        *kb.Retrieval
+	r *kb.Retrieval
+	// judge, when a judge model is configured, asks it about the claims
+	// of a support check and flags those it finds unsupported.
+	judge    func(*support.Support)
 	support  map[int]*support.Support
 	streams  map[int]*groundStream
 	decision safety.Decision // merged decisions of flagged choices
@@ -50,8 +59,31 @@ func (g *Gateway) ground(ctx context.Context, c *call, req *openai.ChatRequest) 
 		return nil, nil
 	}
 	req.PrependSystem(kb.Prompt(r.Passages))
-	return &grounded{r: r, support: map[int]*support.Support{}, streams: map[int]*groundStream{},
-		decision: safety.Decision{Action: safety.Allow}}, nil
+	gr := &grounded{r: r, support: map[int]*support.Support{}, streams: map[int]*groundStream{},
+		decision: safety.Decision{Action: safety.Allow}, judge: func(*support.Support) {}}
+	if g.judge != nil {
+		sources := make([]support.Source, len(r.Passages))
+		for i, p := range r.Passages {
+			sources[i] = support.Source{Title: p.Title, Text: p.Text}
+		}
+		gr.judge = func(sup *support.Support) {
+			indices, texts := sup.ClaimTexts()
+			if len(texts) == 0 {
+				return
+			}
+			bad, err := g.judge.Unsupported(ctx, sources, texts)
+			if err != nil {
+				// The lexical check's result stands.
+				g.metrics.judgeFailures.Inc()
+				g.log.Warn("judge model failed; the lexical support check stands", "request_id", c.id, "err", err)
+				return
+			}
+			for _, k := range bad {
+				sup.MarkUnsupported(indices[k])
+			}
+		}
+	}
+	return gr, nil
 }
 
 // groundingQuery is what retrieval searches for: the latest two user
@@ -93,6 +125,7 @@ func (gr *grounded) response(resp *openai.ChatResponse, patches []openai.Patch, 
 		}
 		content := deliveredContent(ch, patches)
 		sup := gr.r.Evidence.Check(content, gr.r.Grounding.MinSupport)
+		gr.judge(&sup)
 		gr.support[ch.Index] = &sup
 		flagged := sup.Flagged()
 		if len(flagged) == 0 {
@@ -144,8 +177,9 @@ type groundStream struct {
 
 // take checks and returns the complete sentences held (all of them when
 // the choice finishes: the last one may otherwise still grow), and the
-// unsupported ones among them.
-func (gs *groundStream) take(r *kb.Retrieval, all bool) (string, []support.SentenceSupport) {
+// unsupported ones among them. The judge, when there is one, is asked
+// once about the sentences taken together, before any is released.
+func (gs *groundStream) take(r *kb.Retrieval, judge func(*support.Support), all bool) (string, []support.SentenceSupport) {
 	held := gs.held.String()
 	pieces := support.Sentences(held)
 	n := len(pieces)
@@ -155,31 +189,36 @@ func (gs *groundStream) take(r *kb.Retrieval, all bool) (string, []support.Sente
 	if n <= 0 {
 		return "", nil
 	}
-	var out strings.Builder
-	var flagged []support.SentenceSupport
+	var batch support.Support
 	used := 0
 	for _, s := range pieces[:n] {
-		used += len(s)
 		sup := r.Evidence.Check(s, r.Grounding.MinSupport)
 		for _, x := range sup.Sentences {
-			x.Index = len(gs.support.Sentences)
-			x.Start, x.End = x.Start+gs.offset, x.End+gs.offset
-			gs.support.Sentences = append(gs.support.Sentences, x)
-			text := x.Text
-			if x.Claim {
-				gs.support.Claims++
-				if !x.Supported {
-					gs.support.Unsupported++
-					flagged = append(flagged, x)
-					if r.Grounding.Action == kb.Annotate {
-						text = kb.Mark(text)
-					}
-				}
-			}
-			out.WriteString(text)
+			x.Index = len(gs.support.Sentences) + len(batch.Sentences)
+			x.Start, x.End = x.Start+gs.offset+used, x.End+gs.offset+used
+			batch.Sentences = append(batch.Sentences, x)
 		}
-		gs.offset += len(s)
+		batch.Claims += sup.Claims
+		batch.Unsupported += sup.Unsupported
+		used += len(s)
 	}
+	judge(&batch)
+	var out strings.Builder
+	var flagged []support.SentenceSupport
+	for _, x := range batch.Sentences {
+		text := x.Text
+		if x.Claim && !x.Supported {
+			flagged = append(flagged, x)
+			if r.Grounding.Action == kb.Annotate {
+				text = kb.Mark(text)
+			}
+		}
+		out.WriteString(text)
+	}
+	gs.support.Sentences = append(gs.support.Sentences, batch.Sentences...)
+	gs.support.Claims += batch.Claims
+	gs.support.Unsupported += batch.Unsupported
+	gs.offset += used
 	gs.held.Reset()
 	gs.held.WriteString(held[used:])
 	return out.String(), flagged
@@ -213,7 +252,7 @@ func (gr *grounded) chunk(chunk *openai.ChatChunk, patches []openai.Patch, sr *s
 		}
 		gs.held.WriteString(text)
 		finish := ch.FinishReason != nil
-		release, flagged := gs.take(gr.r, finish)
+		release, flagged := gs.take(gr.r, gr.judge, finish)
 		if len(flagged) > 0 {
 			merge(&sr.out, gr.flag(flagged))
 			if gr.r.Grounding.Action == kb.Refuse {
@@ -246,7 +285,7 @@ func (gr *grounded) field() map[string]any {
 		all.Sentences = append(all.Sentences, s.Sentences...)
 		flagged := []map[string]any{}
 		for _, f := range s.Flagged() {
-			flagged = append(flagged, map[string]any{"sentence": f.Index, "text": f.Text, "score": f.Score, "numbers": f.Numbers})
+			flagged = append(flagged, map[string]any{"sentence": f.Index, "text": f.Text, "score": f.Score, "numbers": f.Numbers, "judged": f.Judged})
 		}
 		choices = append(choices, map[string]any{"index": i, "claims": s.Claims, "unsupported": s.Unsupported, "flagged": flagged})
 	}

@@ -17,7 +17,12 @@ import (
 // knowledge base holding the metformin leaflet of kb's test corpus.
 func groundedHarness(t *testing.T, action kb.Action) *harness {
 	t.Helper()
-	h := newHarness(t, harnessOptions{audit: true})
+	return groundedHarnessWith(t, action, harnessOptions{audit: true})
+}
+
+func groundedHarnessWith(t *testing.T, action kb.Action, o harnessOptions) *harness {
+	t.Helper()
+	h := newHarness(t, o)
 	ctx := t.Context()
 	if _, err := h.kb.CreateBase(ctx, kb.Base{Name: "leaflets", Route: "medical"}); err != nil {
 		t.Fatal(err)

@@ -56,6 +56,7 @@ type harness struct {
 	tenant     *account.Tenant
 	sanction   *sanction.Service
 	guardUp    *fakeupstream.Server
+	judgeUp    *fakeupstream.Server
 	identity   *identity.Service
 	trail      *audit.Trail
 	complaints *audit.Complaints
@@ -107,7 +108,8 @@ type harnessOptions struct {
 	identity     config.Identity   // real-name and minors' settings
 	sms          identity.Sender   // receives phone verification codes
 	logger       *slog.Logger
-	guard        bool // a guard model (Llama Guard 3 format) played by a scripted server
+	guard        bool                                          // a guard model (Llama Guard 3 format) played by a scripted server
+	judge        func(fakeupstream.Request) fakeupstream.Reply // the support check's judge model, played by a scripted server
 	maxStream    time.Duration
 	writeTimeout time.Duration
 	postgres     bool   // the store on a fresh PostgreSQL schema, so that second() can share it
@@ -166,6 +168,11 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		h.guardUp = fakeupstream.New(fakeupstream.Options{Default: fakeupstream.Reply{Text: "safe"}})
 		t.Cleanup(h.guardUp.Close)
 		cfg.Safety.Guard = config.Guard{BaseURL: h.guardUp.URL, Model: "llama-guard-3", Format: "llama-guard-3", Timeout: 2 * time.Second}
+	}
+	if o.judge != nil {
+		h.judgeUp = fakeupstream.New(fakeupstream.Options{Script: o.judge})
+		t.Cleanup(h.judgeUp.Close)
+		cfg.Grounding.Judge = config.Judge{BaseURL: h.judgeUp.URL, Model: "judge", Timeout: 2 * time.Second}
 	}
 	h.cfg, h.opts = cfg, o
 	r, err := replica.New(ctx, cfg, replica.Options{Logger: o.logger, SMS: o.sms})

@@ -23,6 +23,7 @@ type metrics struct {
 	ejections      *prometheus.CounterVec
 	auditFailures  prometheus.Counter
 	guardFailures  *prometheus.CounterVec
+	judgeFailures  prometheus.Counter
 	budgetUsed     prometheus.Gauge
 	budgetRefusals *prometheus.CounterVec
 }
@@ -65,13 +66,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.guardFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "firebreak_guard_failures_total", Help: "Guard-model calls that failed, by how the request failed (open or closed).",
 	}, []string{"mode"})
+	m.judgeFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "firebreak_judge_failures_total", Help: "Judge-model calls of the grounded support check that failed; the lexical check's result stood.",
+	})
 	m.budgetUsed = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "firebreak_answer_budget_bytes", Help: "Memory reserved by answers in flight against the answer budget (http.answer_budget).",
 	})
 	m.budgetRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "firebreak_answer_budget_refusals_total", Help: "Requests refused (admit) or answers ended (grow) because the answer budget was full.",
 	}, []string{"when"})
-	for _, c := range []prometheus.Collector{m.budgetUsed, m.budgetRefusals, m.guardFailures, m.auditFailures, m.requests, m.latency, m.inflight, m.limitHits, m.decisions,
+	for _, c := range []prometheus.Collector{m.budgetUsed, m.budgetRefusals, m.guardFailures, m.judgeFailures, m.auditFailures, m.requests, m.latency, m.inflight, m.limitHits, m.decisions,
 		m.streamFailures, m.upstreamTries, m.upstreamTime, m.ejections} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

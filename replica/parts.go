@@ -19,6 +19,7 @@ import (
 	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/console"
 	"github.com/firebreak/firebreak/gateway"
+	"github.com/firebreak/firebreak/kb/judge"
 	"github.com/firebreak/firebreak/label"
 	"github.com/firebreak/firebreak/limit"
 	"github.com/firebreak/firebreak/notify"
@@ -151,6 +152,20 @@ func (r *Replica) openSanctions(ctx context.Context) (err error) {
 	return nil
 }
 
+// judge connects the judge model of the support check, when one is
+// configured; nil otherwise.
+func (r *Replica) judge() (gateway.SupportJudge, error) {
+	c := r.Config.Grounding.Judge
+	if c.BaseURL == "" {
+		return nil, nil
+	}
+	j, err := judge.New(judge.Options{BaseURL: c.BaseURL, Model: c.Model, APIKey: os.Getenv(c.APIKeyEnv), Timeout: c.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("grounding.judge: %w", err)
+	}
+	return j, nil
+}
+
 // openGuard connects the guard model, when one is configured.
 func (r *Replica) openGuard(context.Context) error {
 	c := r.Config.Safety.Guard
@@ -271,7 +286,11 @@ func (r *Replica) openGateway(context.Context) error {
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(gateway.Options{Appeals: appeals,
+	supportJudge, err := r.judge()
+	if err != nil {
+		return err
+	}
+	gw, err := gateway.New(gateway.Options{Appeals: appeals, Judge: supportJudge,
 		Labels: r.Policy, LabelSigner: label.NewSigner(signer),
 		Accounts: r.Accounts, Limiter: r.Limiter, Policies: r.Policy, Sanctions: r.Sanctions,
 		Identity: r.Identity, Tokens: r.Tokens, Guard: r.Guard, Recorder: recorder, Complaints: r.Complaints, Grounding: r.KB,

@@ -35,6 +35,9 @@ type SentenceSupport struct {
 	// score.
 	Numbers   []string `json:"numbers,omitempty"`
 	Supported bool     `json:"supported"`
+	// Judged says a judge model found the sentence unsupported (see
+	// MarkUnsupported); the lexical check alone may have passed it.
+	Judged bool `json:"judged,omitempty"`
 	// Cites are the passage numbers the sentence cites ([1] → 1).
 	Cites []int `json:"cites,omitempty"`
 }
@@ -55,6 +58,32 @@ func (s Support) Flagged() []SentenceSupport {
 		}
 	}
 	return out
+}
+
+// ClaimTexts returns the indices and texts of the sentences that are claims,
+// as a judge model is asked about them.
+func (s Support) ClaimTexts() (indices []int, texts []string) {
+	for i, x := range s.Sentences {
+		if x.Claim {
+			indices = append(indices, i)
+			texts = append(texts, x.Text)
+		}
+	}
+	return indices, texts
+}
+
+// MarkUnsupported records that a judge model found sentence i
+// unsupported: a sentence is flagged when either check flags it.
+func (s *Support) MarkUnsupported(i int) {
+	x := &s.Sentences[i]
+	if !x.Claim {
+		return
+	}
+	x.Judged = true
+	if x.Supported {
+		x.Supported = false
+		s.Unsupported++
+	}
 }
 
 // Evidence is what answers are checked against: the terms of the
