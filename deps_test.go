@@ -61,6 +61,11 @@ var rules = []rule{
 		forbid: append([]string{"std:net", "std:net/http", "std:database/sql", "std:log/slog", "store/...", "notify/..."}, surfaces...),
 	},
 	{
+		why:    "the judge-model client speaks to a model server and nothing else: no store, no logger (it returns errors without content)",
+		from:   []string{"kb/judge/..."},
+		forbid: append([]string{"std:database/sql", "std:log/slog", "store/...", "notify/...", "audit/..."}, surfaces...),
+	},
+	{
 		why:    "the client-safe error type belongs to no surface and no domain",
 		from:   []string{"clienterr/..."},
 		forbid: []string{"..."},

@@ -90,6 +90,7 @@ func TestRedactedEverywhere(t *testing.T) {
 	c.Redis = "redis://:hunter2@127.0.0.1:6379/0"
 	c.Identity.SMSWebhook = "https://sms.example.com/send?token=hunter2"
 	c.Safety.Guard.BaseURL = "https://guard:hunter2@guard.example.com/v1"
+	c.Grounding.Judge = Judge{BaseURL: "https://judge:hunter2@judge.example.com/v1", Model: "m", APIKeyEnv: "JUDGE_KEY"}
 	c.Upstreams = []Upstream{{Name: "a", BaseURL: "https://u:hunter2@x.example.com/v1", APIKey: "hunter2",
 		Headers: map[string]string{"X-Whatever": "hunter2"}, HeadersEnv: map[string]string{"Authorization": "UP_AUTH"}}}
 	out, err := c.Redacted().YAML()
@@ -99,7 +100,7 @@ func TestRedactedEverywhere(t *testing.T) {
 	if strings.Contains(string(out), "hunter2") {
 		t.Errorf("a secret shows:\n%s", out)
 	}
-	if !strings.Contains(string(out), "UP_AUTH") || !strings.Contains(string(out), "x.example.com") {
+	if !strings.Contains(string(out), "UP_AUTH") || !strings.Contains(string(out), "x.example.com") || !strings.Contains(string(out), "JUDGE_KEY") {
 		t.Errorf("redaction hid what is not secret:\n%s", out)
 	}
 }
@@ -132,5 +133,17 @@ func TestUpstreamDurations(t *testing.T) {
 	b, _ := json.Marshal(u)
 	if !strings.Contains(string(b), `"idle_timeout":"1m30s"`) {
 		t.Errorf("marshal: %s", b)
+	}
+}
+
+func TestGroundingJudge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte("grounding:\n  judge:\n    base_url: http://127.0.0.1:8001/v1\n    model: qwen3-8b\n    api_key_env: JUDGE_KEY\n    timeout: 3s\n"), 0o600)
+	c := Default()
+	if err := LoadFile(path, &c); err != nil {
+		t.Fatal(err)
+	}
+	if j := c.Grounding.Judge; j != (Judge{BaseURL: "http://127.0.0.1:8001/v1", Model: "qwen3-8b", APIKeyEnv: "JUDGE_KEY", Timeout: 3 * time.Second}) {
+		t.Fatalf("grounding.judge = %+v", j)
 	}
 }
