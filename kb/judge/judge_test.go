@@ -1,10 +1,12 @@
 package judge_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/firebreak/firebreak/internal/fakeupstream"
 	"github.com/firebreak/firebreak/kb/judge"
@@ -91,5 +93,17 @@ func TestUnsupported(t *testing.T) {
 	}
 	if _, err := judge.New(judge.Options{BaseURL: up.URL}); err == nil {
 		t.Error("a judge without a model was accepted")
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	up := fakeupstream.New(fakeupstream.Options{Default: fakeupstream.Reply{Text: "UNSUPPORTED: none", HeaderDelay: time.Minute}})
+	t.Cleanup(up.Close)
+	j, err := judge.New(judge.Options{BaseURL: up.URL, Model: "judge-model", Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Unsupported(t.Context(), nil, []string{"Lactic acidosis is not serious."}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a judge that does not answer: %v", err)
 	}
 }
