@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/internal/syncbuf"
 	"github.com/firebreak/firebreak/kb"
 )
 
@@ -122,7 +123,7 @@ func TestGroundedJudgeCatchesWhatLexicalMisses(t *testing.T) {
 // sentence is still flagged, the contradiction is not), the failure is
 // counted, and the log carries no content.
 func TestGroundedJudgeFailureFallsBack(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	var failing atomic.Pointer[fakeupstream.Reply]
 	h := groundedHarnessWith(t, kb.Annotate, harnessOptions{audit: true, judge: negationJudge(&failing),
 		logger: slog.New(slog.NewJSONHandler(&logs, nil))})

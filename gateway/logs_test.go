@@ -1,32 +1,14 @@
 package gateway_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/internal/syncbuf"
 )
-
-// lockedBuffer is a log sink safe for concurrent handlers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestLogsCarryNoContent sends prompts and gets answers that carry planted
 // marker text through every path — clean, refused, masked, streamed,
@@ -34,7 +16,7 @@ func (l *lockedBuffer) String() string {
 // no marker reaches the log: only lengths and hashes do.
 func TestLogsCarryNoContent(t *testing.T) {
 	t.Parallel()
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	h := newHarness(t, harnessOptions{audit: true, sanctions: true,
 		logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	const promptMark, answerMark = "PLANTEDPROMPT", "PLANTEDANSWER"

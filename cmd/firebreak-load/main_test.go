@@ -8,10 +8,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/firebreak/firebreak/internal/syncbuf"
 	"github.com/firebreak/firebreak/test/stack"
 )
 
@@ -66,7 +66,7 @@ func TestSoakShort(t *testing.T) {
 // TestFakeUpstream serves the scripted model server and asks it once.
 func TestFakeUpstream(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"-fake-upstream", "127.0.0.1:0"}, out) }()
 	var url string
@@ -92,21 +92,4 @@ func TestFakeUpstream(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

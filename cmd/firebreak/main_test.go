@@ -13,11 +13,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/internal/syncbuf"
 	"github.com/firebreak/firebreak/store"
 	"github.com/firebreak/firebreak/upstream/demo"
 )
@@ -31,24 +31,6 @@ type server struct {
 	stdout          *bytes.Buffer
 }
 
-// syncBuffer is an io.Writer the test can read while run writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
 	return startServerLogged(t, io.Discard, args...)
@@ -58,7 +40,7 @@ func startServer(t *testing.T, args ...string) *server {
 func startServerLogged(t *testing.T, logs io.Writer, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	s := &server{cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		s.done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--log-level", "warn"}, args...), out, logs)

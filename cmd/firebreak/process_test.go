@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/firebreak/firebreak/internal/syncbuf"
 )
 
 // proc is the real firebreak binary serving in a process of its own, so
@@ -20,7 +22,7 @@ type proc struct {
 	cmd  *exec.Cmd
 	url  string // http://127.0.0.1:port
 	key  string // the first start's API key, if this start printed one
-	out  *syncBuffer
+	out  *syncbuf.Buffer
 	done chan error
 }
 
@@ -38,7 +40,7 @@ func sharedBinary(t *testing.T) string {
 // until it listens. The process is killed when the test ends.
 func startProc(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{out: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0", "--log-level", "warn"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/internal/syncbuf"
 )
 
 // TestSecretsNeverShow plants a secret in every place one can be
@@ -76,7 +77,7 @@ identity:
 		t.Fatal(err)
 	}
 	data := t.TempDir()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	s := startServerLogged(t, logs, "--data", data, "--config", cfg, "--log-level", "debug", "--log-format", "json")
 	shown := map[string]string{"first start": s.stdout.String()} // where → text
 

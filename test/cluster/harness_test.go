@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/internal/syncbuf"
 	"github.com/firebreak/firebreak/store/storetest"
 )
 
@@ -118,26 +119,9 @@ routing:
 type node struct {
 	cmd  *exec.Cmd
 	url  string
-	out  *syncBuffer
+	out  *syncbuf.Buffer
 	done chan error
 	gone bool
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // start runs `firebreak serve` with the cluster's configuration and waits
@@ -145,10 +129,10 @@ func (s *syncBuffer) String() string {
 // goroutine; it returns nil then.
 func (c *cluster) start(t *testing.T, data string) *node {
 	t.Helper()
-	n := &node{out: &syncBuffer{}, done: make(chan error, 1)}
+	n := &node{out: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	n.cmd = exec.Command(c.bin, "serve", "--config", c.config, "--data", filepath.Join(filepath.Dir(c.config), data))
 	n.cmd.Stdout = n.out
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	n.cmd.Stderr = logs
 	if err := n.cmd.Start(); err != nil {
 		t.Errorf("start: %v", err)
