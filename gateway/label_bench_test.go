@@ -34,7 +34,7 @@ func (f fixedLabels) Labels(string, string, bool) *label.Policy { return f.p }
 
 // benchRelay is the relay of one chat answer, as chatCompletions builds it
 // after the upstream answered, with labels or without.
-func benchRelay(b *testing.B, g *Gateway, e *safety.Engine, body string, labelled bool) *relay {
+func benchRelay(b testing.TB, g *Gateway, e *safety.Engine, body string, labelled bool) *relay {
 	req, err := openai.ParseChatRequest([]byte(body))
 	if err != nil {
 		b.Fatal(err)
@@ -54,22 +54,30 @@ func benchRelay(b *testing.B, g *Gateway, e *safety.Engine, body string, labelle
 	return &relay{g: g, c: c, engine: e, req: req, cancel: func() {}, grant: grant}
 }
 
+// relayGateway is a gateway with what a relay uses (metrics, limits, the
+// default labels, a signing key) and an engine that refuses "pipe bomb".
+func relayGateway(tb testing.TB) (*Gateway, *safety.Engine) {
+	tb.Helper()
+	m, err := newMetrics(prometheus.NewRegistry())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, priv, _ := ed25519.GenerateKey(nil)
+	g := &Gateway{metrics: m, maxStream: time.Minute, maxAnswer: 1 << 20, budget: newAnswerBudget(0, 0, m),
+		labels: fixedLabels{label.Default()}, signer: label.NewSigner(priv)}
+	e, err := safety.Compile(safety.Config{Version: "test", Terms: []lexicon.Term{{ID: "t1", Text: "pipe bomb", Code: "A1d", Action: "refuse"}}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return g, e
+}
+
 // BenchmarkLabelling is what labelling adds to an answer on the gateway's
 // own path (review, placement, signing, encoding; no network, no audit
 // write): a stream of 100 content chunks and a whole answer of the same
 // text, each without and with labels (end position, signed).
 func BenchmarkLabelling(b *testing.B) {
-	m, err := newMetrics(prometheus.NewRegistry())
-	if err != nil {
-		b.Fatal(err)
-	}
-	_, priv, _ := ed25519.GenerateKey(nil)
-	g := &Gateway{metrics: m, maxStream: time.Minute, maxAnswer: 1 << 20, budget: newAnswerBudget(0, 0, m),
-		labels: fixedLabels{label.Default()}, signer: label.NewSigner(priv)}
-	e, err := safety.Compile(safety.Config{Version: "bench", Terms: []lexicon.Term{{ID: "t1", Text: "pipe bomb", Code: "A1d", Action: "refuse"}}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	g, e := relayGateway(b)
 	const chunks = 100
 	var sse, text strings.Builder
 	for i := range chunks {
