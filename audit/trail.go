@@ -55,7 +55,8 @@ type Options struct {
 	// QueueSize caps the appends waiting for the writer; Append blocks
 	// (until its context ends) when the queue is full. Default 4096.
 	QueueSize int
-	// WriteTimeout bounds one batch transaction. Default 30s.
+	// WriteTimeout bounds one batch transaction on PostgreSQL (SQLite's are
+	// bounded by its busy timeout; see writeBatch). Default 30s.
 	WriteTimeout time.Duration
 	// Logger receives background errors. Content is never logged.
 	// Default: discard.
