@@ -9,18 +9,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/firebreak/firebreak/gateway"
+	"github.com/firebreak/firebreak/store"
 )
 
 // openHealth lists what this replica depends on, with what requests get
 // while each is down as the configuration decides, for /readyz and
 // firebreak_dependency_up, and checks them every five seconds.
 func (r *Replica) openHealth(context.Context) error {
-	store := gateway.Dependency{Name: "store", Check: r.DB.PingContext, Blocks: true,
+	db := gateway.Dependency{Name: "store", Check: r.DB.PingContext, Blocks: true,
 		Effect: "answers refused: no record, no answer"}
 	if r.Trail == nil {
-		store.Effect = "requests refused"
+		db.Effect = "requests refused"
 	}
-	deps := []gateway.Dependency{store}
+	deps := []gateway.Dependency{db}
 	if r.Config.Redis != "" {
 		closed := r.Config.RedisOnError == "closed"
 		effect := "limits fail open: requests admitted without rate and concurrency limits"
@@ -46,9 +47,44 @@ func (r *Replica) openHealth(context.Context) error {
 	if err := r.Registry.Register(r.limitErrors); err != nil {
 		return err
 	}
+	for _, c := range walMetrics(r.DB) {
+		if err := r.Registry.Register(c); err != nil {
+			return err
+		}
+	}
 	r.Health = h
 	go h.Run(r.life, 5*time.Second)
 	return nil
+}
+
+// walMetrics show SQLite's write-ahead log against its limit (wal_limit):
+// the file's size now, the largest the store saw it, and how often the
+// log was truncated in the background or, the keeper having fallen
+// behind, by a transaction. None on PostgreSQL.
+func walMetrics(db *store.DB) []prometheus.Collector {
+	if db.Dialect() != store.SQLite || db.WALStats().Limit == 0 {
+		return nil
+	}
+	gauge := func(name, help string, v func(store.WALStats) int64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return float64(v(db.WALStats())) })
+	}
+	counter := func(name, help string, v func(store.WALStats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(v(db.WALStats())) })
+	}
+	return []prometheus.Collector{
+		gauge("firebreak_store_wal_bytes", "Size of SQLite's write-ahead log file now.",
+			func(s store.WALStats) int64 { return s.FileBytes }),
+		gauge("firebreak_store_wal_max_bytes", "Largest size of SQLite's write-ahead log file since start (looked at every 2 ms).",
+			func(s store.WALStats) int64 { return s.MaxFileBytes }),
+		gauge("firebreak_store_wal_limit_bytes", "The limit the write-ahead log is kept under (wal_limit).",
+			func(s store.WALStats) int64 { return s.Limit }),
+		counter("firebreak_store_wal_truncations_total", "Times the write-ahead log was checkpointed and cut to zero.",
+			func(s store.WALStats) int64 { return s.Restarts }),
+		counter("firebreak_store_wal_backstops_total", "Of those, times a transaction had to do it because the log reached 3/4 of its limit.",
+			func(s store.WALStats) int64 { return s.Backstops }),
+	}
 }
 
 // errEjected says an upstream target is out of rotation.

@@ -58,11 +58,14 @@ const walRestartBusy = 20 * time.Millisecond
 
 // WALStats counts what the write-ahead log keeper did.
 type WALStats struct {
-	Checkpoints int64         // rounds run
-	Restarts    int64         // TRUNCATE checkpoints that emptied the log
-	Backstops   int64         // of those, run by a transaction because the log was at 3/4 of the limit
-	MaxHold     time.Duration // longest time the write connection was held for one
-	MaxLogBytes int64         // the longest log a round found, in bytes
+	Checkpoints  int64         // rounds run
+	Restarts     int64         // TRUNCATE checkpoints that emptied the log
+	Backstops    int64         // of those, run by a transaction because the log was at 3/4 of the limit
+	MaxHold      time.Duration // longest time the write connection was held for one
+	MaxLogBytes  int64         // the longest log a round found, in bytes
+	FileBytes    int64         // the -wal file's size now
+	MaxFileBytes int64         // the largest the keeper saw the -wal file, looking every 2 ms
+	Limit        int64         // Options.WALLimit
 }
 
 type walKeeper struct {
@@ -77,7 +80,7 @@ type walKeeper struct {
 	stopOnce sync.Once
 	ckptMu   sync.Mutex // one checkpoint at a time (lock order: DB.writeMu first)
 
-	rounds, restarts, backstops, maxHold, maxLog atomic.Int64
+	rounds, restarts, backstops, maxHold, maxLog, maxFile atomic.Int64
 }
 
 // startWALKeeper starts the keeper on an open SQLite handle.
@@ -104,7 +107,11 @@ func (k *walKeeper) run() {
 		}
 		// Between rounds, the file's size tells cheaply whether the log
 		// grew past half the limit: a truncated log starts an empty file.
-		if time.Since(last) < k.every && k.fileSize() < k.limit/2 {
+		size := k.fileSize()
+		if size > k.maxFile.Load() {
+			k.maxFile.Store(size)
+		}
+		if time.Since(last) < k.every && size < k.limit/2 {
 			continue
 		}
 		k.round()
@@ -235,7 +242,8 @@ func (k *walKeeper) close() {
 
 func (k *walKeeper) stats() WALStats {
 	return WALStats{Checkpoints: k.rounds.Load(), Restarts: k.restarts.Load(), Backstops: k.backstops.Load(),
-		MaxHold: time.Duration(k.maxHold.Load()), MaxLogBytes: k.maxLog.Load()}
+		MaxHold: time.Duration(k.maxHold.Load()), MaxLogBytes: k.maxLog.Load(),
+		FileBytes: k.fileSize(), MaxFileBytes: k.maxFile.Load(), Limit: k.limit}
 }
 
 // WALStats reports what the write-ahead log keeper did since Open; zero on

@@ -78,6 +78,9 @@ func TestWALStaysBounded(t *testing.T) {
 			if size > limit {
 				t.Errorf("the -wal file reached %d bytes, over its limit of %d", size, limit)
 			}
+			if st.Limit != limit || st.MaxFileBytes <= 0 || st.MaxFileBytes > size {
+				t.Errorf("keeper saw the file at most %d bytes under limit %d; the test saw %d", st.MaxFileBytes, st.Limit, size)
+			}
 			if st.Restarts <= st.Backstops {
 				t.Errorf("the keeper truncated the log %d times and transactions %d times: it never did its part",
 					st.Restarts-st.Backstops, st.Backstops)

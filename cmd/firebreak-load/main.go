@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,39 +197,55 @@ func line(elapsed time.Duration, samples []loadgen.Sample) string {
 		s.P50.Round(10*time.Microsecond), s.P99.Round(10*time.Microsecond), s.P999.Round(10*time.Microsecond), s.Errors)
 }
 
-// rss reads process_resident_memory_bytes from each /metrics URL.
+// rss reads process_resident_memory_bytes from each /metrics URL and,
+// where the replica keeps SQLite's write-ahead log, the log's size now and
+// the largest it has been.
 func rss(ctx context.Context, urls []string) string {
 	parts := make([]string, 0, len(urls))
 	for _, u := range urls {
-		v, err := scrapeRSS(ctx, u)
-		if err != nil {
+		m, err := scrape(ctx, u)
+		mem, ok := m["process_resident_memory_bytes"]
+		if err != nil || !ok {
 			parts = append(parts, "rss ?")
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("rss %.0f MiB", v/(1<<20)))
+		part := fmt.Sprintf("rss %.0f MiB", mem/(1<<20))
+		if wal, ok := m["firebreak_store_wal_bytes"]; ok {
+			part += fmt.Sprintf(", wal %.1f MiB (max %.1f)", wal/(1<<20), m["firebreak_store_wal_max_bytes"]/(1<<20))
+		}
+		parts = append(parts, part)
 	}
 	return strings.Join(parts, ", ")
 }
 
-func scrapeRSS(ctx context.Context, url string) (float64, error) {
+// scraped are the series rss reports.
+var scraped = []string{"process_resident_memory_bytes", "firebreak_store_wal_bytes", "firebreak_store_wal_max_bytes"}
+
+// scrape reads the unlabelled series of scraped from one /metrics URL.
+func scrape(ctx context.Context, url string) (map[string]float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
+	m := map[string]float64{}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		name, v, ok := strings.Cut(sc.Text(), " ")
+		if !ok || !slices.Contains(scraped, name) {
+			continue
+		}
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+			m[name] = f
 		}
 	}
-	return 0, errors.New("no process_resident_memory_bytes")
+	return m, sc.Err()
 }
 
 // serveFake serves the scripted model server until ctx ends.

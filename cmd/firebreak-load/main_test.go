@@ -18,7 +18,8 @@ import (
 // TestSoakShort is the short form of the soak: a few seconds of mixed
 // streamed and non-streamed load, a tenth of it refused by review, against
 // a replica with the audit trail on. Every request must succeed, and each
-// progress line reports the gateway's resident memory.
+// progress line reports the gateway's resident memory and its write-ahead
+// log, which stays under the default limit of 64 MiB.
 func TestSoakShort(t *testing.T) {
 	s := stack.Start(t, stack.Options{})
 	var out bytes.Buffer
@@ -28,7 +29,7 @@ func TestSoakShort(t *testing.T) {
 	if err != nil {
 		t.Fatalf("soak: %v", err)
 	}
-	progress := regexp.MustCompile(`(?m)^t=\S+\s+(\d+) req .* errors (\d+)\s+rss (\d+) MiB$`).FindAllStringSubmatch(out.String(), -1)
+	progress := regexp.MustCompile(`(?m)^t=\S+\s+(\d+) req .* errors (\d+)\s+rss (\d+) MiB, wal [\d.]+ MiB \(max ([\d.]+)\)$`).FindAllStringSubmatch(out.String(), -1)
 	if len(progress) < 2 {
 		t.Fatalf("want a progress line per second, got %d", len(progress))
 	}
@@ -38,6 +39,9 @@ func TestSoakShort(t *testing.T) {
 		}
 		if mib, _ := strconv.Atoi(m[3]); mib <= 0 {
 			t.Errorf("no resident memory in %q", m[0])
+		}
+		if mib, _ := strconv.ParseFloat(m[4], 64); mib <= 0 || mib > 64 {
+			t.Errorf("write-ahead log not seen, or over its limit, in %q", m[0])
 		}
 	}
 	total := regexp.MustCompile(`total: (\d+) requests \((\d+) streams\).* (\d+) errors; latency p50`).FindStringSubmatch(out.String())

@@ -205,6 +205,14 @@ func TestServeEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "firebreak.db")); err != nil {
 		t.Fatal(err)
 	}
+	// The write-ahead log's size and limit are on /metrics: the chat
+	// above wrote an audit record through it.
+	if v := metricValue(t, s2.url, "firebreak_store_wal_limit_bytes"); v != 64<<20 {
+		t.Errorf("firebreak_store_wal_limit_bytes = %v, want the default 64 MiB", v)
+	}
+	if v := metricValue(t, s2.url, "firebreak_store_wal_max_bytes"); v <= 0 || v > 64<<20 {
+		t.Errorf("firebreak_store_wal_max_bytes = %v, want the log seen under its limit", v)
+	}
 }
 
 // TestFirstStartCredentials: a first start that fails (the port is taken)
