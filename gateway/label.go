@@ -42,8 +42,9 @@ type labelling struct {
 	stream     *label.Stream
 	first      []byte // the stream's first chunk, to derive chunks from when the upstream sent no finishing one
 
-	sealed label.AIGC
-	record json.RawMessage // for the audit record; nil until sealed
+	sealed     label.AIGC
+	sealedJSON string          // sealed's JSON, encoded once for the answer, the header and the record
+	record     json.RawMessage // for the audit record; nil until sealed
 }
 
 // newLabelling plans the labels of a chat answer under the policy in
@@ -80,11 +81,11 @@ func (g *Gateway) newLabelling(r *http.Request, c *call, req *openai.ChatRequest
 // setHeaders sets the label headers; before the answer is complete (a
 // stream's headers) the AIGC header carries the label unsigned.
 func (l *labelling) setHeaders(w http.ResponseWriter) {
-	a := l.aigc
 	if l.record != nil {
-		a = l.sealed
+		w.Header().Set(label.HeaderName, l.sealedJSON)
+	} else {
+		w.Header().Set(label.HeaderName, l.aigc.String())
 	}
-	w.Header().Set(label.HeaderName, a.String())
 	switch l.answer.Omit {
 	case "":
 		w.Header().Set(LabelHeader, "explicit")
@@ -98,10 +99,14 @@ func (l *labelling) setHeaders(w http.ResponseWriter) {
 func (l *labelling) seal(text string) json.RawMessage {
 	hash := label.TextHash(text)
 	l.sealed = l.signer.SignHash(l.aigc, hash)
+	aigc := l.sealed.AppendJSON(make([]byte, 0, 512))
+	l.sealedJSON = string(aigc)
 	where, omitted := l.answer.Placed()
-	l.record, _ = json.Marshal(label.Record{AIGC: l.sealed, TextSHA256: hash, Explicit: where,
-		Omitted: omitted, Unlabelled: l.unlabelled})
-	return json.RawMessage(l.sealed.String())
+	rec := label.Record{AIGC: l.sealed, TextSHA256: hash, Explicit: where, Omitted: omitted, Unlabelled: l.unlabelled}
+	// The record goes in the buffer's room after the label's JSON; nil
+	// for a label json.Marshal would refuse, as before.
+	l.record, _ = rec.AppendJSON(aigc[len(aigc):], aigc)
+	return aigc[:len(aigc):len(aigc)]
 }
 
 // placeResponse labels each choice of a whole answer, on top of review's

@@ -279,7 +279,7 @@ func (g *Gateway) writeRefusal(w http.ResponseWriter, c *call, req *openai.ChatR
 	}
 	if aigc != nil { // on the last chunk, and in the trailer
 		chunks[len(chunks)-1][label.FieldName] = aigc
-		w.Header().Set(http.TrailerPrefix+label.HeaderName, c.label.sealed.String())
+		w.Header().Set(http.TrailerPrefix+label.HeaderName, c.label.sealedJSON)
 	}
 	for _, ch := range chunks {
 		_ = ew.JSON(ch)

@@ -388,7 +388,7 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 		return rl.c.tokens
 	}
 	if lab := rl.c.label; lab != nil {
-		w.Header().Set(http.TrailerPrefix+label.HeaderName, lab.sealed.String())
+		w.Header().Set(http.TrailerPrefix+label.HeaderName, lab.sealedJSON)
 	}
 	_ = ew.Done()
 	return rl.c.tokens

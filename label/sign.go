@@ -79,42 +79,53 @@ func (s *Signer) Sign(a AIGC, text string) AIGC {
 	return s.SignHash(a, TextHash(text))
 }
 
-// SignHash is Sign with the text's hex SHA-256 given.
+// SignHash is Sign with the text's hex SHA-256 given. The message and
+// ReservedCode1 are built in one buffer each: signing is on every
+// answer's path.
 func (s *Signer) SignHash(a AIGC, textHash string) AIGC {
 	a.ReservedCode1 = ""
 	if s == nil {
 		return a
 	}
-	sig := ed25519.Sign(s.key, message(s.id, &a, textHash))
-	a.ReservedCode1 = rc1Prefix + s.id + "." + digests(&a, textHash) + "." + base64.RawURLEncoding.EncodeToString(sig)
+	var buf [512]byte
+	sig := ed25519.Sign(s.key, appendMessage(buf[:0], s.id, &a, textHash))
+	rc := make([]byte, 0, len(rc1Prefix)+len(s.id)+1+32+1+base64.RawURLEncoding.EncodedLen(ed25519.SignatureSize))
+	rc = append(append(append(rc, rc1Prefix...), s.id...), '.')
+	rc = append(appendDigests(rc, &a, textHash), '.')
+	rc = base64.RawURLEncoding.AppendEncode(rc, sig)
+	a.ReservedCode1 = string(rc)
 	return a
 }
 
-func message(keyID string, a *AIGC, textHash string) []byte {
-	var b strings.Builder
-	b.Grow(160 + len(textHash))
-	b.WriteString("firebreak-aigc-v1\n")
-	b.WriteString(keyID)
+// appendMessage appends the signed message to b.
+func appendMessage(b []byte, keyID string, a *AIGC, textHash string) []byte {
+	b = append(b, "firebreak-aigc-v1\n"...)
+	b = append(b, keyID...)
 	for _, v := range a.signed() {
-		b.WriteByte('\n')
-		b.WriteString(v)
+		b = append(b, '\n')
+		b = append(b, v...)
 	}
-	b.WriteByte('\n')
-	b.WriteString(textHash)
-	return []byte(b.String())
+	b = append(b, '\n')
+	return append(b, textHash...)
 }
 
-// digests is the text hash's first 8 hex digits and each signed member's
-// first 4.
-func digests(a *AIGC, textHash string) string {
-	var b strings.Builder
-	b.Grow(32)
-	b.WriteString(textHash[:8])
+func message(keyID string, a *AIGC, textHash string) []byte {
+	return appendMessage(make([]byte, 0, 160+len(textHash)), keyID, a, textHash)
+}
+
+// appendDigests appends the text hash's first 8 hex digits and each
+// signed member's first 4.
+func appendDigests(b []byte, a *AIGC, textHash string) []byte {
+	b = append(b, textHash[:8]...)
 	for _, v := range a.signed() {
 		sum := sha256.Sum256([]byte(v))
-		b.WriteString(hex.EncodeToString(sum[:2]))
+		b = hex.AppendEncode(b, sum[:2])
 	}
-	return b.String()
+	return b
+}
+
+func digests(a *AIGC, textHash string) string {
+	return string(appendDigests(make([]byte, 0, 32), a, textHash))
 }
 
 // rc1 is a parsed ReservedCode1.
