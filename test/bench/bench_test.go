@@ -3,6 +3,8 @@ package bench_test
 import (
 	"testing"
 	"time"
+
+	"github.com/firebreak/firebreak/internal/cputime"
 )
 
 func TestSummarise(t *testing.T) {
@@ -71,12 +73,14 @@ func BenchmarkChat(b *testing.B) {
 	for _, tg := range sd.all() {
 		b.Run(tg.name, func(b *testing.B) {
 			i := 0
+			start := cputime.Process()
 			for b.Loop() {
 				if err := chat(b.Context(), tg, chatBody(i)); err != nil {
 					b.Fatal(err)
 				}
 				i++
 			}
+			cputime.Report(b, start, 0)
 		})
 	}
 }
@@ -89,12 +93,14 @@ func BenchmarkStream(b *testing.B) {
 		b.Run(tg.name, func(b *testing.B) {
 			var first time.Duration
 			i := 0
+			start := cputime.Process()
 			for b.Loop() {
 				st, err := stream(b.Context(), tg, streamBody(i, false))
 				checkStream(b, "stream", tg, st, err)
 				first += st.firstContent
 				i++
 			}
+			cputime.Report(b, start, 0)
 			b.ReportMetric(float64(first.Microseconds())/float64(i), "µs-first-content/op")
 		})
 	}
