@@ -111,15 +111,15 @@ func (c NearConfig) bandKeys(s *ngramScratch, text string, keys []Key) []Key {
 	for i := range sig {
 		sig[i] = math.MaxUint64
 	}
-	add := func(h uint64) {
-		h = mix64(h)
-		bin, _ := bits.Mul64(h, uint64(k))
-		sig[bin] = min(sig[bin], h)
-	}
 	if len(s.hash) == 0 {
-		add(0)
+		minHash(sig, 0)
 	} else {
-		s.ngrams(min(c.Shingle, len(s.hash)), func(_ int, h uint64) { add(h) })
+		n := min(c.Shingle, len(s.hash))
+		var r ngramHasher
+		minHash(sig, r.first(s.hash, n))
+		for i := 1; i+n <= len(s.hash); i++ {
+			minHash(sig, r.next(s.hash[i-1], s.hash[i+n-1]))
+		}
 	}
 	s.empty = densify(sig, s.empty)
 	buf := s.band[:0]
@@ -132,6 +132,14 @@ func (c NearConfig) bandKeys(s *ngramScratch, text string, keys []Key) []Key {
 	}
 	s.band = buf
 	return keys
+}
+
+// minHash adds a shingle hash to a one-permutation signature: the mixed
+// hash picks its bin, which keeps its least value.
+func minHash(sig []uint64, h uint64) {
+	h = mix64(h)
+	bin, _ := bits.Mul64(h, uint64(len(sig)))
+	sig[bin] = min(sig[bin], h)
 }
 
 // densify fills each empty bin from the nearest bin to its right

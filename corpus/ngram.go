@@ -13,9 +13,9 @@ import (
 type ngramScratch struct {
 	hash                     []uint64 // token hashes
 	chars                    []int32  // token lengths in characters
-	keys                     []uint64 // open-addressing table
-	vals                     []int32
-	text                     string // what load tokenised
+	table                    []slot   // open-addressing n-gram counts
+	text                     string   // what load tokenised
+	runes                    runeStats
 	counts                   [numScripts]int
 	latinLen, enStop, zhStop int
 	gopher                   uint8    // Gopher's stop words seen, one bit each
@@ -25,36 +25,102 @@ type ngramScratch struct {
 	band                     []byte   // one band's bytes
 }
 
-// load splits text into tokens and counts what the quality and language
-// rules need, once for all of them.
+// load splits text into tokens and counts, in the same pass, what the
+// quality and language rules need, once for all of them. A token is a
+// single Han, kana or Hangul character, or a run of other letters and
+// digits (a word): Chinese has no spaces between words, so its
+// characters are its tokens. Tokens are substrings of text: nothing is
+// allocated once the scratch slices have grown.
 func (s *ngramScratch) load(text string) {
 	s.text = text
 	s.hash, s.chars = s.hash[:0], s.chars[:0]
 	s.counts = [numScripts]int{}
 	s.latinLen, s.enStop, s.zhStop, s.gopher = 0, 0, 0, 0
-	eachToken(text, func(tok string, script int) {
-		s.hash = append(s.hash, tokenHash(tok))
-		s.counts[script]++
-		switch script {
-		case scriptLatin:
-			n := len(tok) // Latin words are mostly ASCII: bytes for runes
-			if !isASCII(tok) {
-				n = utf8.RuneCountInString(tok)
-			}
-			s.chars = append(s.chars, int32(n))
-			s.latinLen += n
-			if len(tok) <= 5 {
-				s.stopword(tok)
-			}
-		case scriptHan:
-			s.chars = append(s.chars, 1)
-			if strings.Contains(zhStopChars, tok) {
-				s.zhStop++
-			}
-		default:
-			s.chars = append(s.chars, int32(utf8.RuneCountInString(tok)))
+	s.runes = runeStats{}
+	start, script := -1, scriptOther
+	for i := 0; i < len(text); {
+		r, size := rune(text[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(text[i:])
 		}
-	})
+		sc, word := runeScript(r)
+		s.runes.add(r, word)
+		switch {
+		case sc == scriptHan || sc == scriptKana || sc == scriptHangul:
+			if start >= 0 {
+				s.token(text[start:i], script)
+				start = -1
+			}
+			s.token(text[i:i+size], sc)
+		case word:
+			if start < 0 {
+				start, script = i, sc
+			} else if script == scriptOther && sc != scriptOther {
+				script = sc // a word's script is that of its first letter
+			}
+		case start >= 0:
+			s.token(text[start:i], script)
+			start = -1
+		}
+		i += size
+	}
+	if start >= 0 {
+		s.token(text[start:], script)
+	}
+}
+
+// runeStats are the character counts of the quality rules.
+type runeStats struct {
+	chars, nonSpace, letters, symbols int
+}
+
+// add counts a rune; word is runeScript's.
+func (c *runeStats) add(r rune, word bool) {
+	c.chars++
+	if r < utf8.RuneSelf {
+		switch {
+		case r == ' ' || r == '\n' || r == '\t':
+			return
+		case r == '#':
+			c.symbols++
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+			c.letters++
+		}
+		c.nonSpace++
+		return
+	}
+	c.nonSpace++
+	if r == '…' {
+		c.symbols++
+	}
+	if word {
+		c.letters++
+	}
+}
+
+// token adds one token of load.
+func (s *ngramScratch) token(tok string, script int) {
+	s.hash = append(s.hash, tokenHash(tok))
+	s.counts[script]++
+	switch script {
+	case scriptLatin:
+		n := len(tok) // Latin words are mostly ASCII: bytes for runes
+		if !isASCII(tok) {
+			n = utf8.RuneCountInString(tok)
+		}
+		s.chars = append(s.chars, int32(n))
+		s.latinLen += n
+		if len(tok) <= 5 {
+			s.stopword(tok)
+		}
+	case scriptHan:
+		s.chars = append(s.chars, 1)
+		if strings.Contains(zhStopChars, tok) {
+			s.zhStop++
+		}
+	default:
+		s.chars = append(s.chars, int32(utf8.RuneCountInString(tok)))
+	}
 }
 
 func (s *ngramScratch) stopword(tok string) {
@@ -99,30 +165,37 @@ func tokenHash(tok string) uint64 {
 	return mix64(x)
 }
 
+// slot is one entry of the n-gram count table.
+type slot struct {
+	key uint64 // 0: empty
+	n   int32
+}
+
 // reset clears the table, sized for n keys.
 func (s *ngramScratch) reset(n int) {
 	size := 16
 	for size < 2*n {
 		size <<= 1
 	}
-	if cap(s.keys) < size {
-		s.keys, s.vals = make([]uint64, size), make([]int32, size)
+	if cap(s.table) < size {
+		s.table = make([]slot, size)
 	}
-	s.keys, s.vals = s.keys[:size], s.vals[:size]
-	clear(s.keys)
+	s.table = s.table[:size]
+	clear(s.table)
 }
 
 // add counts key and returns its new count.
 func (s *ngramScratch) add(key uint64) int32 {
 	key |= 1 // 0 marks an empty slot
-	mask := uint64(len(s.keys) - 1)
+	t := s.table
+	mask := uint64(len(t) - 1)
 	for i := (key * 0x9e3779b97f4a7c15) >> 7 & mask; ; i = (i + 1) & mask {
-		switch s.keys[i] {
+		switch t[i].key {
 		case key:
-			s.vals[i]++
-			return s.vals[i]
+			t[i].n++
+			return t[i].n
 		case 0:
-			s.keys[i], s.vals[i] = key, 1
+			t[i] = slot{key, 1}
 			return 1
 		}
 	}
@@ -130,23 +203,72 @@ func (s *ngramScratch) add(key uint64) int32 {
 
 const ngramMul = 0x100000001b3
 
-// ngrams calls fn with the hash of every n-gram of tokens, by a rolling
-// polynomial hash.
-func (s *ngramScratch) ngrams(n int, fn func(i int, h uint64)) {
-	if len(s.hash) < n {
-		return
-	}
-	var h, top uint64 = 0, 1
+// ngramHasher is a rolling polynomial hash over a window of n token
+// hashes: a loop over its positions costs no call per n-gram.
+type ngramHasher struct {
+	h, top uint64
+}
+
+// first returns the hash of the n-gram at 0 of hash (len(hash) >= n).
+func (r *ngramHasher) first(hash []uint64, n int) uint64 {
+	r.h, r.top = 0, 1
 	for k := 0; k < n; k++ {
-		h = h*ngramMul + s.hash[k]
+		r.h = r.h*ngramMul + hash[k]
 		if k > 0 {
-			top *= ngramMul
+			r.top *= ngramMul
 		}
 	}
-	fn(0, h)
-	for i := 1; i+n <= len(s.hash); i++ {
-		h = (h-s.hash[i-1]*top)*ngramMul + s.hash[i+n-1]
-		fn(i, h)
+	return r.h
+}
+
+// next slides the window from the n-gram ending before in to the one
+// ending at in, dropping out.
+func (r *ngramHasher) next(out, in uint64) uint64 {
+	r.h = (r.h-out*r.top)*ngramMul + in
+	return r.h
+}
+
+// topNgram returns the count of the most frequent n-gram of tokens and
+// where it first reached that count.
+func (s *ngramScratch) topNgram(n int) (int32, int) {
+	hash := s.hash
+	if len(hash) < n {
+		return 0, 0
+	}
+	s.reset(len(hash))
+	var r ngramHasher
+	best, at := s.add(r.first(hash, n)), 0
+	for i := 1; i+n <= len(hash); i++ {
+		if c := s.add(r.next(hash[i-1], hash[i+n-1])); c > best {
+			best, at = c, i
+		}
+	}
+	return best, at
+}
+
+// dupNgramChars returns the characters in n-grams of tokens seen before
+// (a repeat skips past itself, as in Gopher's reference code, so
+// overlapping repeats count once).
+func (s *ngramScratch) dupNgramChars(n int) int {
+	hash := s.hash
+	if len(hash) < n {
+		return 0
+	}
+	s.reset(len(hash))
+	var r ngramHasher
+	dup, end := 0, 0
+	h := r.first(hash, n)
+	for i := 0; ; i++ {
+		if s.add(h) > 1 {
+			for j := max(i, end); j < i+n; j++ {
+				dup += int(s.chars[j])
+			}
+			end = i + n
+		}
+		if i+n >= len(hash) {
+			return dup
+		}
+		h = r.next(hash[i], hash[i+n])
 	}
 }
 
@@ -178,16 +300,8 @@ func (q *qualityStage) repetition(s *ngramScratch) *Event {
 		if limit <= 0 {
 			continue
 		}
-		s.reset(len(s.hash))
-		var best int32
-		bestAt := 0
-		s.ngrams(n, func(i int, h uint64) {
-			if c := s.add(h); c > best {
-				best, bestAt = c, i
-			}
-		})
-		if best > 1 {
-			if r := float64(int(best)*s.charsOf(bestAt, n)) / float64(total); r > limit {
+		if best, at := s.topNgram(n); best > 1 {
+			if r := float64(int(best)*s.charsOf(at, n)) / float64(total); r > limit {
 				return &Event{Stage: StageQuality, Rule: fmt.Sprintf("top_%dgram", n), Detail: fmt.Sprintf("%.3g", r)}
 			}
 		}
@@ -200,17 +314,7 @@ func (q *qualityStage) repetition(s *ngramScratch) *Event {
 		if limit <= 0 {
 			continue
 		}
-		s.reset(len(s.hash))
-		dup, end := 0, 0
-		s.ngrams(n, func(i int, h uint64) {
-			if s.add(h) > 1 {
-				for j := max(i, end); j < i+n; j++ {
-					dup += int(s.chars[j])
-				}
-				end = max(end, i+n)
-			}
-		})
-		r := float64(dup) / float64(total)
+		r := float64(s.dupNgramChars(n)) / float64(total)
 		if r > limit {
 			return &Event{Stage: StageQuality, Rule: fmt.Sprintf("dup_%dgram", n), Detail: fmt.Sprintf("%.3g", r)}
 		}

@@ -5,31 +5,44 @@ import (
 	"unicode/utf8"
 )
 
-// phraseSet counts occurrences of a few phrases in one pass over a text:
-// a rune that starts no phrase costs a bit test, so many phrases cost
-// about as much as one.
+// phraseSet counts occurrences of a few groups of phrases in one pass
+// over a text: a rune that starts no phrase costs a bit test, so many
+// phrases cost about as much as one.
 type phraseSet struct {
 	first  [1 << 16 / 64]uint64 // first runes (BMP) of the phrases
-	byRune map[rune][]string
+	byRune map[rune][]phrase
 }
 
-func newPhraseSet(phrases []string) *phraseSet {
-	p := &phraseSet{byRune: map[rune][]string{}}
-	for _, ph := range phrases {
-		r, _ := utf8.DecodeRuneInString(ph)
-		if r >= 1<<16 {
-			panic("corpus: phrase outside the BMP: " + ph)
+type phrase struct {
+	text  string
+	group int
+}
+
+// maxPhraseGroups is the most groups a phraseSet counts apart.
+const maxPhraseGroups = 2
+
+func newPhraseSet(groups ...[]string) *phraseSet {
+	if len(groups) > maxPhraseGroups {
+		panic("corpus: too many phrase groups")
+	}
+	p := &phraseSet{byRune: map[rune][]phrase{}}
+	for g, phrases := range groups {
+		for _, ph := range phrases {
+			r, _ := utf8.DecodeRuneInString(ph)
+			if r >= 1<<16 {
+				panic("corpus: phrase outside the BMP: " + ph)
+			}
+			p.first[r/64] |= 1 << (r % 64)
+			p.byRune[r] = append(p.byRune[r], phrase{ph, g})
 		}
-		p.first[r/64] |= 1 << (r % 64)
-		p.byRune[r] = append(p.byRune[r], ph)
 	}
 	return p
 }
 
-// count returns the number of phrase occurrences in s (overlaps of
-// different phrases each count).
-func (p *phraseSet) count(s string) int {
-	n := 0
+// count returns the number of phrase occurrences in s of each group
+// (overlaps of different phrases each count).
+func (p *phraseSet) count(s string) [maxPhraseGroups]int {
+	var n [maxPhraseGroups]int
 	for i := 0; i < len(s); {
 		r, size := rune(s[i]), 1
 		if r >= utf8.RuneSelf {
@@ -37,8 +50,8 @@ func (p *phraseSet) count(s string) int {
 		}
 		if r < 1<<16 && p.first[r/64]&(1<<(r%64)) != 0 {
 			for _, ph := range p.byRune[r] {
-				if strings.HasPrefix(s[i:], ph) {
-					n++
+				if strings.HasPrefix(s[i:], ph.text) {
+					n[ph.group]++
 				}
 			}
 		}

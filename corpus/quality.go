@@ -107,12 +107,12 @@ var (
 		"cookie policy", "privacy policy", "terms of use", "lorem ipsum"}
 	spamPhrases = []string{"加微信", "加我微信", "微信号", "加QQ", "QQ群", "代开发票", "刷单", "博彩", "六合彩", "时时彩", "免费领取",
 		"点击下载", "私服", "日赚", "兼职招聘", "成人用品", "裸聊"}
-	mojibake      = []string{"锟斤拷", "烫烫烫", "屯屯屯", "\ufffd"}
-	zhStopChars   = "的了是在和有不这也就都与及而或"
-	spamSet       = newPhraseSet(spamPhrases)
-	mojibakeSet   = newPhraseSet(mojibake)
-	gopherStop    = []string{"the", "be", "to", "of", "and", "that", "have", "with"}
-	terminalPunct = []string{".", "!", "?", "\"", "'", "。", "！", "？", "”", "’", "…", "；", ";", ":", "：", "」", "』"}
+	mojibake    = []string{"锟斤拷", "烫烫烫", "屯屯屯", "\ufffd"}
+	zhStopChars = "的了是在和有不这也就都与及而或"
+	// qualityPhrases counts mojibake (0) and spam phrases (1) in one pass.
+	qualityPhrases = newPhraseSet(mojibake, spamPhrases)
+	gopherStop     = []string{"the", "be", "to", "of", "and", "that", "have", "with"}
+	terminalPunct  = []string{".", "!", "?", "\"", "'", "。", "！", "？", "”", "’", "…", "；", ";", ":", "：", "」", "』"}
 )
 
 // qualityStage applies the quality rules.
@@ -203,34 +203,8 @@ type docStats struct {
 }
 
 func measure(text string, tok *ngramScratch) docStats {
-	var s docStats
-	for i := 0; i < len(text); {
-		c := text[i]
-		if c < utf8.RuneSelf {
-			i++
-			s.chars++
-			switch {
-			case c == ' ' || c == '\n' || c == '\t':
-				continue
-			case c == '#':
-				s.symbols++
-			case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
-				s.letters++
-			}
-			s.nonSpace++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(text[i:])
-		i += size
-		s.chars++
-		s.nonSpace++
-		if r == '…' {
-			s.symbols++
-		}
-		if _, word := runeScript(r); word {
-			s.letters++
-		}
-	}
+	c := tok.runes // counted by load over the same text
+	s := docStats{letters: c.letters, nonSpace: c.nonSpace, symbols: c.symbols, chars: c.chars}
 	s.symbols += strings.Count(text, "...")
 	tok.lines = tok.lines[:0]
 	for line := range strings.Lines(text) {
@@ -258,7 +232,8 @@ func measure(text string, tok *ngramScratch) docStats {
 
 func (q *qualityStage) docRules(text string, tok *ngramScratch) *Event {
 	c := &q.c
-	if mojibakeSet.count(text) > 0 {
+	phrases := qualityPhrases.count(text)
+	if phrases[0] > 0 {
 		return &Event{Stage: StageQuality, Rule: "zh_mojibake"}
 	}
 	s := measure(text, tok)
@@ -298,7 +273,7 @@ func (q *qualityStage) docRules(text string, tok *ngramScratch) *Event {
 	if r := float64(s.dupLineChars) / float64(max(s.chars, 1)); c.MaxDupLineChars > 0 && r > c.MaxDupLineChars {
 		return drop("dup_line_chars", r)
 	}
-	if n := spamSet.count(text); c.MaxSpamPhrases >= 0 && n > c.MaxSpamPhrases {
+	if n := phrases[1]; c.MaxSpamPhrases >= 0 && n > c.MaxSpamPhrases {
 		return drop("zh_spam_phrases", float64(n))
 	}
 	return q.repetition(tok)

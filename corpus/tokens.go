@@ -16,44 +16,6 @@ const (
 	numScripts
 )
 
-// eachToken calls fn for each token of s: a single Han, kana or Hangul
-// character, or a run of other letters and digits (a word). Chinese has
-// no spaces between words, so its characters are its tokens. It does not
-// allocate; tok is a substring of s.
-func eachToken(s string, fn func(tok string, script int)) {
-	start, script := -1, scriptOther
-	for i := 0; i < len(s); {
-		r, size := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(s[i:])
-		}
-		sc, word := runeScript(r)
-		switch {
-		case sc == scriptHan || sc == scriptKana || sc == scriptHangul:
-			if start >= 0 {
-				fn(s[start:i], script)
-				start = -1
-			}
-			fn(s[i:i+size], sc)
-		case word:
-			if start < 0 {
-				start, script = i, sc
-			} else if script == scriptOther && sc != scriptOther {
-				script = sc // a word's script is that of its first letter
-			}
-		default:
-			if start >= 0 {
-				fn(s[start:i], script)
-				start = -1
-			}
-		}
-		i += size
-	}
-	if start >= 0 {
-		fn(s[start:], script)
-	}
-}
-
 // runeScript returns the script of r and whether r is part of a word
 // (a letter, a digit or a combining mark).
 func runeScript(r rune) (int, bool) {
