@@ -3,7 +3,10 @@ package label_test
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/firebreak/firebreak/label"
@@ -86,4 +89,16 @@ func FuzzRecordAppendJSON(f *testing.F) {
 			t.Fatalf("AppendJSON = %s, %v; json.Marshal = %s, %v", got, gerr, want, werr)
 		}
 	})
+}
+
+// TestTextHash holds TextHash to the hex SHA-256 of the text at lengths
+// around its buffer's.
+func TestTextHash(t *testing.T) {
+	for _, n := range []int{0, 1, 2047, 2048, 2049, 4096, 10000} {
+		text := strings.Repeat("回", n/3+1)[:n]
+		sum := sha256.Sum256([]byte(text))
+		if got := label.TextHash(text); got != hex.EncodeToString(sum[:]) {
+			t.Errorf("%d bytes: TextHash = %s", n, got)
+		}
+	}
 }

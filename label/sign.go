@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"io"
 	"strings"
 )
 
@@ -63,9 +62,18 @@ func KeyID(pub ed25519.PublicKey) string {
 
 // TextHash is the hex SHA-256 of a delivered text.
 func TextHash(text string) string {
+	// The text may be megabytes: it is hashed through a buffer on the
+	// stack, not converted to bytes whole (the hash has no WriteString,
+	// so io.WriteString would copy all of it).
 	h := sha256.New()
-	_, _ = io.WriteString(h, text) // no copy of a text that may be megabytes
-	return hex.EncodeToString(h.Sum(nil))
+	var buf [2048]byte
+	for len(text) > 0 {
+		n := copy(buf[:], text)
+		h.Write(buf[:n])
+		text = text[n:]
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 // Sign returns a with ReservedCode1 set to the signature of its other
