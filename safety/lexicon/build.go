@@ -203,8 +203,10 @@ func (b *builder) build() {
 	}
 	b.l.da = buildDoubleArray(syms, b.seqEnd, b.l.pats, len(alpha))
 	b.l.shallow = buildShallow(&b.l.da, syms, b.seqEnd, len(alpha))
+	b.l.ends = buildEnds(syms, b.seqEnd, b.l.pats, len(alpha))
 	b.seqBuf, b.seqEnd = nil, nil
 	b.composeTables()
+	b.l.ends.markRunes(b.l.bmp)
 }
 
 // alphabet numbers the runes of all patterns from 1, most frequent first,
@@ -268,9 +270,12 @@ func (l *Lexicon) composeRune(r rune, buf []rune, multiIndex map[string]uint32) 
 	return multiBit | i
 }
 
-// symWord is a folded rune's symbol with its word flag.
+// symWord is a folded rune's symbol with its word and end flags.
 func (l *Lexicon) symWord(f rune) uint32 {
 	e := l.alpha[f]
+	if l.ends.flags[e] != 0 {
+		e |= endBit
+	}
 	if textnorm.IsWordRune(f) {
 		e |= wordBit
 	}

@@ -7,12 +7,14 @@ import (
 
 // Entry encoding of the composed rune tables: the textnorm class in the top
 // two bits; for a letter, a multi-rune flag (the low bits then index
-// Lexicon.multi), a word-rune flag, and the symbol (0: in no pattern).
+// Lexicon.multi), a word-rune flag, an end flag (the symbol is the last of
+// some pattern; see skim.go), and the symbol (0: in no pattern).
 const (
 	classShift = 30
 	multiBit   = 1 << 29
 	wordBit    = 1 << 28
-	symMask    = wordBit - 1
+	endBit     = 1 << 27
+	symMask    = endBit - 1
 )
 
 // A cell of the double array. The child of state s on symbol c is

@@ -4,11 +4,14 @@
 //
 // A Lexicon is an Aho–Corasick automaton over folded runes, laid out as a
 // double array so that a step costs one table load per rune plus one cell
-// load. The matcher drives the normaliser rune by rune, skips noise between
-// the characters of a term (up to a gap), collapses repeated characters,
-// keeps Latin terms to whole words, and applies each term's allow-list and
-// co-occurrence rule. Find works on a whole text; a Stream does the same
-// over chunks and says how much of the stream is already safe to release.
+// load. The matcher drives the normaliser rune by rune, skips noise
+// between the characters of a term (up to a gap), collapses repeated
+// characters, keeps Latin terms to whole words, and applies each term's
+// allow-list and co-occurrence rule. Most of a text cannot end a term: a
+// prefilter (skim.go) tests each rune against a bit set of the runes that
+// may, and runs the automaton only over a bounded window before those
+// that do. Find works on a whole text; a Stream does the same over chunks
+// and says how much of the stream is already safe to release.
 package lexicon
 
 import (
@@ -92,6 +95,7 @@ type Lexicon struct {
 	alpha   map[rune]uint32
 	da      doubleArray
 	shallow shallow // the prefilter of the scan's fast path (shallow.go)
+	ends    ends    // the prefilter that skips text where no pattern ends (skim.go)
 	maxSym  int
 }
 
@@ -137,7 +141,7 @@ func (l *Lexicon) Stats() Stats {
 	st := Stats{Terms: len(l.terms), Patterns: len(l.pats), States: l.da.states, Symbols: l.maxSym}
 	st.Bytes = len(l.da.cells)*int(unsafe.Sizeof(cell{})) + len(l.da.info)*int(unsafe.Sizeof(stateInfo{})) +
 		len(l.da.outs)*int(unsafe.Sizeof(output{})) + len(l.bmp)*4 + len(l.pats)*int(unsafe.Sizeof(pattern{})) +
-		len(l.shallow.root)*4 + len(l.shallow.pairs)*8
+		len(l.shallow.root)*4 + len(l.shallow.pairs.bits)*8 + len(l.ends.flags) + len(l.ends.pairs.bits)*8 + len(l.ends.cands)*8
 	return st
 }
 
@@ -149,8 +153,8 @@ func (l *Lexicon) Normaliser() *textnorm.Normaliser { return l.norm }
 func (l *Lexicon) Find(text string) []Match {
 	var sc scanner
 	sc.init(l)
-	sc.out = make([]Match, 0, len(text)/16+4)
-	sc.scan(text)
+	sc.out = make([]Match, 0, min(len(text)/16+4, 1024))
+	sc.scan(text, false)
 	sc.settle(true)
 	sortMatches(sc.out)
 	return sc.out

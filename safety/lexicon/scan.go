@@ -51,6 +51,8 @@ type scanner struct {
 	noise    bool   // noise since the last letter
 	prevWord bool   // the last letter was a word rune
 	nEnd     int    // pending candidates waiting for the next rune
+	burst    int    // bytes last scanned without the skim (skim.go)
+	ahead    int    // bytes to scan without the skim before the next skim
 	ring     [ringSize]symInfo
 	pending  []cand
 	phrases  []phraseHit
@@ -59,12 +61,12 @@ type scanner struct {
 
 func (sc *scanner) init(l *Lexicon) { sc.l = l }
 
-// scan feeds whole runes (invalid bytes count as U+FFFD, one byte each).
-// The common cases — a letter starting a new symbol, a letter in no
+// step feeds whole runes (invalid bytes count as U+FFFD, one byte each)
+// to the automaton, every one of them. The common cases — a letter starting a new symbol, a letter in no
 // pattern, noise — are handled inline on local copies of the scanner's
 // state, which go back to the scanner around every other call; everything
 // else goes through slowRune.
-func (sc *scanner) scan(text string) {
+func (sc *scanner) step(text string) {
 	l := sc.l
 	bmp, cells, maxGap := l.bmp, l.da.cells, l.maxGap
 	sh := &l.shallow
@@ -241,6 +243,16 @@ func (sc *scanner) letter(sw uint32, p, end int) {
 
 func (sc *scanner) repeat(end int) { sc.emit(end, true) }
 
+// report adds a match to the output, doubling its room when full: Find
+// starts small, since most texts hold few matches, and a text dense with
+// them should not pay for copying at append's gentler growth.
+func (sc *scanner) report(m Match) {
+	if len(sc.out) == cap(sc.out) {
+		sc.out = slices.Grow(sc.out, len(sc.out)+1)
+	}
+	sc.out = append(sc.out, m)
+}
+
 // emit reports the patterns that end in the current state. On a repeat,
 // only those whose last symbol needs exactly this many repeats.
 func (sc *scanner) emit(end int, onRepeat bool) {
@@ -274,7 +286,7 @@ func (sc *scanner) plain(o *output, end int) {
 		return
 	}
 	if o.flags&outWordEnd == 0 {
-		sc.out = append(sc.out, Match{Term: int(o.term), Start: first.start, End: end})
+		sc.report(Match{Term: int(o.term), Start: first.start, End: end})
 		return
 	}
 	sc.pending = append(sc.pending, cand{pat: o.pat, term: o.term, start: first.start, end: end,
@@ -326,7 +338,7 @@ func (sc *scanner) wordEdge(wordNext bool) {
 			kept = append(kept, c)
 		case wordNext:
 		case c.plain:
-			sc.out = append(sc.out, Match{Term: int(c.term), Start: c.start, End: c.end})
+			sc.report(Match{Term: int(c.term), Start: c.start, End: c.end})
 		default:
 			c.needEnd = false
 			later = append(later, c)
@@ -340,7 +352,7 @@ func (sc *scanner) wordEdge(wordNext bool) {
 
 func (sc *scanner) accept(c cand) {
 	if c.plain {
-		sc.out = append(sc.out, Match{Term: int(c.term), Start: c.start, End: c.end})
+		sc.report(Match{Term: int(c.term), Start: c.start, End: c.end})
 		return
 	}
 	p := &sc.l.pats[c.pat]
@@ -350,7 +362,7 @@ func (sc *scanner) accept(c cand) {
 	}
 	aux := &sc.l.termAux[p.owner]
 	if len(aux.allow) == 0 && len(aux.near) == 0 {
-		sc.out = append(sc.out, Match{Term: int(p.owner), Start: c.start, End: c.end})
+		sc.report(Match{Term: int(p.owner), Start: c.start, End: c.end})
 		return
 	}
 	sc.pending = append(sc.pending, c)
@@ -398,7 +410,7 @@ func (sc *scanner) settle(final bool) {
 			kept = append(kept, c)
 			minRune = min(minRune, c.runeStart)
 		case accept:
-			sc.out = append(sc.out, Match{Term: int(sc.l.pats[c.pat].owner), Start: c.start, End: c.end})
+			sc.report(Match{Term: int(sc.l.pats[c.pat].owner), Start: c.start, End: c.end})
 		}
 	}
 	sc.pending = kept

@@ -29,7 +29,7 @@ func (st *Stream) Write(chunk string) []Match {
 		chunk = st.completeCarry(chunk)
 	}
 	cut := validUTF8Tail(chunk)
-	st.sc.scan(chunk[:cut])
+	st.sc.scan(chunk[:cut], true)
 	if cut < len(chunk) {
 		st.carry = append(st.carry[:0], chunk[cut:]...)
 	}
@@ -54,7 +54,7 @@ func (st *Stream) completeCarry(chunk string) string {
 		st.carry = append(st.carry, buf...) // still incomplete: chunk was tiny
 		return ""
 	}
-	st.sc.scan(string(buf))
+	st.sc.scan(string(buf), true)
 	return chunk[need:]
 }
 
@@ -76,7 +76,7 @@ func (st *Stream) Close() []Match {
 	st.done = true
 	st.sc.out = st.sc.out[:0]
 	if len(st.carry) > 0 {
-		st.sc.scan(string(st.carry)) // invalid bytes, one at a time
+		st.sc.scan(string(st.carry), false) // invalid bytes, one at a time
 		st.carry = nil
 	}
 	st.sc.settle(true)
