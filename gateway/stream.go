@@ -290,6 +290,7 @@ func (sr *streamReview) allFinished() bool {
 func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Reader) int64 {
 	ew := openai.NewEventWriter(w)
 	er := openai.NewEventReader(body, 0)
+	var chunks openai.ChunkParser // each chunk is done with before the next is read
 	sr := newStreamReview(rl.engine, rl.req.JSONMode(), rl.c.label == nil && rl.ground == nil)
 	if lab := rl.c.label; lab != nil {
 		lab.setHeaders(w) // sent with the first chunk, before the label is signed
@@ -321,7 +322,7 @@ func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Read
 		if ev.IsDone() {
 			break
 		}
-		chunk, err := openai.ParseChatChunk(ev.Data)
+		chunk, err := chunks.Parse(ev.Data)
 		if err != nil || chunk.IsError() {
 			if err == nil {
 				err = errors.New("upstream sent an error event")

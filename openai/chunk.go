@@ -57,7 +57,33 @@ func ParseChatChunk(data []byte) (*ChatChunk, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &ChatChunk{data: data, root: root}
+	return chunkOf(new(ChatChunk), data, root)
+}
+
+// ChunkParser parses the chunks of one stream, one after the other, as
+// ParseChatChunk does, but reuses one chunk's memory for the next: the
+// nodes of its tree and the ChatChunk itself. A chunk, and the pointers it
+// holds (Choices, Content, FinishReason, Usage), are valid until the next
+// Parse; the strings read from it, and its Bytes, stay valid. The zero
+// value is ready to use; it is not safe for concurrent use.
+type ChunkParser struct {
+	p     parser
+	chunk ChatChunk
+}
+
+// Parse parses one chunk, invalidating the last one.
+func (cp *ChunkParser) Parse(data []byte) (*ChatChunk, error) {
+	cp.p.reuse("chunk", data)
+	root, err := cp.p.parse()
+	if err != nil {
+		return nil, errors.New(clienterr.As(err).Message)
+	}
+	return chunkOf(&cp.chunk, data, root)
+}
+
+// chunkOf fills c, its memory reused, from a parsed chunk.
+func chunkOf(c *ChatChunk, data []byte, root *node) (*ChatChunk, error) {
+	*c = ChatChunk{data: data, root: root}
 	c.Choices = c.one[:0]
 	if e := root.get("error"); e != nil && e.kind != kindNull {
 		c.hasError = true

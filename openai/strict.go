@@ -202,6 +202,11 @@ func parseStrict(body []byte) (*node, error) { return parseStrictAs(body, "reque
 func parseStrictAs(body []byte, what string) (*node, error) {
 	p := newParser(what, body)
 	defer p.free()
+	return p.parse()
+}
+
+// parse reads the parser's input, which must be one JSON object.
+func (p *parser) parse() (*node, error) {
 	p.space()
 	if p.pos < len(p.data) && p.data[p.pos] != '{' {
 		return nil, clienterr.Errorf(clienterr.InvalidJSON, "%s is not a valid JSON object: expected an object at the top level", p.what)
@@ -229,17 +234,41 @@ const slabMax = 1024
 func newParser(what string, data []byte) *parser {
 	p := parsers.Get().(*parser)
 	p.what, p.data, p.src = what, data, string(data)
-	// Size the first slabs from the input (its bytes inside strings count
-	// too, so these are upper bounds): a member per ':'; a ',' separates
-	// two members or two elements, so the nodes (one per member, element
-	// and the root) are at most the commas plus one per object or array
-	// plus one, and the elements those nodes less the members.
-	colons, commas := bytes.Count(data, []byte{':'}), bytes.Count(data, []byte{','})
-	nodes := commas + bytes.Count(data, []byte{'{'}) + bytes.Count(data, []byte{'['}) + 1
-	p.slab = make([]node, 0, min(nodes, slabMax))
-	p.mslab = make([]member, 0, min(colons, slabMax))
-	p.eslab = make([]*node, 0, min(max(nodes-colons, 1), slabMax))
+	nodes, members, elems := slabSizes(data)
+	p.slab = make([]node, 0, nodes)
+	p.mslab = make([]member, 0, members)
+	p.eslab = make([]*node, 0, elems)
 	return p
+}
+
+// slabSizes sizes the first slabs from the input (its bytes inside
+// strings count too, so these are upper bounds): a member per ':'; a ','
+// separates two members or two elements, so the nodes (one per member,
+// element and the root) are at most the commas plus one per object or
+// array plus one, and the elements those nodes less the members.
+func slabSizes(data []byte) (nodes, members, elems int) {
+	colons, commas := bytes.Count(data, []byte{':'}), bytes.Count(data, []byte{','})
+	n := commas + bytes.Count(data, []byte{'{'}) + bytes.Count(data, []byte{'['}) + 1
+	return min(n, slabMax), min(colons, slabMax), min(max(n-colons, 1), slabMax)
+}
+
+// reuse readies a parser that one caller owns (ChunkParser) for its next
+// input: the slabs of the last parse are written over, so its tree is no
+// longer valid. Strings are still slices of a copy of each input, so they
+// outlive the tree.
+func (p *parser) reuse(what string, data []byte) {
+	nodes, members, elems := slabSizes(data)
+	*p = parser{what: what, data: data, src: string(data),
+		path: p.path[:0], mstack: p.mstack[:0], estack: p.estack[:0],
+		slab: reslab(p.slab, nodes), mslab: reslab(p.mslab, members), eslab: reslab(p.eslab, elems)}
+}
+
+// reslab empties a slab for reuse, or makes one when it holds fewer than n.
+func reslab[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	return s[:0]
 }
 
 // free returns p to the pool, holding nothing of the parse.
