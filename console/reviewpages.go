@@ -235,7 +235,8 @@ type reviewItemView struct {
 	Standing  string
 	Appeal    *review.Appeal
 	Complaint *audit.Complaint
-	Lease     string // the member's lease token, when the member holds the item
+	Grading   *review.GradingItem // the text of a grading set's item, for a member who may read content
+	Lease     string              // the member's lease token, when the member holds the item
 	Mine      bool
 	Codes     []safety.RiskCode
 	Proposals []review.Proposal
@@ -289,6 +290,14 @@ func (c *Console) reviewItem(w http.ResponseWriter, r *http.Request, p *staff.Pr
 	case review.SourceComplaint:
 		if c.opts.Complaints != nil {
 			v.Complaint, _ = c.opts.Complaints.Get(ctx, it.Ref)
+		}
+	case review.SourceGrading:
+		if p.Can(staff.ViewContent) {
+			if v.Grading, err = c.opts.Review.Grading(ctx, it.Ref); err == nil {
+				c.appendAction(r, audit.Action{Time: now, Actor: p.Actor(), Via: p.Via + ":" + p.CredentialID,
+					Name: "console view grading text", Target: it.Ref, Status: http.StatusOK,
+					Outcome: audit.OutcomeOK, Details: []string{"item=" + it.ID}})
+			}
 		}
 	}
 	c.render(w, r, p, "reviewitem", "nav.review", v)

@@ -27,6 +27,8 @@ func (q *Queue) apply(ctx context.Context, it *Item, who Reviewer, d Decision, n
 	case SourceComplaint:
 		err = q.strike(ctx, it, who, nx, &eff)
 		err = errors.Join(err, q.answerComplaint(ctx, it, who, d, nx, &eff))
+	case SourceGrading:
+		// A grade counts in its set's report and nowhere else.
 	default:
 		err = q.strike(ctx, it, who, nx, &eff)
 	}

@@ -24,14 +24,15 @@ const (
 	SourceSample    Source = "sample"    // a spot check of allowed traffic
 	SourceComplaint Source = "complaint" // a complaint from the public
 	SourceAppeal    Source = "appeal"    // an end user appeals a sanction
+	SourceGrading   Source = "grading"   // an item of a grading set (grading.go)
 )
 
 // Sources lists every source, in the order the desk shows them.
-var Sources = []Source{SourceAppeal, SourceComplaint, SourceReview, SourceSample}
+var Sources = []Source{SourceAppeal, SourceComplaint, SourceReview, SourceSample, SourceGrading}
 
 func (s Source) valid() bool {
 	switch s {
-	case SourceReview, SourceSample, SourceComplaint, SourceAppeal:
+	case SourceReview, SourceSample, SourceComplaint, SourceAppeal, SourceGrading:
 		return true
 	}
 	return false
@@ -45,6 +46,7 @@ var DefaultSLA = map[Source]time.Duration{
 	SourceComplaint: 72 * time.Hour,
 	SourceReview:    4 * time.Hour,
 	SourceSample:    7 * 24 * time.Hour,
+	SourceGrading:   14 * 24 * time.Hour,
 }
 
 // Item states.
