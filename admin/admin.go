@@ -23,6 +23,7 @@ import (
 	"github.com/firebreak/firebreak/kb"
 	"github.com/firebreak/firebreak/openai"
 	"github.com/firebreak/firebreak/policy"
+	"github.com/firebreak/firebreak/review"
 	"github.com/firebreak/firebreak/sanction"
 	"github.com/firebreak/firebreak/staff"
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +47,8 @@ type Options struct {
 	Complaints *audit.Complaints
 	// KB, when set, adds the knowledge base and grounding endpoints.
 	KB *kb.Service
+	// Review, when set, adds the review desk's grading-set endpoints.
+	Review *review.Queue
 	// Profiling serves the Go runtime's profiles (CPU, heap, goroutines,
 	// mutex and block contention, execution traces) under
 	// /admin/v1/debug/pprof/ to staff with the node.profile permission
@@ -71,6 +74,7 @@ type API struct {
 	complaints *audit.Complaints
 	policy     *policy.Service
 	kb         *kb.Service
+	review     *review.Queue
 	profiling  bool
 	log        *slog.Logger
 	authFails  *prometheus.CounterVec
@@ -99,7 +103,7 @@ func New(opts Options) (*API, error) {
 		return nil, fmt.Errorf("admin: metrics: %w", err)
 	}
 	a := &API{accounts: opts.Accounts, catalog: opts.Catalog, staff: opts.Staff, sanctions: opts.Sanctions,
-		trail: opts.Trail, complaints: opts.Complaints, policy: opts.Policy, kb: opts.KB, profiling: opts.Profiling,
+		trail: opts.Trail, complaints: opts.Complaints, policy: opts.Policy, kb: opts.KB, review: opts.Review, profiling: opts.Profiling,
 		log: opts.Logger, authFails: authFails, now: opts.Now}
 	a.routes()
 	return a, nil
@@ -167,6 +171,7 @@ func (a *API) routes() {
 	}
 	a.staffRoutes(add)
 	a.kbRoutes(add)
+	a.reviewRoutes(add)
 	if a.profiling {
 		// content: every download is recorded like a change.
 		a.table = append(a.table, &route{Route: Route{Pattern: "GET /admin/v1/debug/pprof/{name...}",

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -90,65 +91,58 @@ func (q *Queue) AddGradingSet(ctx context.Context, set string, items []GradingIt
 	}
 	now := q.opts.Now().UTC().Truncate(time.Millisecond)
 	added := 0
-	for _, it := range items {
-		ref := gradingRef(set, it.ID)
-		plain, err := json.Marshal(gradingText{Prompt: it.Prompt, Text: it.Text})
+	for chunk := range slices.Chunk(items, gradingChunk) {
+		n, err := q.addGrading(ctx, set, chunk, now)
 		if err != nil {
-			return added, err
+			return added, fmt.Errorf("add grading set %s: %w", set, err)
 		}
-		stored, key := string(plain), ""
-		if q.opts.Keys != nil {
-			var sealed []byte
-			key, sealed = q.opts.Keys.Seal(plain, gradingAAD(ref))
-			stored = base64.StdEncoding.EncodeToString(sealed)
-		}
-		res, err := q.db.ExecContext(ctx, `INSERT INTO review_grading (set_id, item_id, context, text, text_key, time_ms)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (set_id, item_id) DO NOTHING`,
-			set, it.ID, it.Context, stored, key, ms(now))
-		if err != nil {
-			return added, fmt.Errorf("add grading item: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue
-		}
-		if _, err := q.enqueue(ctx, entry{source: SourceGrading, ref: ref, reason: "grading set=" + set, exchange: now}); err != nil {
-			return added, err
-		}
-		added++
+		added += n
 	}
-	// A run stopped between a text and its queue item is mended by adding
-	// the set again.
-	return added, q.enqueueMissing(ctx, set, now)
+	return added, nil
 }
 
-// enqueueMissing queues the texts of set that have no queue item (an
-// earlier AddGradingSet that stopped between the two inserts).
-func (q *Queue) enqueueMissing(ctx context.Context, set string, now time.Time) error {
-	rows, err := q.db.QueryContext(ctx, `SELECT g.item_id FROM review_grading g
-		LEFT JOIN review_items i ON i.source = 'grading' AND i.ref = g.set_id || '/' || g.item_id
-		WHERE g.set_id = $1 AND i.id IS NULL`, set)
-	if err != nil {
-		return fmt.Errorf("grading set %s: %w", set, err)
-	}
-	var missing []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return fmt.Errorf("grading set %s: %w", set, err)
+// gradingChunk is the items added in one transaction: an item's text and
+// its queue row commit together, and SQLite's one write connection (which
+// the audit trail's commits wait for) is never held for long.
+const gradingChunk = 200
+
+func (q *Queue) addGrading(ctx context.Context, set string, items []GradingItem, now time.Time) (int, error) {
+	added := 0
+	err := q.db.Tx(ctx, func(tx *sql.Tx) error {
+		added = 0
+		for _, it := range items {
+			ref := gradingRef(set, it.ID)
+			plain, err := json.Marshal(gradingText{Prompt: it.Prompt, Text: it.Text})
+			if err != nil {
+				return err
+			}
+			stored, key := string(plain), ""
+			if q.opts.Keys != nil {
+				var sealed []byte
+				key, sealed = q.opts.Keys.Seal(plain, gradingAAD(ref))
+				stored = base64.StdEncoding.EncodeToString(sealed)
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO review_grading (set_id, item_id, context, text, text_key, time_ms)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (set_id, item_id) DO NOTHING`,
+				set, it.ID, it.Context, stored, key, ms(now))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue // already in the set
+			}
+			if _, err := q.enqueueOn(ctx, tx, entry{source: SourceGrading, ref: ref, reason: "grading set=" + set, exchange: now}); err != nil {
+				return err
+			}
+			added++
 		}
-		missing = append(missing, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("grading set %s: %w", set, err)
-	}
-	for _, id := range missing {
-		if _, err := q.enqueue(ctx, entry{source: SourceGrading, ref: gradingRef(set, id), reason: "grading set=" + set, exchange: now}); err != nil {
-			return err
-		}
-	}
-	return nil
+		return nil
+	})
+	return added, err
 }
 
 // GradingSet returns the grade of every item of set, in item id order;

@@ -3,7 +3,9 @@ package review_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -128,6 +130,28 @@ func TestGradingSetValidation(t *testing.T) {
 		}
 		if open, err := d.queue.List(ctx, review.Filter{Source: review.SourceGrading}); err != nil || len(open) != 0 {
 			t.Fatalf("refused sets queued %d items (%v)", len(open), err)
+		}
+	})
+}
+
+// A set larger than one transaction's chunk is added whole, once.
+func TestGradingSetInChunks(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		d := newDesk(t, db, review.Options{})
+		ctx := context.Background()
+		items := make([]review.GradingItem, 450)
+		for i := range items {
+			items[i] = review.GradingItem{ID: fmt.Sprintf("item-%03d", i), Text: "text " + strconv.Itoa(i)}
+		}
+		if n, err := d.queue.AddGradingSet(ctx, "big", items[:300]); err != nil || n != 300 {
+			t.Fatalf("first 300: %d, %v", n, err)
+		}
+		if n, err := d.queue.AddGradingSet(ctx, "big", items); err != nil || n != 150 {
+			t.Fatalf("all 450 after 300: %d new, %v; want 150", n, err)
+		}
+		grades, err := d.queue.GradingSet(ctx, "big")
+		if err != nil || len(grades) != 450 || grades[449].ID != "item-449" {
+			t.Fatalf("%d grades, %v", len(grades), err)
 		}
 	})
 }

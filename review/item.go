@@ -107,9 +107,19 @@ type entry struct {
 	due            time.Time // a deadline of its own, if earlier than the SLA's
 }
 
+// execer runs a statement: the database, or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // enqueue adds an item unless one of the same source and ref exists; it
 // reports whether it added one.
 func (q *Queue) enqueue(ctx context.Context, e entry) (bool, error) {
+	return q.enqueueOn(ctx, q.db, e)
+}
+
+// enqueueOn is enqueue on ex.
+func (q *Queue) enqueueOn(ctx context.Context, ex execer, e entry) (bool, error) {
 	now := q.opts.Now().UTC()
 	due := now.Add(q.opts.SLA[e.source])
 	if !e.due.IsZero() && e.due.Before(due) {
@@ -118,7 +128,7 @@ func (q *Queue) enqueue(ctx context.Context, e entry) (bool, error) {
 	if e.exchange.IsZero() {
 		e.exchange = now
 	}
-	res, err := q.db.ExecContext(ctx, `INSERT INTO review_items (id, source, ref, state, stage, tenant_id, end_user,
+	res, err := ex.ExecContext(ctx, `INSERT INTO review_items (id, source, ref, state, stage, tenant_id, end_user,
 		record_id, route, codes, policy_version, reason, exchange_ms, enqueued_ms, due_ms)
 		VALUES ($1, $2, $3, 'open', 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (source, ref) DO NOTHING`,

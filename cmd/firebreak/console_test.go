@@ -71,6 +71,28 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Logf("screenshot %s", file)
 }
 
+// step is one named action of a browser scenario.
+type step struct {
+	name string
+	a    chromedp.Action[chromedp.Void]
+}
+
+// runSteps runs what, one step after another, each within timeout. On a
+// failure it saves a screenshot as dir/what-failed.png and fails the test
+// naming the step.
+func runSteps(t *testing.T, ctx context.Context, dir, what string, timeout time.Duration, steps []step) {
+	t.Helper()
+	for _, st := range steps {
+		sctx, cancel := context.WithTimeout(ctx, timeout)
+		err := chromedp.Do(sctx, st.a)
+		cancel()
+		if err != nil {
+			screenshot(t, ctx, dir, what+"-failed")
+			t.Fatalf("%s: %s: %v", what, st.name, err)
+		}
+	}
+}
+
 func (s *server) passwordFile(t *testing.T, pw string) string {
 	f := filepath.Join(t.TempDir(), "pw")
 	if err := os.WriteFile(f, []byte(pw+"\n"), 0o600); err != nil {
@@ -129,10 +151,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	screenshot(t, ctx, dir, "dashboard")
 
 	// The admin creates a reviewer in the staff page.
-	steps := []struct {
-		name string
-		a    chromedp.Action[chromedp.Void]
-	}{
+	runSteps(t, ctx, dir, "create-reviewer", 20*time.Second, []step{
 		{"open staff", chromedp.Navigate(s.url + "/console/staff")},
 		{"form", chromedp.WaitVisible("#new-staff")},
 		{"name", chromedp.SendKeys("#new-name", "rita")},
@@ -142,16 +161,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		{"member page", chromedp.WaitVisible("#member")},
 		{"back to the list", chromedp.Navigate(s.url + "/console/staff")},
 		{"list", chromedp.WaitVisible("#staff-list")},
-	}
-	for _, st := range steps {
-		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		err := chromedp.Do(sctx, st.a)
-		cancel()
-		if err != nil {
-			screenshot(t, ctx, dir, "failed")
-			t.Fatalf("create reviewer: %s: %v", st.name, err)
-		}
-	}
+	})
 	list, err := chromedp.Run(ctx, chromedp.Text("#staff-list"))
 	if err != nil || !strings.Contains(list, "rita") || !strings.Contains(list, "审核员") {
 		t.Fatalf("staff list %q %v", list, err)

@@ -24,7 +24,8 @@ func newCorpusCmd() *cobra.Command {
 
 func newCorpusSampleCmd() *cobra.Command {
 	var o corpus.SampleOptions
-	var policyDir string
+	var policyDir, desk string
+	var client func() (*adminClient, error)
 	cmd := &cobra.Command{
 		Use:   "sample CLEANED --out DIR",
 		Short: "Draw the standard's manual and technical samples of a cleaned corpus",
@@ -34,9 +35,15 @@ source's kept items) into DIR/grading.jsonl for people to grade — set each
 line's "verdict" to pass or fail — and the technical sample (10% of the
 corpus by default, from every source), which it grades at once with the
 keyword check (the policy bundle's engine) and the classifier (the guard
-model, when the cleaning configuration names one). Then run corpus report.`,
+model, when the cleaning configuration names one). Then run corpus report.
+
+With --desk SET the manual sample also goes to the review desk of the
+server (--server, --admin-token) as the grading set SET: reviewers grade
+each item there (no violation passes it, violation fails it), and corpus
+report --desk SET reads their grades. Running it again adds nothing twice.`,
 		Example: `  firebreak corpus sample cleaned/ --out audit/
-  firebreak corpus sample cleaned/ --out audit/ --manual 5000 --technical 0.12 --seed 7`,
+  firebreak corpus sample cleaned/ --out audit/ --manual 5000 --technical 0.12 --seed 7
+  firebreak corpus sample cleaned/ --out audit/ --desk corpus-2026-12`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Out == "" {
@@ -56,10 +63,19 @@ model, when the cleaning configuration names one). Then run corpus report.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "manual sample: %d items to grade in %s\ntechnical sample: %d items (%.1f%%), keyword check %d pass, %d fail\n",
 				info.Manual, filepath.Join(o.Out, corpus.GradingName), info.Technical,
 				100*float64(info.Technical)/float64(max(info.CorpusItems, 1)), info.Keyword.Pass, info.Keyword.Fail)
-			return nil
+			if desk == "" {
+				return nil
+			}
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			return sendGradingSet(cmd.Context(), c, desk, filepath.Join(o.Out, corpus.GradingName))
 		},
 	}
+	client = adminFlags(cmd)
 	f := cmd.Flags()
+	f.StringVar(&desk, "desk", "", "also send the manual sample to the server's review desk as this grading set")
 	f.StringVar(&o.Out, "out", "", "sample folder (required)")
 	f.IntVar(&o.Manual, "manual", corpus.DefaultManual, "items in the manual sample")
 	f.Float64Var(&o.Technical, "technical", corpus.DefaultTechnical, "share of the corpus in the technical sample")
@@ -70,6 +86,8 @@ model, when the cleaning configuration names one). Then run corpus report.`,
 
 func newCorpusReportCmd() *cobra.Command {
 	var gradeFiles []string
+	var desk string
+	var client func() (*adminClient, error)
 	cmd := &cobra.Command{
 		Use:   "report SAMPLE",
 		Short: "Judge a graded sample against the standard's thresholds (report.html, .md, .json)",
@@ -79,15 +97,27 @@ threshold of the training-data chapter (manual sample ≥ 4,000 items
 qualified at ≥ 96%, technical sample ≥ 10% qualified at ≥ 98% by keyword
 check and classifier, no source above 5% harmful), with the evidence.
 Rates are judged on their Wilson 95% interval; ungraded items count
-against the claim.`,
+against the claim. The grades come from grading files, or with --desk SET
+from the grading set SET on the server's review desk.`,
 		Example: `  firebreak corpus report audit/
-  firebreak corpus report audit/ --grades alice.jsonl --grades bob.jsonl`,
+  firebreak corpus report audit/ --grades alice.jsonl --grades bob.jsonl
+  firebreak corpus report audit/ --desk corpus-2026-12`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(gradeFiles) == 0 {
-				gradeFiles = []string{filepath.Join(args[0], corpus.GradingName)}
+			var grades grade.HumanGrades = grade.GradingFile(gradeFiles)
+			switch {
+			case desk != "" && len(gradeFiles) > 0:
+				return errors.New("--desk and --grades: the grades come from one place")
+			case desk != "":
+				c, err := client()
+				if err != nil {
+					return err
+				}
+				grades = deskGrades{c: c, set: desk}
+			case len(gradeFiles) == 0:
+				grades = grade.GradingFile{filepath.Join(args[0], corpus.GradingName)}
 			}
-			r, err := corpus.Report(cmd.Context(), args[0], grade.GradingFile(gradeFiles))
+			r, err := corpus.Report(cmd.Context(), args[0], grades)
 			if err != nil {
 				return err
 			}
@@ -98,7 +128,9 @@ against the claim.`,
 			return nil
 		},
 	}
+	client = adminFlags(cmd)
 	cmd.Flags().StringArrayVar(&gradeFiles, "grades", nil, "grading files (default: SAMPLE/grading.jsonl)")
+	cmd.Flags().StringVar(&desk, "desk", "", "read the grades of this grading set from the server's review desk")
 	return cmd
 }
 

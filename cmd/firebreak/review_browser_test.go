@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -78,10 +77,7 @@ func TestReviewDeskInBrowser(t *testing.T) {
 	if err := browserLogin(ctx, a.url, "chief", pw); err != nil {
 		t.Fatal(err)
 	}
-	steps := []struct {
-		name string
-		a    chromedp.Action[chromedp.Void]
-	}{
+	runSteps(t, ctx, dir, "review", 30*time.Second, []step{
 		{"open the desk", chromedp.Navigate(a.url + "/console/review")},
 		{"queue", chromedp.WaitVisible("#review-queue")},
 		{"claim the next item with j", chromedp.KeyEvent("j")},
@@ -94,21 +90,9 @@ func TestReviewDeskInBrowser(t *testing.T) {
 		{"leave the field", chromedp.Blur("#review-corrected")},
 		{"decide violation with v", chromedp.KeyEvent("v")},
 		{"back on the desk", chromedp.WaitVisible("#review-queue")},
-	}
-	for _, st := range steps {
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := chromedp.Do(sctx, st.a)
-		cancel()
-		if err != nil {
-			screenshot(t, ctx, dir, "review-failed")
-			t.Fatalf("review: %s: %v", st.name, err)
-		}
-	}
+	})
 	screenshot(t, ctx, dir, "review-desk")
-	publish := []struct {
-		name string
-		a    chromedp.Action[chromedp.Void]
-	}{
+	runSteps(t, ctx, dir, "review-publish", 60*time.Second, []step{
 		{"open the draft", chromedp.Navigate(a.url + "/console/policy?draft=review")},
 		{"draft", chromedp.WaitVisible("#draft-proposals")},
 		{"recorded traffic", chromedp.Click("#recorded")},
@@ -117,16 +101,7 @@ func TestReviewDeskInBrowser(t *testing.T) {
 		{"reason", chromedp.SendKeys("#publish-reason", "review finding: delta-term kit")},
 		{"publish", chromedp.Click("#publish")},
 		{"published", chromedp.WaitVisible("#history")},
-	}
-	for _, st := range publish {
-		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		err := chromedp.Do(sctx, st.a)
-		cancel()
-		if err != nil {
-			screenshot(t, ctx, dir, "review-publish-failed")
-			t.Fatalf("policy: %s: %v", st.name, err)
-		}
-	}
+	})
 	var enforced time.Time
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if body := b.streamChat(t, a.key); strings.Contains(body, "content_filter") && !strings.Contains(body, "delta-term kit") {
