@@ -34,6 +34,11 @@ type streamReview struct {
 	bytes    int             // content bytes seen, for a token estimate and the caps
 	keepSent bool            // keep sent: no label stream keeps the delivered text
 	sent     strings.Builder // content the client receives, for the record
+
+	// The last chunk's patches and released contents, their memory reused
+	// for the next: a chunk's patches are done with before the next is read.
+	patches  []openai.Patch
+	released []string
 }
 
 // choiceTexts are one choice's texts other than its (streamed) content:
@@ -69,8 +74,11 @@ func (sr *streamReview) textsOf(index int) *choiceTexts {
 // chunk reviews one chunk and returns the patches that turn it into what
 // the client may see. After a stop the answer must end at this chunk.
 func (sr *streamReview) chunk(c *openai.ChatChunk) []openai.Patch {
-	var patches []openai.Patch
-	for _, ch := range c.Choices {
+	patches := sr.patches[:0]
+	if cap(sr.released) < len(c.Choices) {
+		sr.released = make([]string, len(c.Choices))
+	}
+	for i, ch := range c.Choices {
 		s := sr.choices[ch.Index]
 		if s == nil {
 			s = sr.engine.NewStream(safety.Output)
@@ -117,13 +125,14 @@ func (sr *streamReview) chunk(c *openai.ChatChunk) []openai.Patch {
 		p := tp
 		p.Index = ch.Index
 		if ch.Delta.Content != nil && release != *ch.Delta.Content || ch.Delta.Content == nil && release != "" {
-			rel := release
-			p.Content = &rel
+			sr.released[i] = release
+			p.Content = &sr.released[i]
 		}
 		if !p.Empty() {
 			patches = append(patches, p)
 		}
 	}
+	sr.patches = patches
 	return patches
 }
 

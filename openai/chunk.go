@@ -28,6 +28,9 @@ type ChatChunk struct {
 	// movedFrom on by moved bytes; stale says data was encoded again.
 	movedFrom, moved int
 	stale            bool
+	// A stream's chunk (ChunkParser) renames and patches into its
+	// parser's buffers, reused by the next chunk; nil otherwise.
+	renamed, patched *[]byte
 }
 
 // ChunkChoice is one choice's delta in a chunk.
@@ -64,21 +67,28 @@ func ParseChatChunk(data []byte) (*ChatChunk, error) {
 // ParseChatChunk does, but reuses one chunk's memory for the next: the
 // nodes of its tree and the ChatChunk itself. A chunk, and the pointers it
 // holds (Choices, Content, FinishReason, Usage), are valid until the next
-// Parse; the strings read from it, and its Bytes, stay valid. The zero
+// Parse, and so are its Bytes and what its Encode returns (they hold the
+// input, or the parser's buffers); the strings read from it stay valid. The zero
 // value is ready to use; it is not safe for concurrent use.
 type ChunkParser struct {
-	p     parser
-	chunk ChatChunk
+	p                parser
+	chunk            ChatChunk
+	renamed, patched []byte
 }
 
-// Parse parses one chunk, invalidating the last one.
+// Parse parses one chunk, invalidating the last one (its Bytes and what
+// its Encode returned too).
 func (cp *ChunkParser) Parse(data []byte) (*ChatChunk, error) {
 	cp.p.reuse("chunk", data)
 	root, err := cp.p.parse()
 	if err != nil {
 		return nil, errors.New(clienterr.As(err).Message)
 	}
-	return chunkOf(&cp.chunk, data, root)
+	c, err := chunkOf(&cp.chunk, data, root)
+	if c != nil {
+		c.renamed, c.patched = &cp.renamed, &cp.patched
+	}
+	return c, err
 }
 
 // chunkOf fills c, its memory reused, from a parsed chunk.
@@ -140,7 +150,7 @@ func (c *ChatChunk) SetModel(model string) {
 		return
 	}
 	end, before := m.tokEnd, len(c.data)
-	c.data = setModel(c.root, c.data, model)
+	c.data = setModel(c.root, c.data, model, c.renamed)
 	if c.moved != 0 || end == 0 || int(end) > before {
 		c.stale = true // encoded again, or moved twice
 		return
@@ -156,7 +166,7 @@ func (c *ChatChunk) Bytes() []byte { return c.data }
 // another model, and returns data with that string's token replaced (the
 // rest of the bytes as they were parsed, so they read as the tree does);
 // otherwise data.
-func setModel(root *node, data []byte, model string) []byte {
+func setModel(root *node, data []byte, model string, buf *[]byte) []byte {
 	m := root.get("model")
 	if !m.kindIs(kindString) || m.str == model {
 		return data
@@ -165,12 +175,12 @@ func setModel(root *node, data []byte, model string) []byte {
 	if m.tokEnd == 0 || int(m.tokEnd) > len(data) {
 		return root.encode(make([]byte, 0, len(data)+16))
 	}
-	out := make([]byte, 0, len(data)-int(m.tokEnd-m.tokAt)+len(model)+8)
+	out := scratch(buf, len(data)-int(m.tokEnd-m.tokAt)+len(model)+8)
 	out = append(out, data[:m.tokAt]...)
 	out = appendString(out, model)
 	out = append(out, data[m.tokEnd:]...)
 	m.tokEnd = 0 // the offsets are of data, not of out
-	return out
+	return keep(buf, out)
 }
 
 // IsError reports whether the chunk is an error event ({"error": …}).
@@ -246,10 +256,27 @@ func (c *ChatChunk) patchContent(patches []Patch, extra map[string]any) ([]byte,
 	if at < 0 || end > len(c.data) || c.data[at] != '"' || c.data[end-1] != '"' {
 		return nil, false
 	}
-	out := make([]byte, 0, len(c.data)-(end-at)+len(*p.Content)+8)
+	out := scratch(c.patched, len(c.data)-(end-at)+len(*p.Content)+8)
 	out = append(out, c.data[:at]...)
 	out = appendString(out, *p.Content)
-	return append(out, c.data[end:]...), true
+	return keep(c.patched, append(out, c.data[end:]...)), true
+}
+
+// scratch returns an empty buffer with room for n bytes: buf's memory when
+// buf is given (a stream's parser's, reused chunk after chunk), else new.
+func scratch(buf *[]byte, n int) []byte {
+	if buf == nil || cap(*buf) < n {
+		return make([]byte, 0, n)
+	}
+	return (*buf)[:0]
+}
+
+// keep makes out, which may have outgrown it, buf's memory for next time.
+func keep(buf *[]byte, out []byte) []byte {
+	if buf != nil {
+		*buf = out
+	}
+	return out
 }
 
 // encodeTree is Encode by encoding the patched tree.

@@ -66,7 +66,7 @@ type ChatResponse struct {
 }
 
 // SetModel makes the answer name model (see ChatChunk.SetModel).
-func (r *ChatResponse) SetModel(model string) { r.data = setModel(r.root, r.data, model) }
+func (r *ChatResponse) SetModel(model string) { r.data = setModel(r.root, r.data, model, nil) }
 
 // Bytes is the answer as it stands (see ChatChunk.Bytes).
 func (r *ChatResponse) Bytes() []byte { return r.data }
