@@ -3,6 +3,7 @@ package corpus
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -32,14 +33,62 @@ func (c NormaliseConfig) validate() error {
 // collapsed to one space; spaces at line ends and more than one blank
 // line in a row removed; the whole trimmed.
 type normaliser struct {
-	form norm.Form
+	form   norm.Form
+	stable *runeSet // runes that are normal in any context
 }
 
 func newNormaliser(c NormaliseConfig) *normaliser {
 	if c.Form == "nfkc" {
-		return &normaliser{form: norm.NFKC}
+		return &normaliser{form: norm.NFKC, stable: nfkcStable()}
 	}
-	return &normaliser{form: norm.NFC}
+	return &normaliser{form: norm.NFC, stable: nfcStable()}
+}
+
+// runeSet is a set of runes of the Basic Multilingual Plane.
+type runeSet [1 << 16 / 64]uint64
+
+func (s *runeSet) has(r rune) bool { return r < 1<<16 && s[r/64]&(1<<(r%64)) != 0 }
+
+// stableRunes is the set of BMP runes that a text of them alone is
+// normal in form whatever their order: each is normal by itself, has
+// canonical combining class 0 and never combines with the rune before it
+// (Unicode's quick check answers YES). A text of such runes needs no
+// further check.
+func stableRunes(form norm.Form) *runeSet {
+	var s runeSet
+	for r := rune(0); r < 1<<16; r++ {
+		if r >= 0xd800 && r <= 0xdfff {
+			continue
+		}
+		c := string(r)
+		if p := form.PropertiesString(c); p.CCC() == 0 && p.BoundaryBefore() && form.IsNormalString(c) {
+			s[r/64] |= 1 << (r % 64)
+		}
+	}
+	return &s
+}
+
+var (
+	nfcStable  = sync.OnceValue(func() *runeSet { return stableRunes(norm.NFC) })
+	nfkcStable = sync.OnceValue(func() *runeSet { return stableRunes(norm.NFKC) })
+)
+
+// isNormal reports whether s is in the normaliser's form, with a quick
+// pass over runes that are stable in it (ASCII, Han, most punctuation)
+// before the full check.
+func (n *normaliser) isNormal(s string) bool {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !n.stable.has(r) {
+			return n.form.IsNormalString(s)
+		}
+		i += size
+	}
+	return true
 }
 
 // apply returns the normalised text and the rule that changed it ("" when
@@ -51,7 +100,7 @@ func (n *normaliser) apply(s string) (string, string) {
 		out = strings.ToValidUTF8(out, "")
 		rule = "invalid_utf8"
 	}
-	if !n.form.IsNormalString(out) {
+	if !n.isNormal(out) {
 		out = n.form.String(out)
 		if rule == "" {
 			rule = "unicode_form"
@@ -69,7 +118,7 @@ func (n *normaliser) apply(s string) (string, string) {
 // whitespace does the whitespace and invisible-character part of
 // normalisation in one pass; it returns s itself when nothing changes.
 func whitespace(s string) (string, bool) {
-	if cleanASCII(s) {
+	if clean(s) {
 		return s, false
 	}
 	var b strings.Builder
@@ -103,9 +152,10 @@ func whitespace(s string) (string, bool) {
 	return out, out != s
 }
 
-// cleanASCII reports whether s is printable ASCII with single spaces,
-// single or double newlines, nothing at either end: already normal.
-func cleanASCII(s string) bool {
+// clean reports whether s is already normal: no invisible characters,
+// no spaces but single ASCII ones between other characters, single or
+// double newlines, nothing at either end. s is valid UTF-8.
+func clean(s string) bool {
 	if s == "" {
 		return true
 	}
@@ -115,7 +165,13 @@ func cleanASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c >= 0x80, c < ' ' && c != '\n', c == 0x7f:
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == '\u3000' || r == '\u00a0' || unicode.IsSpace(r) || invisible(r) {
+				return false
+			}
+			i += size - 1
+		case c < ' ' && c != '\n', c == 0x7f:
 			return false
 		case c == ' ' && (s[i+1] == ' ' || s[i+1] == '\n'), c == '\n' && s[i+1] == ' ':
 			return false

@@ -143,18 +143,22 @@ func (q *qualityStage) lineRules(text string) (string, *Event) {
 	if !*q.c.BoilerplateLines && !q.c.TerminalPunctuation {
 		return text, nil
 	}
+	// Most texts lose no line: the builder starts at the first bad one.
 	var b strings.Builder
-	removed, rule := 0, ""
+	removed, rule, at := 0, "", 0
 	for line := range strings.Lines(text) {
 		body := strings.TrimRight(line, "\n")
 		if r := q.badLine(body); r != "" {
-			removed++
-			if rule == "" {
+			if removed == 0 {
+				b.Grow(len(text))
+				b.WriteString(text[:at])
 				rule = r
 			}
-			continue
+			removed++
+		} else if removed > 0 {
+			b.WriteString(line)
 		}
-		b.WriteString(line)
+		at += len(line)
 	}
 	if removed == 0 {
 		return text, nil

@@ -197,7 +197,8 @@ type batch struct {
 	keys  []byte
 	tally map[string]Tally
 	last  int64
-	bytes int64
+	bytes int64 // read from the file, compressed
+	size  int   // of the lines
 }
 
 func (r *run) shardA(ctx context.Context, s *Shard) (checkpoint, error) {
@@ -343,6 +344,7 @@ func (r *run) readBatches(ctx context.Context, s *Shard, skip int64, in chan<- *
 		l.Data = append([]byte(nil), l.Data...)
 		b.lines = append(b.lines, l)
 		size += len(l.Data)
+		b.size = size
 		if len(b.lines) == batchLines || size >= batchBytes {
 			return send()
 		}
@@ -370,6 +372,17 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 func (r *run) processBatch(ctx context.Context, b *batch) {
 	b.tally = map[string]Tally{}
+	// Room for what the batch will append, so that it grows once: the
+	// texts and about 64 bytes of fields per item, and the keys.
+	keys := 0
+	if r.p.exact {
+		keys++
+	}
+	if r.p.near != nil {
+		keys += r.p.near.Bands
+	}
+	b.res = make([]byte, 0, b.size+len(b.lines)*64)
+	b.keys = make([]byte, 0, len(b.lines)*keys*keyRecSize)
 	for _, l := range b.lines {
 		res := r.p.Process(ctx, l)
 		b.res = appendResult(b.res, &res)

@@ -165,6 +165,10 @@ func (c *Config) ParseLine(l Line) (Item, *Event) {
 	if len(bytes.TrimSpace(l.Data)) == 0 {
 		return it, &Event{Stage: StageRead, Rule: "empty_line"}
 	}
+	if text, ok := textOnlyLine(l.Data, c.Input.TextField); ok {
+		it.Text = text
+		return it, nil
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(l.Data, &obj); err != nil {
 		return it, &Event{Stage: StageRead, Rule: "bad_json"}

@@ -23,27 +23,35 @@ import (
 // appendResult encodes a result for the work file: a length, then the
 // fields. The text is kept only for items still kept.
 func appendResult(b []byte, r *Result) []byte {
-	var body []byte
-	body = binary.AppendUvarint(body, r.Item.Ord)
-	body = binary.AppendUvarint(body, uint64(r.Bytes))
+	// The body goes after room for its length's varint, which is then
+	// written in place: no buffer per item.
+	const room = binary.MaxVarintLen64
+	at := len(b)
+	b = append(b, make([]byte, room)...)
+	b = binary.AppendUvarint(b, r.Item.Ord)
+	b = binary.AppendUvarint(b, uint64(r.Bytes))
 	flags := uint64(0)
 	if r.Harmful {
 		flags |= 1
 	}
-	body = binary.AppendUvarint(body, flags)
-	body = appendString(body, r.Item.ID)
-	body = appendString(body, r.Item.Source)
+	b = binary.AppendUvarint(b, flags)
+	b = appendString(b, r.Item.ID)
+	b = appendString(b, r.Item.Source)
 	if r.Drop == nil {
-		body = appendString(body, r.Item.Text)
+		b = appendString(b, r.Item.Text)
 	} else {
-		body = appendString(body, "")
+		b = appendString(b, "")
 	}
-	body = appendBytes(body, r.Item.Meta)
-	body = appendJSON(body, r.Item.Changes)
-	body = appendJSON(body, r.Drop)
-	body = appendJSON(body, r.Evidence)
-	b = binary.AppendUvarint(b, uint64(len(body)))
-	return append(b, body...)
+	b = appendBytes(b, r.Item.Meta)
+	b = appendJSON(b, r.Item.Changes)
+	b = appendJSON(b, r.Drop)
+	b = appendJSON(b, r.Evidence)
+	body := len(b) - at - room
+	var n [room]byte
+	size := binary.PutUvarint(n[:], uint64(body))
+	copy(b[at+room-size:], n[:size])
+	copy(b[at:], b[at+room-size:])
+	return b[:len(b)-(room-size)]
 }
 
 func appendString(b []byte, s string) []byte {
@@ -57,14 +65,30 @@ func appendBytes(b []byte, p []byte) []byte {
 }
 
 func appendJSON(b []byte, v any) []byte {
-	if v == nil {
-		return appendBytes(b, nil)
+	if isNil(v) {
+		return appendBytes(b, nil) // what json.Marshal's "null" is stored as, without calling it
 	}
 	j, _ := json.Marshal(v)
 	if string(j) == "null" {
 		j = nil
 	}
 	return appendBytes(b, j)
+}
+
+// isNil reports a nil interface or a nil value of the types appendResult
+// stores.
+func isNil(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case []Event:
+		return x == nil
+	case *Event:
+		return x == nil
+	case []Finding:
+		return x == nil
+	}
+	return false
 }
 
 // EncodeResult encodes a per-item result as bytes, for a runner that
