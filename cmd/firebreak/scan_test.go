@@ -125,10 +125,17 @@ func TestScanKeepsOrder(t *testing.T) {
 func TestScanResultEncoding(t *testing.T) {
 	t.Parallel()
 	hits := []safety.Hit{{Detector: "lexicon", Rule: "违禁词", Term: "违禁词", Code: "A1h", Action: safety.Refuse, Start: 3, End: 12}}
+	odd := []safety.Hit{
+		{Detector: "lexicon", Rule: "a\u2028b\u2029", Term: "<b>&\x7f", Code: "A1h", Action: safety.Mask, Start: 0, End: 1},
+		{Detector: "lexicon", Rule: "bad \xff utf-8 \xe2\x80", Code: "A2i", Action: safety.Review, Start: 10, End: 200},
+		{Detector: "guard", Rule: "unsafe", Code: "A4a", Action: safety.Block, Start: 1, End: 2, Score: 0.875},
+		{Detector: "pii", Rule: "phone", Term: "é\t\"q\\", Code: "A5b", Action: safety.Allow, Start: 1 << 40, End: 1<<40 + 1},
+	}
 	cases := []scanResult{
 		{File: "in.txt", Line: 1, Decision: "allow"},
 		{File: `we"ird\name<>&` + "\x01é", Line: 99, Decision: "refuse", Code: "A1h", Hits: hits},
 		{File: "-", Line: 3, Decision: "error", Error: `field "text": not a "string" <&>`},
+		{File: "文件.txt", Line: 4, Decision: "review", Code: "A2i", Hits: odd},
 	}
 	for _, c := range cases {
 		want, _ := json.Marshal(scanResult{File: c.File, Line: c.Line, Decision: c.Decision, Code: c.Code,
@@ -141,10 +148,15 @@ func TestScanResultEncoding(t *testing.T) {
 	}
 }
 
-// BenchmarkScan runs `firebreak scan` (the starter lexicon, output to a
-// file) over the 8 MiB benchmark corpus of the lexicon's benchmarks, cut
-// into lines, beside the same engine's Check over the same lines in
-// process: on one core (GOMAXPROCS=1) and on every core.
+// BenchmarkScan runs `firebreak scan` (output to a file) over the 8 MiB
+// benchmark corpus of the lexicon's benchmarks, cut into lines, beside the
+// same engine's lexicon (matcher) and Check over the same lines in
+// process: on one core (GOMAXPROCS=1) and on every core. Two lexicons: the
+// starter one (few hits), and the lexicon benchmark's 10,000 generated
+// terms (lexicon=bench10k: a hit every 80 bytes, so the output is larger
+// than the input).
+//
+//	go test -run '^$' -bench Scan -benchtime 3x ./cmd/firebreak
 func BenchmarkScan(b *testing.B) {
 	dir := b.TempDir()
 	lines := corpusLines(benchtext.Corpus(8<<20, 1))
@@ -152,11 +164,29 @@ func BenchmarkScan(b *testing.B) {
 	if err := os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		b.Fatal(err)
 	}
+	terms := filepath.Join(dir, "terms.txt")
+	if err := os.WriteFile(terms, []byte(strings.Join(benchtext.Terms(10_000, 2), "\n")+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
 	size := 0
 	for _, l := range lines {
 		size += len(l)
 	}
-	engine, err := scanEngine("", policy.Sources{Starter: true})
+	lexicons := []struct {
+		name string
+		src  policy.Sources
+		args []string
+	}{
+		{"starter", policy.Sources{Starter: true}, []string{"scan", in}},
+		{"bench10k", policy.Sources{Lexicons: []string{terms}}, []string{"scan", "--no-starter", "--lexicon", terms, in}},
+	}
+	for _, lx := range lexicons {
+		b.Run("lexicon="+lx.name, func(b *testing.B) { benchScan(b, lx.src, lx.args, lines, size) })
+	}
+}
+
+func benchScan(b *testing.B, src policy.Sources, args []string, lines []string, size int) {
+	engine, err := scanEngine("", src)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -165,8 +195,17 @@ func BenchmarkScan(b *testing.B) {
 	b.Run("compile", func(b *testing.B) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 		benchBytes(b, 0, func() {
-			if _, err := scanEngine("", policy.Sources{Starter: true}); err != nil {
+			if _, err := scanEngine("", src); err != nil {
 				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("matcher/cores=1", func(b *testing.B) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		lx := engine.Lexicon()
+		benchBytes(b, size, func() {
+			for _, l := range lines {
+				lx.Find(l)
 			}
 		})
 	})
@@ -181,14 +220,14 @@ func BenchmarkScan(b *testing.B) {
 	for _, cores := range []int{1, runtime.GOMAXPROCS(0)} {
 		b.Run(fmt.Sprintf("scan/cores=%d", cores), func(b *testing.B) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(cores))
-			out := filepath.Join(dir, "out.jsonl")
+			out := filepath.Join(b.TempDir(), "out.jsonl")
 			benchBytes(b, size, func() {
 				f, err := os.Create(out)
 				if err != nil {
 					b.Fatal(err)
 				}
 				defer f.Close()
-				if err := run(context.Background(), []string{"scan", in}, f, io.Discard); err != nil {
+				if err := run(context.Background(), args, f, io.Discard); err != nil {
 					b.Fatal(err)
 				}
 			})

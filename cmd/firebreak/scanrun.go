@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/firebreak/firebreak/safety"
 )
@@ -148,7 +149,9 @@ func (s *scanner) readFile(name string, stdin io.Reader, seq *int, work chan<- *
 // review checks every item of b and encodes the results in b.out.
 func (s *scanner) review(b *scanBatch) {
 	b.codes, b.decisions = map[string]int{}, map[string]int{}
-	b.out = make([]byte, 0, len(b.text)/4+64)
+	// a result line without hits is some 80 bytes, about one line of
+	// prose: as much room as the input saves growing for most input
+	b.out = make([]byte, 0, len(b.text)+64)
 	text, line := b.text, b.firstLine
 	for len(text) > 0 {
 		item := text
@@ -184,8 +187,9 @@ func (s *scanner) item(b *scanBatch, line int, text string) []byte {
 }
 
 // appendResult appends the JSON line of one result, as json.Marshal of a
-// scanResult would write it (TestScanResultEncoding holds them equal);
-// only hits and errors, which are rare, go through encoding/json.
+// scanResult would write it (TestScanResultEncoding holds them equal),
+// without reflection: on text dense with hits the output is larger than
+// the input, and encoding/json cost more than the review.
 func appendResult(dst []byte, quotedFile string, line int, decision, code string, hits []safety.Hit, errText string) []byte {
 	dst = append(dst, `{"file":`...)
 	dst = append(dst, quotedFile...)
@@ -197,13 +201,14 @@ func appendResult(dst []byte, quotedFile string, line int, decision, code string
 		dst = append(dst, `,"code":`...)
 		dst = appendJSONString(dst, code)
 	}
-	dst = append(dst, `,"hits":`...)
-	if len(hits) == 0 {
-		dst = append(dst, "[]"...)
-	} else {
-		h, _ := json.Marshal(hits) // plain structs: cannot fail
-		dst = append(dst, h...)
+	dst = append(dst, `,"hits":[`...)
+	for i := range hits {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendHit(dst, &hits[i])
 	}
+	dst = append(dst, ']')
 	if errText != "" {
 		dst = append(dst, `,"error":`...)
 		dst = appendJSONString(dst, errText)
@@ -211,14 +216,51 @@ func appendResult(dst []byte, quotedFile string, line int, decision, code string
 	return append(dst, "}\n"...)
 }
 
-// appendJSONString quotes s as encoding/json does; plain ASCII, as
-// decisions and risk codes are, is copied as it is.
+// appendHit appends h as json.Marshal does; a score, which only model
+// detectors set, goes through encoding/json for its number format.
+func appendHit(dst []byte, h *safety.Hit) []byte {
+	if h.Score != 0 {
+		j, _ := json.Marshal(h) // a plain struct: cannot fail
+		return append(dst, j...)
+	}
+	dst = append(dst, `{"detector":`...)
+	dst = appendJSONString(dst, h.Detector)
+	dst = append(dst, `,"rule":`...)
+	dst = appendJSONString(dst, h.Rule)
+	if h.Term != "" {
+		dst = append(dst, `,"term":`...)
+		dst = appendJSONString(dst, h.Term)
+	}
+	dst = append(dst, `,"code":`...)
+	dst = appendJSONString(dst, h.Code)
+	dst = append(dst, `,"action":`...)
+	dst = appendJSONString(dst, h.Action.String())
+	dst = append(dst, `,"start":`...)
+	dst = strconv.AppendInt(dst, int64(h.Start), 10)
+	dst = append(dst, `,"end":`...)
+	dst = strconv.AppendInt(dst, int64(h.End), 10)
+	return append(dst, '}')
+}
+
+// appendJSONString quotes s as encoding/json does. What it copies as it
+// is — printable ASCII other than the HTML characters, valid UTF-8 other
+// than U+2028 and U+2029 (terms are mostly Chinese) — is copied here; the
+// rest goes through encoding/json.
 func appendJSONString(dst []byte, s string) []byte {
+	wide := false
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		switch c := s[i]; {
+		case c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&',
+			c == 0xE2 && (strings.HasPrefix(s[i:], "\u2028") || strings.HasPrefix(s[i:], "\u2029")):
 			q, _ := json.Marshal(s)
 			return append(dst, q...)
+		case c >= utf8.RuneSelf:
+			wide = true
 		}
+	}
+	if wide && !utf8.ValidString(s) {
+		q, _ := json.Marshal(s)
+		return append(dst, q...)
 	}
 	dst = append(dst, '"')
 	dst = append(dst, s...)
