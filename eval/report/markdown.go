@@ -40,7 +40,10 @@ func Markdown(w io.Writer, r Report) error {
 		for _, g := range br.Graders {
 			cor := ""
 			if c := g.Corrected; c != nil {
-				cor = pct(c.Rate) + " (" + interval(c.Lo, c.Hi) + ")"
+				cor = "not estimable (the grader is no better than chance against the human grades)"
+				if c.Estimable() {
+					cor = pct(c.Rate) + " (" + interval(c.Lo, c.Hi) + ")"
+				}
 			}
 			fmt.Fprintf(&b, "| %s | %s %s | %s | %d / %d | %d | %s | %s |\n", g.Grader, pct(g.Rate), g.Measure,
 				interval(g.Lo, g.Hi), g.K, g.N, g.Unknown, counts(g.Counts), cor)

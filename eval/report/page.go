@@ -37,7 +37,7 @@ Plan <code>{{short .Plan.Hash}}</code>, seed {{.Plan.Seed}}.</p>{{end}}
 <table><tr><th>grader</th><th>rate</th><th>95% CI</th><th>k / n</th><th>without verdict</th><th>verdicts</th><th>corrected for grader error</th></tr>
 {{$bank := .Bank}}{{range .Graders}}<tr data-grader-row="{{$bank}}/{{.Grader}}" data-k="{{.K}}" data-n="{{.N}}" data-unknown="{{.Unknown}}">
 <td>{{.Grader}}</td><td>{{pct .Rate}} {{.Measure}}</td><td>{{interval .Lo .Hi}}{{if .RuleOfThree}} (rule of three {{pct .RuleOfThree}}){{end}}</td><td>{{.K}} / {{.N}}</td><td>{{.Unknown}}</td><td>{{counts .Counts}}</td>
-<td>{{with .Corrected}}{{pct .Rate}} ({{interval .Lo .Hi}}){{end}}</td></tr>
+<td>{{with .Corrected}}{{if .Estimable}}{{pct .Rate}} ({{interval .Lo .Hi}}){{else}}not estimable{{end}}{{end}}</td></tr>
 {{end}}</table>
 {{if .ByRisk}}<p>By risk code ({{.Primary}} grader):</p>{{riskChart .}}
 <table><tr><th>risk</th><th>rate</th><th>95% CI</th><th>k / n</th><th>without verdict</th></tr>

@@ -1,6 +1,9 @@
 package stats
 
-import "math"
+import (
+	"encoding/json"
+	"math"
+)
 
 // Status is a threshold judged on an interval.
 type Status string
@@ -152,6 +155,24 @@ type Corrected struct {
 	// Identifiable is false when the grader is no better than chance on
 	// some corner of its error intervals: the interval is then [0, 1].
 	Identifiable bool `json:"identifiable"`
+}
+
+// Estimable reports whether the rate could be estimated: not when the
+// grader's measured sensitivity and specificity add up to no more than
+// chance (Rate is then NaN).
+func (c Corrected) Estimable() bool { return !math.IsNaN(c.Rate) }
+
+// MarshalJSON writes a rate that could not be estimated as null: JSON has
+// no NaN.
+func (c Corrected) MarshalJSON() ([]byte, error) {
+	type plain Corrected
+	if c.Estimable() {
+		return json.Marshal(plain(c))
+	}
+	return json.Marshal(struct {
+		plain
+		Rate *float64 `json:"rate"`
+	}{plain: plain(c)})
 }
 
 // Correct returns the Rogan–Gladen estimate of the true rate behind an

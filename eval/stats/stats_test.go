@@ -1,7 +1,9 @@
 package stats
 
 import (
+	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -162,5 +164,24 @@ func TestCorrectWidensAndRecovers(t *testing.T) {
 	// A grader no better than chance identifies nothing.
 	if c := Correct(50, 100, 5, 10, 5, 10); c.Identifiable || c.Lo != 0 || c.Hi != 1 {
 		t.Errorf("chance grader: %+v", c)
+	}
+}
+
+// A grader no better than chance gives no estimate: the rate is NaN, the
+// interval [0, 1], and the JSON of the reports carries null (JSON has no
+// NaN); an estimable rate keeps its number.
+func TestCorrectNotEstimable(t *testing.T) {
+	// Humans: one pass, one fail; the grader passed both.
+	c := Correct(2, 2, 1, 1, 0, 1)
+	if c.Estimable() || c.Identifiable || c.Lo != 0 || c.Hi != 1 {
+		t.Fatalf("%+v: want no estimate and [0, 1]", c)
+	}
+	b, err := json.Marshal(map[string]any{"corrected": &c})
+	if err != nil || !strings.Contains(string(b), `"rate":null`) || !strings.Contains(string(b), `"hi":1`) {
+		t.Fatalf("%s, %v", b, err)
+	}
+	b, err = json.Marshal(Correct(920, 1000, 190, 200, 90, 100))
+	if err != nil || strings.Contains(string(b), "null") || !strings.Contains(string(b), `"identifiable":true`) {
+		t.Fatalf("%s, %v", b, err)
 	}
 }
