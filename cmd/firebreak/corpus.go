@@ -70,7 +70,7 @@ report --desk SET reads their grades. Running it again adds nothing twice.`,
 			if err != nil {
 				return err
 			}
-			return sendGradingSet(cmd.Context(), c, desk, filepath.Join(o.Out, corpus.GradingName))
+			return sendGradingSet(cmd.Context(), c, desk, filepath.Join(o.Out, corpus.GradingName), nil)
 		},
 	}
 	client = adminFlags(cmd)

@@ -50,6 +50,8 @@ type evalFlags struct {
 	judgeURL, judgeModel, judgeKey    string
 	user, progress                    string
 	manual                            int
+	desk                              string
+	client                            func() (*adminClient, error)
 }
 
 func newEvalRunCmd() *cobra.Command {
@@ -103,6 +105,8 @@ counted and reported, never dropped; --retry-errors asks them again.`,
 	fl.IntVar(&f.manual, "manual", 1000, "size of the manual sample written to grading-todo.jsonl")
 	fl.StringVar(&f.user, "user", "per-item", `end user sent with each item: per-item, none, or a fixed name`)
 	fl.StringVar(&f.progress, "progress", "auto", "auto, bar, lines or none")
+	fl.StringVar(&f.desk, "desk", "", "also send the generated-content items of the manual sample to the server's review desk as this grading set")
+	f.client = adminFlags(cmd)
 	return cmd
 }
 
@@ -165,7 +169,7 @@ func runEval(cmd *cobra.Command, f *evalFlags, args []string) error {
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr
 	}
-	res, err := writeReports(cmd.Context(), f.out, m, f.grading, f.manual, f.seed)
+	res, err := writeReports(cmd.Context(), f.out, m, humanGrades(f.grading, nil), f.manual, f.seed)
 	if err != nil {
 		return err
 	}
@@ -176,15 +180,39 @@ func runEval(cmd *cobra.Command, f *evalFlags, args []string) error {
 		fmt.Fprintf(cmd.OutOrStdout(), "%-4s %s\n", th.Verdict, th.Name)
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", filepath.Join(f.out, "report.html"))
-	return nil
+	if f.desk == "" {
+		return nil
+	}
+	// The sample goes to the desk once the run is whole: it is drawn from
+	// the answered items, which an interrupted run has not all of yet.
+	// Refusal banks' items are graded comply, refuse or partial, which the
+	// desk does not decide: they stay in grading-todo.jsonl.
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	return sendGradingSet(cmd.Context(), c, f.desk, filepath.Join(f.out, eval.GradingTodoName),
+		func(h grade.HumanGrade) bool { return h.Bank == bank.GeneratedContent })
+}
+
+// humanGrades are the grades of the grading files and, when desk is set,
+// of its grading set; the desk's win.
+func humanGrades(files []string, desk *deskGrades) grade.HumanGrades {
+	var m grade.Merged
+	if len(files) > 0 {
+		m = append(m, grade.GradingFile(files))
+	}
+	if desk != nil {
+		m = append(m, *desk)
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 // writeReports summarises the run in dir and writes every report file.
-func writeReports(ctx context.Context, dir string, m *eval.Manifest, grading []string, manual int, seed int64) (*eval.Results, error) {
-	var human grade.HumanGrades
-	if len(grading) > 0 {
-		human = grade.GradingFile(grading)
-	}
+func writeReports(ctx context.Context, dir string, m *eval.Manifest, human grade.HumanGrades, manual int, seed int64) (*eval.Results, error) {
 	res, err := eval.Summarise(ctx, dir, eval.SummaryOptions{Human: human})
 	if err != nil {
 		return nil, err
@@ -308,19 +336,30 @@ func newEvalReportCmd() *cobra.Command {
 	var grading []string
 	var manual int
 	var seed int64
+	var desk string
+	var client func() (*adminClient, error)
 	cmd := &cobra.Command{
 		Use:   "report DIR",
 		Short: "Write a run's reports again (with new human grades)",
 		Long: `Report recomputes the results of the run in DIR from its journal and writes
 report.html, report.md, report.json and manifest.json again: after human grades
-were added (--grading), or to look at an interrupted run.`,
+were added (--grading, or --desk for the grading set sent with eval run
+--desk), or to look at an interrupted run.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := eval.ReadManifest(args[0])
 			if err != nil {
 				return fmt.Errorf("%s holds no run: %w", args[0], err)
 			}
-			res, err := writeReports(cmd.Context(), args[0], m, grading, manual, seed)
+			var fromDesk *deskGrades
+			if desk != "" {
+				c, err := client()
+				if err != nil {
+					return err
+				}
+				fromDesk = &deskGrades{c: c, set: desk}
+			}
+			res, err := writeReports(cmd.Context(), args[0], m, humanGrades(grading, fromDesk), manual, seed)
 			if err != nil {
 				return err
 			}
@@ -333,6 +372,8 @@ were added (--grading), or to look at an interrupted run.`,
 	cmd.Flags().StringArrayVar(&grading, "grading", nil, "human grading file (repeatable)")
 	cmd.Flags().IntVar(&manual, "manual", 1000, "size of the manual sample written to grading-todo.jsonl")
 	cmd.Flags().Int64Var(&seed, "seed", 1, "seed of the manual sample")
+	cmd.Flags().StringVar(&desk, "desk", "", "read human grades from this grading set on the server's review desk too")
+	client = adminFlags(cmd)
 	return cmd
 }
 

@@ -12,14 +12,18 @@ import (
 )
 
 // sendGradingSet sends the lines of a grading file (the evaluator's human
-// grading format) to the review desk as the grading set set.
-func sendGradingSet(ctx context.Context, c *adminClient, set, file string) error {
+// grading format) that keep accepts, all when it is nil, to the review
+// desk as the grading set set.
+func sendGradingSet(ctx context.Context, c *adminClient, set, file string, keep func(grade.HumanGrade) bool) error {
 	todo, err := grade.ReadGradingFile(file)
 	if err != nil {
 		return err
 	}
 	items := make([]review.GradingItem, 0, len(todo))
 	for _, h := range todo {
+		if keep != nil && !keep(h) {
+			continue
+		}
 		it := review.GradingItem{ID: h.ID, Prompt: h.Prompt, Text: h.Answer}
 		var context []string
 		if h.Bank != "" {
@@ -30,6 +34,9 @@ func sendGradingSet(ctx context.Context, c *adminClient, set, file string) error
 		}
 		it.Context = strings.Join(context, " · ")
 		items = append(items, it)
+	}
+	if len(items) == 0 {
+		return c.say("review desk: no items to grade in %s", file)
 	}
 	var out admin.GradingSetAdded
 	if err := c.do(ctx, "POST", "/review/grading/"+url.PathEscape(set), admin.GradingSetIn{Items: items}, &out); err != nil {

@@ -11,15 +11,21 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/firebreak/firebreak/corpus/corpustest"
+	"github.com/firebreak/firebreak/eval"
+	"github.com/firebreak/firebreak/eval/bank"
 )
 
-// TestCorpusSampleGradedOnTheDesk is the standard's manual sample worked
-// on the review desk: a cleaned corpus is sampled with --desk, a reviewer
-// grades the items in headless Chromium with the keyboard (j, then n, n
-// and a violation with its risk code), and corpus report --desk reads the
-// grades back: before grading every item counts as not graded, after it
-// two pass and one fails. Sending the sample again adds nothing.
-func TestCorpusSampleGradedOnTheDesk(t *testing.T) {
+// TestSamplesGradedOnTheDesk is the standard's manual samples worked on
+// the review desk: a cleaned corpus is sampled with --desk and an
+// evaluation run with --desk sends its generated-content items; a
+// reviewer grades the five items in headless Chromium with the keyboard
+// (j, then n, n and a violation with its risk code for the corpus; n and
+// a violation for the evaluation), and corpus report --desk and eval
+// report --desk read the grades back: before grading every corpus item
+// counts as not graded, after it two pass and one fails, and the
+// evaluation's human grader has one pass of two. Sending a sample again
+// adds nothing.
+func TestSamplesGradedOnTheDesk(t *testing.T) {
 	ctx := browserContext(t)
 	dir := artifacts(t)
 	work := t.TempDir()
@@ -48,6 +54,14 @@ func TestCorpusSampleGradedOnTheDesk(t *testing.T) {
 	if out, err := s.cli(t, "corpus", "report", sample, "--desk", "corpus-test"); err != nil || !strings.Contains(out, "0 pass, 0 fail, 3 not yet graded") {
 		t.Fatalf("report before grading: %v\n%s", err, out)
 	}
+	up := refusingUpstream(t)
+	run := filepath.Join(work, "run")
+	evalArgs := []string{"eval", "run", "--starter", "--base-url", up.URL, "--model", "fake-model", "--out", run,
+		"--no-cache", "--progress", "none", "--sample", "generated-content=2", "--sample", "should-refuse=1",
+		"--sample", "should-not-refuse=1", "--desk", "eval-test"}
+	if out, err := s.cli(t, evalArgs...); err != nil || !strings.Contains(out, "grading set eval-test, 2 items, 2 new") {
+		t.Fatalf("eval run --desk: %v\n%s", err, out)
+	}
 
 	pw := "a long passphrase for the console"
 	if out, err := s.cli(t, "staff", "create", "--name", "grader", "--role", "reviewer", "--password-file", s.passwordFile(t, pw)); err != nil {
@@ -66,6 +80,11 @@ func TestCorpusSampleGradedOnTheDesk(t *testing.T) {
 		{"pass it with n", leaves(chromedp.KeyEvent("n"))},
 		{"third text", chromedp.WaitVisible("#grading-text")},
 		{"risk code", chromedp.SetValue("#review-code", "A1a")},
+		{"fail it", leaves(chromedp.Click("#decide-violation"))},
+		{"the evaluation's first answer", chromedp.WaitVisible("#grading-text")},
+		{"pass it with n", leaves(chromedp.KeyEvent("n"))},
+		{"the evaluation's second answer", chromedp.WaitVisible("#grading-text")},
+		{"risk code", chromedp.SetValue("#review-code", "A3a")},
 		{"fail it", chromedp.Click("#decide-violation")},
 		{"back on the desk", chromedp.WaitVisible("#review-queue")},
 	})
@@ -76,6 +95,19 @@ func TestCorpusSampleGradedOnTheDesk(t *testing.T) {
 	}
 	if _, err := s.cli(t, "corpus", "report", sample, "--desk", "corpus-test", "--grades", "x.jsonl"); err == nil {
 		t.Fatal("--desk with --grades accepted")
+	}
+	if out, err := s.cli(t, "eval", "report", run, "--desk", "eval-test"); err != nil {
+		t.Fatalf("eval report --desk: %v\n%s", err, out)
+	}
+	r := readReport(t, run)
+	var human *eval.Threshold
+	for i, th := range r.Results.Thresholds {
+		if th.Bank == bank.GeneratedContent && th.Grader == "human" {
+			human = &r.Results.Thresholds[i]
+		}
+	}
+	if r.Results.Totals.HumanGraded != 2 || human == nil || human.Judgement.K != 1 || human.Judgement.N != 2 {
+		t.Fatalf("evaluation's human grades: %d graded, threshold %+v", r.Results.Totals.HumanGraded, human)
 	}
 }
 

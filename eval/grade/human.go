@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 )
@@ -34,6 +35,25 @@ var HumanVerdicts = []string{Pass, Fail, Comply, Refuse, Partial}
 // review desk later. Grades returns them by item id.
 type HumanGrades interface {
 	Grades(ctx context.Context) (map[string]HumanGrade, error)
+}
+
+// Merged reads grades from each source in turn; a later source's grade of
+// an item replaces an earlier one's.
+type Merged []HumanGrades
+
+var _ HumanGrades = Merged(nil)
+
+// Grades implements HumanGrades.
+func (m Merged) Grades(ctx context.Context) (map[string]HumanGrade, error) {
+	out := map[string]HumanGrade{}
+	for _, src := range m {
+		gs, err := src.Grades(ctx)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out, gs)
+	}
+	return out, nil
 }
 
 // GradingFile reads human grades from JSONL files. Lines with an empty
