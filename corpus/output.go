@@ -51,7 +51,11 @@ func NewShardWriter(name string, f io.WriteCloser) (io.WriteCloser, error) {
 	var dst io.Writer = f
 	switch {
 	case strings.HasSuffix(name, ".zst"):
-		zw, err := zstd.NewWriter(f, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
+		// A 1 MiB window: JSONL items are a few KB, so a larger one gains
+		// little ratio, and each writer would allocate and clear its history
+		// (three writers per shard).
+		zw, err := zstd.NewWriter(f, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest),
+			zstd.WithWindowSize(1<<20), zstd.WithLowerEncoderMem(true))
 		if err != nil {
 			f.Close()
 			return nil, err
