@@ -119,20 +119,6 @@ func LoadKeyring(path string) (*Keyring, error) {
 	return k, nil
 }
 
-// KeyringFromEnv reads a keyring from the environment variable name. It
-// returns nil and no error when the variable is unset or empty.
-func KeyringFromEnv(name string) (*Keyring, error) {
-	v := os.Getenv(name)
-	if strings.TrimSpace(v) == "" {
-		return nil, nil
-	}
-	k, err := ParseKeyring(strings.NewReader(strings.ReplaceAll(v, ";", "\n")))
-	if err != nil {
-		return nil, fmt.Errorf("keyring from $%s: %w", name, err)
-	}
-	return k, nil
-}
-
 // GenerateKey appends a new random key to the keyring file at path,
 // creating the file with mode 0600 if needed, and returns its id. The new
 // key becomes the current one the next time the file is loaded.

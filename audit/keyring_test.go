@@ -122,16 +122,6 @@ func TestKeyringFiles(t *testing.T) {
 	if _, err := LoadKeyring(path); err == nil {
 		t.Fatal("loaded a world-readable keyring")
 	}
-
-	raw, _ := os.ReadFile(path)
-	t.Setenv("FB_TEST_KEYS", strings.ReplaceAll(strings.TrimSpace(string(raw)), "\n", ";"))
-	ek, err := KeyringFromEnv("FB_TEST_KEYS")
-	if err != nil || ek.Current() != id2 {
-		t.Fatalf("from env: %v, %v", ek, err)
-	}
-	if k, err := KeyringFromEnv("FB_TEST_UNSET"); k != nil || err != nil {
-		t.Fatalf("unset variable: %v, %v; want nil, nil", k, err)
-	}
 }
 
 func TestSigningKeyFiles(t *testing.T) {
