@@ -113,7 +113,33 @@ func (r *Replica) openStaff(context.Context) (err error) {
 	if r.Staff, err = staff.New(opts); err != nil {
 		return fmt.Errorf("staff: %w", err)
 	}
+	go r.purgeSessions(time.Hour)
 	return nil
+}
+
+// endedSessionsKept is how long ended staff sessions (expired or revoked)
+// stay listed in the console before the purge deletes them.
+const endedSessionsKept = 30 * 24 * time.Hour
+
+// purgeSessions deletes the staff sessions that ended more than
+// endedSessionsKept ago: at start, then every period, until Close.
+func (r *Replica) purgeSessions(every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		n, err := r.Staff.PurgeSessions(r.life, time.Now().Add(-endedSessionsKept))
+		switch {
+		case err != nil && r.life.Err() == nil:
+			r.log.Error("staff session purge failed", "err", err)
+		case n > 0:
+			r.log.Info("ended staff sessions purged", "purged", n)
+		}
+		select {
+		case <-r.life.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // openPolicy starts the policy service: the version in force from the
