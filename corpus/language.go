@@ -33,7 +33,7 @@ func (c LanguageConfig) withDefaults() LanguageConfig {
 // enough for a zh/en corpus, not a model that tells French from Italian.
 func Identify(text string) (string, float64) {
 	var s ngramScratch
-	s.load(text)
+	s.load(text, false)
 	return identify(&s)
 }
 

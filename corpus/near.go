@@ -102,7 +102,7 @@ func exactKey(text string) Key {
 func (c NearConfig) bandKeys(s *ngramScratch, text string, keys []Key) []Key {
 	k := c.Bands * c.Rows
 	if s.text != text || len(text) == 0 {
-		s.load(text)
+		s.load(text, false)
 	}
 	if cap(s.sig) < k {
 		s.sig = make([]uint64, k)

@@ -30,8 +30,9 @@ type ngramScratch struct {
 // single Han, kana or Hangul character, or a run of other letters and
 // digits (a word): Chinese has no spaces between words, so its
 // characters are its tokens. Tokens are substrings of text: nothing is
-// allocated once the scratch slices have grown.
-func (s *ngramScratch) load(text string) {
+// allocated once the scratch slices have grown. With counts, it also
+// counts the characters the quality rules measure (runes).
+func (s *ngramScratch) load(text string, counts bool) {
 	s.text = text
 	s.hash, s.chars = s.hash[:0], s.chars[:0]
 	s.counts = [numScripts]int{}
@@ -44,7 +45,9 @@ func (s *ngramScratch) load(text string) {
 			r, size = utf8.DecodeRuneInString(text[i:])
 		}
 		sc, word := runeScript(r)
-		s.runes.add(r, word)
+		if counts {
+			s.runes.add(r, word)
+		}
 		switch {
 		case sc == scriptHan || sc == scriptKana || sc == scriptHangul:
 			if start >= 0 {

@@ -119,7 +119,7 @@ func (p *Processor) Process(ctx context.Context, l Line) Result {
 	}
 	if p.lang != nil {
 		if tok.text != text {
-			tok.load(text)
+			tok.load(text, false)
 		}
 		if r.Drop = p.lang.apply(tok); r.Drop != nil {
 			return r

@@ -132,7 +132,7 @@ func (q *qualityStage) apply(text string, tok *ngramScratch) (string, *Event, *E
 	if strings.TrimSpace(text) == "" {
 		return text, change, &Event{Stage: StageQuality, Rule: "no_lines_left"}
 	}
-	tok.load(text)
+	tok.load(text, true)
 	if drop := q.docRules(text, tok); drop != nil {
 		return text, change, drop
 	}
