@@ -298,12 +298,22 @@ func (q *qualityStage) repetition(s *ngramScratch) *Event {
 	if total == 0 {
 		return nil
 	}
+	// The most frequent n-gram occurs at most as often as the most
+	// frequent shorter one (its prefix occurs wherever it does), and
+	// covers at most the widest n tokens: when that bound is under the
+	// limit, the rule cannot fire and its table is not built.
+	bound := int32(-1)
 	for _, n := range q.top {
 		limit := q.c.TopNgram[n]
 		if limit <= 0 {
 			continue
 		}
-		if best, at := s.topNgram(n); best > 1 {
+		if bound >= 0 && float64(int(bound)*s.widest(n))/float64(total) <= limit {
+			continue
+		}
+		best, at := s.topNgram(n)
+		bound = best
+		if best > 1 {
 			if r := float64(int(best)*s.charsOf(at, n)) / float64(total); r > limit {
 				return &Event{Stage: StageQuality, Rule: fmt.Sprintf("top_%dgram", n), Detail: fmt.Sprintf("%.3g", r)}
 			}
@@ -326,6 +336,20 @@ func (q *qualityStage) repetition(s *ngramScratch) *Event {
 		}
 	}
 	return nil
+}
+
+// widest returns the most characters in n consecutive tokens.
+func (s *ngramScratch) widest(n int) int {
+	if len(s.chars) < n {
+		return 0
+	}
+	w := s.charsOf(0, n)
+	best := w
+	for i := n; i < len(s.chars); i++ {
+		w += int(s.chars[i]) - int(s.chars[i-n])
+		best = max(best, w)
+	}
+	return best
 }
 
 // minDupLimit is the least positive limit of the n-grams from the k-th on.
