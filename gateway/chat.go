@@ -76,8 +76,11 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer grant.release()
-	upCtx, cancel := context.WithCancel(ctx)
-	if !req.Stream {
+	var upCtx context.Context
+	var cancel context.CancelFunc
+	if req.Stream {
+		upCtx, cancel = context.WithCancel(ctx)
+	} else {
 		upCtx, cancel = g.bound(ctx, w)
 	}
 	defer cancel()
