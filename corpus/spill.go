@@ -226,7 +226,9 @@ func cmpByOrd(a, b keyRec) int {
 // emit for every record in order.
 func extSort(files []string, dir string, mem int, cmp func(a, b keyRec) int, emit func(keyRec) error) error {
 	per := max(mem/keyRecMem, 1024)
-	buf := make([]keyRec, 0, per)
+	// The buffer grows to the budget as records come, so that a small
+	// corpus neither allocates nor touches memory for its whole budget.
+	buf := make([]keyRec, 0, min(per, 1<<16))
 	var runs []string
 	flush := func() error {
 		if len(buf) == 0 {
@@ -243,6 +245,9 @@ func extSort(files []string, dir string, mem int, cmp func(a, b keyRec) int, emi
 	}
 	for _, f := range files {
 		err := readKeyRecs(f, func(k keyRec) error {
+			if len(buf) == cap(buf) {
+				buf = slices.Grow(buf, min(cap(buf), per-cap(buf)))
+			}
 			buf = append(buf, k)
 			if len(buf) == per {
 				return flush()
