@@ -299,6 +299,7 @@ func (sr *streamReview) allFinished() bool {
 func (rl *relay) stream(ctx context.Context, w http.ResponseWriter, body io.Reader) int64 {
 	ew := openai.NewEventWriter(w)
 	er := openai.NewEventReader(body, 0)
+	defer er.Close()
 	var chunks openai.ChunkParser // each chunk is done with before the next is read
 	sr := newStreamReview(rl.engine, rl.req.JSONMode(), rl.c.label == nil && rl.ground == nil)
 	if lab := rl.c.label; lab != nil {

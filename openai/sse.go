@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 )
 
 // Event is one server-sent event. Data holds the data lines joined by "\n".
@@ -34,12 +35,31 @@ type EventReader struct {
 }
 
 // NewEventReader returns a reader that refuses lines longer than maxLine
-// bytes (default 1 MiB when maxLine <= 0).
+// bytes (default 1 MiB when maxLine <= 0). Its buffer comes from a pool;
+// Close gives it back.
 func NewEventReader(r io.Reader, maxLine int) *EventReader {
 	if maxLine <= 0 {
 		maxLine = 1 << 20
 	}
-	return &EventReader{r: bufio.NewReaderSize(r, 16<<10), maxLine: maxLine}
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &EventReader{r: br, maxLine: maxLine}
+}
+
+// readers are EventReaders' 16 KiB buffers, kept between streams: a
+// stream of short chunks allocates little else.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+
+// Close gives the reader's buffer back for another stream: the last
+// event's Data is then no longer valid, and the reader may not be used
+// again. It does not close the input.
+func (r *EventReader) Close() {
+	if r.r == nil {
+		return
+	}
+	r.r.Reset(nil)
+	readers.Put(r.r)
+	r.r = nil
 }
 
 // Next returns the next event with data. It returns io.EOF at a clean end

@@ -143,3 +143,24 @@ func TestEventReaderReady(t *testing.T) {
 		})
 	}
 }
+
+// TestEventReaderClose: a reader closed with events still buffered gives
+// its buffer to the next stream's reader, which reads only its own input.
+func TestEventReaderClose(t *testing.T) {
+	for range 3 {
+		first := NewEventReader(strings.NewReader("data: a\n\ndata: b\n\ndata: c\n\n"), 0)
+		if ev, err := first.Next(); err != nil || string(ev.Data) != "a" {
+			t.Fatalf("first stream: %q, %v", ev.Data, err)
+		}
+		first.Close()
+		first.Close() // twice is harmless
+		second := NewEventReader(strings.NewReader("data: x\n\n"), 0)
+		if ev, err := second.Next(); err != nil || string(ev.Data) != "x" {
+			t.Fatalf("second stream: %q, %v", ev.Data, err)
+		}
+		if ev, err := second.Next(); !errors.Is(err, io.EOF) {
+			t.Fatalf("second stream after its only event: %q, %v", ev.Data, err)
+		}
+		second.Close()
+	}
+}
