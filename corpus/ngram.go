@@ -3,7 +3,6 @@ package corpus
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
@@ -44,7 +43,16 @@ func (s *ngramScratch) load(text string, counts bool) {
 		if r >= utf8.RuneSelf {
 			r, size = utf8.DecodeRuneInString(text[i:])
 		}
-		sc, word := runeScript(r)
+		var sc int
+		var word bool
+		switch { // the common runes without a call
+		case r < utf8.RuneSelf:
+			sc, word = int(asciiClass[r].script), asciiClass[r].word
+		case r >= 0x4e00 && r <= 0x9fff:
+			sc, word = scriptHan, true
+		default:
+			sc, word = runeScript(r)
+		}
 		if counts {
 			s.runes.add(r, word)
 		}
@@ -54,7 +62,11 @@ func (s *ngramScratch) load(text string, counts bool) {
 				s.token(text[start:i], script)
 				start = -1
 			}
-			s.token(text[i:i+size], sc)
+			if sc == scriptHan {
+				s.han(text[i:i+size], r)
+			} else {
+				s.token(text[i:i+size], sc)
+			}
 		case word:
 			if start < 0 {
 				start, script = i, sc
@@ -101,7 +113,40 @@ func (c *runeStats) add(r rune, word bool) {
 	}
 }
 
-// token adds one token of load.
+// han adds a Han character r (tok) as a token: token's case for Han,
+// with r at hand.
+func (s *ngramScratch) han(tok string, r rune) {
+	s.hash = append(s.hash, tokenHash(tok))
+	s.counts[scriptHan]++
+	s.chars = append(s.chars, 1)
+	if zhStopRune(r) {
+		s.zhStop++
+	}
+}
+
+// zhStopRune reports Chinese function characters, counted by the
+// quality stage's stop-word rule (QualityConfig.MinStopwords).
+func zhStopRune(r rune) bool {
+	switch r {
+	case '的', '了', '是', '在', '和', '有', '不', '这', '也', '就', '都', '与', '及', '而', '或':
+		return true
+	}
+	return false
+}
+
+// asciiClass is runeScript of each ASCII character.
+var asciiClass = func() (t [utf8.RuneSelf]struct {
+	script uint8
+	word   bool
+}) {
+	for r := range t {
+		sc, word := runeScript(rune(r))
+		t[r].script, t[r].word = uint8(sc), word
+	}
+	return t
+}()
+
+// token adds one token of load other than a Han character.
 func (s *ngramScratch) token(tok string, script int) {
 	s.hash = append(s.hash, tokenHash(tok))
 	s.counts[script]++
@@ -115,11 +160,6 @@ func (s *ngramScratch) token(tok string, script int) {
 		s.latinLen += n
 		if len(tok) <= 5 {
 			s.stopword(tok)
-		}
-	case scriptHan:
-		s.chars = append(s.chars, 1)
-		if strings.Contains(zhStopChars, tok) {
-			s.zhStop++
 		}
 	default:
 		s.chars = append(s.chars, int32(utf8.RuneCountInString(tok)))
