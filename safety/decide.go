@@ -144,11 +144,20 @@ func (e *Engine) maskText(text string, base int, hits []Hit) string {
 }
 
 // mostlyChinese reports whether Han characters are at least half of the
-// letters of text.
+// letters of text. ASCII and the CJK Unified Ideographs block (all Han)
+// are told apart without the Unicode tables' search: on text dense with
+// hits, a refusal is common and this ran over every refused text.
 func mostlyChinese(text string) bool {
 	han, letters := 0, 0
 	for _, r := range text {
 		switch {
+		case r < utf8.RuneSelf:
+			if c := r | 0x20; c >= 'a' && c <= 'z' {
+				letters++
+			}
+		case r >= 0x4E00 && r <= 0x9FFF:
+			han++
+			letters++
 		case unicode.Is(unicode.Han, r):
 			han++
 			letters++
