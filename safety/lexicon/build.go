@@ -13,6 +13,7 @@ import (
 // automaton sees it: collapsed folded runes.
 type pattern struct {
 	plain     bool    // a term with no repeats, allow-list or near rule: only word edges to check
+	aux       bool    // a term with an allow-list or a near rule
 	lastRun   uint8   // runs[len(runs)-1], or 1
 	phrase    bool    // an allow or near phrase (owner is its phrase id), not a term
 	owner     int32   // term index, or phrase id
@@ -198,8 +199,8 @@ func (b *builder) build() {
 	}
 	for i := range b.l.pats {
 		p := &b.l.pats[i]
-		p.plain = !p.phrase && p.runs == nil &&
-			len(b.l.termAux[p.owner].allow) == 0 && len(b.l.termAux[p.owner].near) == 0
+		p.aux = !p.phrase && (len(b.l.termAux[p.owner].allow) > 0 || len(b.l.termAux[p.owner].near) > 0)
+		p.plain = !p.phrase && p.runs == nil && !p.aux
 	}
 	b.l.da = buildDoubleArray(syms, b.seqEnd, b.l.pats, len(alpha))
 	b.l.shallow = buildShallow(&b.l.da, syms, b.seqEnd, len(alpha))

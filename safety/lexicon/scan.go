@@ -29,7 +29,7 @@ type cand struct {
 	start, end         int
 	runeStart, runeEnd int
 	needEnd            bool // waiting for the rune after it (whole-word check)
-	plain              bool // see pattern.plain
+	plain              bool // a term's, with only the word edge left to check
 }
 
 type phraseHit struct {
@@ -314,7 +314,10 @@ func (sc *scanner) candidate(id int32, end int, onRepeat bool) {
 			return
 		}
 	}
-	c := cand{pat: id, start: fi.start, end: end, runeStart: fi.runeStart, runeEnd: sc.runes + 1}
+	// A term's pattern with no allow-list or near rule has only its word
+	// edge left to check, as a plain one: accept need not look it up again.
+	c := cand{pat: id, term: p.owner, start: fi.start, end: end, runeStart: fi.runeStart, runeEnd: sc.runes + 1,
+		plain: !p.phrase && !p.aux}
 	if p.wordEnd {
 		c.needEnd = true
 		sc.pending = append(sc.pending, c)
@@ -360,12 +363,7 @@ func (sc *scanner) accept(c cand) {
 		sc.phrases = append(sc.phrases, phraseHit{p.owner, c.start, c.end, c.runeStart, c.runeEnd})
 		return
 	}
-	aux := &sc.l.termAux[p.owner]
-	if len(aux.allow) == 0 && len(aux.near) == 0 {
-		sc.report(Match{Term: int(p.owner), Start: c.start, End: c.end})
-		return
-	}
-	sc.pending = append(sc.pending, c)
+	sc.pending = append(sc.pending, c) // allow-list or near rule: settle decides
 }
 
 // floor is the earliest byte (and rune) at which a future occurrence of any
