@@ -110,7 +110,7 @@ func NewOutcome(r *Result, drop *Drop, blacklisted bool, shards []Shard) (Outcom
 	var err error
 	if item != nil {
 		o.KeptBytes = len(item.Text)
-		if o.Item, err = MarshalLine(item); err != nil {
+		if o.Item, err = appendItemLine(nil, item); err != nil {
 			return o, err
 		}
 	}
