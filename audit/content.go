@@ -2,13 +2,13 @@ package audit
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
+
+	"github.com/firebreak/firebreak/internal/texthash"
 )
 
 // Mode says what is kept of a record's prompt and answer.
@@ -131,8 +131,4 @@ func openContent(content string, keys *Keyring, recordID string) (Content, error
 	return c, nil
 }
 
-func sha256Hex(s string) string {
-	h := sha256.New()
-	_, _ = io.WriteString(h, s) // no copy of a text that may be megabytes
-	return hex.EncodeToString(h.Sum(nil))
-}
+func sha256Hex(s string) string { return texthash.SHA256Hex(s) }

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+
+	"github.com/firebreak/firebreak/internal/texthash"
 )
 
 // ReservedCode1 carries Firebreak's signature of a label:
@@ -61,20 +63,7 @@ func KeyID(pub ed25519.PublicKey) string {
 }
 
 // TextHash is the hex SHA-256 of a delivered text.
-func TextHash(text string) string {
-	// The text may be megabytes: it is hashed through a buffer on the
-	// stack, not converted to bytes whole (the hash has no WriteString,
-	// so io.WriteString would copy all of it).
-	h := sha256.New()
-	var buf [2048]byte
-	for len(text) > 0 {
-		n := copy(buf[:], text)
-		h.Write(buf[:n])
-		text = text[n:]
-	}
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
-}
+func TextHash(text string) string { return texthash.SHA256Hex(text) }
 
 // Sign returns a with ReservedCode1 set to the signature of its other
 // members and of the SHA-256 of text, the answer as delivered. A nil
