@@ -15,6 +15,7 @@ type ngramScratch struct {
 	table                    []slot   // open-addressing n-gram counts
 	text                     string   // what load tokenised
 	runes                    runeStats
+	phrases                  [maxPhraseGroups]int // qualityPhrases' counts
 	counts                   [numScripts]int
 	latinLen, enStop, zhStop int
 	gopher                   uint8    // Gopher's stop words seen, one bit each
@@ -30,13 +31,14 @@ type ngramScratch struct {
 // digits (a word): Chinese has no spaces between words, so its
 // characters are its tokens. Tokens are substrings of text: nothing is
 // allocated once the scratch slices have grown. With counts, it also
-// counts the characters the quality rules measure (runes).
+// counts the characters and phrases the quality rules measure (runes,
+// phrases).
 func (s *ngramScratch) load(text string, counts bool) {
 	s.text = text
 	s.hash, s.chars = s.hash[:0], s.chars[:0]
 	s.counts = [numScripts]int{}
 	s.latinLen, s.enStop, s.zhStop, s.gopher = 0, 0, 0, 0
-	s.runes = runeStats{}
+	s.runes, s.phrases = runeStats{}, [maxPhraseGroups]int{}
 	start, script := -1, scriptOther
 	for i := 0; i < len(text); {
 		r, size := rune(text[i]), 1
@@ -50,11 +52,16 @@ func (s *ngramScratch) load(text string, counts bool) {
 			sc, word = int(asciiClass[r].script), asciiClass[r].word
 		case r >= 0x4e00 && r <= 0x9fff:
 			sc, word = scriptHan, true
+		case r >= punctLo && r < punctHi:
+			sc, word = int(punctClass[r-punctLo].script), punctClass[r-punctLo].word
+		case r >= wideLo && r < wideHi:
+			sc, word = int(wideClass[r-wideLo].script), wideClass[r-wideLo].word
 		default:
 			sc, word = runeScript(r)
 		}
 		if counts {
 			s.runes.add(r, word)
+			qualityPhrases.countAt(text[i:], r, &s.phrases)
 		}
 		switch {
 		case sc == scriptHan || sc == scriptKana || sc == scriptHangul:
@@ -134,17 +141,36 @@ func zhStopRune(r rune) bool {
 	return false
 }
 
-// asciiClass is runeScript of each ASCII character.
-var asciiClass = func() (t [utf8.RuneSelf]struct {
+// runeClass is runeScript's answer for one rune.
+type runeClass struct {
 	script uint8
 	word   bool
-}) {
-	for r := range t {
-		sc, word := runeScript(rune(r))
-		t[r].script, t[r].word = uint8(sc), word
+}
+
+// classes returns runeScript of the n runes from lo.
+func classes(lo rune, n int) []runeClass {
+	t := make([]runeClass, n)
+	for i := range t {
+		sc, word := runeScript(lo + rune(i))
+		t[i] = runeClass{uint8(sc), word}
 	}
 	return t
-}()
+}
+
+// asciiClass is runeScript of each ASCII character, punctClass of the
+// general and CJK punctuation (U+2000 to U+303F), wideClass of the
+// full-width forms: the runes of Chinese and English text that are not
+// letters, looked up instead of classified.
+var (
+	asciiClass = classes(0, utf8.RuneSelf)
+	punctClass = classes(punctLo, punctHi-punctLo)
+	wideClass  = classes(wideLo, wideHi-wideLo)
+)
+
+const (
+	punctLo, punctHi = 0x2000, 0x3040
+	wideLo, wideHi   = 0xff00, 0xfff0
+)
 
 // token adds one token of load other than a Han character.
 func (s *ngramScratch) token(tok string, script int) {

@@ -5,9 +5,10 @@ import (
 	"unicode/utf8"
 )
 
-// phraseSet counts occurrences of a few groups of phrases in one pass
-// over a text: a rune that starts no phrase costs a bit test, so many
-// phrases cost about as much as one.
+// phraseSet counts occurrences of a few groups of phrases, rune by rune
+// in a pass over a text that another job already makes (the tokeniser's):
+// a rune that starts no phrase costs a bit test, so many phrases cost
+// about as much as one. Overlaps of different phrases each count.
 type phraseSet struct {
 	first  [1 << 16 / 64]uint64 // first runes (BMP) of the phrases
 	byRune map[rune][]phrase
@@ -39,23 +40,14 @@ func newPhraseSet(groups ...[]string) *phraseSet {
 	return p
 }
 
-// count returns the number of phrase occurrences in s of each group
-// (overlaps of different phrases each count).
-func (p *phraseSet) count(s string) [maxPhraseGroups]int {
-	var n [maxPhraseGroups]int
-	for i := 0; i < len(s); {
-		r, size := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(s[i:])
-		}
-		if r < 1<<16 && p.first[r/64]&(1<<(r%64)) != 0 {
-			for _, ph := range p.byRune[r] {
-				if strings.HasPrefix(s[i:], ph.text) {
-					n[ph.group]++
-				}
-			}
-		}
-		i += size
+// countAt counts the phrases that start s, whose first rune is r.
+func (p *phraseSet) countAt(s string, r rune, n *[maxPhraseGroups]int) {
+	if r >= 1<<16 || p.first[r/64]&(1<<(r%64)) == 0 {
+		return
 	}
-	return n
+	for _, ph := range p.byRune[r] {
+		if strings.HasPrefix(s, ph.text) {
+			n[ph.group]++
+		}
+	}
 }

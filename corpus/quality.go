@@ -236,7 +236,7 @@ func measure(text string, tok *ngramScratch) docStats {
 
 func (q *qualityStage) docRules(text string, tok *ngramScratch) *Event {
 	c := &q.c
-	phrases := qualityPhrases.count(text)
+	phrases := tok.phrases // counted by load over the same text
 	if phrases[0] > 0 {
 		return &Event{Stage: StageQuality, Rule: "zh_mojibake"}
 	}
