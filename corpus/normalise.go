@@ -73,6 +73,11 @@ var (
 	nfkcStable = sync.OnceValue(func() *runeSet { return stableRunes(norm.NFKC) })
 )
 
+// settled reports, in one pass, text that apply leaves as it is: valid
+// UTF-8 of runes stable in the form, already clean. It answers false
+// for some texts apply does not change either; those take the slow path.
+func (n *normaliser) settled(s string) bool { return cleanIn(s, n.stable) }
+
 // isNormal reports whether s is in the normaliser's form, with a quick
 // pass over runes that are stable in it (ASCII, Han, most punctuation)
 // before the full check.
@@ -94,6 +99,9 @@ func (n *normaliser) isNormal(s string) bool {
 // apply returns the normalised text and the rule that changed it ("" when
 // nothing changed).
 func (n *normaliser) apply(s string) (string, string) {
+	if n.settled(s) {
+		return s, ""
+	}
 	out := s
 	rule := ""
 	if !utf8.ValidString(out) {
@@ -155,7 +163,11 @@ func whitespace(s string) (string, bool) {
 // clean reports whether s is already normal: no invisible characters,
 // no spaces but single ASCII ones between other characters, single or
 // double newlines, nothing at either end. s is valid UTF-8.
-func clean(s string) bool {
+func clean(s string) bool { return cleanIn(s, nil) }
+
+// cleanIn is clean, and with stable also that s is valid UTF-8 of runes
+// in stable.
+func cleanIn(s string, stable *runeSet) bool {
 	if s == "" {
 		return true
 	}
@@ -167,6 +179,13 @@ func clean(s string) bool {
 		switch {
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRuneInString(s[i:])
+			if r >= 0x4e00 && r <= 0x9fff { // ideographs: stable in NFC and NFKC, not spaces
+				i += size - 1
+				continue
+			}
+			if stable != nil && (size == 1 || !stable.has(r)) {
+				return false
+			}
 			if r == '\u3000' || r == '\u00a0' || unicode.IsSpace(r) || invisible(r) {
 				return false
 			}

@@ -10,8 +10,8 @@ import (
 
 // FuzzNormaliseQuickChecks holds the normaliser's quick checks to the
 // slow paths they skip: isNormal must agree with x/text's check for both
-// forms, and a text that clean accepts must come out of whitespace
-// unchanged (and one it rejects be changed, or clean is only slower).
+// forms, a text that clean accepts must come out of whitespace unchanged,
+// and one that settled accepts must be normal and clean.
 func FuzzNormaliseQuickChecks(f *testing.F) {
 	for _, s := range []string{"", "a b", "中文，标点。\n\n下一段", "e\u0301", "ｆｕｌｌ", "가\u11a8", "\u3000x", "a\u200bb",
 		"カ\u3099", "x\u302a", "tab\tx", "a  b", "a\n\n\nb", " a", "a\n", "é", "Å", "\u2126", "\ufb01", "①"} {
@@ -29,6 +29,14 @@ func FuzzNormaliseQuickChecks(f *testing.F) {
 		}
 		if out, _ := whitespace(s); clean(s) && out != s {
 			t.Errorf("clean(%+q) but whitespace makes %+q", s, out)
+		}
+		for _, n := range []*normaliser{nfc, nfkc} {
+			if !n.settled(s) {
+				continue
+			}
+			if !n.form.IsNormalString(s) || !clean(s) {
+				t.Errorf("settled(%+q), but normal %v, clean %v", s, n.form.IsNormalString(s), clean(s))
+			}
 		}
 	})
 }
