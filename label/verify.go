@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/firebreak/firebreak/internal/jsonstr"
 )
 
 // Record is what the audit trail keeps of an answer's labels: the
@@ -58,10 +60,10 @@ func (r *Record) AppendJSON(b, aigc []byte) ([]byte, error) {
 		return append(b, m...), err
 	}
 	b = append(append(b, `{"aigc":`...), aigc...)
-	b = appendString(append(b, `,"text_sha256":`...), r.TextSHA256)
-	b = appendString(append(b, `,"explicit":`...), r.Explicit)
+	b = jsonstr.Append(append(b, `,"text_sha256":`...), r.TextSHA256)
+	b = jsonstr.Append(append(b, `,"explicit":`...), r.Explicit)
 	if r.Omitted != "" {
-		b = appendString(append(b, `,"omitted":`...), r.Omitted)
+		b = jsonstr.Append(append(b, `,"omitted":`...), r.Omitted)
 	}
 	if r.Unlabelled != nil {
 		u, err := json.Marshal(r.Unlabelled)
@@ -71,16 +73,6 @@ func (r *Record) AppendJSON(b, aigc []byte) ([]byte, error) {
 		b = append(append(b, `,"unlabelled":`...), u...)
 	}
 	return append(b, '}'), nil
-}
-
-// appendString appends s as a JSON string as json.Marshal writes it: as
-// it is when it needs no escape, which the record's own values never do.
-func appendString(b []byte, s string) []byte {
-	if ValidValue(s) && !strings.ContainsAny(s, "<>&") {
-		return append(append(append(b, '"'), s...), '"')
-	}
-	q, _ := json.Marshal(s) // a string always encodes
-	return append(b, q...)
 }
 
 // Verdicts of Verify.

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"github.com/firebreak/firebreak/internal/jsonstr"
 	"github.com/firebreak/firebreak/safety"
 )
 
@@ -196,10 +196,10 @@ func appendResult(dst []byte, quotedFile string, line int, decision, code string
 	dst = append(dst, `,"line":`...)
 	dst = strconv.AppendInt(dst, int64(line), 10)
 	dst = append(dst, `,"decision":`...)
-	dst = appendJSONString(dst, decision)
+	dst = jsonstr.Append(dst, decision)
 	if code != "" {
 		dst = append(dst, `,"code":`...)
-		dst = appendJSONString(dst, code)
+		dst = jsonstr.Append(dst, code)
 	}
 	dst = append(dst, `,"hits":[`...)
 	for i := range hits {
@@ -211,7 +211,7 @@ func appendResult(dst []byte, quotedFile string, line int, decision, code string
 	dst = append(dst, ']')
 	if errText != "" {
 		dst = append(dst, `,"error":`...)
-		dst = appendJSONString(dst, errText)
+		dst = jsonstr.Append(dst, errText)
 	}
 	return append(dst, "}\n"...)
 }
@@ -224,47 +224,22 @@ func appendHit(dst []byte, h *safety.Hit) []byte {
 		return append(dst, j...)
 	}
 	dst = append(dst, `{"detector":`...)
-	dst = appendJSONString(dst, h.Detector)
+	dst = jsonstr.Append(dst, h.Detector)
 	dst = append(dst, `,"rule":`...)
-	dst = appendJSONString(dst, h.Rule)
+	dst = jsonstr.Append(dst, h.Rule)
 	if h.Term != "" {
 		dst = append(dst, `,"term":`...)
-		dst = appendJSONString(dst, h.Term)
+		dst = jsonstr.Append(dst, h.Term)
 	}
 	dst = append(dst, `,"code":`...)
-	dst = appendJSONString(dst, h.Code)
+	dst = jsonstr.Append(dst, h.Code)
 	dst = append(dst, `,"action":`...)
-	dst = appendJSONString(dst, h.Action.String())
+	dst = jsonstr.Append(dst, h.Action.String())
 	dst = append(dst, `,"start":`...)
 	dst = strconv.AppendInt(dst, int64(h.Start), 10)
 	dst = append(dst, `,"end":`...)
 	dst = strconv.AppendInt(dst, int64(h.End), 10)
 	return append(dst, '}')
-}
-
-// appendJSONString quotes s as encoding/json does. What it copies as it
-// is — printable ASCII other than the HTML characters, valid UTF-8 other
-// than U+2028 and U+2029 (terms are mostly Chinese) — is copied here; the
-// rest goes through encoding/json.
-func appendJSONString(dst []byte, s string) []byte {
-	wide := false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&',
-			c == 0xE2 && (strings.HasPrefix(s[i:], "\u2028") || strings.HasPrefix(s[i:], "\u2029")):
-			q, _ := json.Marshal(s)
-			return append(dst, q...)
-		case c >= utf8.RuneSelf:
-			wide = true
-		}
-	}
-	if wide && !utf8.ValidString(s) {
-		q, _ := json.Marshal(s)
-		return append(dst, q...)
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }
 
 // write puts the batches out in input order and adds up their counts.
