@@ -72,12 +72,7 @@ func (q *Queue) FileAppeal(ctx context.Context, tenantID, endUser, sanctionID, t
 	now := q.opts.Now().UTC().Truncate(time.Millisecond)
 	a := &Appeal{ID: newID("ap_"), TenantID: tenantID, EndUser: endUser, SanctionID: sanctionID, ViolationID: sa.ViolationID,
 		Text: text, Status: AppealOpen, Time: now}
-	stored, key := text, ""
-	if q.opts.Keys != nil {
-		var sealed []byte
-		key, sealed = q.opts.Keys.Seal([]byte(text), appealAAD(a.ID))
-		stored = base64.StdEncoding.EncodeToString(sealed)
-	}
+	stored, key := q.seal([]byte(text), appealAAD(a.ID))
 	err = q.db.Tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM review_appeals WHERE sanction_id = $1 AND status = 'open'`,
@@ -121,14 +116,10 @@ func (q *Queue) scanAppeal(sc interface{ Scan(...any) error }) (*Appeal, error) 
 	if answered.Valid {
 		a.AnsweredAt = fromMs(answered.Int64)
 	}
-	if key != "" {
-		if q.opts.Keys == nil {
-			a.Text = ""
-		} else if plain, err := q.openText(key, a.Text, a.ID); err == nil {
-			a.Text = plain
-		} else {
-			a.Text = ""
-		}
+	plain, ok := q.open(a.Text, key, appealAAD(a.ID))
+	a.Text = string(plain)
+	if !ok {
+		a.Text = ""
 	}
 	return &a, nil
 }
@@ -188,11 +179,30 @@ func (q *Queue) applyAppeal(ctx context.Context, it *Item, who Reviewer, d Decis
 	return nil
 }
 
-func (q *Queue) openText(key, stored, id string) (string, error) {
+// seal is how the desk stores a text people wrote or graded: sealed with
+// the content keyring under aad, in base64, with the key's id; as it is,
+// with no key id, when there is no keyring.
+func (q *Queue) seal(plain, aad []byte) (stored, key string) {
+	if q.opts.Keys == nil {
+		return string(plain), ""
+	}
+	key, sealed := q.opts.Keys.Seal(plain, aad)
+	return base64.StdEncoding.EncodeToString(sealed), key
+}
+
+// open reverses seal; ok is false when the text is sealed and no keyring
+// opens it.
+func (q *Queue) open(stored, key string, aad []byte) (plain []byte, ok bool) {
+	if key == "" {
+		return []byte(stored), true
+	}
+	if q.opts.Keys == nil {
+		return nil, false
+	}
 	sealed, err := base64.StdEncoding.DecodeString(stored)
 	if err != nil {
-		return "", err
+		return nil, false
 	}
-	plain, err := q.opts.Keys.Open(key, sealed, appealAAD(id))
-	return string(plain), err
+	plain, err = q.opts.Keys.Open(key, sealed, aad)
+	return plain, err == nil
 }

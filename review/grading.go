@@ -3,7 +3,6 @@ package review
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -116,12 +115,7 @@ func (q *Queue) addGrading(ctx context.Context, set string, items []GradingItem,
 			if err != nil {
 				return err
 			}
-			stored, key := string(plain), ""
-			if q.opts.Keys != nil {
-				var sealed []byte
-				key, sealed = q.opts.Keys.Seal(plain, gradingAAD(ref))
-				stored = base64.StdEncoding.EncodeToString(sealed)
-			}
+			stored, key := q.seal(plain, gradingAAD(ref))
 			res, err := tx.ExecContext(ctx, `INSERT INTO review_grading (set_id, item_id, context, text, text_key, time_ms)
 				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (set_id, item_id) DO NOTHING`,
 				set, it.ID, it.Context, stored, key, ms(now))
@@ -204,18 +198,9 @@ func (q *Queue) Grading(ctx context.Context, ref string) (*GradingItem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("grading item %s: %w", ref, err)
 	}
-	plain := []byte(stored)
-	if key != "" {
-		if q.opts.Keys == nil {
-			return &it, nil
-		}
-		sealed, err := base64.StdEncoding.DecodeString(stored)
-		if err != nil {
-			return nil, fmt.Errorf("grading item %s: %w", ref, err)
-		}
-		if plain, err = q.opts.Keys.Open(key, sealed, gradingAAD(ref)); err != nil {
-			return &it, nil
-		}
+	plain, ok := q.open(stored, key, gradingAAD(ref))
+	if !ok {
+		return &it, nil
 	}
 	var t gradingText
 	if err := json.Unmarshal(plain, &t); err != nil {
