@@ -81,29 +81,49 @@ func BenchmarkAppendOne(b *testing.B) {
 // users, on a store whose log is never checkpointed during the
 // run, so the log file's size at the end is every byte the commits wrote
 // to it. log-B/record is that size per record; pages/batch the 4 KiB
-// pages one commit wrote.
+// pages one commit wrote. Two ways: parallel, and one at a time (every
+// commit a batch of one record, as at one request in flight).
 func BenchmarkAppendLog(b *testing.B) {
-	dir := b.TempDir()
-	db := storetest.Open(b, store.Options{DataDir: dir, WALLimit: 1 << 40, WALCheckpointEvery: time.Hour})
-	tr := newTrail(b, db, Options{Keys: testKeyring(b, "a")})
-	walStart := walSize(b, dir)
-	start, cpu := time.Now(), processCPU()
-	b.ResetTimer()
 	// Request ids grow with time, as the gateway makes them, and end users
 	// are many: each record of a commit lands on its own page of the index
 	// on end users.
-	appendParallel(b, tr, func(r *Record) {
+	vary := func(r *Record) {
 		r.RequestID = "req_" + NewID(time.Now())
 		r.EndUser = fmt.Sprintf("user-%d", rand.IntN(100))
-	})
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
-	reportCPU(b, cpu)
-	st := tr.Stats()
-	logBytes := float64(walSize(b, dir) - walStart)
-	b.ReportMetric(logBytes/float64(st.Records), "log-B/record")
-	b.ReportMetric(float64(st.Records)/float64(st.Batches), "records/batch")
-	b.ReportMetric(logBytes/(4096+24)/float64(st.Batches), "pages/batch")
+	}
+	for _, mode := range []string{"parallel", "one"} {
+		b.Run(mode, func(b *testing.B) {
+			dir := b.TempDir()
+			db := storetest.Open(b, store.Options{DataDir: dir, WALLimit: 1 << 40, WALCheckpointEvery: time.Hour})
+			tr := newTrail(b, db, Options{Keys: testKeyring(b, "a")})
+			walStart := walSize(b, dir)
+			start, cpu := time.Now(), processCPU()
+			b.ResetTimer()
+			if mode == "parallel" {
+				appendParallel(b, tr, vary)
+			} else {
+				rec := sample(3, time.Now())
+				for i := 0; b.Loop(); i++ {
+					r := rec
+					if i%3 != 0 {
+						r.Input = Decision{}
+					}
+					vary(&r)
+					if err := tr.Append(context.Background(), r); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
+			reportCPU(b, cpu)
+			st := tr.Stats()
+			logBytes := float64(walSize(b, dir) - walStart)
+			b.ReportMetric(logBytes/float64(st.Records), "log-B/record")
+			b.ReportMetric(float64(st.Records)/float64(st.Batches), "records/batch")
+			b.ReportMetric(logBytes/(4096+24)/float64(st.Batches), "pages/batch")
+		})
+	}
 }
 
 func walSize(b *testing.B, dir string) int64 {
