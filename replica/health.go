@@ -47,8 +47,8 @@ func (r *Replica) openHealth(context.Context) error {
 	if err := r.Registry.Register(r.limitErrors); err != nil {
 		return err
 	}
-	for _, c := range walMetrics(r.DB) {
-		if err := r.Registry.Register(c); err != nil {
+	if r.DB.Dialect() == store.SQLite && r.DB.WALStats().Limit > 0 {
+		if err := r.Registry.Register(walCollector{r.DB}); err != nil {
 			return err
 		}
 	}
@@ -57,34 +57,33 @@ func (r *Replica) openHealth(context.Context) error {
 	return nil
 }
 
-// walMetrics show SQLite's write-ahead log against its limit (wal_limit):
-// the file's size now, the largest the store saw it, and how often the
-// log was truncated in the background or, the keeper having fallen
-// behind, by a transaction. None on PostgreSQL.
-func walMetrics(db *store.DB) []prometheus.Collector {
-	if db.Dialect() != store.SQLite || db.WALStats().Limit == 0 {
-		return nil
+// walCollector shows SQLite's write-ahead log against its limit
+// (wal_limit): the file's size now, the largest the store saw it, and how
+// often the log was truncated in the background or, the keeper having
+// fallen behind, by a transaction. One look at the store per scrape.
+type walCollector struct{ db *store.DB }
+
+var walDescs = struct{ bytes, max, limit, truncations, backstops *prometheus.Desc }{
+	prometheus.NewDesc("firebreak_store_wal_bytes", "Size of SQLite's write-ahead log file now.", nil, nil),
+	prometheus.NewDesc("firebreak_store_wal_max_bytes", "Largest size of SQLite's write-ahead log file since start (looked at every 2 ms).", nil, nil),
+	prometheus.NewDesc("firebreak_store_wal_limit_bytes", "The limit the write-ahead log is kept under (wal_limit).", nil, nil),
+	prometheus.NewDesc("firebreak_store_wal_truncations_total", "Times the write-ahead log was checkpointed and cut to zero.", nil, nil),
+	prometheus.NewDesc("firebreak_store_wal_backstops_total", "Of those, times a transaction had to do it because the log reached 3/4 of its limit.", nil, nil),
+}
+
+func (walCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{walDescs.bytes, walDescs.max, walDescs.limit, walDescs.truncations, walDescs.backstops} {
+		ch <- d
 	}
-	gauge := func(name, help string, v func(store.WALStats) int64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
-			func() float64 { return float64(v(db.WALStats())) })
-	}
-	counter := func(name, help string, v func(store.WALStats) int64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
-			func() float64 { return float64(v(db.WALStats())) })
-	}
-	return []prometheus.Collector{
-		gauge("firebreak_store_wal_bytes", "Size of SQLite's write-ahead log file now.",
-			func(s store.WALStats) int64 { return s.FileBytes }),
-		gauge("firebreak_store_wal_max_bytes", "Largest size of SQLite's write-ahead log file since start (looked at every 2 ms).",
-			func(s store.WALStats) int64 { return s.MaxFileBytes }),
-		gauge("firebreak_store_wal_limit_bytes", "The limit the write-ahead log is kept under (wal_limit).",
-			func(s store.WALStats) int64 { return s.Limit }),
-		counter("firebreak_store_wal_truncations_total", "Times the write-ahead log was checkpointed and cut to zero.",
-			func(s store.WALStats) int64 { return s.Restarts }),
-		counter("firebreak_store_wal_backstops_total", "Of those, times a transaction had to do it because the log reached 3/4 of its limit.",
-			func(s store.WALStats) int64 { return s.Backstops }),
-	}
+}
+
+func (c walCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.db.WALStats()
+	ch <- prometheus.MustNewConstMetric(walDescs.bytes, prometheus.GaugeValue, float64(st.FileBytes))
+	ch <- prometheus.MustNewConstMetric(walDescs.max, prometheus.GaugeValue, float64(st.MaxFileBytes))
+	ch <- prometheus.MustNewConstMetric(walDescs.limit, prometheus.GaugeValue, float64(st.Limit))
+	ch <- prometheus.MustNewConstMetric(walDescs.truncations, prometheus.CounterValue, float64(st.Restarts))
+	ch <- prometheus.MustNewConstMetric(walDescs.backstops, prometheus.CounterValue, float64(st.Backstops))
 }
 
 // errEjected says an upstream target is out of rotation.
