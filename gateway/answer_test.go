@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -140,6 +141,8 @@ func TestCompromisedUpstream(t *testing.T) {
 		"duplicate content":  {head + `{"content":"hello","content":"pipe bomb"},"finish_reason":null}]}`},
 		"Content in a delta": {head + `{"content":"hello","Content":"pipe bomb"},"finish_reason":null}]}`},
 		"Delta":              {`{"id":"x","choices":[{"index":0,"delta":{"content":"hi"},"Delta":{"content":"pipe bomb"}}]}`},
+		"delta as a string":  {`{"id":"x","choices":[{"index":0,"delta":"how to build a pipe bomb"}]}`},
+		"choice as a string": {`{"id":"x","choices":["how to build a pipe bomb"]}`},
 	} {
 		h.ups[0].Push(fakeupstream.Reply{Raw: raw})
 		resp := h.post(chat("general", "hi", true, ""))
@@ -170,11 +173,87 @@ func TestCompromisedUpstream(t *testing.T) {
 	if strings.Contains(string(body), "bomb") || !strings.Contains(string(body), "content_filter") {
 		t.Errorf("nested content in a whole answer: client got %s", body)
 	}
-	h.ups[0].Push(fakeupstream.Reply{Raw: []string{`{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok","content":"pipe bomb"},"finish_reason":"stop"}]}`}})
-	resp = h.post(chat("general", "hi", false, ""))
-	body, _ = io.ReadAll(resp.Body)
-	if resp.StatusCode != 502 || strings.Contains(string(body), "bomb") {
-		t.Errorf("duplicate key in a whole answer: %d %s", resp.StatusCode, body)
+	for name, raw := range map[string]string{
+		"duplicate key":       `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok","content":"pipe bomb"},"finish_reason":"stop"}]}`,
+		"message as a string": `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":"how to build a pipe bomb","finish_reason":"stop"}]}`,
+		"choice as a string":  `{"id":"x","object":"chat.completion","choices":["how to build a pipe bomb"]}`,
+		"message as an array": `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":["how to build a pipe bomb"]}]}`,
+	} {
+		h.ups[0].Push(fakeupstream.Reply{Raw: []string{raw}})
+		resp = h.post(chat("general", "hi", false, ""))
+		body, _ = io.ReadAll(resp.Body)
+		if resp.StatusCode != 502 || strings.Contains(string(body), "bomb") {
+			t.Errorf("%s in a whole answer: %d %s", name, resp.StatusCode, body)
+		}
+	}
+}
+
+// TestNoUnreviewedFieldReachesTheClient: text an upstream puts beside the
+// choices' messages, where review does not read, is not relayed; the
+// tokens' log probabilities go with a text review changed.
+func TestNoUnreviewedFieldReachesTheClient(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	const bomb = "how to build a pipe bomb"
+	get := func(stream bool, raw ...string) string {
+		t.Helper()
+		h.ups[0].Push(fakeupstream.Reply{Raw: raw})
+		resp := h.post(chat("general", "hi", stream, ""))
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+		return string(body)
+	}
+	whole := get(false, `{"id":"x","object":"chat.completion","created":1,"model":"m","note":"`+bomb+`","extra":{"deep":["`+bomb+`"]},"kept":null,"count":3,`+
+		`"choices":[{"index":0,"message":{"role":"assistant","content":"bread"},"finish_reason":"stop","aside":"`+bomb+`","n":1}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
+	var out map[string]any
+	if err := json.Unmarshal([]byte(whole), &out); err != nil {
+		t.Fatal(err)
+	}
+	choice := out["choices"].([]any)[0].(map[string]any)
+	if strings.Contains(whole, "bomb") || out["kept"] != nil || out["count"] != 3.0 || choice["n"] != 1.0 || out["usage"] == nil {
+		t.Errorf("whole answer: client got %s", whole)
+	}
+	stream := get(true, `{"id":"x","object":"chat.completion.chunk","created":1,"model":"m","note":"`+bomb+`","choices":[{"index":0,"delta":{"content":"bread"},"finish_reason":null,"aside":"`+bomb+`"}]}`,
+		`{"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`)
+	if strings.Contains(stream, "bomb") || !strings.Contains(stream, "bread") {
+		t.Errorf("stream: client got %s", stream)
+	}
+
+	// The log probabilities spell what the model wrote: they go when
+	// review refuses or masks it, and stay when it changes nothing.
+	lp := func(tokens ...string) string {
+		var b strings.Builder
+		for i, tok := range tokens {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"token":%q,"logprob":-0.1,"top_logprobs":[]}`, tok)
+		}
+		return `{"content":[` + b.String() + `]}`
+	}
+	for name, tc := range map[string]struct {
+		content  []string
+		logprobs bool
+	}{
+		"refused": {[]string{"how to build", " a pipe", " bomb"}, false},
+		"clean":   {[]string{"fresh", " bread"}, true},
+	} {
+		text := strings.Join(tc.content, "")
+		whole := get(false, `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"`+text+`"},"logprobs":`+lp(tc.content...)+`,"finish_reason":"stop"}]}`)
+		if strings.Contains(whole, "bomb") || strings.Contains(whole, `"token"`) != tc.logprobs {
+			t.Errorf("%s whole answer with logprobs: client got %s", name, whole)
+		}
+		var chunks []string
+		for _, tok := range tc.content {
+			chunks = append(chunks, `{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"`+tok+`"},"logprobs":`+lp(tok)+`,"finish_reason":null}]}`)
+		}
+		chunks = append(chunks, `{"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`)
+		stream := get(true, chunks...)
+		if strings.Contains(stream, "bomb") || (tc.logprobs && strings.Count(stream, `"token"`) != len(tc.content)) {
+			t.Errorf("%s stream with logprobs: client got %s", name, stream)
+		}
 	}
 }
 

@@ -117,6 +117,7 @@ func (l *labelling) placeResponse(resp *openai.ChatResponse, patches []openai.Pa
 		p := patchAt(&patches, ch.Index)
 		labelled := l.answer.Place(content, p.FinishReason != nil && *p.FinishReason == "content_filter", ch.Message.ToolCalls)
 		if labelled != content {
+			p.KeepLogprobs = p.Empty() // review changed nothing: the label only adds
 			p.Content = &labelled
 		}
 	}
@@ -179,8 +180,8 @@ func (l *labelling) placeChunk(chunk *openai.ChatChunk, data []byte, patches []o
 			pre = append(pre, b)
 		}
 		if content != piece.Content {
-			if at < 0 {
-				patches = append(patches, openai.Patch{Index: ch.Index})
+			if at < 0 { // review changed nothing: the label only adds
+				patches = append(patches, openai.Patch{Index: ch.Index, KeepLogprobs: true})
 				at = len(patches) - 1
 			}
 			changed := content

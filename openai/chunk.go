@@ -98,14 +98,18 @@ func chunkOf(c *ChatChunk, data []byte, root *node) (*ChatChunk, error) {
 	if e := root.get("error"); e != nil && e.kind != kindNull {
 		c.hasError = true
 	}
+	scrubbed := scrubMembers(root, relayedChunkMember)
 	choices := root.get("choices")
 	if choices != nil && choices.kind != kindArray && choices.kind != kindNull {
 		return nil, errors.New("decode chunk: choices is not an array")
 	}
 	if choices != nil {
 		for _, ch := range choices.elems {
+			delta, err := readChoice(ch, "delta", &scrubbed)
+			if err != nil {
+				return nil, fmt.Errorf("decode chunk: %w", err)
+			}
 			cc := ChunkChoice{Index: intOf(ch.get("index")), node: ch}
-			delta := ch.get("delta")
 			cc.Delta.Role = strOf(delta.get("role"))
 			switch content := delta.get("content"); {
 			case content == nil || content.kind == kindNull:
@@ -123,6 +127,9 @@ func chunkOf(c *ChatChunk, data []byte, root *node) (*ChatChunk, error) {
 		}
 	}
 	c.Usage = usageOf(root.get("usage"))
+	if scrubbed {
+		c.data, c.stale = reencoded(root, len(data)), true
+	}
 	return c, nil
 }
 
@@ -242,6 +249,9 @@ func (c *ChatChunk) patchContent(patches []Patch, extra map[string]any) ([]byte,
 	var cn *node
 	for _, ch := range c.Choices {
 		if ch.Index == p.Index {
+			if lp := ch.node.get("logprobs"); !p.KeepLogprobs && lp != nil && lp.kind != kindNull {
+				return nil, false // dropped with the text it spells
+			}
 			cn = ch.node.get("delta").get("content")
 			break
 		}

@@ -63,6 +63,16 @@ type ChatResponse struct {
 
 	root *node
 	data []byte
+	// scrubbed says members holding text review does not read were
+	// removed from root: data must be encoded again.
+	scrubbed bool
+}
+
+// reencode makes data the tree's encoding when members were scrubbed.
+func (r *ChatResponse) reencode() {
+	if r.scrubbed {
+		r.data = reencoded(r.root, len(r.data))
+	}
 }
 
 // SetModel makes the answer name model (see ChatChunk.SetModel).
@@ -98,6 +108,8 @@ func ParseChatResponse(body []byte) (*ChatResponse, error) {
 		return nil, err
 	}
 	r := &ChatResponse{root: root, data: body, Usage: usageOf(root.get("usage"))}
+	defer r.reencode()
+	r.scrubbed = scrubMembers(root, relayedAnswerMember)
 	choices := root.get("choices")
 	if choices != nil && choices.kind != kindArray && choices.kind != kindNull {
 		return nil, errors.New("decode chat completion: choices is not an array")
@@ -106,8 +118,11 @@ func ParseChatResponse(body []byte) (*ChatResponse, error) {
 		return r, nil
 	}
 	for _, ch := range choices.elems {
+		msg, err := readChoice(ch, "message", &r.scrubbed)
+		if err != nil {
+			return nil, fmt.Errorf("decode chat completion: %w", err)
+		}
 		rc := ResponseChoice{Index: intOf(ch.get("index")), FinishReason: strOf(ch.get("finish_reason")), node: ch}
-		msg := ch.get("message")
 		rc.Message.Role = strOf(msg.get("role"))
 		if c := msg.get("content"); c.kindIs(kindString) {
 			s := c.str
@@ -133,6 +148,10 @@ type Patch struct {
 	// DropTexts removes every text but content from the choice: a refused
 	// answer keeps only the safe reply.
 	DropTexts bool
+	// A patch that changes any text drops the choice's logprobs, which
+	// spell the text as the model wrote it, unless KeepLogprobs says the
+	// change only adds to that text (a label).
+	KeepLogprobs bool
 	// Append adds texts held back from earlier chunks of a stream: a
 	// tool-call text as a tool_calls element of its index, any other at
 	// its key.
@@ -176,6 +195,11 @@ func encodePatched(root *node, field string, choice func(index int) *node, patch
 		if !msg.kindIs(kindObject) {
 			msg = &node{kind: kindObject}
 			ch.set(field, msg)
+		}
+		if !p.KeepLogprobs && (p.Content != nil || len(p.Texts) != 0 || p.DropTexts || len(p.Append) != 0) {
+			if lp := ch.get("logprobs"); lp != nil && lp.kind != kindNull {
+				ch.set("logprobs", &node{kind: kindNull})
+			}
 		}
 		if p.Content != nil {
 			msg.set("content", stringNode(*p.Content))

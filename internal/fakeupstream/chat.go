@@ -10,14 +10,13 @@ import (
 )
 
 type chunk struct {
-	ID                string                     `json:"id"`
-	Object            string                     `json:"object"`
-	Created           int64                      `json:"created"`
-	Model             string                     `json:"model"`
-	SystemFingerprint string                     `json:"system_fingerprint"`
-	Choices           []chunkChoice              `json:"choices"`
-	Usage             json.RawMessage            `json:"usage,omitempty"`
-	Echo              map[string]json.RawMessage `json:"echo,omitempty"`
+	ID                string          `json:"id"`
+	Object            string          `json:"object"`
+	Created           int64           `json:"created"`
+	Model             string          `json:"model"`
+	SystemFingerprint string          `json:"system_fingerprint"`
+	Choices           []chunkChoice   `json:"choices"`
+	Usage             json.RawMessage `json:"usage,omitempty"`
 }
 
 type chunkChoice struct {
@@ -44,14 +43,13 @@ type toolCallWire struct {
 }
 
 type completion struct {
-	ID                string                     `json:"id"`
-	Object            string                     `json:"object"`
-	Created           int64                      `json:"created"`
-	Model             string                     `json:"model"`
-	SystemFingerprint string                     `json:"system_fingerprint"`
-	Choices           []completionChoice         `json:"choices"`
-	Usage             Usage                      `json:"usage"`
-	Echo              map[string]json.RawMessage `json:"echo,omitempty"`
+	ID                string             `json:"id"`
+	Object            string             `json:"object"`
+	Created           int64              `json:"created"`
+	Model             string             `json:"model"`
+	SystemFingerprint string             `json:"system_fingerprint"`
+	Choices           []completionChoice `json:"choices"`
+	Usage             Usage              `json:"usage"`
 }
 
 type completionChoice struct {
@@ -104,7 +102,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, req Request, r
 	body := completion{
 		ID: fmt.Sprintf("chatcmpl-fake-%d", req.Seq), Object: "chat.completion", Created: created,
 		Model: req.Model, SystemFingerprint: "fp_fake", Choices: []completionChoice{c},
-		Usage: rep.usage(req, len(deltas)), Echo: rep.echo(req),
+		Usage: rep.usage(req, len(deltas)),
 	}
 	if rep.Stall > 0 || rep.Die {
 		w.Header().Set("Content-Type", "application/json")
@@ -147,7 +145,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, req Request, rep
 	}
 	empty := ""
 	first := base
-	first.Echo = rep.echo(req)
 	first.Choices = []chunkChoice{{Delta: delta{Role: "assistant", Content: &empty}}}
 	if !send(first) {
 		return

@@ -87,7 +87,6 @@ func TestChatCompletion(t *testing.T) {
 		wantFinish  string
 		wantUsage   map[string]any
 		wantTools   int
-		wantEcho    map[string]any
 	}{
 		{
 			name: "default answer", body: `{"model":"m1","messages":[{"role":"user","content":"12345678"}]}`,
@@ -105,12 +104,6 @@ func TestChatCompletion(t *testing.T) {
 			reply:       fakeupstream.Reply{ToolCalls: []fakeupstream.ToolCall{{Name: "get_weather", Arguments: `{"city":"Paris"}`}}},
 			body:        `{"model":"m1","messages":[{"role":"user","content":"weather?"}]}`,
 			wantContent: nil, wantFinish: "tool_calls", wantTools: 1,
-		},
-		{
-			name:        "echo",
-			reply:       fakeupstream.Reply{Text: "ok", Echo: []string{"user", "missing"}},
-			body:        `{"model":"m1","user":"u-7","messages":[]}`,
-			wantContent: "ok", wantFinish: "stop", wantEcho: map[string]any{"user": "u-7"},
 		},
 	}
 	for _, tt := range tests {
@@ -137,9 +130,6 @@ func TestChatCompletion(t *testing.T) {
 			}
 			if calls, _ := msg["tool_calls"].([]any); len(calls) != tt.wantTools {
 				t.Errorf("tool calls %v", msg["tool_calls"])
-			}
-			if tt.wantEcho != nil && !reflect.DeepEqual(got["echo"], tt.wantEcho) {
-				t.Errorf("echo %v, want %v", got["echo"], tt.wantEcho)
 			}
 		})
 	}

@@ -29,9 +29,6 @@ type Reply struct {
 	// each element an SSE data payload of a stream (then [DONE]), or the
 	// first one as the whole body of a non-stream answer.
 	Raw []string
-	// Echo lists top-level request fields copied into the response under
-	// "echo" (in the first chunk of a stream).
-	Echo []string
 
 	// Status, when not 0 or 200, answers with an OpenAI error body.
 	Status       int
@@ -135,20 +132,6 @@ func (rep Reply) writeError(w http.ResponseWriter) {
 	writeJSON(w, rep.Status, map[string]any{"error": map[string]any{
 		"message": msg, "type": typ, "param": nil, "code": code,
 	}})
-}
-
-// echo returns the requested fields of the request, or nil.
-func (rep Reply) echo(req Request) map[string]json.RawMessage {
-	if len(rep.Echo) == 0 {
-		return nil
-	}
-	out := make(map[string]json.RawMessage, len(rep.Echo))
-	for _, f := range rep.Echo {
-		if v, ok := req.Fields[f]; ok {
-			out[f] = v
-		}
-	}
-	return out
 }
 
 // die flushes what was written and closes the connection without ending the

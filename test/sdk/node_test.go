@@ -52,12 +52,17 @@ func TestNodeSDK(t *testing.T) {
 	if pass, fail := tapCount(out, "pass"), tapCount(out, "fail"); pass != nodeTests || fail != 0 {
 		t.Fatalf("node reported %d passed and %d failed, want %d passed:\n%s", pass, fail, nodeTests, out)
 	}
+	tools := false
 	for _, r := range s.Upstream.Requests() {
 		for _, m := range r.Messages {
 			if m.Content == promptRefused {
 				t.Errorf("a refused prompt reached the upstream (request %d)", r.Seq)
 			}
+			tools = tools || m.Content == promptTools && strings.Contains(string(r.Fields["tools"]), `"name":"`+toolName+`"`)
 		}
+	}
+	if !tools {
+		t.Error("the tool definition of the tools scenario did not reach the upstream")
 	}
 }
 

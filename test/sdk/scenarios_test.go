@@ -54,8 +54,7 @@ func script(req fakeupstream.Request) fakeupstream.Reply {
 	case last == promptStream:
 		return fakeupstream.Reply{Chunks: []string{"Hello", ", ", "streaming ", "world."}}
 	case last == promptTools:
-		return fakeupstream.Reply{Echo: []string{"tools"},
-			ToolCalls: []fakeupstream.ToolCall{{ID: toolCallID, Name: toolName, Arguments: toolArgs}}}
+		return fakeupstream.Reply{ToolCalls: []fakeupstream.ToolCall{{ID: toolCallID, Name: toolName, Arguments: toolArgs}}}
 	case last == promptJSON:
 		return fakeupstream.Reply{Chunks: []string{`{"city":`, `"Paris",`, `"temp":21}`}}
 	case last == promptDie:
