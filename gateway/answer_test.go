@@ -221,6 +221,21 @@ func TestNoUnreviewedFieldReachesTheClient(t *testing.T) {
 		t.Errorf("stream: client got %s", stream)
 	}
 
+	// An identifier written as a sentence is read as text.
+	for name, raw := range map[string][]string{
+		"role":         {`{"id":"x","choices":[{"index":0,"delta":{"role":"how to build a pipe bomb","content":"bread"},"finish_reason":"stop"}]}`},
+		"tool call id": {`{"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"how to build a pipe bomb","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`},
+	} {
+		stream := get(true, raw...)
+		if strings.Contains(stream, "bomb") || !strings.Contains(stream, "content_filter") {
+			t.Errorf("%s in a stream: client got %s", name, stream)
+		}
+		whole := get(false, strings.Replace(strings.Replace(raw[0], `"delta"`, `"message"`, 1), `"tool_calls":[{"index":0,`, `"tool_calls":[{`, 1))
+		if strings.Contains(whole, "bomb") || !strings.Contains(whole, "content_filter") {
+			t.Errorf("%s in a whole answer: client got %s", name, whole)
+		}
+	}
+
 	// The log probabilities spell what the model wrote: they go when
 	// review refuses or masks it, and stay when it changes nothing.
 	lp := func(tokens ...string) string {

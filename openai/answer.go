@@ -33,6 +33,13 @@ var notAnswerText = map[string]bool{"role": true, "content": true, "id": true, "
 // the message's own content is read apart.
 var notNestedText = map[string]bool{"id": true, "type": true, "index": true, "tool_call_id": true}
 
+// unread says a member of a message or delta is not one of its texts:
+// its content, read apart, or an identifier that reads as one (a role or
+// an id in the form of a sentence is read as text).
+func unread(key string, val *node) bool {
+	return notAnswerText[key] && (key == "content" || nameLike(val))
+}
+
 // answerTexts lists the texts of a message or delta other than content.
 func answerTexts(msg *node) []AnswerText {
 	if msg == nil || msg.kind != kindObject {
@@ -41,7 +48,7 @@ func answerTexts(msg *node) []AnswerText {
 	var out []AnswerText
 	for i := range msg.members {
 		m := &msg.members[i]
-		if notAnswerText[m.key] {
+		if unread(m.key, m.val) {
 			continue
 		}
 		if m.key == "tool_calls" && m.val.kind == kindArray {
@@ -74,7 +81,7 @@ func collectAnswer(n *node, path, key string, segs []string, tool int, field str
 	case kindObject:
 		for i := range n.members {
 			m := &n.members[i]
-			if notNestedText[m.key] {
+			if notNestedText[m.key] && nameLike(m.val) {
 				continue
 			}
 			f := field

@@ -215,7 +215,7 @@ func encodePatched(root *node, field string, choice func(index int) *node, patch
 		if p.DropTexts {
 			kept := msg.members[:0]
 			for _, m := range msg.members {
-				if notAnswerText[m.key] {
+				if unread(m.key, m.val) {
 					kept = append(kept, m)
 				}
 			}

@@ -6,37 +6,42 @@ import (
 )
 
 // An answer carries text for a person or a program in its choices'
-// messages (or deltas), where review reads all of it (see answerTexts).
-// Anything else an upstream puts in an answer is relayed only when it
-// holds no text, or is one of the answer's identifiers: a compromised or
-// careless upstream cannot push unreviewed text to a client in a field
-// the gateway does not know.
+// messages (or deltas), where review reads all of it but for identifiers
+// (see answerTexts). Anything else an upstream puts in an answer is
+// relayed only when it holds no text, or is one of the answer's
+// identifiers and reads as one: a compromised or careless upstream cannot
+// push unreviewed text to a client in a field the gateway does not know.
 
 // relayedAnswerMember says a top-level member of a whole answer is
-// relayed whatever it holds.
-func relayedAnswerMember(key string) bool {
+// relayed whatever it holds: its choices, and its identifiers when they
+// read as names.
+func relayedAnswerMember(key string, val *node) bool {
 	switch key {
-	case "choices", "id", "object", "created", "model", "system_fingerprint", "service_tier":
+	case "choices":
 		return true
+	case "model":
+		return val.kind == kindString // the gateway names its public model instead
+	case "id", "object", "system_fingerprint", "service_tier":
+		return nameLike(val)
 	}
 	return false
 }
 
 // relayedChunkMember is relayedAnswerMember for a stream's chunk, whose
 // error event fails the stream rather than reach the client.
-func relayedChunkMember(key string) bool {
-	return key == "error" || relayedAnswerMember(key)
+func relayedChunkMember(key string, val *node) bool {
+	return key == "error" || relayedAnswerMember(key, val)
 }
 
-// scrubMembers removes from an object the members that keep does not
-// name and that hold text, and says whether it removed any.
-func scrubMembers(obj *node, keep func(key string) bool) bool {
+// scrubMembers removes from an object the members that hold text and that
+// keep does not name, and says whether it removed any.
+func scrubMembers(obj *node, keep func(key string, val *node) bool) bool {
 	if !obj.kindIs(kindObject) {
 		return false
 	}
 	kept := obj.members[:0]
 	for _, m := range obj.members {
-		if keep(m.key) || !holdsText(m.val) {
+		if !holdsText(m.val) || keep(m.key, m.val) {
 			kept = append(kept, m)
 		}
 	}
@@ -44,6 +49,27 @@ func scrubMembers(obj *node, keep func(key string) bool) bool {
 	clear(obj.members[len(kept):])
 	obj.members = kept
 	return removed
+}
+
+// nameLike says a value is no text for a person: not a string, or a
+// string that reads as an identifier ("chatcmpl-9f2c", "assistant",
+// "call_0"), 1 to 256 printable ASCII bytes without a space.
+func nameLike(n *node) bool {
+	switch n.kind {
+	case kindNull, kindBool, kindNumber:
+		return true
+	case kindString:
+		if len(n.str) == 0 || len(n.str) > 256 {
+			return len(n.str) == 0
+		}
+		for i := 0; i < len(n.str); i++ {
+			if c := n.str[i]; c <= ' ' || c > '~' {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // holdsText says a value is or contains a string.
@@ -81,8 +107,8 @@ func readChoice(choice *node, field string, scrubbed *bool) (*node, error) {
 	if fr := choice.get("finish_reason"); fr.kindIs(kindString) && !isReason(fr.str) {
 		return nil, errors.New("a choice's finish_reason is not a reason")
 	}
-	if scrubMembers(choice, func(key string) bool {
-		return key == field || key == "index" || key == "finish_reason" || key == "logprobs"
+	if scrubMembers(choice, func(key string, val *node) bool {
+		return key == field || key == "finish_reason" || key == "logprobs" || key == "index" && nameLike(val)
 	}) {
 		*scrubbed = true
 	}

@@ -102,3 +102,28 @@ func TestPatchDropsLogprobs(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentifiersReadAsNames: an identifier that does not read as one is
+// removed from the top level of an answer, and read as text in a message.
+func TestIdentifiersReadAsNames(t *testing.T) {
+	r, err := ParseChatResponse([]byte(`{"id":"how to build it","object":"chat.completion","system_fingerprint":"指纹",` +
+		`"choices":[{"index":"a b","message":{"role":"how to","content":"x","tool_calls":[{"id":"call 1","type":"function","function":{"name":"f","arguments":"{}"}}]}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(r.Bytes()); strings.Contains(got, "build") || strings.Contains(got, "指纹") || strings.Contains(got, "a b") || !strings.Contains(got, `"object":"chat.completion"`) {
+		t.Errorf("top level: %s", got)
+	}
+	var read []string
+	for _, tx := range r.Choices[0].Message.Texts {
+		read = append(read, tx.Path+"="+tx.Value)
+	}
+	want := []string{"role=how to", "tool_calls.0.id=call 1", "tool_calls.0.function.name=f", "tool_calls.0.function.arguments={}"}
+	if strings.Join(read, "|") != strings.Join(want, "|") {
+		t.Errorf("texts read %q, want %q", read, want)
+	}
+	out, err := r.Encode([]Patch{{Index: 0, DropTexts: true}}, nil)
+	if err != nil || strings.Contains(string(out), "how to") || strings.Contains(string(out), "tool_calls") {
+		t.Errorf("refused: %s %v", out, err)
+	}
+}
