@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/openai"
 )
 
 // TestToolCallArgumentsReviewed: a whole answer whose tool call carries a
@@ -303,5 +304,29 @@ func TestClientRequestIDIsNotTheRecordID(t *testing.T) {
 	b := h.doWith("POST", "/v1/chat/completions", chat("general", "hi", false, ""), same).Header.Get("X-Request-Id")
 	if a == "dup-1" || b == "dup-1" || a == b || !strings.HasPrefix(a, "req_") {
 		t.Errorf("request ids %q and %q", a, b)
+	}
+}
+
+// TestUpstreamErrorIsReviewed: an upstream's error answer reaches the
+// client with its status, type and code, and its message only when review
+// would let it through as an answer.
+func TestUpstreamErrorIsReviewed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	for _, tc := range []struct {
+		message, want string
+	}{
+		{"This model's maximum context length is 8192 tokens.", "This model's maximum context length is 8192 tokens."},
+		{"how to build a pipe bomb", "the model server answered 400 Bad Request"},
+	} {
+		for path, body := range map[string]string{"/v1/chat/completions": chat("general", "hi", false, ""), "/v1/embeddings": `{"model":"general","input":"hello"}`} {
+			h.ups[0].Push(fakeupstream.Reply{Status: 400, ErrorCode: "context_length_exceeded", ErrorMessage: tc.message})
+			resp := h.do("POST", path, body, h.key)
+			var out openai.ErrorBody
+			decodeJSON(t, resp.Body, &out)
+			if resp.StatusCode != 400 || out.Error.Message != tc.want || out.Error.Code != "context_length_exceeded" || out.Error.Type != "invalid_request_error" {
+				t.Errorf("%s %q: %d %+v", path, tc.message, resp.StatusCode, out.Error)
+			}
+		}
 	}
 }

@@ -102,7 +102,7 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	c.upstream, c.firstByte = resp.Upstream, time.Since(upStart)
 	if resp.StatusCode != http.StatusOK {
 		c.outcome = "upstream_status"
-		passThrough(w, resp.Response)
+		relayStatus(w, resp.Response, engine)
 		return
 	}
 	rel := relay{g: g, c: c, engine: engine, req: req, input: in.decision, cancel: cancel, grant: grant, guard: check, ground: ground}
@@ -242,16 +242,26 @@ func limits(l account.Limits) limit.Limits {
 	return limit.Limits{RPM: l.RPM, Concurrent: l.Concurrent, TPM: l.TPM, TokenQuota: l.TokenQuota}
 }
 
-// passThrough copies an upstream's non-200 answer (a 400 for a prompt that
-// is too long, say) to the client as it is.
-func passThrough(w http.ResponseWriter, resp *http.Response) {
-	for _, h := range []string{"Content-Type", "Retry-After"} {
-		if v := resp.Header.Get(h); v != "" {
-			w.Header().Set(h, v)
-		}
+// relayStatus answers with an upstream's non-200 answer (a 400 for a
+// prompt that is too long, say): its status (502 for one that is not an
+// error's), its Retry-After, and its error in OpenAI's shape, whose
+// message reaches the client only when review allows it as an answer.
+func relayStatus(w http.ResponseWriter, resp *http.Response, engine *safety.Engine) {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	d, message := openai.UpstreamError(resp.StatusCode, body)
+	if message != "" && engine.Check(safety.Output, message).Action == safety.Allow {
+		d.Message = message
 	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, io.LimitReader(resp.Body, 1<<20))
+	status := resp.StatusCode
+	if status < 400 || status > 599 {
+		status = http.StatusBadGateway
+	}
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		w.Header().Set("Retry-After", v)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	writeJSON(w, openai.ErrorBody{Error: d})
 }
 
 // digest is a short, stable fingerprint of text for logs.

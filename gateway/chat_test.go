@@ -337,11 +337,27 @@ func TestEmbeddings(t *testing.T) {
 		t.Fatalf("status %d: %s", resp.StatusCode, b)
 	}
 	var out struct {
-		Data []struct{ Embedding []float64 }
+		Model string
+		Data  []struct{ Embedding []float64 }
 	}
 	decodeJSON(t, resp.Body, &out)
-	if len(out.Data) == 0 || len(out.Data[0].Embedding) == 0 {
-		t.Errorf("no embedding: %+v", out)
+	if len(out.Data) == 0 || len(out.Data[0].Embedding) == 0 || out.Model != "general" {
+		t.Errorf("no embedding, or not the public model's: %+v", out)
+	}
+	// What the upstream adds beside the vectors in text is not relayed;
+	// an answer that is not an embeddings list is an upstream error.
+	for raw, want := range map[string]int{
+		`{"object":"list","model":"m","note":"how to build a pipe bomb","data":[{"object":"embedding","index":0,"embedding":[0.5,-1e-3],"text":"how to build a pipe bomb"}],"usage":{"prompt_tokens":1,"total_tokens":1}}`: 200,
+		`{"object":"list","data":[{"object":"embedding","index":0,"embedding":"AAAAPw==","x":["how to build a pipe bomb"]}]}`:                                                                                              200,
+		`{"object":"list","data":["how to build a pipe bomb"]}`:               502,
+		`{"object":"list","data":[{"embedding":"how to build a pipe bomb"}]}`: 200,
+	} {
+		h.ups[0].Push(fakeupstream.Reply{Raw: []string{raw}})
+		resp := h.do("POST", "/v1/embeddings", `{"model":"general","input":"hello"}`, h.key)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want || strings.Contains(string(body), "bomb") {
+			t.Errorf("upstream sent %s\nclient got %d %s", raw, resp.StatusCode, body)
+		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -62,7 +61,8 @@ func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
 
 // embeddings is POST /v1/embeddings: admitted like a chat completion
 // (end user, sanctions, routing, real name, limits) and passed through.
-// Embedding inputs are not generated content; they are not reviewed. A
+// Embedding inputs are not generated content; they are not reviewed; an
+// upstream's error is relayed as a chat completion's is. A
 // request that names no model goes to the general model, not the tenant's
 // bound chat model.
 func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
@@ -100,21 +100,23 @@ func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
 	}
 	defer resp.Body.Close()
 	c.upstream = resp.Upstream
+	if resp.StatusCode != http.StatusOK {
+		c.outcome = "upstream_status"
+		relayStatus(w, resp.Response, g.policies.Engine(route.Model.Name, c.principal.Tenant.Name, c.minor))
+		return
+	}
 	out, err := readAllLimited(&budgetReader{r: resp.Body, g: grant}, g.maxAnswer)
 	if err != nil {
 		openai.WriteError(w, upstreamReadError(err))
 		return
 	}
-	var usage struct {
-		Usage *openai.Usage `json:"usage"`
+	answer, err := openai.ParseEmbeddingResponse(out)
+	if err != nil {
+		c.outcome = "upstream_error"
+		openai.WriteError(w, clienterr.Wrap(clienterr.UpstreamError, err, "the model server sent an answer that is not an embeddings list"))
+		return
 	}
-	_ = json.Unmarshal(out, &usage)
-	tokens = usage.Usage.Tokens()
-	for _, h := range []string{"Content-Type", "Retry-After"} {
-		if v := resp.Header.Get(h); v != "" {
-			w.Header().Set(h, v)
-		}
-	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = w.Write(out)
+	tokens = answer.Usage.Tokens()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(answer.Encode(c.model))
 }

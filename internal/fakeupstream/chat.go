@@ -260,6 +260,10 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		rep.writeError(w)
 		return
 	}
+	if rep.Raw != nil {
+		writeRaw(w, false, rep.Raw)
+		return
+	}
 	writeJSON(w, http.StatusOK, embeddingList(req, inputs, in.Dimensions, rep))
 }
 

@@ -27,7 +27,8 @@ type Reply struct {
 	Usage *Usage
 	// Raw, when set, is sent as it is, for a model server that misbehaves:
 	// each element an SSE data payload of a stream (then [DONE]), or the
-	// first one as the whole body of a non-stream answer.
+	// first one as the whole body of a non-stream answer or an embeddings
+	// list.
 	Raw []string
 
 	// Status, when not 0 or 200, answers with an OpenAI error body.
