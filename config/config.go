@@ -56,7 +56,8 @@ type Config struct {
 	// <data>/server.secret.
 	SecretFile string `yaml:"secret_file"`
 	// ClientIPHeader names the header a trusted proxy sets to the client's
-	// address (X-Forwarded-For, X-Real-IP). Default "": the peer address.
+	// address (X-Forwarded-For, X-Real-IP); its last address, the one the
+	// proxy wrote, is read. Default "": the peer address.
 	ClientIPHeader string `yaml:"client_ip_header"`
 
 	Audit     Audit      `yaml:"audit"`

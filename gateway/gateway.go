@@ -48,8 +48,9 @@ type Options struct {
 	// users. Default nil: none.
 	Sanctions *sanction.Service
 	// ClientIPHeader, when set, names the header a trusted proxy fills with
-	// the client's address (X-Forwarded-For, X-Real-IP); otherwise the
-	// peer address is the client's. Default "".
+	// the client's address (X-Forwarded-For, X-Real-IP), read as package
+	// clientip reads it (the last address, the one the proxy wrote);
+	// otherwise the peer address is the client's. Default "".
 	ClientIPHeader string
 	// Recorder keeps an audit record of every authenticated request.
 	// Default nil: none.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/clienterr"
+	"github.com/firebreak/firebreak/internal/clientip"
 	"github.com/firebreak/firebreak/safety/pii"
 )
 
@@ -29,7 +30,7 @@ type PhoneOptions struct {
 	PerPhoneMinute int `json:"per_phone_minute" yaml:"per_phone_minute"`
 	// PerPhoneDay caps codes sent to one number per local day. Default 5.
 	PerPhoneDay int `json:"per_phone_day" yaml:"per_phone_day"`
-	// PerIPHour caps codes requested from one client IP per hour.
+	// PerIPHour caps codes requested from one client IP (an IPv6 /64) per hour.
 	// Default 20.
 	PerIPHour int `json:"per_ip_hour" yaml:"per_ip_hour"`
 	// Message is the text sent; "{code}" and "{minutes}" are replaced.
@@ -68,7 +69,7 @@ func (o PhoneOptions) withDefaults() PhoneOptions {
 
 // StartPhone sends a fresh 6-digit code to phone for the tenant's end
 // user, replacing any code pending for them. clientIP ("" to skip) is
-// counted against PerIPHour. Refusals are *clienterr.Error: 400 for a bad
+// counted against PerIPHour, an IPv6 address by its /64. Refusals are *clienterr.Error: 400 for a bad
 // number, 404 for a user of another tenant, 429 with Retry-After when a
 // send limit is reached, 503 when the Sender fails.
 func (s *Service) StartPhone(ctx context.Context, tenantID, endUserID, phone, clientIP string) error {
@@ -142,7 +143,7 @@ func (s *Service) countSend(ctx context.Context, tx *sql.Tx, phoneHash, clientIP
 		{"phone-day:" + phoneHash, "this phone number today", o.PerPhoneDay, day, midnight},
 	}
 	if clientIP != "" {
-		windows = append(windows, sendWindow{"ip-hour:" + s.mac(domainIP, clientIP), "this network address",
+		windows = append(windows, sendWindow{"ip-hour:" + s.mac(domainIP, clientip.Network(clientIP)), "this network address",
 			o.PerIPHour, hour, time.Unix((hour+1)*3600, 0)})
 	}
 	for _, w := range windows {

@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/netip"
 	"sync/atomic"
 	"time"
 
+	"github.com/firebreak/firebreak/internal/clientip"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -31,18 +31,7 @@ type throttle struct {
 func newThrottle(db *store.DB, rate int) *throttle { return &throttle{db: db, rate: rate} }
 
 // source is the key an address counts under.
-func source(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
-}
+func source(ip string) string { return clientip.Network(ip) }
 
 // allow records an attempt from ip at now and reports whether it is within
 // the rate.
