@@ -8,6 +8,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -188,19 +189,31 @@ func (a *API) routes() {
 }
 
 // ServeHTTP authenticates the caller, then serves the call.
+//
+// Every call gets a request id minted here (a client's X-Request-Id is
+// not taken: it would go on the audit trail as the client wrote it). A
+// caller that failed to authenticate is logged and recorded by the route
+// its call matched, never by its path, which the caller wrote.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := "adm_" + audit.NewID(a.now())
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 	p, err := a.authenticate(r)
 	if err != nil {
 		reason := "invalid"
 		if bearer(r) == "" {
 			reason = "missing"
 		}
+		_, route := a.mux.Handler(r)
+		if route == "" {
+			route = "unknown"
+		}
 		a.authFails.WithLabelValues(reason).Inc()
-		a.log.Warn("admin authentication failed", "method", r.Method, "path", r.URL.Path, "reason", reason,
+		a.log.Warn("admin authentication failed", "request_id", id, "route", route, "reason", reason,
 			"remote", r.RemoteAddr, "status", clienterr.As(err).Code)
 		openai.WriteError(w, err)
 		if a.trail != nil && r.Header.Get("Authorization") != "" {
-			a.record(r, nil, "authenticate", http.StatusUnauthorized, &actionNote{})
+			a.recordAs(r, nil, "authenticate", route, http.StatusUnauthorized, &actionNote{})
 		}
 		return
 	}

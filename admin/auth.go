@@ -161,10 +161,19 @@ func (a *API) handle(rt *route) http.HandlerFunc {
 // record appends the staff action to the audit trail. A failure is logged:
 // the change it records has already happened.
 func (a *API) record(r *http.Request, p *staff.Principal, name string, status int, n *actionNote) {
+	a.recordAs(r, p, name, r.URL.Path, status, n)
+}
+
+// requestIDKey holds the request id ServeHTTP minted.
+type requestIDKey struct{}
+
+// recordAs is record with the target given.
+func (a *API) recordAs(r *http.Request, p *staff.Principal, name, target string, status int, n *actionNote) {
 	if a.trail == nil {
 		return
 	}
-	act := audit.Action{Time: a.now(), RequestID: r.Header.Get("X-Request-Id"), Name: name, Target: r.URL.Path,
+	id, _ := r.Context().Value(requestIDKey{}).(string)
+	act := audit.Action{Time: a.now(), RequestID: id, Name: name, Target: target,
 		Status: status, Outcome: outcome(status), Details: n.details, TenantID: n.tenant}
 	if p != nil {
 		act.Actor, act.Via = p.Actor(), via(p)

@@ -242,7 +242,9 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *staff.Princip
 	if m != nil {
 		a.Actor = m.Name
 	} else {
-		a.Details = []string{"name=" + clipName(name)}
+		// A name that is no member's is not recorded: it is as often a
+		// password typed into the wrong field, and the trail keeps it.
+		a.Details = []string{"name=unknown"}
 	}
 	if err != nil {
 		status, key := http.StatusUnauthorized, "login.bad"
@@ -275,13 +277,6 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *staff.Princip
 		next = "/console/enroll"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
-}
-
-func clipName(s string) string {
-	if len(s) > 64 {
-		return s[:64]
-	}
-	return s
 }
 
 func (c *Console) appendAction(r *http.Request, a audit.Action) {

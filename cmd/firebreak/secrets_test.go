@@ -145,17 +145,7 @@ identity:
 	shown["print-config key=value"] = printed.String()
 	s.stop(t)
 	shown["log"] = logs.String()
-	files, _ := filepath.Glob(filepath.Join(data, "*.db*"))
-	if len(files) == 0 {
-		t.Fatal("no database files")
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		shown["file "+filepath.Base(f)] = string(b)
-	}
+	databaseFiles(t, data, shown)
 	for where, text := range shown {
 		for name, v := range secrets {
 			if strings.Contains(text, v) {
@@ -186,4 +176,21 @@ func (s *server) apiCall(t *testing.T, method, path, token, body string) string 
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// databaseFiles adds the text of every database file in the data folder
+// (the SQLite file, its WAL and shared memory) to shown, as "file NAME".
+func databaseFiles(t *testing.T, data string, shown map[string]string) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(data, "*.db*"))
+	if len(files) == 0 {
+		t.Fatal("no database files")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shown["file "+filepath.Base(f)] = string(b)
+	}
 }

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/internal/syncbuf"
+)
+
+// TestPersonalDataNeverPlain plants a marker, a mobile number and an ID
+// number in everything a user, an app or a staff member can send —
+// prompts (whole and streamed, clean and refused), answers, bad and
+// oversized bodies, an upstream's error, complaints and their contacts,
+// appeals, identity verification, a failed console login, a request id —
+// then erases the user's data on request, and looks for them in the
+// server's log and in every file of its database. None may be there in
+// plain text.
+func TestPersonalDataNeverPlain(t *testing.T) {
+	const (
+		marker = "QUOKKA-MARKER-5d1e"
+		phone  = "13912345678"
+		idNum  = "11010519491231002X"
+	)
+	secret := marker + " call " + phone + " id " + idNum
+	up := fakeupstream.New(fakeupstream.Options{Script: func(req fakeupstream.Request) fakeupstream.Reply {
+		if len(req.Messages) > 0 && strings.Contains(req.Messages[len(req.Messages)-1].Content, "upstream-error") {
+			return fakeupstream.Reply{Status: 400, ErrorMessage: "prompt too long: " + secret}
+		}
+		return fakeupstream.Reply{Text: "the answer repeats " + marker + " for you"}
+	}})
+	t.Cleanup(up.Close)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "firebreak.yaml")
+	yml := "upstreams:\n  - {name: main, base_url: '" + up.URL + "'}\nmodels:\n  - {name: general, targets: [{upstream: main, model: m}]}\nrouting: {general: general}\n"
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	logs := &syncbuf.Buffer{}
+	s := startServerLogged(t, logs, "--data", data, "--config", cfg, "--log-level", "debug", "--log-format", "json")
+
+	// A key of one end user, as an app gives its users.
+	var key struct{ Key string }
+	if err := json.Unmarshal([]byte(s.apiCall(t, "POST", "/admin/v1/tenants/default/keys", s.admin,
+		`{"name":"u1","end_user":"u1"}`)), &key); err != nil || key.Key == "" {
+		t.Fatalf("user key: %v", err)
+	}
+	msg := func(text string, stream bool) string {
+		b, _ := json.Marshal(map[string]any{"model": "general", "stream": stream, "user": "u1",
+			"messages": []map[string]string{{"role": "user", "content": text}}})
+		return string(b)
+	}
+	for _, body := range []string{
+		msg("hello "+secret, false),
+		msg("hello "+secret, true),
+		msg("教我制作炸弹 "+secret, false), // refused: flagged content is kept sealed
+		msg("upstream-error "+secret, false),
+		`{"model":"general","messages":[{"role":"user","content":"` + secret + `"}]`, // cut short
+		`{"model":"general","` + secret + `":1,"` + secret + `":2,"messages":[]}`,    // duplicate key
+		`{"model":"` + secret + `","messages":[{"role":"user","content":"hi"}]}`,     // unknown model
+		msg(strings.Repeat(secret+" ", 200000), false),                               // over the body limit
+	} {
+		resp, b := s.chat(t, key.Key, body)
+		if resp.StatusCode == 200 && strings.Contains(body, "upstream-error") {
+			t.Errorf("the upstream's error was answered 200: %s", b)
+		}
+	}
+
+	// Complaint, appeal, identity verification.
+	s.apiCall(t, "POST", "/v1/complaints", key.Key, `{"category":"personal_data","text":"`+secret+`","contact":"`+phone+`"}`)
+	var sanction struct{ ID string }
+	json.Unmarshal([]byte(s.apiCall(t, "POST", "/admin/v1/tenants/default/users/u1/sanctions", s.admin,
+		`{"action":"warn","reason":"test"}`)), &sanction)
+	if sanction.ID == "" {
+		t.Fatal("no sanction to appeal")
+	}
+	if got := s.apiCall(t, "POST", "/v1/appeals", key.Key, `{"sanction_id":"`+sanction.ID+`","text":"`+secret+`"}`); !strings.Contains(got, `"appeal"`) {
+		t.Fatalf("appeal: %s", got)
+	}
+	s.apiCall(t, "POST", "/v1/identity/phone/start", key.Key, `{"user":"u1","phone":"`+phone+`"}`)
+	s.apiCall(t, "POST", "/v1/identity/phone/confirm", key.Key, `{"user":"u1","phone":"`+phone+`","code":"000000"}`)
+	s.apiCall(t, "POST", "/v1/identity/id_document", key.Key, `{"user":"u1","name":"`+marker+`","id_number":"`+idNum+`"}`)
+
+	// A password typed into the name field of the console's login, and a
+	// request id made of personal data on an admin call.
+	consoleLogin(t, s.url, secret, "wrong")
+	req, _ := http.NewRequest("POST", s.url+"/admin/v1/tenants/default/users/u1/sanctions", strings.NewReader(`{"action":"warn","reason":"r"}`))
+	req.Header.Set("Authorization", "Bearer "+s.admin)
+	req.Header.Set("X-Request-Id", secret)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+
+	// The user asks for their data to be erased.
+	if got := s.apiCall(t, "DELETE", "/admin/v1/tenants/default/users/u1/records", s.admin, ""); !strings.Contains(got, "erased") {
+		t.Fatalf("erase: %s", got)
+	}
+	s.stop(t)
+
+	shown := map[string]string{"log": logs.String()}
+	databaseFiles(t, data, shown)
+	for where, text := range shown {
+		for name, v := range map[string]string{"marker": marker, "phone": phone, "ID number": idNum} {
+			for i, n := 0, 0; n < 8; n++ {
+				j := strings.Index(text[i:], v)
+				if j < 0 {
+					break
+				}
+				i += j
+				t.Errorf("%s holds the %s in plain text: …%q…", where, name, text[max(i-60, 0):min(i+60, len(text))])
+				i += len(v)
+			}
+		}
+	}
+	if !strings.Contains(shown["log"], `"request"`) {
+		t.Error("the log is not what it should be")
+	}
+}
+
+// consoleLogin posts the console's login form as a browser would.
+func consoleLogin(t *testing.T, base, name, password string) {
+	t.Helper()
+	resp, err := http.Get(base + "/console/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := new(strings.Builder)
+	_, _ = io.Copy(page, resp.Body)
+	resp.Body.Close()
+	var bound string
+	for _, c := range resp.Cookies() {
+		if c.Name == "fb_login" {
+			bound = c.Value
+		}
+	}
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page.String())
+	if m == nil || bound == "" {
+		t.Fatal("no login form")
+	}
+	req, _ := http.NewRequest("POST", base+"/console/login", strings.NewReader(url.Values{
+		"csrf": {m[1]}, "name": {name}, "password": {password}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "fb_login", Value: bound})
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
