@@ -7,7 +7,8 @@ import (
 )
 
 // forms returns the folded letters of every form of a term: the term
-// itself first, then its pinyin and numeral forms, at most opts.MaxForms.
+// itself first, then its pinyin (plain, then with tone numbers) and numeral
+// forms, at most opts.MaxForms.
 //
 // Each character position has alternatives (the character, its pinyin
 // readings, its numeral forms); the forms are the combinations, taken in a
@@ -55,6 +56,9 @@ func (b *builder) forms(t *Term) ([][]rune, error) {
 	if usePinyin && hans > 0 {
 		readings := pinyinOf(base, pinyin.Normal)
 		add(firstOf(readings))
+		// Tones written as numbers ("du2 pin3") read as the same word;
+		// tone marks ("dú pǐn") fold to the plain form.
+		add(firstOf(pinyinOf(base, pinyin.Tone3)))
 		for i := range alts {
 			alts[i] = append(alts[i], readings[i]...)
 		}

@@ -88,6 +88,19 @@ func TestFindEvasions(t *testing.T) {
 		{"crlf en", "kill\r\n\r\nyourself", "kill@kill\r\n\r\nyourself"},
 		{"letters on lines en", "b\no\nm\nb", "bomb-en@b\no\nm\nb"},
 		{"question mark en", "bo?mb", "bomb-en@bo?mb"},
+		// Letters as a reader reads them: marks, letter symbols, look-alikes.
+		{"precomposed accent", "bómb", "bomb-en@bómb"},
+		{"precomposed diaeresis", "BÖMB", "bomb-en@BÖMB"},
+		{"combining accent", "bo\u0301mb", "bomb-en@bo\u0301mb"},
+		{"pinyin tone marks", "dú pǐn", "drugs@dú pǐn"},
+		{"pinyin tone numbers", "du2 pin3", "drugs@du2 pin3"},
+		{"negative squared letters", "🅱🅾🅼🅱", "bomb-en@🅱🅾🅼🅱"},
+		{"negative circled letters", "🅑🅞🅜🅑", "bomb-en@🅑🅞🅜🅑"},
+		{"regional indicators", "🇧🇴🇲🇧", "bomb-en@🇧🇴🇲🇧"},
+		{"stroke letter", "bømb", "bomb-en@bømb"},
+		{"armenian lookalike", "bօmb", "bomb-en@bօmb"},
+		{"coptic lookalike", "bⲟmb", "bomb-en@bⲟmb"},
+		{"cherokee lookalikes", "ᏴOᎷᏴ", "bomb-en@ᏴOᎷᏴ"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +130,8 @@ func TestFindBenign(t *testing.T) {
 		{"numerals off elsewhere", "炸药六个四"},
 		{"digits not numerals", "64位系统"},
 		{"lowercase cyrillic", "вомб"},
+		{"accents in other words", "café naïve bombé façade"},
+		{"flags beside words", "🇺🇸 bombastic 🇫🇷"},
 		{"initials need three", "dp"},
 	}
 	// numerals: "六四" may match "64"; that is what the flag is for, so

@@ -88,6 +88,20 @@ func addDigitRun(m map[rune]string, lo, hi, stride rune) {
 	}
 }
 
+// letterVariants maps letter symbols that compatibility folding leaves
+// alone to the letters they are read as: negative circled and negative
+// squared letters (🅑, 🅱) and regional indicators (🇧). The noise they
+// would otherwise be hides a term from review and from no reader.
+var letterVariants = func() map[rune]rune {
+	m := map[rune]rune{}
+	for _, lo := range []rune{0x1F150, 0x1F170, 0x1F1E6} {
+		for i := range rune(26) {
+			m[lo+i] = 'A' + i
+		}
+	}
+	return m
+}()
+
 // lookalikes maps letters that look like Latin letters to them. Upper-case
 // sources fold to upper case (the case fold follows), so that a Cyrillic
 // "В" becomes "b" while a lower-case "в", which looks like no Latin letter,
@@ -108,5 +122,18 @@ var lookalikes = map[rune]rune{
 	'ᴀ': 'a', 'ʙ': 'b', 'ᴄ': 'c', 'ᴅ': 'd', 'ᴇ': 'e', 'ɢ': 'g', 'ʜ': 'h',
 	'ɪ': 'i', 'ᴊ': 'j', 'ᴋ': 'k', 'ʟ': 'l', 'ᴍ': 'm', 'ɴ': 'n', 'ᴏ': 'o',
 	'ᴘ': 'p', 'ʀ': 'r', 'ꜱ': 's', 'ᴛ': 't', 'ᴜ': 'u', 'ᴠ': 'v', 'ᴡ': 'w',
-	'ʏ': 'y', 'ᴢ': 'z', 'ɑ': 'a', 'ɡ': 'g', 'ı': 'i',
+	'ʏ': 'y', 'ᴢ': 'z', 'ɑ': 'a', 'ɡ': 'g', 'ı': 'i', 'ȷ': 'j', 'ᴑ': 'o',
+	// Latin letters with a stroke or hook, which have no decomposition
+	'ø': 'o', 'Ø': 'O', 'ƀ': 'b', 'ɓ': 'b', 'ƈ': 'c', 'đ': 'd', 'Đ': 'D', 'ɗ': 'd',
+	'ɇ': 'e', 'ǥ': 'g', 'ɠ': 'g', 'ħ': 'h', 'Ħ': 'H', 'ɦ': 'h', 'ɨ': 'i', 'ɉ': 'j',
+	'ƙ': 'k', 'ł': 'l', 'Ł': 'L', 'ƚ': 'l', 'ɱ': 'm', 'ɲ': 'n', 'ƞ': 'n', 'ƥ': 'p',
+	'ꝑ': 'p', 'ʠ': 'q', 'ɍ': 'r', 'ʂ': 's', 'ŧ': 't', 'ƭ': 't', 'ʉ': 'u', 'ƶ': 'z',
+	'ʐ': 'z',
+	// Armenian, Coptic and Cherokee letters drawn as Latin ones
+	'օ': 'o', 'ս': 'u', 'ո': 'n', 'հ': 'h', 'ց': 'g', 'զ': 'q', 'Տ': 'S', 'Օ': 'O',
+	'ⲟ': 'o', 'Ⲟ': 'O', 'ⲣ': 'p', 'Ⲣ': 'P', 'ⲥ': 'c', 'Ⲥ': 'C',
+	'Ꭺ': 'A', 'Ᏼ': 'B', 'Ꮯ': 'C', 'Ꭰ': 'D', 'Ꭼ': 'E', 'Ꮐ': 'G', 'Ꮋ': 'H', 'Ꭻ': 'J',
+	'Ꮶ': 'K', 'Ꮮ': 'L', 'Ꮇ': 'M', 'Ꮲ': 'P', 'Ꮢ': 'R', 'Ꮪ': 'S', 'Ꭲ': 'T', 'Ꮩ': 'V',
+	'Ꮃ': 'W', 'Ꮓ': 'Z', 'Ꭱ': 'R', 'Ꭹ': 'Y', 'Ꮍ': 'Y', 'Ꮤ': 'W', 'Ꮥ': 'S', 'Ꮟ': 'b',
+	'Ꮒ': 'h',
 }

@@ -250,8 +250,13 @@ func (f *folder) foldString(s string) (letters []rune, hasBreak, hasNoise bool, 
 	return letters, hasBreak, hasNoise, noise
 }
 
-// foldRune applies look-alikes, case, traditional → simplified and digits.
+// foldRune applies marks, look-alikes, case, traditional → simplified,
+// letter variants and digits.
 func (f *folder) foldRune(x rune) []rune {
+	x = withoutMarks(x)
+	if l, ok := letterVariants[x]; ok {
+		x = l
+	}
 	if !f.o.KeepLookalikes {
 		if l, ok := lookalikes[x]; ok {
 			x = l
@@ -274,6 +279,28 @@ func (f *folder) foldRune(x rune) []rune {
 		out = append(out, y)
 	}
 	return out
+}
+
+// withoutMarks returns the base letter of a Latin, Greek, Cyrillic or
+// Armenian letter written with marks ("ó", "ǐ", "ё" → "o", "i", "е"): a
+// combining mark written apart is invisible (isIgnorable), so the same
+// letter precomposed must read the same. Marks of other scripts stay
+// (Japanese "ば" is not "は").
+func withoutMarks(x rune) rune {
+	if x < 0xC0 || !unicode.In(x, unicode.Latin, unicode.Greek, unicode.Cyrillic, unicode.Armenian) {
+		return x
+	}
+	d := norm.NFD.String(string(x))
+	base, n := utf8.DecodeRuneInString(d)
+	if n == len(d) {
+		return x
+	}
+	for _, m := range d[n:] {
+		if !unicode.Is(unicode.Mn, m) {
+			return x
+		}
+	}
+	return base
 }
 
 func isAssigned(r rune) bool {

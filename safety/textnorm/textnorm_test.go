@@ -37,6 +37,19 @@ func TestLetters(t *testing.T) {
 		{"noise dropped", "毒 * 品!", "毒品"},
 		{"chinese numerals stay", "二肆", "二肆"},
 		{"japanese kana stay", "ばくだん", "ばくだん"},
+		// A mark written apart is invisible, so a letter written with it
+		// precomposed reads as its base letter too.
+		{"precomposed marks", "bómb BÖMB bȯmb", "bombbombbomb"},
+		{"decomposed marks", "bo\u0301mb", "bomb"},
+		{"pinyin tone marks", "dú pǐn lǜ", "dupinlu"},
+		{"greek and cyrillic marks", "ΒΌΜΒ ёж", "bombeж"},
+		{"japanese voiced kana keep their mark", "ば", "ば"},
+		{"hangul stays composed", "폭탄", "폭탄"},
+		{"negative circled letters", "🅑🅞🅜🅑", "bomb"},
+		{"negative squared letters", "🅱🅾🅼🅱", "bomb"},
+		{"regional indicators", "🇧🇴🇲🇧", "bomb"},
+		{"stroke and hook letters", "bømb ƀoɱƀ", "bombbomb"},
+		{"armenian coptic cherokee lookalikes", "bօmb bⲟmb ᏴOᎷᏴ", "bombbombbomb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
