@@ -92,3 +92,59 @@ func TestBlacklistEveryKindOnASecondReplica(t *testing.T) {
 		}
 	}
 }
+
+// TestBlacklistedNumbersInOtherForms blacklists a verified phone number
+// and a verified ID number as they are also written: the phone with its
+// country code in brackets or dots between the groups, the ID number in
+// its first-generation 15-digit form (no century, no check character).
+// Each entry blocks the user who verified the number.
+func TestBlacklistedNumbersInOtherForms(t *testing.T) {
+	t.Parallel()
+	box := &smsBox{}
+	h := newHarness(t, harnessOptions{sms: box, identity: config.Identity{MinorQuietHours: "off"}})
+	verify := func(path, body string) {
+		t.Helper()
+		if resp := h.do("POST", path, body, h.key); resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d", path, resp.StatusCode)
+		}
+	}
+	phones := map[string]string{ // verified as the key, blacklisted as the value
+		"13800138001": "(+86) 138 0013 8001",
+		"13800138002": "+86.138.0013.8002",
+		"13800138003": "(0086)138-0013-8003",
+	}
+	for phone := range phones {
+		user := "p" + phone
+		verify("/v1/identity/phone/start", `{"user":"`+user+`","phone":"`+phone+`"}`)
+		verify("/v1/identity/phone/confirm", `{"user":"`+user+`","phone":"`+phone+`","code":"`+box.code(t, phone)+`"}`)
+	}
+	id := chineseID(time.Date(1962, 3, 4, 0, 0, 0, 0, time.UTC))
+	verify("/v1/identity/id_document", `{"user":"ida","name":"Ida","id_number":"`+id+`"}`)
+	id15 := id[:6] + id[8:17] // 110101 620304 123
+
+	status := func(user string) int {
+		t.Helper()
+		return h.post(chat("general", "hi", false, `"user":"`+user+`"`)).StatusCode
+	}
+	entries := []sanction.Entry{{Kind: sanction.KindIDNumber, Value: id15}}
+	for _, v := range phones {
+		entries = append(entries, sanction.Entry{Kind: sanction.KindPhone, Value: v})
+	}
+	for _, e := range entries {
+		e.Reason, e.CreatedBy = "test", "admin"
+		if _, err := h.sanction.AddEntry(t.Context(), e); err != nil {
+			t.Fatalf("add %s %s: %v", e.Kind, e.Value, err)
+		}
+	}
+	for phone, v := range phones {
+		if got := status("p" + phone); got != 403 {
+			t.Errorf("phone verified as %s, blacklisted as %q: status %d, want 403", phone, v, got)
+		}
+	}
+	if got := status("ida"); got != 403 {
+		t.Errorf("ID number blacklisted in its 15-digit form: status %d, want 403", got)
+	}
+	if got := status("olga"); got != 200 {
+		t.Errorf("another user: status %d, want 200", got)
+	}
+}

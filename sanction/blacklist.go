@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/firebreak/firebreak/clienterr"
+	"github.com/firebreak/firebreak/safety/pii"
 	"github.com/firebreak/firebreak/store"
 )
 
@@ -104,8 +105,13 @@ func (s *Service) HashPhone(phone string) (string, error) {
 
 // HashIDNumber returns the keyed hash of an identity number, as identity
 // stores a verified one and as passed in Subject.IDHash. Spaces are
-// ignored and letters compared in upper case (the check character X).
+// ignored and letters compared in upper case (the check character X); a
+// first-generation 15-digit resident ID number hashes as the 18-character
+// number that replaced it, the only form identity verifies.
 func (s *Service) HashIDNumber(id string) (string, error) {
+	if id18, ok := pii.UpgradeID15(strings.ReplaceAll(strings.TrimSpace(id), " ", "")); ok {
+		id = id18
+	}
 	h, err := s.hash.IDNumber(id)
 	if err != nil {
 		return "", &clienterr.Error{Code: clienterr.InvalidRequest, Param: "value", Err: err,

@@ -107,20 +107,22 @@ func MainlandMobile(s string) (string, error) {
 	return d, nil
 }
 
-// PhoneNumber is the canonical form of a phone number: the 11 digits of
-// a mainland mobile number however written (see MainlandMobile), else
-// the 5 to 20 digits of any other number, with spaces, hyphens, brackets
-// and a leading + dropped.
+// PhoneNumber is the canonical form of a phone number: with spaces,
+// hyphens, dots and brackets dropped, the 11 digits of a mainland mobile
+// number however written (see MainlandMobile), else the 5 to 20 digits
+// of any other number, a leading + dropped. A mainland number written
+// with its country code in brackets, "(+86) 138 …", is the mainland
+// number, as identity verifies it.
 func PhoneNumber(s string) (string, error) {
-	if n, err := MainlandMobile(s); err == nil {
-		return n, nil
-	}
 	p := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' || r == '(' || r == ')' {
+		if r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' {
 			return -1
 		}
 		return r
 	}, strings.TrimSpace(s))
+	if n, err := MainlandMobile(p); err == nil {
+		return n, nil
+	}
 	p = strings.TrimPrefix(p, "+")
 	if len(p) < 5 || len(p) > 20 || strings.Trim(p, "0123456789") != "" {
 		return "", ErrBadPhone

@@ -52,6 +52,18 @@ func validateID18(s string, now time.Time) (time.Time, error) {
 	return birth, nil
 }
 
+// UpgradeID15 returns the 18-character form of a first-generation 15-digit
+// ID number (GB 11643-1999 §7: the century 19 put before the year of
+// birth, the check character appended), which is the number the holder's
+// second-generation card carries; ok is false for anything else.
+func UpgradeID15(s string) (id18 string, ok bool) {
+	if !validateID15(s, time.Now()) {
+		return "", false
+	}
+	first17 := s[:6] + "19" + s[6:]
+	return first17 + string(idCheckChar(first17)), true
+}
+
 // validateID15 checks a first-generation 15-digit ID number: province code
 // and a 19YYMMDD birth date. It has no check digit, so it is weaker.
 func validateID15(s string, now time.Time) bool {
