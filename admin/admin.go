@@ -46,6 +46,9 @@ type Options struct {
 	// complaint endpoints; every staff action is recorded on Trail.
 	Trail      *audit.Trail
 	Complaints *audit.Complaints
+	// Identity, when set, is asked to forget an end user's verification
+	// on a deletion request.
+	Identity IdentityForgetter
 	// KB, when set, adds the knowledge base and grounding endpoints.
 	KB *kb.Service
 	// Review, when set, adds the review desk's grading-set endpoints.
@@ -65,6 +68,12 @@ type Options struct {
 	Now func() time.Time
 }
 
+// IdentityForgetter deletes what is stored about an end user's identity
+// (identity.Service).
+type IdentityForgetter interface {
+	Forget(ctx context.Context, userID string) error
+}
+
 // API serves /admin/v1/.
 type API struct {
 	accounts   *account.Service
@@ -73,6 +82,7 @@ type API struct {
 	sanctions  *sanction.Service
 	trail      *audit.Trail
 	complaints *audit.Complaints
+	identity   IdentityForgetter
 	policy     *policy.Service
 	kb         *kb.Service
 	review     *review.Queue
@@ -104,7 +114,7 @@ func New(opts Options) (*API, error) {
 		return nil, fmt.Errorf("admin: metrics: %w", err)
 	}
 	a := &API{accounts: opts.Accounts, catalog: opts.Catalog, staff: opts.Staff, sanctions: opts.Sanctions,
-		trail: opts.Trail, complaints: opts.Complaints, policy: opts.Policy, kb: opts.KB, review: opts.Review, profiling: opts.Profiling,
+		trail: opts.Trail, complaints: opts.Complaints, identity: opts.Identity, policy: opts.Policy, kb: opts.KB, review: opts.Review, profiling: opts.Profiling,
 		log: opts.Logger, authFails: authFails, now: opts.Now}
 	a.routes()
 	return a, nil

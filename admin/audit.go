@@ -115,21 +115,48 @@ func (a *API) userRecords(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, list[audit.Entry]{Data: nonNil(es)})
 }
 
-// forgetUser erases the user's retained content; the records themselves
-// stay (the law asks for six months of logs) and the chain still verifies.
+// Erasure is the answer to a deletion request: how many records' content,
+// complaints' texts and contacts and appeals' texts were erased, and
+// whether a verified identity was forgotten.
+type Erasure struct {
+	Erased     int64 `json:"erased"` // records whose content was erased
+	Complaints int64 `json:"complaints"`
+	Appeals    int64 `json:"appeals"`
+	Identity   bool  `json:"identity"`
+}
+
+// forgetUser answers a deletion request (Interim Measures Art. 11): it
+// erases what the user wrote and what identifies them wherever it is
+// kept — the records' retained content, the texts and contacts of the
+// complaints filed for them, the texts of their appeals, their identity
+// verification. The records themselves stay (the law asks for six months
+// of logs) and the chain still verifies; so do the complaints and appeals,
+// without their text.
 func (a *API) forgetUser(w http.ResponseWriter, r *http.Request) {
 	tenantID, user, err := a.endUser(r)
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	n, err := a.trail.ForgetUser(r.Context(), tenantID, user.ID)
+	ctx := r.Context()
+	var out Erasure
+	if out.Erased, err = a.trail.ForgetUser(ctx, tenantID, user.ID); err == nil && a.complaints != nil {
+		out.Complaints, err = a.complaints.ForgetUser(ctx, tenantID, user.ExternalID)
+	}
+	if err == nil && a.review != nil {
+		out.Appeals, err = a.review.ForgetUser(ctx, tenantID, user.ID)
+	}
+	if err == nil && a.identity != nil {
+		err, out.Identity = a.identity.Forget(ctx, user.ID), true
+	}
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	a.log.Info("content erased on request", "tenant", tenantID, "end_user", user.ID, "records", n, "actor", actor(r))
-	reply(w, http.StatusOK, map[string]int64{"erased": n})
+	a.log.Info("content erased on request", "tenant", tenantID, "end_user", user.ID, "records", out.Erased,
+		"complaints", out.Complaints, "appeals", out.Appeals, "identity", out.Identity, "actor", actor(r))
+	note(r, "erased", strconv.FormatInt(out.Erased+out.Complaints+out.Appeals, 10))
+	reply(w, http.StatusOK, out)
 }
 
 func (a *API) listComplaints(w http.ResponseWriter, r *http.Request) {

@@ -163,6 +163,25 @@ func (s *Complaints) Create(ctx context.Context, c Complaint) (*Complaint, error
 	return &c, nil
 }
 
+// ForgetUser erases the text and contact of every complaint filed for
+// one end user (the operator's id, as a key of that user files them), at
+// the user's request (Interim Measures Art. 11). The complaints stay,
+// with their category, status, deadline and answer, so the intake's
+// record of them holds. It returns how many were erased.
+func (s *Complaints) ForgetUser(ctx context.Context, tenantID, endUser string) (int64, error) {
+	if tenantID == "" || endUser == "" {
+		return 0, errors.New("forget complaints: tenant and end user are required")
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE audit_complaints SET text = '', text_key = '', contact = '', contact_key = '',
+		updated_at = $1 WHERE tenant_id = $2 AND end_user = $3 AND (text <> '' OR contact <> '')`,
+		s.opts.Now().UnixMilli(), tenantID, endUser)
+	if err != nil {
+		return 0, fmt.Errorf("forget complaints: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
 func contactAAD(id string) string { return "firebreak-complaint-contact:" + id }
 func textAAD(id string) string    { return "firebreak-complaint-text:" + id }
 

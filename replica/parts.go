@@ -350,7 +350,7 @@ func (r *Replica) openCatalog(ctx context.Context) error {
 
 func (r *Replica) openAdmin(context.Context) (err error) {
 	r.Admin, err = admin.New(admin.Options{Accounts: r.Accounts, Catalog: r.Catalog, Staff: r.Staff, Sanctions: r.Sanctions, Policy: r.Policy,
-		Trail: r.Trail, Complaints: r.Complaints, KB: r.KB, Review: r.Review, Profiling: r.Config.AdminProfiling, Logger: r.log, Registerer: r.Registry})
+		Trail: r.Trail, Complaints: r.Complaints, KB: r.KB, Review: r.Review, Identity: r.Identity, Profiling: r.Config.AdminProfiling, Logger: r.log, Registerer: r.Registry})
 	return err
 }
 

@@ -101,6 +101,22 @@ func (q *Queue) FileAppeal(ctx context.Context, tenantID, endUser, sanctionID, t
 	return a, nil
 }
 
+// ForgetUser erases the text of every appeal of one end user, at the
+// user's request (Interim Measures Art. 11). The appeals stay, with their
+// sanction, status and answer. It returns how many were erased.
+func (q *Queue) ForgetUser(ctx context.Context, tenantID, endUser string) (int64, error) {
+	if tenantID == "" || endUser == "" {
+		return 0, errors.New("forget appeals: tenant and end user are required")
+	}
+	res, err := q.db.ExecContext(ctx, `UPDATE review_appeals SET text = '', text_key = ''
+		WHERE tenant_id = $1 AND end_user = $2 AND text <> ''`, tenantID, endUser)
+	if err != nil {
+		return 0, fmt.Errorf("forget appeals: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
 const appealColumns = `id, tenant_id, end_user, sanction_id, violation_id, text, text_key, status, answer, time_ms, answered_ms`
 
 func (q *Queue) scanAppeal(sc interface{ Scan(...any) error }) (*Appeal, error) {

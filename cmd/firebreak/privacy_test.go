@@ -1,18 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/firebreak/firebreak/internal/fakeupstream"
 	"github.com/firebreak/firebreak/internal/syncbuf"
+	"github.com/firebreak/firebreak/store"
 )
 
 // TestPersonalDataNeverPlain plants a marker, a mobile number and an ID
@@ -37,22 +37,12 @@ func TestPersonalDataNeverPlain(t *testing.T) {
 		return fakeupstream.Reply{Text: "the answer repeats " + marker + " for you"}
 	}})
 	t.Cleanup(up.Close)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "firebreak.yaml")
-	yml := "upstreams:\n  - {name: main, base_url: '" + up.URL + "'}\nmodels:\n  - {name: general, targets: [{upstream: main, model: m}]}\nrouting: {general: general}\n"
-	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	data := t.TempDir()
+	cfg, data := memoryConfig(t, up.URL, "routing: {general: general}\n"), t.TempDir()
 	logs := &syncbuf.Buffer{}
 	s := startServerLogged(t, logs, "--data", data, "--config", cfg, "--log-level", "debug", "--log-format", "json")
 
 	// A key of one end user, as an app gives its users.
-	var key struct{ Key string }
-	if err := json.Unmarshal([]byte(s.apiCall(t, "POST", "/admin/v1/tenants/default/keys", s.admin,
-		`{"name":"u1","end_user":"u1"}`)), &key); err != nil || key.Key == "" {
-		t.Fatalf("user key: %v", err)
-	}
+	key := userKey(t, s, "u1")
 	msg := func(text string, stream bool) string {
 		b, _ := json.Marshal(map[string]any{"model": "general", "stream": stream, "user": "u1",
 			"messages": []map[string]string{{"role": "user", "content": text}}})
@@ -68,26 +58,26 @@ func TestPersonalDataNeverPlain(t *testing.T) {
 		`{"model":"` + secret + `","messages":[{"role":"user","content":"hi"}]}`,     // unknown model
 		msg(strings.Repeat(secret+" ", 200000), false),                               // over the body limit
 	} {
-		resp, b := s.chat(t, key.Key, body)
+		resp, b := s.chat(t, key, body)
 		if resp.StatusCode == 200 && strings.Contains(body, "upstream-error") {
 			t.Errorf("the upstream's error was answered 200: %s", b)
 		}
 	}
 
 	// Complaint, appeal, identity verification.
-	s.apiCall(t, "POST", "/v1/complaints", key.Key, `{"category":"personal_data","text":"`+secret+`","contact":"`+phone+`"}`)
+	s.apiCall(t, "POST", "/v1/complaints", key, `{"category":"personal_data","text":"`+secret+`","contact":"`+phone+`"}`)
 	var sanction struct{ ID string }
 	json.Unmarshal([]byte(s.apiCall(t, "POST", "/admin/v1/tenants/default/users/u1/sanctions", s.admin,
 		`{"action":"warn","reason":"test"}`)), &sanction)
 	if sanction.ID == "" {
 		t.Fatal("no sanction to appeal")
 	}
-	if got := s.apiCall(t, "POST", "/v1/appeals", key.Key, `{"sanction_id":"`+sanction.ID+`","text":"`+secret+`"}`); !strings.Contains(got, `"appeal"`) {
+	if got := s.apiCall(t, "POST", "/v1/appeals", key, `{"sanction_id":"`+sanction.ID+`","text":"`+secret+`"}`); !strings.Contains(got, `"appeal"`) {
 		t.Fatalf("appeal: %s", got)
 	}
-	s.apiCall(t, "POST", "/v1/identity/phone/start", key.Key, `{"user":"u1","phone":"`+phone+`"}`)
-	s.apiCall(t, "POST", "/v1/identity/phone/confirm", key.Key, `{"user":"u1","phone":"`+phone+`","code":"000000"}`)
-	s.apiCall(t, "POST", "/v1/identity/id_document", key.Key, `{"user":"u1","name":"`+marker+`","id_number":"`+idNum+`"}`)
+	s.apiCall(t, "POST", "/v1/identity/phone/start", key, `{"user":"u1","phone":"`+phone+`"}`)
+	s.apiCall(t, "POST", "/v1/identity/phone/confirm", key, `{"user":"u1","phone":"`+phone+`","code":"000000"}`)
+	s.apiCall(t, "POST", "/v1/identity/id_document", key, `{"user":"u1","name":"`+marker+`","id_number":"`+idNum+`"}`)
 
 	// A password typed into the name field of the console's login, and a
 	// request id made of personal data on an admin call.
@@ -152,4 +142,82 @@ func consoleLogin(t *testing.T, base, name, password string) {
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		resp.Body.Close()
 	}
+}
+
+// TestErasureLeavesNothing makes a deletion request (Art. 11) the way an
+// operator would, for a user who chatted, complained, appealed a sanction
+// and verified an ID number, and then looks for what is left: the
+// records' content, the complaint's text and contact, the appeal's text
+// and the verification must all be gone, in the API's answers and in the
+// database's rows.
+func TestErasureLeavesNothing(t *testing.T) {
+	up := fakeupstream.New(fakeupstream.Options{})
+	t.Cleanup(up.Close)
+	cfg, data := memoryConfig(t, up.URL, "routing: {general: general}\n"), t.TempDir()
+	s := startServer(t, "--data", data, "--config", cfg)
+	key := userKey(t, s, "u1")
+	if resp, b := s.chat(t, key, `{"model":"general","messages":[{"role":"user","content":"教我制作炸弹"}]}`); resp.StatusCode != 200 {
+		t.Fatalf("chat: %d %s", resp.StatusCode, b)
+	}
+	var complaint, appeal, sanction struct{ ID string }
+	json.Unmarshal([]byte(s.apiCall(t, "POST", "/v1/complaints", key,
+		`{"category":"personal_data","text":"my complaint","contact":"13912345678"}`)), &complaint)
+	json.Unmarshal([]byte(s.apiCall(t, "POST", "/admin/v1/tenants/default/users/u1/sanctions", s.admin,
+		`{"action":"warn","reason":"test"}`)), &sanction)
+	json.Unmarshal([]byte(s.apiCall(t, "POST", "/v1/appeals", key,
+		`{"sanction_id":"`+sanction.ID+`","text":"my appeal"}`)), &appeal)
+	verified := s.apiCall(t, "POST", "/v1/identity/id_document", key, `{"user":"u1","name":"Li","id_number":"11010519491231002X"}`)
+	if complaint.ID == "" || appeal.ID == "" || !strings.Contains(verified, `"id_document"`) {
+		t.Fatalf("set-up: complaint %q, appeal %q, verification %s", complaint.ID, appeal.ID, verified)
+	}
+	before := s.apiCall(t, "GET", "/admin/v1/complaints/"+complaint.ID, s.admin, "")
+	if !strings.Contains(before, "my complaint") || !strings.Contains(before, "13912345678") {
+		t.Fatalf("the complaint reads %s", before)
+	}
+
+	erased := s.apiCall(t, "DELETE", "/admin/v1/tenants/default/users/u1/records", s.admin, "")
+	if !strings.Contains(erased, `"erased"`) {
+		t.Fatalf("erase: %s", erased)
+	}
+	for what, got := range map[string]string{
+		"the complaint":    s.apiCall(t, "GET", "/admin/v1/complaints/"+complaint.ID, s.admin, ""),
+		"the appeal":       s.apiCall(t, "GET", "/v1/appeals/"+appeal.ID, key, ""),
+		"the verification": s.apiCall(t, "GET", "/v1/identity/users/u1", key, ""),
+		"the records":      s.apiCall(t, "GET", "/admin/v1/tenants/default/users/u1/records", s.admin, ""),
+	} {
+		for _, left := range []string{"my complaint", "13912345678", "my appeal", `"id_document"`, "炸弹"} {
+			if strings.Contains(got, left) {
+				t.Errorf("after erasure %s still shows %q: %s", what, left, got)
+			}
+		}
+	}
+	s.stop(t)
+	db, err := store.Open(context.Background(), store.Options{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for q, want := range map[string]int{
+		`SELECT COUNT(*) FROM audit_complaints WHERE text <> '' OR contact <> ''`: 0,
+		`SELECT COUNT(*) FROM review_appeals WHERE text <> ''`:                    0,
+		`SELECT COUNT(*) FROM identity_states`:                                    0,
+		`SELECT COUNT(*) FROM audit_records WHERE content <> ''`:                  0,
+	} {
+		var n int
+		if err := db.QueryRow(q).Scan(&n); err != nil || n != want {
+			t.Errorf("%s: %d (%v), want %d", q, n, err, want)
+		}
+	}
+}
+
+// userKey creates an API key of the default tenant that belongs to one
+// end user, as an app gives its users.
+func userKey(t *testing.T, s *server, user string) string {
+	t.Helper()
+	var key struct{ Key string }
+	if err := json.Unmarshal([]byte(s.apiCall(t, "POST", "/admin/v1/tenants/default/keys", s.admin,
+		`{"name":"`+user+`","end_user":"`+user+`"}`)), &key); err != nil || key.Key == "" {
+		t.Fatalf("user key: %v", err)
+	}
+	return key.Key
 }

@@ -289,11 +289,14 @@ func recordsForgetCmd(client func() (*adminClient, error)) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
 		Use:   "forget TENANT USER --yes",
-		Short: "Erasure: delete the kept content of every record of one user",
-		Long: `Erases the prompt and answer content (ciphertext or hashes) of every audit
-record of one end user, at the user's request (Art. 11 of the Interim
-Measures). It cannot be undone, hence --yes. The records themselves stay, for
-the six-month log obligation, and the hash chain still verifies.`,
+		Short: "Erasure: delete what one user wrote and what identifies them",
+		Long: `Erases, at an end user's request (Art. 11 of the Interim Measures), the
+prompt and answer content (ciphertext or hashes) of every audit record of the
+user, the texts and contacts of the complaints filed for them, the texts of
+their appeals, and their identity verification (they are unverified
+afterwards). It cannot be undone, hence --yes. The records, complaints and
+appeals themselves stay, for the six-month log obligation, and the hash chain
+still verifies.`,
 		Example: "  firebreak records forget default u-1024 --yes",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -305,7 +308,10 @@ the six-month log obligation, and the hash chain still verifies.`,
 				return err
 			}
 			var out struct {
-				Erased int64 `json:"erased"`
+				Erased     int64 `json:"erased"`
+				Complaints int64 `json:"complaints"`
+				Appeals    int64 `json:"appeals"`
+				Identity   bool  `json:"identity"`
 			}
 			if err := c.do(cmd.Context(), http.MethodDelete, userPath(args[0], args[1])+"/records", nil, &out); err != nil {
 				return err
@@ -313,7 +319,11 @@ the six-month log obligation, and the hash chain still verifies.`,
 			if c.json {
 				return c.print(out)
 			}
-			_, err = fmt.Fprintf(c.out, "Erased the content of %d record(s) of %s in %s; the records stay.\n", out.Erased, args[1], args[0])
+			_, err = fmt.Fprintf(c.out, "Erased the content of %d record(s), %d complaint(s) and %d appeal(s) of %s in %s; the records stay.\n",
+				out.Erased, out.Complaints, out.Appeals, args[1], args[0])
+			if err == nil && out.Identity {
+				_, err = fmt.Fprintln(c.out, "The identity verification is forgotten: the user is unverified.")
+			}
 			return err
 		},
 	}
