@@ -116,7 +116,7 @@ func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, clienterr.Wrap(clienterr.UpstreamError, err, "the model server sent an answer that is not an embeddings list"))
 		return
 	}
-	tokens = answer.Usage.Tokens()
+	tokens = usedTokens(answer.Usage, len(body), 0)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(answer.Encode(c.model))
 }

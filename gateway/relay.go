@@ -86,10 +86,10 @@ func (rl *relay) complete(ctx context.Context, w http.ResponseWriter, body io.Re
 	if len(patches) > 0 || len(extra) > 0 {
 		if send, err = resp.Encode(patches, extra); err != nil {
 			openai.WriteError(w, clienterr.Wrap(clienterr.Internal, err, "could not encode the answer"))
-			return resp.Usage.Tokens()
+			return usedTokens(resp.Usage, rl.c.promptLen, len(raw))
 		}
 	}
-	rl.c.tokens = resp.Usage.Tokens()
+	rl.c.tokens = usedTokens(resp.Usage, rl.c.promptLen, len(raw))
 	if err := rl.g.commit(context.Background(), rl.c, http.StatusOK); err != nil {
 		openai.WriteError(w, err)
 		return rl.c.tokens
@@ -197,4 +197,17 @@ func upstreamReadError(err error) *clienterr.Error {
 
 func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// usedTokens is what an answer counts against its subjects' token rates
+// and quotas: the usage the upstream reported, or, when it reported none,
+// an estimate of one token per four bytes of what was sent and received
+// (an upper bound for a complete answer, whose bytes include its JSON),
+// as a stream without usage counts. Counting nothing would leave limits
+// unenforced for every client of a model server that omits usage.
+func usedTokens(u *openai.Usage, sent, received int) int64 {
+	if n := u.Tokens(); n > 0 {
+		return n
+	}
+	return int64(sent+received)/4 + 1
 }
