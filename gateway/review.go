@@ -103,6 +103,7 @@ func (g *Gateway) reviewInput(e *safety.Engine, req *openai.ChatRequest, c *call
 		if p := review(m.Texts, rs); i >= first && scope.Context > 0 {
 			convo = append(convo, p...)
 		}
+		review(m.Apart, rs) // each on its own, outside the running text
 	}
 	reviewJoined(e, convo, &out)
 	c.input, c.code, c.policy = out.decision.Action.String(), out.decision.Code, out.decision.Version

@@ -43,6 +43,12 @@ type StreamOptions struct {
 type Message struct {
 	Role  string
 	Texts []*Text
+	// Apart are the strings of the message that are not its running text
+	// but that a chat template may still render: identifiers (a tool
+	// call's id, a part's type or format) and the keys of its objects
+	// other than the API's field names (a tool call's arguments given as
+	// an object). Review reads each on its own.
+	Apart []*Text
 }
 
 // Text is one string of the request that a model may read.
@@ -84,12 +90,16 @@ const (
 	RoleFunction  = "function"
 )
 
-// notText are the keys of a message whose values no model reads as text:
-// the role, ids, content part types, and media by reference or inline.
-var notText = map[string]bool{
-	"role": true, "id": true, "tool_call_id": true, "type": true, "index": true,
-	"url": true, "data": true, "file_data": true, "file_id": true, "detail": true, "format": true,
+// identifiers are the keys of a message whose values are names, not
+// running text: ids, content part types, formats. A template may still
+// render them, so they are reviewed apart.
+var identifiers = map[string]bool{
+	"id": true, "tool_call_id": true, "type": true, "index": true, "detail": true, "format": true,
 }
+
+// media are the keys of a message whose values no model reads as text:
+// media by reference or inline.
+var media = map[string]bool{"url": true, "data": true, "file_data": true, "file_id": true}
 
 // notPrompt are the top-level fields that no server renders into the
 // prompt. Every other top-level string is reviewed.
@@ -171,9 +181,9 @@ func (r *ChatRequest) read() error {
 		switch {
 		case notPrompt[m.key]:
 		case toolFields[m.key]:
-			collect(m.val, m.key, nil, true, &r.Tools)
+			collect(m.val, m.key, &r.Tools)
 		default:
-			collect(m.val, m.key, nil, freeForm[m.key], &r.Fields)
+			collect(m.val, m.key, &r.Fields)
 		}
 	}
 	return nil
@@ -207,9 +217,8 @@ func (r *ChatRequest) readMessages() error {
 		}
 		m := Message{Role: role.str}
 		for j := range mn.members {
-			mm := &mn.members[j]
-			if !notText[mm.key] {
-				collect(mm.val, at+"."+mm.key, notText, false, &m.Texts)
+			if mn.members[j].key != "role" { // one of the roles the policy accepts
+				m.collectMember(&mn.members[j], at)
 			}
 		}
 		r.Messages[i] = m
@@ -238,27 +247,57 @@ func validateContent(at string, c *node) error {
 	return nil
 }
 
-// collect appends the strings under n, in order, skipping the values of
-// keys in skip; with keys, object keys are texts too (the property names
-// of a tool's parameters reach the prompt).
-func collect(n *node, field string, skip map[string]bool, keys bool, out *[]*Text) {
+// collectMember appends the strings of an object's member to the
+// message: its key to Apart unless it is a field name of the API, an
+// identifier's strings to Apart, any other string to Texts in order.
+func (m *Message) collectMember(mm *member, field string) {
+	at := field + "." + mm.key
+	switch {
+	case media[mm.key]:
+		return
+	case identifiers[mm.key]:
+		collect(mm.val, at, &m.Apart)
+		return
+	}
+	if knownFields[foldKey(mm.key)] != mm.key {
+		m.Apart = append(m.Apart, &Text{Field: at + "(key)", p: &mm.key})
+	}
+	m.collect(mm.val, at)
+}
+
+func (m *Message) collect(n *node, field string) {
+	switch n.kind {
+	case kindString:
+		m.Texts = append(m.Texts, &Text{Field: field, p: &n.str})
+	case kindArray:
+		for i, e := range n.elems {
+			m.collect(e, field+"["+strconv.Itoa(i)+"]")
+		}
+	case kindObject:
+		for i := range n.members {
+			m.collectMember(&n.members[i], field)
+		}
+	}
+}
+
+// collect appends the strings under n, in order, and the keys of its
+// objects other than the API's field names (the property names of a
+// tool's parameters or of a response schema reach the prompt).
+func collect(n *node, field string, out *[]*Text) {
 	switch n.kind {
 	case kindString:
 		*out = append(*out, &Text{Field: field, p: &n.str})
 	case kindArray:
 		for i, e := range n.elems {
-			collect(e, field+"["+strconv.Itoa(i)+"]", skip, keys, out)
+			collect(e, field+"["+strconv.Itoa(i)+"]", out)
 		}
 	case kindObject:
 		for i := range n.members {
 			m := &n.members[i]
-			if skip[m.key] {
-				continue
-			}
-			if keys {
+			if knownFields[foldKey(m.key)] != m.key {
 				*out = append(*out, &Text{Field: field + "." + m.key + "(key)", p: &m.key})
 			}
-			collect(m.val, field+"."+m.key, skip, keys, out)
+			collect(m.val, field+"."+m.key, out)
 		}
 	}
 }
