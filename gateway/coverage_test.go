@@ -178,3 +178,25 @@ func TestIdentifiersAndKeysAreReviewed(t *testing.T) {
 		t.Errorf("a clean request: %s", got)
 	}
 }
+
+// TestMaskAcrossParts: a masked term split over the parts of a message or
+// over turns reaches the model masked in each part, as the model would
+// read it joined.
+func TestMaskAcrossParts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	for _, tt := range []struct{ name, messages string }{
+		{"parts", `{"role":"user","content":[{"type":"text","text":"our secret"},{"type":"text","text":"recipe is flour"}]}`},
+		{"turns", `{"role":"user","content":"our secret"},{"role":"user","content":"recipe is flour"}`},
+		{"part already masked", `{"role":"user","content":[{"type":"text","text":"a secret recipe, our secret"},{"type":"text","text":"recipe is flour"}]}`},
+	} {
+		if got := outcome(t, h, `{"model":"general","messages":[`+tt.messages+`]}`); got != "forwarded" {
+			t.Fatalf("%s: %s", tt.name, got)
+		}
+		reqs := h.ups[0].Requests()
+		body := string(reqs[len(reqs)-1].Body)
+		if strings.Contains(body, "secret") || strings.Contains(body, "recipe") || !strings.Contains(body, "is flour") {
+			t.Errorf("%s: the upstream received %s", tt.name, body)
+		}
+	}
+}

@@ -29,10 +29,13 @@ type inputReview struct {
 	request  *openai.ChatRequest
 }
 
-// piece is one text of a request as review read it, before any mask.
+// piece is one text of a request as review read it, before any mask,
+// with the mask hits its own review found.
 type piece struct {
+	t       *openai.Text
 	text    string
 	strikes bool
+	masks   []safety.Hit
 }
 
 // checkRoles refuses a message whose role the policy does not accept
@@ -72,7 +75,7 @@ func (g *Gateway) reviewInput(e *safety.Engine, req *openai.ChatRequest, c *call
 		pieces := make([]piece, len(texts))
 		for i, t := range texts {
 			text := t.Value()
-			pieces[i] = piece{text: text, strikes: rs.Strikes}
+			pieces[i] = piece{t: t, text: text, strikes: rs.Strikes}
 			if read.Len() > 0 {
 				read.WriteByte('\n')
 			}
@@ -84,6 +87,7 @@ func (g *Gateway) reviewInput(e *safety.Engine, req *openai.ChatRequest, c *call
 			}
 			if d.Masked != "" {
 				t.Set(d.Masked)
+				pieces[i].masks = maskHits(nil, d.Hits)
 			}
 		}
 		return pieces
@@ -146,9 +150,8 @@ func checkText(e *safety.Engine, dirs []safety.Direction, text string) safety.De
 
 // reviewJoined reads pieces as one text, joined by line breaks as a model
 // server joins parts and turns, and keeps the hits that span more than one
-// piece (those within one were decided with it). A hit that needs a mask
-// across pieces cannot be applied in place and is left out; anything
-// stricter counts.
+// piece (those within one were decided with it). A mask across pieces
+// masks its part of each piece.
 func reviewJoined(e *safety.Engine, pieces []piece, out *inputReview) {
 	if len(pieces) < 2 {
 		return
@@ -165,17 +168,29 @@ func reviewJoined(e *safety.Engine, pieces []piece, out *inputReview) {
 	joined := b.String()
 	at := func(off int) int { return sort.SearchInts(starts, off+1) - 1 }
 	var across, strikes []safety.Hit
+	masked := map[int]bool{}
 	for _, h := range e.Check(safety.Input, joined).Hits {
 		from, to := at(h.Start), at(h.End-1)
-		if h.Action < safety.Review || from == to {
+		if h.Action < safety.Mask || from == to {
 			continue
 		}
 		across = append(across, h)
+		for k := from; k <= to && h.Action == safety.Mask; k++ {
+			p := &pieces[k]
+			part := h
+			part.Start, part.End = max(h.Start-starts[k], 0), min(h.End-starts[k], len(p.text))
+			p.masks, masked[k] = append(p.masks, part), true
+		}
 		for k := from; k <= to; k++ {
 			if pieces[k].strikes {
 				strikes = append(strikes, h)
 				break
 			}
+		}
+	}
+	for k := range masked {
+		if m := e.Decide(safety.Input, pieces[k].text, pieces[k].masks).Masked; m != "" {
+			pieces[k].t.Set(m)
 		}
 	}
 	if len(across) > 0 {
@@ -184,6 +199,16 @@ func reviewJoined(e *safety.Engine, pieces []piece, out *inputReview) {
 	if len(strikes) > 0 {
 		merge(&out.strikes, e.Decide(safety.Input, joined, strikes))
 	}
+}
+
+// maskHits appends the mask hits of hits to dst.
+func maskHits(dst, hits []safety.Hit) []safety.Hit {
+	for _, h := range hits {
+		if h.Action == safety.Mask {
+			dst = append(dst, h)
+		}
+	}
+	return dst
 }
 
 // merge folds d into acc: the most severe action decides, hits add up.
