@@ -79,15 +79,17 @@ func (g *Gateway) newLabelling(r *http.Request, c *call, req *openai.ChatRequest
 }
 
 // setHeaders sets the label headers; before the answer is complete (a
-// stream's headers) the AIGC header carries the label unsigned.
+// stream's headers) the AIGC header carries the label unsigned, and the
+// label header what the request asked for (a JSON-mode stream whose text
+// turns out not to be JSON is still labelled at its end).
 func (l *labelling) setHeaders(w http.ResponseWriter) {
 	if l.record != nil {
 		w.Header().Set(label.HeaderName, l.sealedJSON)
 	} else {
 		w.Header().Set(label.HeaderName, l.aigc.String())
 	}
-	switch l.answer.Omit {
-	case "":
+	switch where, _ := l.answer.Placed(); {
+	case l.answer.Omit == "" || where != "none":
 		w.Header().Set(LabelHeader, "explicit")
 	default:
 		w.Header().Set(LabelHeader, "implicit; "+l.answer.Omit)

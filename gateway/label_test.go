@@ -248,6 +248,42 @@ func TestLabelParsedContent(t *testing.T) {
 	}
 }
 
+// TestLabelNotStrippedByParsedModes: the explicit label is left out only
+// of content that programs parse. A client that asks for JSON mode from a
+// model that ignores it, or for tools from a model that writes prose
+// beside its call, gets prose that people read: it is labelled, whole and
+// streamed, with the policy's start-only placement too (a stream's start
+// label cannot wait for the text to show it is not JSON, so it goes at
+// the end).
+func TestLabelNotStrippedByParsedModes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	const prose = "The weather in Paris is sunny and 21 degrees."
+	call := []fakeupstream.ToolCall{{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`}}
+	for _, position := range []string{"end", "start"} {
+		h.publishLabels(t, position, "")
+		for _, stream := range []bool{false, true} {
+			h.ups[0].Push(fakeupstream.Reply{Text: prose})
+			a := h.ask(t, chat("general", "weather as JSON", stream, `"response_format":{"type":"json_object"}`), nil)
+			if !strings.Contains(a.text, prose) || !labelledAnywhere(a.text) || !stream && a.labelHeader != "explicit" {
+				t.Errorf("JSON mode, prose answer (%s, stream %v): %q", position, stream, a.text)
+			}
+			h.checkLabel(t, a, stream)
+
+			h.ups[0].Push(fakeupstream.Reply{Text: prose, ToolCalls: call})
+			resp := h.post(chat("general", "weather?", stream, `"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]`))
+			body, _ := io.ReadAll(resp.Body)
+			if !strings.Contains(string(body), "get_weather") || !strings.Contains(string(body), "AI-generated") {
+				t.Errorf("prose beside a tool call (%s, stream %v): %s", position, stream, body)
+			}
+		}
+	}
+}
+
+func labelledAnywhere(text string) bool {
+	return endsLabelled(text) || strings.HasPrefix(text, zhLabel+"\n\n") || strings.HasPrefix(text, enLabel+"\n\n")
+}
+
 // TestLabelSafeReplies: refused prompts and stopped answers carry the safe
 // reply, labelled or not as the policy says, and the stop still leaks no
 // part of the term.

@@ -144,6 +144,16 @@ func TestSignAndVerify(t *testing.T) {
 	if r := label.Verify(label.Claim{AIGC: unsigned, Text: text}, keys, nil, false); r.Verdict != label.Unknown {
 		t.Errorf("unsigned label: %+v", r)
 	}
+	// With the record at hand, a signature removed or replaced by another
+	// producer's code is a change to the label as issued.
+	for _, rc := range []string{"", "vendor-signature-0001"} {
+		forged := a
+		forged.ReservedCode1 = rc
+		if r := label.Verify(label.Claim{AIGC: forged, Text: text}, keys, rec, true); r.Verdict != label.Altered ||
+			!slices.Equal(r.Altered, []string{"ReservedCode1"}) {
+			t.Errorf("ReservedCode1 %q, record at hand: %+v", rc, r)
+		}
+	}
 	if r := label.Verify(label.Claim{AIGC: a, Text: text}, label.Keys{}, nil, false); r.Verdict != label.Unknown || r.KeyID == "" {
 		t.Errorf("label of a key not at hand: %+v", r)
 	}

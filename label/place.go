@@ -1,6 +1,7 @@
 package label
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 )
@@ -39,7 +40,7 @@ type Answer struct {
 // end as the policy says. reply says the text is a safe reply; tools that
 // the choice carries tool calls.
 func (a *Answer) Place(text string, reply, tools bool) string {
-	if !a.explicit(text != "", reply, tools) {
+	if !a.explicit(a.omitFor(text), text != "", reply, tools) {
 		return text
 	}
 	lbl := a.Policy.Text(a.Lang.Or(text))
@@ -54,12 +55,24 @@ func (a *Answer) Place(text string, reply, tools bool) string {
 	return text
 }
 
-// explicit says whether a choice gets explicit labels, noting why not.
-func (a *Answer) explicit(hasText, reply, tools bool) bool {
-	why := a.Omit
+// omitFor is the answer's reason to leave text without an explicit
+// label. JSON mode holds only for text that parses as JSON: a model that
+// ignored the response format wrote prose, which people read.
+func (a *Answer) omitFor(text string) string {
+	if a.Omit == OmitJSON && !json.Valid([]byte(text)) {
+		return ""
+	}
+	return a.Omit
+}
+
+// explicit says whether a choice gets explicit labels, noting why not:
+// why is the answer's reason (omitFor), tools that the choice carries
+// tool calls, which leave only a choice without text unlabelled (prose
+// beside a call is read by people, the call by programs).
+func (a *Answer) explicit(why string, hasText, reply, tools bool) bool {
 	switch {
 	case why != "":
-	case tools:
+	case tools && !hasText:
 		why = OmitTools
 	case reply && !a.Policy.SafeReplies:
 		why = OmitSafeReply
@@ -145,7 +158,9 @@ func (s *Stream) Place(p Piece) (content string, before *string) {
 	generated := content[:len(content)-len(p.Reply)]
 	if !c.started && s.a.Policy.at(Start) && (generated != "" || content != "" && s.a.Policy.SafeReplies) {
 		c.started = true
-		if s.a.explicit(true, generated == "", c.tools) {
+		// In JSON mode the start comes before the text shows whether it
+		// parses: the label then waits for the end.
+		if s.a.explicit(s.a.Omit, true, generated == "", c.tools) {
 			content = s.label(s.a.Prompt) + Sep + content
 			s.a.placed |= Start
 		}
@@ -153,7 +168,12 @@ func (s *Stream) Place(p Piece) (content string, before *string) {
 	if p.Finish && !c.ended {
 		c.ended = true
 		hasText := c.text.Len() > 0 || content != ""
-		if s.a.Policy.at(End) && s.a.explicit(hasText, p.Reply != "", c.tools) {
+		why, end := s.a.Omit, s.a.Policy.at(End)
+		if why == OmitJSON {
+			why = s.a.omitFor(c.text.String() + content)
+			end = end || why == "" // not JSON: labelled at the end, whatever the position
+		}
+		if end && s.a.explicit(why, hasText, p.Reply != "", c.tools) {
 			b := content + Sep + s.label(c.text.String()+content)
 			s.a.placed |= End
 			c.text.WriteString(b)
