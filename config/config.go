@@ -348,7 +348,7 @@ type DomainRule struct {
 // Users says how a service key attributes requests to end users.
 type Users struct {
 	// Header carrying the end user's id when the body's "user" field is
-	// empty. Default X-Firebreak-User.
+	// empty; when both are set they must agree. Default X-Firebreak-User.
 	Header string `yaml:"header"`
 }
 

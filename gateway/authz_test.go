@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,11 +20,7 @@ import (
 // requests pass.
 func TestKeyOfOneEndUserOnEveryRoute(t *testing.T) {
 	t.Parallel()
-	secret := []byte("an HS256 secret that is at least 32 bytes long")
-	keyFile := filepath.Join(t.TempDir(), "hs256.key")
-	if err := os.WriteFile(keyFile, secret, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	secret, keyFile := hs256Key(t)
 	h := newHarness(t, harnessOptions{audit: true, sms: &smsBox{},
 		identity: config.Identity{TokenKeys: []string{keyFile}, MinorQuietHours: "off"}})
 	ctx := t.Context()

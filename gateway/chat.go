@@ -131,12 +131,19 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 }
 
 // endUser resolves the end user a service key names in the body's "user"
-// field or the user header. A key that belongs to one end user always
-// speaks for that user.
+// field or the user header; when both name one, it must be the same. A
+// key that belongs to one end user always speaks for that user.
 func (g *Gateway) endUser(ctx context.Context, p *account.Principal, bodyUser string, r *http.Request) (*account.EndUser, error) {
 	id := strings.TrimSpace(bodyUser)
-	if id == "" {
-		id = strings.TrimSpace(r.Header.Get(g.userHeader))
+	header, err := oneHeader(r, g.userHeader)
+	switch {
+	case err != nil:
+		return nil, err
+	case id == "":
+		id = header
+	case header != "" && header != id:
+		return nil, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "user",
+			Message: "'user' differs from the " + g.userHeader + " header: a request speaks for one end user"}
 	}
 	if own := p.Key.EndUser; own != "" {
 		if id != "" && id != own {
@@ -268,4 +275,20 @@ func relayStatus(w http.ResponseWriter, resp *http.Response, engine *safety.Engi
 func digest(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:8])
+}
+
+// oneHeader is the trimmed value of a header that names who or what a
+// request is for (end user, identity token, device). More than one line
+// of it is refused: a proxy that adds its line to the client's would
+// otherwise leave the client's line to be read.
+func oneHeader(r *http.Request, name string) (string, error) {
+	vs := r.Header.Values(name)
+	switch len(vs) {
+	case 0:
+		return "", nil
+	case 1:
+		return strings.TrimSpace(vs[0]), nil
+	}
+	return "", &clienterr.Error{Code: clienterr.InvalidRequest, Param: name,
+		Message: "the " + name + " header is sent more than once: send it once"}
 }

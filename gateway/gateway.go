@@ -85,7 +85,8 @@ type Options struct {
 	// Appeals, when set, takes end users' appeals against their sanctions
 	// at /v1/appeals (the review desk).
 	Appeals Appeals
-	// UserHeader names the end user when the body's "user" field is empty.
+	// UserHeader names the end user when the body's "user" field is empty;
+	// when both are set they must agree.
 	// Default X-Firebreak-User.
 	UserHeader string
 	// MaxBodyBytes caps a request body. Default 8 MiB.

@@ -22,9 +22,9 @@ const tokenHeader = "X-Firebreak-User-Token"
 // tokenUser resolves the end user an identity token names and records what
 // the token vouches for. It returns nil when the request carries no token.
 func (g *Gateway) tokenUser(ctx context.Context, c *call, r *http.Request, bodyUser string) (*account.EndUser, error) {
-	token := strings.TrimSpace(r.Header.Get(tokenHeader))
-	if token == "" {
-		return nil, nil
+	token, err := oneHeader(r, tokenHeader)
+	if token == "" || err != nil {
+		return nil, err
 	}
 	if g.tokens == nil {
 		return nil, clienterr.Errorf(clienterr.InvalidRequest, "this gateway does not accept identity tokens (%s)", tokenHeader)
@@ -33,9 +33,15 @@ func (g *Gateway) tokenUser(ctx context.Context, c *call, r *http.Request, bodyU
 	if err != nil {
 		return nil, err // an *clienterr.Error (401)
 	}
-	if bodyUser != "" && bodyUser != claims.Subject {
-		return nil, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "user",
-			Message: "'user' differs from the subject of the identity token"}
+	header, err := oneHeader(r, g.userHeader)
+	if err != nil {
+		return nil, err
+	}
+	for _, named := range []struct{ id, where string }{{strings.TrimSpace(bodyUser), "'user'"}, {header, "the " + g.userHeader + " header"}} {
+		if named.id != "" && named.id != claims.Subject {
+			return nil, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "user",
+				Message: named.where + " differs from the subject of the identity token"}
+		}
 	}
 	if own := c.principal.Key.EndUser; own != "" && own != claims.Subject {
 		return nil, errOtherUser(tokenHeader)

@@ -3,8 +3,6 @@ package gateway_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -110,11 +108,7 @@ func TestRealNameRequirement(t *testing.T) {
 
 func TestIdentityToken(t *testing.T) {
 	t.Parallel()
-	secret := []byte("an HS256 secret that is at least 32 bytes long")
-	keyFile := filepath.Join(t.TempDir(), "hs256.key")
-	if err := os.WriteFile(keyFile, secret, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	secret, keyFile := hs256Key(t)
 	h := newHarness(t, harnessOptions{identity: config.Identity{TokenKeys: []string{keyFile},
 		Require: map[string]string{"*": "attested"}, MinorQuietHours: "off"}})
 	sign := func(claims jwt.MapClaims) string {

@@ -23,7 +23,11 @@ func (g *Gateway) checkStanding(ctx context.Context, c *call, r *http.Request) e
 	if g.sanctions == nil {
 		return nil
 	}
-	sub := sanction.Subject{TenantID: c.principal.Tenant.ID, IP: g.clientIP(r), DeviceID: r.Header.Get(deviceHeader)}
+	device, err := oneHeader(r, deviceHeader)
+	if err != nil {
+		return err
+	}
+	sub := sanction.Subject{TenantID: c.principal.Tenant.ID, IP: g.clientIP(r), DeviceID: device}
 	if c.user != nil {
 		sub.EndUserID = c.user.ID
 		if g.identity != nil { // a verified phone or ID number may be blacklisted
