@@ -330,3 +330,63 @@ func TestUpstreamErrorIsReviewed(t *testing.T) {
 		}
 	}
 }
+
+// TestEscapedTermsInAnswersForPrograms: an answer a program decodes is
+// read as decoded, whichever way the request asked for JSON (OpenAI's
+// response_format, vLLM's guided_json, Ollama's format) and, for a whole
+// answer, wherever JSON escapes appear in it (a fenced JSON block in
+// prose, a JSON answer the prompt alone asked for).
+func TestEscapedTermsInAnswersForPrograms(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	rng := rand.New(rand.NewPCG(5, 6))
+	escaped := `{"answer":"a \u0070ipe \u0062omb"}`
+	for _, ask := range []string{
+		`"response_format":{"type":"json_object"}`,
+		`"guided_json":{"type":"object"}`,
+		`"structured_outputs":{"json":{"type":"object"}}`,
+		`"format":"json"`,
+		`"format":{"type":"object"}`,
+	} {
+		h.ups[0].Push(fakeupstream.Reply{Text: escaped})
+		body, _ := io.ReadAll(h.post(chat("general", "JSON", false, ask)).Body)
+		if !strings.Contains(string(body), `"content_filter"`) {
+			t.Errorf("%s, whole: %s", ask, body)
+		}
+		h.ups[0].Push(fakeupstream.Reply{Chunks: randomChunks(rng, escaped)})
+		text, finish := streamText(t, sse(t, h.post(chat("general", "JSON", true, ask)).Body))
+		if strings.Contains(text, "answer") || finish != "content_filter" {
+			t.Errorf("%s, streamed: %q, finish %q", ask, text, finish)
+		}
+	}
+	for _, answer := range []string{
+		"Here it is:\n```json\n" + escaped + "\n```",
+		escaped,
+		`Say "hi, then: \u0070ipe \u0062omb`,
+	} {
+		h.ups[0].Push(fakeupstream.Reply{Text: answer})
+		body, _ := io.ReadAll(h.post(chat("general", "reply in JSON", false, "")).Body)
+		if !strings.Contains(string(body), `"content_filter"`) {
+			t.Errorf("prose answer %q: %s", answer, body)
+		}
+	}
+	// A masked term is masked where it is written, escapes and all.
+	for answer, want := range map[string]string{
+		`our secret recipe and \u0073ecret recipe`: labelled("our ＊＊＊＊＊＊＊＊＊＊＊＊＊ and ＊＊＊＊＊＊＊＊＊＊＊＊＊＊＊＊＊＊"),
+		`{"a":"our \u0073ecret\nrecipe"}`:          labelled(`{"a":"our ＊＊＊＊＊＊＊＊＊＊＊＊＊＊＊＊＊＊＊"}`),
+	} {
+		h.ups[0].Push(fakeupstream.Reply{Text: answer})
+		var out struct {
+			Choices []struct{ Message struct{ Content string } }
+		}
+		decodeJSON(t, h.post(chat("general", "x", false, "")).Body, &out)
+		if got := out.Choices[0].Message.Content; got != want {
+			t.Errorf("answer %q arrived as %q, want %q", answer, got, want)
+		}
+	}
+	h.ups[0].Push(fakeupstream.Reply{Text: `Use "\n" for a line break and C:\\bombay\\ for the path.`})
+	body, _ := io.ReadAll(h.post(chat("general", "escapes", false, "")).Body)
+	if strings.Contains(string(body), `"content_filter"`) {
+		t.Errorf("a clean answer with escapes was refused: %s", body)
+	}
+}

@@ -119,21 +119,18 @@ func deliveredContent(ch openai.ResponseChoice, patches []openai.Patch) string {
 func (rl *relay) reviewChoice(ch openai.ResponseChoice, out *safety.Decision) (openai.Patch, bool) {
 	p := openai.Patch{Index: ch.Index}
 	d := safety.Decision{Action: safety.Allow, Version: rl.engine.Version()}
-	check := func(text string, program bool) safety.Decision {
-		if program {
-			return checkProgram(rl.engine, text)
-		}
-		return rl.engine.Check(safety.Output, text)
-	}
+	// Every text of a whole answer is read as a program decodes it too,
+	// asked for JSON or not: an app may parse JSON that the prompt alone
+	// asked for.
 	if ch.Message.Content != nil {
-		dc := check(*ch.Message.Content, rl.req.JSONMode())
+		dc := checkProgram(rl.engine, *ch.Message.Content)
 		merge(&d, dc)
 		if dc.Action == safety.Mask || dc.Action == safety.Review && dc.Masked != "" {
 			p.Content = &dc.Masked
 		}
 	}
 	for _, t := range ch.Message.Texts {
-		dt := check(t.Value, t.ToolCall >= 0 && t.Field == "arguments")
+		dt := checkProgram(rl.engine, t.Value)
 		merge(&d, dt)
 		if dt.Masked != "" {
 			p.Texts = append(p.Texts, openai.TextPatch{Text: t, Value: dt.Masked})

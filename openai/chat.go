@@ -349,14 +349,19 @@ func kindName(k kind) string {
 	return "null"
 }
 
-// JSONMode reports whether the request asks for JSON output
-// (response_format json_object or json_schema): the client parses the
-// answer's content.
+// JSONMode reports whether the request asks for JSON output, so that the
+// client parses the answer's content: OpenAI's response_format
+// json_object or json_schema, vLLM's guided_json or structured_outputs
+// json, Ollama's format "json" or a schema.
 func (r *ChatRequest) JSONMode() bool {
-	if t := r.root.get("response_format").get("type"); t != nil && t.kind == kindString {
-		return t.str == "json_object" || t.str == "json_schema"
+	if t := r.root.get("response_format").get("type"); t != nil && t.kind == kindString &&
+		(t.str == "json_object" || t.str == "json_schema") {
+		return true
 	}
-	return false
+	present := func(n *node) bool { return n != nil && n.kind != kindNull }
+	f := r.root.get("format")
+	return present(r.root.get("guided_json")) || present(r.root.get("structured_outputs").get("json")) ||
+		f != nil && (f.kind == kindObject || f.kind == kindString && f.str == "json")
 }
 
 // LatestUserText returns the text of the last message with role "user".
