@@ -75,7 +75,12 @@
 // What the chain cannot show: someone with write access to the database
 // can rewrite the records after the last signed checkpoint and recompute
 // their hashes, because the chain itself holds no secret. Signed
-// checkpoints bound that window to Options.CheckpointEvery; publishing
+// checkpoints bound that window to Options.CheckpointEvery: to rewrite an
+// older record the checkpoints after it must go too, and Verify reports
+// records no checkpoint covers that were written over more than
+// MaxUnsignedSpan (ProblemUnsigned). A rewrite of the newest minute's
+// records, or a truncation of the tail with its checkpoints, is not seen
+// that way; publishing
 // checkpoints outside the database (a log, a timestamping service) makes
 // rewriting older records detectable even by a verifier who distrusts the
 // database. Without a signing key, checkpoints and anchors are unsigned and

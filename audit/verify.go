@@ -22,7 +22,17 @@ const (
 	ProblemSignature  = "signature"  // a checkpoint or anchor signature does not verify
 	ProblemHead       = "head"       // the chain head row does not match the last record
 	ProblemSequence   = "sequence"   // links are intact but sequence numbers were changed
+	ProblemUnsigned   = "unsigned"   // records no checkpoint covers span longer than the writer lets pass
 )
+
+// MaxUnsignedSpan bounds the time over which the records after the
+// newest checkpoint that matches were written. The writer
+// checkpoints the head every Options.CheckpointEvery (a minute by default)
+// and at start and stop, so a longer uncovered tail means checkpoints were
+// deleted — what an attacker without the signing key must do to rewrite
+// a record and recompute the hashes after it — or the writer could not
+// write them for that long. Either is for the operator to look into.
+const MaxUnsignedSpan = 10 * time.Minute
 
 // maxProblems caps Report.Problems.
 const maxProblems = 100
@@ -39,16 +49,20 @@ type Problem struct {
 // one names the first bad record.
 type Report struct {
 	OK                bool        `json:"ok"`
-	Records           int64       `json:"records"`             // records walked
-	FirstSeq          int64       `json:"first_seq"`           // 0 when no record
-	LastSeq           int64       `json:"last_seq"`            // 0 when no record
-	Head              int64       `json:"head"`                // the chain head's seq
-	Anchor            *Checkpoint `json:"anchor,omitempty"`    // the purge anchor the walk started from
-	Checkpoints       int         `json:"checkpoints"`         // checkpoints and anchors checked
-	SignaturesChecked bool        `json:"signatures_checked"`  // false when no public key was given
-	Erased            int64       `json:"erased"`              // records whose content was erased on request
-	Problems          []Problem   `json:"problems,omitempty"`  // at most 100
-	Truncated         bool        `json:"truncated,omitempty"` // more problems than listed
+	Records           int64       `json:"records"`            // records walked
+	FirstSeq          int64       `json:"first_seq"`          // 0 when no record
+	LastSeq           int64       `json:"last_seq"`           // 0 when no record
+	Head              int64       `json:"head"`               // the chain head's seq
+	Anchor            *Checkpoint `json:"anchor,omitempty"`   // the purge anchor the walk started from
+	Checkpoints       int         `json:"checkpoints"`        // checkpoints and anchors checked
+	SignaturesChecked bool        `json:"signatures_checked"` // false when no public key was given
+	Erased            int64       `json:"erased"`             // records whose content was erased on request
+	// Unsigned counts the records after the newest checkpoint that
+	// matches: no checkpoint vouches for them yet, and a rewrite of them
+	// with their hashes recomputed cannot be told (see MaxUnsignedSpan).
+	Unsigned  int64     `json:"unsigned"`
+	Problems  []Problem `json:"problems,omitempty"`  // at most 100
+	Truncated bool      `json:"truncated,omitempty"` // more problems than listed
 }
 
 // Verify walks the whole chain in one read snapshot: from the newest purge
@@ -103,6 +117,10 @@ type walker struct {
 	afterPair string // after a reordered pair: what the record after the pair links to
 	last      *row
 	goodCkpt  int64 // seq of the last checkpoint that matched its record
+	tail      *row  // the first record after goodCkpt; nil when none
+	// tailFrom and tailTo bound when the tail's records were written (a
+	// record's time is its request's start; it is written TotalMs later).
+	tailFrom, tailTo int64
 }
 
 func newWalker(ctx context.Context, tx *sql.Tx, pubs []ed25519.PublicKey, published []Checkpoint) (*walker, error) {
@@ -130,7 +148,7 @@ func newWalker(ctx context.Context, tx *sql.Tx, pubs []ed25519.PublicKey, publis
 		}
 	}
 	if a := w.rep.Anchor; a != nil {
-		w.expPrev, w.expSeq = a.Hash, a.Seq+1
+		w.expPrev, w.expSeq, w.goodCkpt = a.Hash, a.Seq+1, a.Seq
 	}
 	for _, c := range published {
 		if w.rep.SignaturesChecked {
@@ -255,6 +273,29 @@ func (w *walker) matchCheckpoints(r *row) {
 			w.problem(ProblemRemoved, c.Seq, "", fmt.Sprintf("the %s of %s names a missing record", c.Kind, c.Time.Format(time.RFC3339)))
 		}
 	}
+	written := r.timeMs + max(r.totalMs, 0)
+	switch {
+	case w.goodCkpt >= r.seq:
+		w.tail = nil
+	case w.tail == nil:
+		w.tail, w.tailFrom, w.tailTo = r, written, written
+	default:
+		w.tailFrom, w.tailTo = min(w.tailFrom, written), max(w.tailTo, written)
+	}
+}
+
+// checkTail reports an uncovered tail longer than MaxUnsignedSpan.
+func (w *walker) checkTail() {
+	if w.tail == nil {
+		return
+	}
+	w.rep.Unsigned = w.last.seq - w.tail.seq + 1
+	from, to := time.UnixMilli(w.tailFrom).UTC(), time.UnixMilli(w.tailTo).UTC()
+	if to.Sub(from) > MaxUnsignedSpan {
+		w.problem(ProblemUnsigned, w.tail.seq, w.tail.id, fmt.Sprintf(
+			"records %d to %d, written from %s to %s, are covered by no checkpoint: checkpoints after seq %d were deleted (a rewrite with the hashes recomputed), or none could be written for longer than %s",
+			w.tail.seq, w.last.seq, from.Format(time.RFC3339), to.Format(time.RFC3339), w.goodCkpt, MaxUnsignedSpan))
+	}
 }
 
 // checkContent checks stored content against the digest the hash covers.
@@ -287,6 +328,7 @@ func (w *walker) finish() {
 			break
 		}
 	}
+	w.checkTail()
 	w.rep.Head = w.headSeq
 	switch {
 	case w.headSeq > lastSeq:

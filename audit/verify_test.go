@@ -227,3 +227,40 @@ func TestCheckpointJob(t *testing.T) {
 		}
 	})
 }
+
+// TestRewriteAfterDeletedCheckpointsIsFound rewrites a record the way an
+// attacker with database access but without the signing key would:
+// the record is edited, every later hash recomputed, and the checkpoints
+// that would no longer match are deleted. The chain then links and the
+// remaining checkpoints hold, but the records after the last one span
+// more time than the writer lets pass without a checkpoint: Verify names
+// the first of them. A tail as short as the writer leaves is fine.
+func TestRewriteAfterDeletedCheckpointsIsFound(t *testing.T) {
+	signer := testSigner(t)
+	pub := signer.Public().(ed25519.PublicKey)
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clk := newClock()
+		tr := newTrail(t, db, Options{Signer: signer, Keys: testKeyring(t, "a"), Now: clk.Now})
+		for i := 1; i <= 40; i++ {
+			clk.Add(time.Minute)
+			mustAppend(t, tr, sample(i, clk.Now()))
+			if i < 40 { // every minute, as the writer does; the newest record is not yet covered
+				if _, err := tr.Checkpoint(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		rep := mustVerify(t, db, pub)
+		wantOK(t, rep)
+		if rep.Unsigned != 1 {
+			t.Errorf("unsigned records %d, want 1", rep.Unsigned)
+		}
+		rehashFrom(t, db, 10)
+		mustExec(t, db, `DELETE FROM audit_checkpoints WHERE seq >= 10`)
+		rep = mustVerify(t, db, pub)
+		if rep.OK || len(rep.Problems) == 0 || rep.Problems[0].Kind != ProblemUnsigned || rep.Problems[0].Seq != 10 {
+			t.Fatalf("rewrite with the checkpoints deleted: %+v", rep)
+		}
+	})
+}
