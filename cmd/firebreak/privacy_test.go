@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/firebreak/firebreak/internal/fakeupstream"
 	"github.com/firebreak/firebreak/internal/syncbuf"
 	"github.com/firebreak/firebreak/store"
+	"github.com/firebreak/firebreak/store/storetest"
 )
 
 // TestPersonalDataNeverPlain plants a marker, a mobile number and an ID
@@ -21,9 +23,15 @@ import (
 // oversized bodies, an upstream's error, complaints and their contacts,
 // appeals, identity verification, a failed console login, a request id —
 // then erases the user's data on request, and looks for them in the
-// server's log and in every file of its database. None may be there in
-// plain text.
+// server's log and in every file of its database (SQLite, its WAL), or
+// every row of every table (PostgreSQL). None may be there in plain text.
 func TestPersonalDataNeverPlain(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) { personalDataNeverPlain(t, db) })
+	}
+}
+
+func personalDataNeverPlain(t *testing.T, db string) {
 	const (
 		marker = "QUOKKA-MARKER-5d1e"
 		phone  = "13912345678"
@@ -38,8 +46,14 @@ func TestPersonalDataNeverPlain(t *testing.T) {
 	}})
 	t.Cleanup(up.Close)
 	cfg, data := memoryConfig(t, up.URL, "routing: {general: general}\n"), t.TempDir()
+	args := []string{"--data", data, "--config", cfg, "--log-level", "debug", "--log-format", "json"}
+	dsn := ""
+	if db == "postgres" {
+		dsn = storetest.PostgresDSN(t)
+		args = append(args, "--database", dsn)
+	}
 	logs := &syncbuf.Buffer{}
-	s := startServerLogged(t, logs, "--data", data, "--config", cfg, "--log-level", "debug", "--log-format", "json")
+	s := startServerLogged(t, logs, args...)
 
 	// A key of one end user, as an app gives its users.
 	key := userKey(t, s, "u1")
@@ -96,7 +110,11 @@ func TestPersonalDataNeverPlain(t *testing.T) {
 	s.stop(t)
 
 	shown := map[string]string{"log": logs.String()}
-	databaseFiles(t, data, shown)
+	if dsn == "" {
+		databaseFiles(t, data, shown)
+	} else {
+		databaseRows(t, dsn, shown)
+	}
 	for where, text := range shown {
 		for name, v := range map[string]string{"marker": marker, "phone": phone, "ID number": idNum} {
 			for i, n := 0, 0; n < 8; n++ {
@@ -110,8 +128,8 @@ func TestPersonalDataNeverPlain(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(shown["log"], `"request"`) {
-		t.Error("the log is not what it should be")
+	if !strings.Contains(shown["log"], `"request"`) || dsn != "" && !strings.Contains(shown["table audit_records"], "staff:alice") {
+		t.Error("what was scanned is not what it should be")
 	}
 }
 
@@ -220,4 +238,38 @@ func userKey(t *testing.T, s *server, user string) string {
 		t.Fatalf("user key: %v", err)
 	}
 	return key.Key
+}
+
+// databaseRows adds the text of every row of every table of the
+// PostgreSQL schema dsn names to shown, as "table NAME".
+func databaseRows(t *testing.T, dsn string, shown map[string]string) {
+	t.Helper()
+	db, err := store.Open(context.Background(), store.Options{DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if len(tables) < 10 {
+		t.Fatalf("tables: %v", tables)
+	}
+	for _, table := range tables {
+		var text sql.NullString
+		if err := db.QueryRow(`SELECT string_agg(t::text, E'\n') FROM "` + table + `" t`).Scan(&text); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		shown["table "+table] = text.String
+	}
 }
