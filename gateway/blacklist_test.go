@@ -102,30 +102,22 @@ func TestBlacklistedNumbersInOtherForms(t *testing.T) {
 	t.Parallel()
 	box := &smsBox{}
 	h := newHarness(t, harnessOptions{sms: box, identity: config.Identity{MinorQuietHours: "off"}})
-	verify := func(path, body string) {
-		t.Helper()
-		if resp := h.do("POST", path, body, h.key); resp.StatusCode != 200 {
-			t.Fatalf("%s: status %d", path, resp.StatusCode)
-		}
-	}
 	phones := map[string]string{ // verified as the key, blacklisted as the value
 		"13800138001": "(+86) 138 0013 8001",
 		"13800138002": "+86.138.0013.8002",
 		"13800138003": "(0086)138-0013-8003",
 	}
 	for phone := range phones {
-		user := "p" + phone
-		verify("/v1/identity/phone/start", `{"user":"`+user+`","phone":"`+phone+`"}`)
-		verify("/v1/identity/phone/confirm", `{"user":"`+user+`","phone":"`+phone+`","code":"`+box.code(t, phone)+`"}`)
+		if got := h.verifyPhone(box, "p"+phone, phone); got != 200 {
+			t.Fatalf("verify %s: status %d", phone, got)
+		}
 	}
 	id := chineseID(time.Date(1962, 3, 4, 0, 0, 0, 0, time.UTC))
-	verify("/v1/identity/id_document", `{"user":"ida","name":"Ida","id_number":"`+id+`"}`)
-	id15 := id[:6] + id[8:17] // 110101 620304 123
-
-	status := func(user string) int {
-		t.Helper()
-		return h.post(chat("general", "hi", false, `"user":"`+user+`"`)).StatusCode
+	if got := h.verifyID("ida", id); got != 200 {
+		t.Fatalf("verify ID number: status %d", got)
 	}
+	id15 := id[:6] + id[8:17] // 110101 620304 123
+	status := h.chatAs
 	entries := []sanction.Entry{{Kind: sanction.KindIDNumber, Value: id15}}
 	for _, v := range phones {
 		entries = append(entries, sanction.Entry{Kind: sanction.KindPhone, Value: v})

@@ -116,8 +116,10 @@ func (g *Gateway) identityRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/identity/users/{user}", g.api("identity", g.identityState))
 }
 
-// verify wraps one verification step: decode, resolve the user, run the
-// step, answer with the user's level.
+// verify wraps one verification step: decode, resolve the user, check
+// their standing, run the step, answer with the user's level. A user the
+// service refuses (blacklisted, suspended, terminated) verifies nothing:
+// a blacklisted number would otherwise be replaced by a clean one.
 func (g *Gateway) verify(step func(context.Context, *call, *account.EndUser, identityInput, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -132,6 +134,10 @@ func (g *Gateway) verify(step func(context.Context, *call, *account.EndUser, ide
 		u, err := g.endUser(ctx, c.principal, in.User, r)
 		if err == nil && u == nil {
 			err = &clienterr.Error{Code: clienterr.InvalidRequest, Param: "user", Message: "'user' is required"}
+		}
+		if err == nil { // a user the service refuses may not change what it knows of them
+			c.user = u
+			err = g.checkStanding(ctx, c, r)
 		}
 		if err == nil {
 			err = step(ctx, c, u, in, r)

@@ -32,7 +32,7 @@ func (b *smsBox) Send(_ context.Context, phone, message string) error {
 	return nil
 }
 
-func (b *smsBox) code(t *testing.T, phone string) string {
+func (b *smsBox) code(t testing.TB, phone string) string {
 	t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()

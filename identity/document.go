@@ -42,7 +42,9 @@ func checkName(name, param string) (string, error) {
 // match it to name. Stored are the number's keyed hash, its masked form
 // and, only if u is under 18, the day u comes of age; the name and the
 // birth date are not kept. Without an IDChecker the method recorded is
-// "id_format", which says that only the format was checked.
+// "id_format", which says that only the format was checked. Once u has an
+// ID number, another is refused with a 409 wrapping ErrOtherIDNumber
+// (see merge); the same one again is accepted.
 func (s *Service) VerifyIDDocument(ctx context.Context, u *account.EndUser, name, idNumber string) error {
 	name, err := checkName(name, "name")
 	if err != nil {

@@ -247,3 +247,42 @@ func TestHashes(t *testing.T) {
 		t.Fatalf("bad phone: %v", err)
 	}
 }
+
+// TestOtherIDNumberRefused verifies a minor's ID number and then an
+// adult's for the same user, one after the other and at once: the second
+// number is refused and the user stays a minor with the first.
+func TestOtherIDNumberRefused(t *testing.T) {
+	child, adult := idFor("20150307"), idFor("19800307")
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, identity.Options{})
+		u := e.user(t, "kim")
+		if err := e.svc.VerifyIDDocument(ctx, u, "金", child); err != nil {
+			t.Fatal(err)
+		}
+		refusal(t, e.svc.VerifyIDDocument(ctx, u, "金", adult), clienterr.Conflict, identity.ErrOtherIDNumber)
+		if err := e.svc.VerifyIDDocument(ctx, u, "金", strings.ToLower(child)); err != nil {
+			t.Errorf("the same number again: %v", err)
+		}
+		if st := e.state(t, u); !st.Minor || !strings.HasSuffix(st.IDNumber, child[14:]) {
+			t.Errorf("state after another number: %+v", st)
+		}
+		// At once: exactly one of two different numbers wins.
+		v := e.user(t, "lee")
+		errs := make(chan error, 2)
+		for _, id := range []string{child, adult} {
+			go func() { errs <- e.svc.VerifyIDDocument(ctx, v, "李", id) }()
+		}
+		var refused int
+		for range 2 {
+			if err := <-errs; errors.Is(err, identity.ErrOtherIDNumber) {
+				refused++
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if refused != 1 {
+			t.Errorf("%d of two different numbers at once refused, want 1", refused)
+		}
+	})
+}

@@ -16,6 +16,7 @@ var (
 	ErrDailyLimit           = errors.New("minors' daily limit reached")
 	ErrBadPhone             = errors.New("not a mainland mobile number")
 	ErrBadIDNumber          = errors.New("invalid resident ID number")
+	ErrOtherIDNumber        = errors.New("another ID number is verified for this end user")
 	ErrBadCreditCode        = errors.New("invalid unified social credit code")
 	ErrBadName              = errors.New("invalid name")
 	ErrNoCode               = errors.New("no verification code pending")

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/firebreak/firebreak/clienterr"
 )
 
 // State is what Firebreak knows about an end user's identity. Identifiers
@@ -111,16 +113,26 @@ ON CONFLICT (user_id) DO UPDATE SET
 	org_name = CASE WHEN excluded.org_hash <> '' THEN excluded.org_name ELSE identity_states.org_name END,
 	minor = CASE WHEN $17 THEN excluded.minor ELSE identity_states.minor END,
 	minor_until = CASE WHEN $17 THEN excluded.minor_until ELSE identity_states.minor_until END,
-	updated_at = excluded.updated_at`
+	updated_at = excluded.updated_at
+WHERE identity_states.id_hash = '' OR excluded.id_hash = '' OR excluded.id_hash = identity_states.id_hash`
 
 // merge writes r in one statement, so concurrent verifications on several
-// replicas cannot lower a level, and publishes the change.
+// replicas cannot lower a level, and publishes the change. An ID number
+// never replaces another verified for the same user: a person has one,
+// and a second would shed what the first brought (a blacklisting, a
+// minor's birth date). It returns a 409 wrapping ErrOtherIDNumber then.
 func (s *Service) merge(ctx context.Context, q querier, r record) error {
-	_, err := q.ExecContext(ctx, upsertState, r.userID, r.tenantID, r.level.String(), int(r.level), r.method,
+	res, err := q.ExecContext(ctx, upsertState, r.userID, r.tenantID, r.level.String(), int(r.level), r.method,
 		r.phoneHash, r.phoneMasked, r.idHash, r.idMasked, r.orgHash, r.orgMasked, r.org,
 		r.minor, r.minorUntil, r.at.UnixMilli(), r.replace, r.setMinor)
 	if err != nil {
 		return fmt.Errorf("write identity state: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("write identity state: %w", err)
+	} else if n == 0 {
+		return clienterr.Wrap(clienterr.Conflict, ErrOtherIDNumber,
+			"another ID number is verified for this end user; it cannot be replaced")
 	}
 	return nil
 }

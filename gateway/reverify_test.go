@@ -1,0 +1,90 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/firebreak/firebreak/config"
+	"github.com/firebreak/firebreak/sanction"
+)
+
+// TestVerifiedNumberCannotBeSwapped tries to shed what a verified number
+// brings by verifying another one for the same end user: a user whose
+// phone number is blacklisted verifies a second phone, a user whose ID
+// number is blacklisted verifies another ID number, and a minor verifies
+// an adult's ID number. (Each new number replaced the old one: the
+// blacklisted users were served again and the minor left minors' mode.)
+// A refused user may not verify anything, and an end user's ID number,
+// once verified, is not replaced by another.
+func TestVerifiedNumberCannotBeSwapped(t *testing.T) {
+	t.Parallel()
+	box := &smsBox{}
+	h := newHarness(t, harnessOptions{sms: box, identity: config.Identity{MinorQuietHours: "off"}})
+	verifyPhone := func(user, phone string) int { return h.verifyPhone(box, user, phone) }
+	verifyID, chatAs := h.verifyID, h.chatAs
+	adult := chineseID(time.Date(1980, 5, 17, 0, 0, 0, 0, time.UTC))
+	other := chineseID(time.Date(1985, 6, 1, 0, 0, 0, 0, time.UTC))
+	child := chineseID(time.Now().AddDate(-12, 0, 0))
+
+	if got := verifyPhone("phoebe", "13800138020"); got != 200 {
+		t.Fatalf("phone: status %d", got)
+	}
+	if got := verifyID("ida", adult); got != 200 {
+		t.Fatalf("ID number: status %d", got)
+	}
+	for _, e := range []sanction.Entry{{Kind: sanction.KindPhone, Value: "13800138020"}, {Kind: sanction.KindIDNumber, Value: adult}} {
+		e.Reason, e.CreatedBy = "test", "admin"
+		if _, err := h.sanction.AddEntry(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := verifyPhone("phoebe", "13800138021"); got != 403 {
+		t.Errorf("blacklisted phone, a second phone verified: status %d, want 403", got)
+	}
+	if got := verifyID("ida", other); got != 403 {
+		t.Errorf("blacklisted ID number, another verified: status %d, want 403", got)
+	}
+	for _, u := range []string{"phoebe", "ida"} {
+		if got := chatAs(u); got != 403 {
+			t.Errorf("%s after trying another number: status %d, want 403", u, got)
+		}
+	}
+
+	if got := verifyID("kim", child); got != 200 {
+		t.Fatalf("a minor's ID number: status %d", got)
+	}
+	if got := verifyID("kim", child); got != 200 {
+		t.Errorf("the same ID number again: status %d, want 200", got)
+	}
+	if got := verifyID("kim", other); got != 409 {
+		t.Errorf("an adult's ID number for a minor: status %d, want 409", got)
+	}
+	resp := h.do("GET", "/v1/identity/users/kim", "", h.key)
+	var st struct{ Minor bool }
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || !st.Minor {
+		t.Errorf("kim after another ID number: minor %v (%v), want a minor still", st.Minor, err)
+	}
+}
+
+// verifyPhone runs the phone flow for user and returns the status of the
+// step that failed, or 200.
+func (h *harness) verifyPhone(box *smsBox, user, phone string) int {
+	h.t.Helper()
+	if got := h.do("POST", "/v1/identity/phone/start", `{"user":"`+user+`","phone":"`+phone+`"}`, h.key).StatusCode; got != 200 {
+		return got
+	}
+	return h.do("POST", "/v1/identity/phone/confirm", `{"user":"`+user+`","phone":"`+phone+`","code":"`+box.code(h.t, phone)+`"}`, h.key).StatusCode
+}
+
+// verifyID verifies an ID number for user and returns the status.
+func (h *harness) verifyID(user, id string) int {
+	h.t.Helper()
+	return h.do("POST", "/v1/identity/id_document", `{"user":"`+user+`","name":"N","id_number":"`+id+`"}`, h.key).StatusCode
+}
+
+// chatAs sends a chat completion for user and returns the status.
+func (h *harness) chatAs(user string) int {
+	h.t.Helper()
+	return h.post(chat("general", "hi", false, `"user":"`+user+`"`)).StatusCode
+}
