@@ -236,6 +236,16 @@ func newRequestID() string {
 	return "req_" + hex.EncodeToString(b[:])
 }
 
+// isRequestID reports whether s has the form newRequestID gives.
+func isRequestID(s string) bool {
+	hexPart, ok := strings.CutPrefix(s, "req_")
+	if !ok || len(hexPart) != 24 {
+		return false
+	}
+	_, err := hex.DecodeString(hexPart)
+	return err == nil && strings.ToLower(hexPart) == hexPart
+}
+
 // clientRequestID is a well-formed X-Request-Id the client sent, kept for
 // the log line so the client's and Firebreak's ids can be matched.
 func clientRequestID(r *http.Request) string {

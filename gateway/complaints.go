@@ -63,8 +63,14 @@ func (g *Gateway) fileComplaint(w http.ResponseWriter, r *http.Request) {
 	case in.Text == "" || len(in.Text) > 8000:
 		openai.WriteError(w, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "text", Message: "text must be 1 to 8000 bytes"})
 		return
-	case len(in.Contact) > 256 || len(in.RequestID) > 64:
-		openai.WriteError(w, clienterr.Errorf(clienterr.InvalidRequest, "contact or request_id too long"))
+	case len(in.Contact) > 256:
+		openai.WriteError(w, clienterr.Errorf(clienterr.InvalidRequest, "contact too long"))
+		return
+	case in.RequestID != "" && !isRequestID(in.RequestID):
+		// Only an id the gateway minted: free text here would be kept
+		// as it came, beside the sealed text and contact.
+		openai.WriteError(w, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "request_id",
+			Message: "request_id must be the X-Request-Id of the answer complained about (req_ and 24 hex digits)"})
 		return
 	}
 	filed, err := g.complaints.Create(r.Context(), audit.Complaint{TenantID: c.principal.Tenant.ID, EndUser: c.principal.Key.EndUser,

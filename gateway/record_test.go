@@ -132,7 +132,8 @@ func TestComplaints(t *testing.T) {
 	if got.Status != "answered" || got.Answer != "we removed it" {
 		t.Errorf("after answer: %+v", got)
 	}
-	for _, bad := range []string{`{"category":"nope","text":"x"}`, `{"category":"other","text":""}`, `{"category":"other","text":"x","extra":1}`} {
+	for _, bad := range []string{`{"category":"nope","text":"x"}`, `{"category":"other","text":""}`, `{"category":"other","text":"x","extra":1}`,
+		`{"category":"other","text":"x","request_id":"call me on 13912345678"}`, `{"category":"other","text":"x","request_id":"` + strings.ToUpper(id) + `"}`} {
 		if resp := h.do("POST", "/v1/complaints", bad, h.key); resp.StatusCode != 400 {
 			t.Errorf("%s: status %d", bad, resp.StatusCode)
 		}

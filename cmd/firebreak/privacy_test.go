@@ -80,6 +80,7 @@ func personalDataNeverPlain(t *testing.T, db string) {
 
 	// Complaint, appeal, identity verification.
 	s.apiCall(t, "POST", "/v1/complaints", key, `{"category":"personal_data","text":"`+secret+`","contact":"`+phone+`"}`)
+	s.apiCall(t, "POST", "/v1/complaints", key, `{"category":"other","text":"about that answer","request_id":"`+secret+`"}`)
 	var sanction struct{ ID string }
 	json.Unmarshal([]byte(s.apiCall(t, "POST", "/admin/v1/tenants/default/users/u1/sanctions", s.admin,
 		`{"action":"warn","reason":"test"}`)), &sanction)
