@@ -363,6 +363,7 @@ func TestEscapedTermsInAnswersForPrograms(t *testing.T) {
 		"Here it is:\n```json\n" + escaped + "\n```",
 		escaped,
 		`Say "hi, then: \u0070ipe \u0062omb`,
+		`Markdown renders a &#x70;ipe b&#111;mb`,
 	} {
 		h.ups[0].Push(fakeupstream.Reply{Text: answer})
 		body, _ := io.ReadAll(h.post(chat("general", "reply in JSON", false, "")).Body)

@@ -119,18 +119,18 @@ func deliveredContent(ch openai.ResponseChoice, patches []openai.Patch) string {
 func (rl *relay) reviewChoice(ch openai.ResponseChoice, out *safety.Decision) (openai.Patch, bool) {
 	p := openai.Patch{Index: ch.Index}
 	d := safety.Decision{Action: safety.Allow, Version: rl.engine.Version()}
-	// Every text of a whole answer is read as a program decodes it too,
-	// asked for JSON or not: an app may parse JSON that the prompt alone
-	// asked for.
+	// Every text of a whole answer is read as decoded too, asked for JSON
+	// or not: an app may parse JSON that the prompt alone asked for, and
+	// Markdown renders character references.
 	if ch.Message.Content != nil {
-		dc := checkProgram(rl.engine, *ch.Message.Content)
+		dc := checkDecoded(rl.engine, safety.Output, *ch.Message.Content)
 		merge(&d, dc)
 		if dc.Action == safety.Mask || dc.Action == safety.Review && dc.Masked != "" {
 			p.Content = &dc.Masked
 		}
 	}
 	for _, t := range ch.Message.Texts {
-		dt := checkProgram(rl.engine, t.Value)
+		dt := checkDecoded(rl.engine, safety.Output, t.Value)
 		merge(&d, dt)
 		if dt.Masked != "" {
 			p.Texts = append(p.Texts, openai.TextPatch{Text: t, Value: dt.Masked})

@@ -129,7 +129,7 @@ func checkText(e *safety.Engine, dirs []safety.Direction, text string) safety.De
 	d := allowed(e)
 	masked := false
 	for _, dir := range dirs {
-		di := e.Check(dir, text)
+		di := checkDecoded(e, dir, text)
 		merge(&d, di)
 		masked = masked || di.Masked != ""
 	}
@@ -138,7 +138,7 @@ func checkText(e *safety.Engine, dirs []safety.Direction, text string) safety.De
 	}
 	cur := text
 	for _, dir := range dirs {
-		if di := e.Check(dir, cur); di.Masked != "" {
+		if di := checkDecoded(e, dir, cur); di.Masked != "" {
 			cur = di.Masked
 		}
 	}

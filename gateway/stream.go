@@ -6,11 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/label"
@@ -24,7 +21,7 @@ import (
 // chunks. What is meant for a program rather than a person — tool-call
 // arguments, and the content of a JSON-mode answer — is held whole until
 // its choice finishes, then reviewed as sent and as the program decodes
-// it (JSON escapes such as "\u0062omb" undone), and released at once.
+// it (escapes undone: checkDecoded), and released at once.
 type streamReview struct {
 	engine   *safety.Engine
 	json     bool // the content is JSON for a program
@@ -163,110 +160,8 @@ func (sr *streamReview) closeContent(index int, s *safety.Stream) safety.StreamR
 	return safety.StreamResult{Release: whole, Decision: d}
 }
 
-func (sr *streamReview) checkWhole(text string) safety.Decision { return checkProgram(sr.engine, text) }
-
-// checkProgram reviews an answer's text as it is and, when it holds JSON
-// escapes, as a program that parses it reads it (escapes such as
-// "\u0062omb" undone, inside JSON strings or not: a JSON value in a
-// fenced block or in prose is decoded by the program that finds it).
-// Masks apply where the term is written, escapes and all.
-func checkProgram(e *safety.Engine, text string) safety.Decision {
-	d := e.Check(safety.Output, text)
-	decoded, at, ok := unescapeJSON(text)
-	if !ok {
-		return d
-	}
-	masks := maskHits(nil, d.Hits)
-	n := len(masks)
-	dd := e.Check(safety.Output, decoded)
-	for _, h := range dd.Hits {
-		if h.Action == safety.Mask {
-			h.Start, h.End = at[h.Start], at[h.End]
-			masks = append(masks, h)
-		}
-	}
-	dd.Masked = ""
-	merge(&d, dd)
-	if len(masks) > n && d.Action < safety.Refuse {
-		d.Masked = e.Decide(safety.Output, text, masks).Masked
-	}
-	return d
-}
-
-// unescapeJSON returns text with every JSON string escape in it decoded
-// (a lone surrogate becomes U+FFFD, as JSON decoders make it) and, for
-// each byte of the result and its end, the offset in text where the rune
-// it belongs to is written; ok is false when text holds no escape.
-func unescapeJSON(text string) (decoded string, at []int, ok bool) {
-	if !strings.Contains(text, "\\") {
-		return "", nil, false
-	}
-	var b strings.Builder
-	b.Grow(len(text))
-	at = make([]int, 0, len(text)+1)
-	for i := 0; i < len(text); {
-		start, n := b.Len(), 0
-		if text[i] == '\\' && i+1 < len(text) {
-			var r rune
-			if r, n = jsonEscape(text[i:]); n > 0 {
-				b.WriteRune(r)
-				ok = true
-			}
-		}
-		if n == 0 {
-			_, n = utf8.DecodeRuneInString(text[i:])
-			b.WriteString(text[i : i+n])
-		}
-		for range b.Len() - start {
-			at = append(at, i)
-		}
-		i += n
-	}
-	return b.String(), append(at, len(text)), ok
-}
-
-// jsonEscape decodes the JSON escape at the start of s and returns the
-// rune and the bytes it took; n is 0 when s starts with none.
-func jsonEscape(s string) (r rune, n int) {
-	switch s[1] {
-	case '"', '\\', '/':
-		return rune(s[1]), 2
-	case 'b':
-		return '\b', 2
-	case 'f':
-		return '\f', 2
-	case 'n':
-		return '\n', 2
-	case 'r':
-		return '\r', 2
-	case 't':
-		return '\t', 2
-	case 'u':
-		r, ok := hex4(s[2:])
-		if !ok {
-			return 0, 0
-		}
-		if utf16.IsSurrogate(r) {
-			if len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
-				if r2, ok := hex4(s[8:]); ok {
-					if c := utf16.DecodeRune(r, r2); c != utf8.RuneError {
-						return c, 12
-					}
-				}
-			}
-			return utf8.RuneError, 6
-		}
-		return r, 6
-	}
-	return 0, 0
-}
-
-func hex4(s string) (rune, bool) {
-	if len(s) < 4 {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(s[:4], 16, 32)
-	return rune(v), err == nil
+func (sr *streamReview) checkWhole(text string) safety.Decision {
+	return checkDecoded(sr.engine, safety.Output, text)
 }
 
 // reviewTexts writes a choice's texts other than content to their

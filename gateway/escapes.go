@@ -1,0 +1,204 @@
+package gateway
+
+import (
+	"html"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/firebreak/firebreak/safety"
+)
+
+// checkDecoded reviews text as it is written and, when it holds escapes
+// a reader undoes, as decoded: JSON and backslash escapes ("\u0062omb",
+// "\x62omb"), HTML character references ("&#98;omb", "b&ouml;mb", which
+// Markdown renders) and percent-encoding ("%62omb"). A model reads them
+// as the letters they stand for, and so does a program that parses JSON
+// or a page that renders HTML. Hits are given where they are written, and
+// a masked term is masked there, escapes and all.
+func checkDecoded(e *safety.Engine, dir safety.Direction, text string) safety.Decision {
+	d := e.Check(dir, text)
+	if d.Action >= safety.Refuse {
+		return d
+	}
+	decoded, at, ok := unescape(text)
+	if !ok {
+		return d
+	}
+	masks := maskHits(nil, d.Hits)
+	n := len(masks)
+	dd := e.Check(dir, decoded)
+	kept := dd.Hits[:0]
+	for _, h := range dd.Hits {
+		h.Start, h.End = at[h.Start], at[h.End]
+		if hasHit(d.Hits, h) {
+			continue // read as written already
+		}
+		if h.Action == safety.Mask {
+			masks = append(masks, h)
+		}
+		kept = append(kept, h)
+	}
+	dd.Hits, dd.Masked = kept, ""
+	merge(&d, dd)
+	if len(masks) > n && d.Action < safety.Refuse {
+		d.Masked = e.Decide(dir, text, masks).Masked
+	}
+	return d
+}
+
+func hasHit(hits []safety.Hit, h safety.Hit) bool {
+	for _, x := range hits {
+		if x.Start == h.Start && x.End == h.End && x.Term == h.Term && x.Rule == h.Rule {
+			return true
+		}
+	}
+	return false
+}
+
+// unescape returns text with its escapes decoded and, for each byte of the
+// result and its end, the offset in text where what it was decoded from
+// begins; ok is false when text holds no escape.
+func unescape(text string) (decoded string, at []int, ok bool) {
+	first := strings.IndexAny(text, `\&%`)
+	for first >= 0 && first < len(text) {
+		if _, n := escapeAt(text[first:]); n > 0 {
+			break
+		}
+		next := strings.IndexAny(text[first+1:], `\&%`)
+		if next < 0 {
+			return "", nil, false
+		}
+		first += 1 + next
+	}
+	if first < 0 {
+		return "", nil, false
+	}
+	var b strings.Builder
+	b.Grow(len(text))
+	b.WriteString(text[:first])
+	at = make([]int, first, len(text)+1)
+	for i := range first {
+		at[i] = i
+	}
+	for i := first; i < len(text); {
+		start := b.Len()
+		s, n := escapeAt(text[i:])
+		if n == 0 {
+			_, n = utf8.DecodeRuneInString(text[i:])
+			s = text[i : i+n]
+		}
+		b.WriteString(s)
+		for range b.Len() - start {
+			at = append(at, i)
+		}
+		i += n
+	}
+	return b.String(), append(at, len(text)), true
+}
+
+// escapeAt decodes the escape at the start of s and returns what it
+// stands for and the bytes it took; n is 0 when s starts with none.
+func escapeAt(s string) (string, int) {
+	if len(s) < 2 {
+		return "", 0
+	}
+	switch s[0] {
+	case '\\':
+		return backslashEscape(s)
+	case '&':
+		return characterReference(s)
+	case '%':
+		return percentEscapes(s)
+	}
+	return "", 0
+}
+
+func backslashEscape(s string) (string, int) {
+	switch s[1] {
+	case '"', '\\', '/':
+		return s[1:2], 2
+	case 'b':
+		return "\b", 2
+	case 'f':
+		return "\f", 2
+	case 'n':
+		return "\n", 2
+	case 'r':
+		return "\r", 2
+	case 't':
+		return "\t", 2
+	case 'x':
+		if v, ok := hexValue(s[2:], 2); ok {
+			return string(rune(v)), 4
+		}
+	case 'u':
+		r, ok := hexValue(s[2:], 4)
+		if !ok {
+			return "", 0
+		}
+		if !utf16.IsSurrogate(r) {
+			return string(r), 6
+		}
+		if len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
+			if r2, ok := hexValue(s[8:], 4); ok {
+				if c := utf16.DecodeRune(r, r2); c != utf8.RuneError {
+					return string(c), 12
+				}
+			}
+		}
+		return string(utf8.RuneError), 6
+	}
+	return "", 0
+}
+
+// characterReference decodes an HTML character reference, named or
+// numeric, ended by a semicolon.
+func characterReference(s string) (string, int) {
+	end := strings.IndexByte(s[:min(len(s), 34)], ';')
+	if end < 2 {
+		return "", 0
+	}
+	ref := s[:end+1]
+	if strings.ContainsAny(ref[1:], "& \t\n") {
+		return "", 0
+	}
+	if dec := html.UnescapeString(ref); dec != ref {
+		return dec, len(ref)
+	}
+	return "", 0
+}
+
+// percentEscapes decodes a run of percent-encoded bytes that forms valid
+// UTF-8.
+func percentEscapes(s string) (string, int) {
+	var buf []byte
+	n := 0
+	for n+3 <= len(s) && s[n] == '%' {
+		v, ok := hexValue(s[n+1:], 2)
+		if !ok {
+			break
+		}
+		buf = append(buf, byte(v))
+		n += 3
+	}
+	if n == 0 || !utf8.Valid(buf) {
+		return "", 0
+	}
+	return string(buf), n
+}
+
+func hexValue(s string, digits int) (rune, bool) {
+	if len(s) < digits {
+		return 0, false
+	}
+	for i := range digits {
+		c := s[i] | 0x20
+		if !(s[i] >= '0' && s[i] <= '9' || c >= 'a' && c <= 'f') {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseUint(s[:digits], 16, 32)
+	return rune(v), err == nil
+}

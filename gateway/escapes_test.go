@@ -1,0 +1,48 @@
+package gateway
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// TestUnescapeOffsets: whatever the text, every byte of the decoded
+// reading maps to an offset of the text, in order, so that a hit found in
+// it is given where it is written.
+func TestUnescapeOffsets(t *testing.T) {
+	pieces := []string{`\`, `u`, `0062`, `d83d`, `\ude00`, `x6`, `2`, `&`, `#`, `x`, `;`, `amp;`, `ouml;`,
+		`%`, `e6`, `%97`, `%a5`, `b`, `o`, `炸`, "\xff", `"`, `n`, ` `}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		text := b.String()
+		decoded, at, ok := unescape(text)
+		if !ok {
+			continue
+		}
+		if len(at) != len(decoded)+1 || at[len(decoded)] != len(text) {
+			t.Fatalf("%q → %q: %d offsets", text, decoded, len(at))
+		}
+		for i := 1; i < len(at); i++ {
+			if at[i] < at[i-1] || at[i] > len(text) {
+				t.Fatalf("%q → %q: offsets %v", text, decoded, at)
+			}
+		}
+	}
+	for in, want := range map[string]string{
+		`\u0062omb`: "bomb", `\x62omb`: "bomb", `&#98;omb`: "bomb", `&#x62;omb`: "bomb", `b&ouml;mb`: "bömb",
+		`%62omb`: "bomb", `%E7%82%B8弹`: "炸弹", `\ud83d\ude00`: "😀", `a\"b\\n`: `a"b\n`,
+	} {
+		if got, _, ok := unescape(in); !ok || got != want {
+			t.Errorf("unescape(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"R&D & 50% more", "100%", `C:\q`, "&;", "&#;", "%zz", "%ff"} {
+		if got, _, ok := unescape(in); ok {
+			t.Errorf("unescape(%q) = %q, want no escape", in, got)
+		}
+	}
+}
