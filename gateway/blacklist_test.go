@@ -140,3 +140,29 @@ func TestBlacklistedNumbersInOtherForms(t *testing.T) {
 		t.Errorf("another user: status %d, want 200", got)
 	}
 }
+
+// TestBlacklistedNamesWithSpaces blacklists a user and a device with the
+// spaces a copied value brings: a request names them without, since the
+// gateway trims the user and reads header values trimmed, and is blocked.
+func TestBlacklistedNamesWithSpaces(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	for _, e := range []sanction.Entry{
+		{Kind: sanction.KindUser, Value: " oscar\t", TenantID: h.tenant.ID},
+		{Kind: sanction.KindDevice, Value: "dev-9 "},
+	} {
+		e.Reason, e.CreatedBy = "test", "admin"
+		if _, err := h.sanction.AddEntry(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := h.chatAs("oscar"); got != 403 {
+		t.Errorf("user blacklisted as \" oscar\\t\": status %d, want 403", got)
+	}
+	if got := h.doWith("POST", "/v1/chat/completions", chat("general", "hi", false, ""), map[string]string{"X-Firebreak-Device": "dev-9"}).StatusCode; got != 403 {
+		t.Errorf("device blacklisted as \"dev-9 \": status %d, want 403", got)
+	}
+	if _, err := h.sanction.AddEntry(t.Context(), sanction.Entry{Kind: sanction.KindDevice, Value: "  ", Reason: "test", CreatedBy: "admin"}); err == nil {
+		t.Error("a device of spaces was accepted")
+	}
+}

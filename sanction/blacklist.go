@@ -141,6 +141,7 @@ func (s *Service) normalise(ctx context.Context, e *Entry, now time.Time) error 
 	var err error
 	switch e.Kind {
 	case KindUser, KindDevice:
+		e.Value = strings.TrimSpace(e.Value) // as requests name them: the user trimmed, headers read trimmed
 		if e.Value == "" || len(e.Value) > MaxValueLen || !utf8.ValidString(e.Value) {
 			err = clienterr.Errorf(clienterr.InvalidRequest, "%s must be 1 to %d bytes of UTF-8", e.Kind, MaxValueLen)
 		} else if e.Kind == KindUser && s.opts.Users != nil {
