@@ -140,7 +140,7 @@ func (a *API) forgetUser(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	var out Erasure
-	if out.Erased, err = a.trail.ForgetUser(ctx, tenantID, user.ID); err == nil && a.complaints != nil {
+	if out.Erased, err = a.trail.ForgetUser(ctx, tenantID, user.ID, actor(r)); err == nil && a.complaints != nil {
 		out.Complaints, err = a.complaints.ForgetUser(ctx, tenantID, user.ExternalID)
 	}
 	if err == nil && a.review != nil {

@@ -12,6 +12,10 @@ import (
 // service is as tamper-evident as the traffic it governs.
 const RouteStaff = "staff"
 
+// ActionErase names the action ForgetUser records: the erasure of an end
+// user's content on request; its target is the end user.
+const ActionErase = "erase content"
+
 // Outcomes of staff actions.
 const (
 	OutcomeDenied = "denied" // refused: no credential, wrong credential, no permission

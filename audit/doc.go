@@ -56,8 +56,10 @@
 // Content is bound to the chain through a digest: the record hash covers
 // content_digest = SHA-256(content column), not the content itself. An
 // Art. 11 deletion (ForgetUser) empties the content column and sets
-// content_erased_at; the hash still verifies, Verify counts the erasure, and
-// content that is present must still match its digest. The hashed form
+// content_erased_at, then records the erasure (ActionErase) after the
+// records it erased; the hash still verifies, Verify counts the erasure and
+// holds every erased record to such a record (content emptied by hand is
+// ProblemErased), and content that is present must still match its digest. The hashed form
 // carries a random salt and the encrypted form a random nonce, so the
 // digest that remains says nothing about the erased text.
 //

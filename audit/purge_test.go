@@ -137,7 +137,7 @@ func TestForgetAndExportUser(t *testing.T) {
 				t.Fatalf("%s: clean record: %+v %+v", e.RequestID, e.Stored, e.Content)
 			}
 		}
-		n, err := tr.ForgetUser(ctx, "t1", "u0")
+		n, err := tr.ForgetUser(ctx, "t1", "u0", "alice")
 		if err != nil || n != 3 {
 			t.Fatalf("forget: %d, %v; want 3", n, err)
 		}
@@ -159,7 +159,7 @@ func TestForgetAndExportUser(t *testing.T) {
 		if others[0].Content.Prompt != "prompt secret 3" {
 			t.Fatalf("another user's content was touched: %+v", others[0])
 		}
-		if _, err := tr.ForgetUser(ctx, "", "u0"); err == nil {
+		if _, err := tr.ForgetUser(ctx, "", "u0", "alice"); err == nil {
 			t.Fatal("forget with no tenant: no error")
 		}
 	})

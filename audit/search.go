@@ -195,18 +195,27 @@ func (t *Trail) ExportUser(ctx context.Context, tenantID, endUser string) ([]Ent
 // records it erased. The records themselves stay: the record hash covers
 // only the content's digest, so the chain still verifies, and the digest
 // alone reveals nothing (it hashes a random salt or a random nonce with the
-// content).
-func (t *Trail) ForgetUser(ctx context.Context, tenantID, endUser string) (int64, error) {
+// content). The erasure is then recorded as actor's action (ActionErase,
+// its target the end user), after the records it erased: Verify holds
+// every erased record to such a record, so content emptied by hand in the
+// database is found.
+func (t *Trail) ForgetUser(ctx context.Context, tenantID, endUser, actor string) (int64, error) {
 	if tenantID == "" || endUser == "" {
 		return 0, errors.New("audit forget user: tenant and end user are required")
 	}
+	now := t.opts.Now()
 	res, err := t.db.ExecContext(ctx, `UPDATE audit_records SET content = '', content_erased_at = $1
 		WHERE tenant_id = $2 AND end_user = $3 AND content <> ''`,
-		t.opts.Now().UnixMilli(), tenantID, endUser)
+		now.UnixMilli(), tenantID, endUser)
 	if err != nil {
 		return 0, fmt.Errorf("audit forget user: %w", err)
 	}
 	n, _ := res.RowsAffected()
+	act := Action{Time: now, Actor: actor, Name: ActionErase, Target: endUser, TenantID: tenantID,
+		Status: 200, Outcome: OutcomeOK, Details: []string{"records=" + strconv.FormatInt(n, 10)}}
+	if err := t.Append(ctx, act.Record()); err != nil {
+		return n, fmt.Errorf("audit forget user: record the erasure: %w", err)
+	}
 	return n, nil
 }
 

@@ -23,6 +23,7 @@ const (
 	ProblemHead       = "head"       // the chain head row does not match the last record
 	ProblemSequence   = "sequence"   // links are intact but sequence numbers were changed
 	ProblemUnsigned   = "unsigned"   // records no checkpoint covers span longer than the writer lets pass
+	ProblemErased     = "erased"     // content marked erased on request with no erasure recorded after it
 )
 
 // MaxUnsignedSpan bounds the time over which the records after the
@@ -121,10 +122,14 @@ type walker struct {
 	// tailFrom and tailTo bound when the tail's records were written (a
 	// record's time is its request's start; it is written TotalMs later).
 	tailFrom, tailTo int64
+	// erased are the records whose content was erased; erasures the seq
+	// of the last ActionErase per tenant and end user.
+	erased   []*row
+	erasures map[[2]string]int64
 }
 
 func newWalker(ctx context.Context, tx *sql.Tx, pubs []ed25519.PublicKey, published []Checkpoint) (*walker, error) {
-	w := &walker{keys: map[string]ed25519.PublicKey{}, expPrev: genesisHash, expSeq: 1}
+	w := &walker{keys: map[string]ed25519.PublicKey{}, expPrev: genesisHash, expSeq: 1, erasures: map[[2]string]int64{}}
 	for _, p := range pubs {
 		w.keys[PublicKeyID(p)] = p
 	}
@@ -298,8 +303,12 @@ func (w *walker) checkTail() {
 	}
 }
 
-// checkContent checks stored content against the digest the hash covers.
+// checkContent checks stored content against the digest the hash covers,
+// and notes erased content and the erasures recorded.
 func (w *walker) checkContent(r *row) {
+	if r.route == RouteStaff && r.model == ActionErase && r.outcome == OutcomeOK {
+		w.erasures[[2]string{r.tenantID, r.upstream}] = r.seq
+	}
 	switch {
 	case r.content != "":
 		if sha256Hex(r.content) != r.digest {
@@ -307,6 +316,7 @@ func (w *walker) checkContent(r *row) {
 		}
 	case r.erasedAt.Valid:
 		w.rep.Erased++
+		w.erased = append(w.erased, r)
 	case r.digest != "":
 		w.problem(ProblemContent, r.seq, r.id, "content is missing but was not erased on request")
 	}
@@ -329,6 +339,11 @@ func (w *walker) finish() {
 		}
 	}
 	w.checkTail()
+	for _, r := range w.erased {
+		if w.erasures[[2]string{r.tenantID, r.endUser}] < r.seq {
+			w.problem(ProblemErased, r.seq, r.id, "content is marked erased on request, but no erasure of this end user is recorded after it")
+		}
+	}
 	w.rep.Head = w.headSeq
 	switch {
 	case w.headSeq > lastSeq:

@@ -264,3 +264,36 @@ func TestRewriteAfterDeletedCheckpointsIsFound(t *testing.T) {
 		}
 	})
 }
+
+// TestContentErasedWithoutRequestIsFound erases a record's content the
+// way someone with database access could, leaving the chain intact (the
+// record hash covers only the content's digest): content emptied and
+// marked erased on request. Verify must tell it from an erasure made on
+// request, which leaves its own record after the records it erased.
+func TestContentErasedWithoutRequestIsFound(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		clk := newClock()
+		tr := newTrail(t, db, Options{Keys: testKeyring(t, "a"), Now: clk.Now})
+		for i := 1; i <= 12; i++ {
+			mustAppend(t, tr, sample(i, clk.Now()))
+		}
+		if _, err := tr.ForgetUser(ctx, "t1", "u0", "alice"); err != nil { // records 4, 8 and 12
+			t.Fatal(err)
+		}
+		rep := mustVerify(t, db)
+		wantOK(t, rep)
+		if rep.Erased != 3 {
+			t.Fatalf("erased %d, want 3", rep.Erased)
+		}
+		mustAppend(t, tr, sample(16, clk.Now())) // u0 again, after the erasure: seq 14
+		for _, seq := range []int64{3, 14} {
+			mustExec(t, db, `UPDATE audit_records SET content = '', content_erased_at = 1 WHERE seq = $1`, seq)
+		}
+		rep = mustVerify(t, db)
+		if rep.OK || len(rep.Problems) != 2 || rep.Problems[0].Kind != ProblemErased || rep.Problems[0].Seq != 3 ||
+			rep.Problems[1].Kind != ProblemErased || rep.Problems[1].Seq != 14 {
+			t.Fatalf("content erased without a request: %+v", rep)
+		}
+	})
+}

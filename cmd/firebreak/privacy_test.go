@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -194,6 +195,9 @@ func TestErasureLeavesNothing(t *testing.T) {
 		t.Fatalf("the complaint reads %s", before)
 	}
 
+	if resp, b := s.chat(t, s.key, `{"model":"general","user":"u2","messages":[{"role":"user","content":"someone else"}]}`); resp.StatusCode != 200 {
+		t.Fatalf("chat: %d %s", resp.StatusCode, b)
+	}
 	erased := s.apiCall(t, "DELETE", "/admin/v1/tenants/default/users/u1/records", s.admin, "")
 	if !strings.Contains(erased, `"erased"`) {
 		t.Fatalf("erase: %s", erased)
@@ -220,12 +224,25 @@ func TestErasureLeavesNothing(t *testing.T) {
 		`SELECT COUNT(*) FROM audit_complaints WHERE text <> '' OR contact <> ''`: 0,
 		`SELECT COUNT(*) FROM review_appeals WHERE text <> ''`:                    0,
 		`SELECT COUNT(*) FROM identity_states`:                                    0,
-		`SELECT COUNT(*) FROM audit_records WHERE content <> ''`:                  0,
+		`SELECT COUNT(*) FROM audit_records WHERE content <> ''`:                  1, // u2's
 	} {
 		var n int
 		if err := db.QueryRow(q).Scan(&n); err != nil || n != want {
 			t.Errorf("%s: %d (%v), want %d", q, n, err, want)
 		}
+	}
+	// The erasure verifies; content emptied in the database by hand does not.
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"audit", "verify", "--data", data}, &out, io.Discard); err != nil {
+		t.Fatalf("verify after the erasure: %v\n%s", err, out.String())
+	}
+	if _, err := db.Exec(`UPDATE audit_records SET content = '', content_erased_at = 1 WHERE content <> ''`); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"audit", "verify", "--data", data}, &out, io.Discard); err == nil ||
+		!strings.HasSuffix(err.Error(), ": erased") {
+		t.Fatalf("content erased by hand: %v\n%s", err, out.String())
 	}
 }
 
