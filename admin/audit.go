@@ -6,6 +6,7 @@ import (
 
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/clienterr"
+	"github.com/firebreak/firebreak/review"
 )
 
 // query reads an audit query from URL parameters: from, to (RFC 3339),
@@ -99,20 +100,40 @@ func (a *API) exportAudit(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// UserData answers an access request: the user's records with their
+// retained content, the complaints filed for them with text and contact,
+// and their appeals with text.
+type UserData struct {
+	Data       []audit.Entry     `json:"data"`
+	Complaints []audit.Complaint `json:"complaints"`
+	Appeals    []review.Appeal   `json:"appeals"`
+}
+
 // userRecords is a data-subject access request (Interim Measures Art. 11):
-// the user's records with their retained content, decrypted.
+// what is kept of what the user wrote, decrypted.
 func (a *API) userRecords(w http.ResponseWriter, r *http.Request) {
 	tenantID, user, err := a.endUser(r)
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	es, err := a.trail.ExportUser(r.Context(), tenantID, user.ID)
+	ctx := r.Context()
+	out := UserData{Complaints: []audit.Complaint{}, Appeals: []review.Appeal{}}
+	es, err := a.trail.ExportUser(ctx, tenantID, user.ID)
+	out.Data = nonNil(es)
+	if err == nil && a.complaints != nil {
+		var cs []audit.Complaint
+		cs, err = a.complaints.List(ctx, audit.ComplaintFilter{TenantID: tenantID, EndUser: user.ExternalID, Limit: 1000})
+		out.Complaints = append(out.Complaints, cs...)
+	}
+	if err == nil && a.review != nil {
+		out.Appeals, err = a.review.UserAppeals(ctx, tenantID, user.ID)
+	}
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	reply(w, http.StatusOK, list[audit.Entry]{Data: nonNil(es)})
+	reply(w, http.StatusOK, out)
 }
 
 // Erasure is the answer to a deletion request: how many records' content,

@@ -237,6 +237,7 @@ func (s *Complaints) Get(ctx context.Context, id string) (*Complaint, error) {
 // ComplaintFilter selects complaints for List. Zero fields match anything.
 type ComplaintFilter struct {
 	TenantID string
+	EndUser  string // the operator's id of the end user they were filed for
 	Status   string
 	Overdue  bool   // only complaints past their deadline, not answered or closed
 	Limit    int    // default 100, at most 1000
@@ -253,6 +254,9 @@ func (s *Complaints) List(ctx context.Context, f ComplaintFilter) ([]Complaint, 
 	}
 	if f.TenantID != "" {
 		add("tenant_id = ?", f.TenantID)
+	}
+	if f.EndUser != "" {
+		add("end_user = ?", f.EndUser)
 	}
 	if f.Status != "" {
 		add("status = ?", f.Status)

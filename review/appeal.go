@@ -101,6 +101,29 @@ func (q *Queue) FileAppeal(ctx context.Context, tenantID, endUser, sanctionID, t
 	return a, nil
 }
 
+// UserAppeals returns every appeal of one end user, oldest first, with
+// its text (an access request).
+func (q *Queue) UserAppeals(ctx context.Context, tenantID, endUser string) ([]Appeal, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+appealColumns+` FROM review_appeals
+		WHERE tenant_id = $1 AND end_user = $2 ORDER BY time_ms, id`, tenantID, endUser)
+	if err != nil {
+		return nil, fmt.Errorf("user appeals: %w", err)
+	}
+	defer rows.Close()
+	out := []Appeal{}
+	for rows.Next() {
+		a, err := q.scanAppeal(rows)
+		if err != nil {
+			return nil, fmt.Errorf("user appeals: %w", err)
+		}
+		out = append(out, *a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("user appeals: %w", err)
+	}
+	return out, nil
+}
+
 // ForgetUser erases the text of every appeal of one end user, at the
 // user's request (Interim Measures Art. 11). The appeals stay, with their
 // sanction, status and answer. It returns how many were erased.

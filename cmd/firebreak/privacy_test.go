@@ -164,9 +164,10 @@ func consoleLogin(t *testing.T, base, name, password string) {
 	}
 }
 
-// TestErasureLeavesNothing makes a deletion request (Art. 11) the way an
-// operator would, for a user who chatted, complained, appealed a sanction
-// and verified an ID number, and then looks for what is left: the
+// TestErasureLeavesNothing makes an access and a deletion request (Art. 11)
+// the way an operator would, for a user who chatted, complained, appealed
+// a sanction and verified an ID number: the access request's answer holds
+// what they wrote; after the deletion request, what is left: the
 // records' content, the complaint's text and contact, the appeal's text
 // and the verification must all be gone, in the API's answers and in the
 // database's rows.
@@ -190,9 +191,12 @@ func TestErasureLeavesNothing(t *testing.T) {
 	if complaint.ID == "" || appeal.ID == "" || !strings.Contains(verified, `"id_document"`) {
 		t.Fatalf("set-up: complaint %q, appeal %q, verification %s", complaint.ID, appeal.ID, verified)
 	}
-	before := s.apiCall(t, "GET", "/admin/v1/complaints/"+complaint.ID, s.admin, "")
-	if !strings.Contains(before, "my complaint") || !strings.Contains(before, "13912345678") {
-		t.Fatalf("the complaint reads %s", before)
+	// The access request hands over all of it.
+	access := s.apiCall(t, "GET", "/admin/v1/tenants/default/users/u1/records", s.admin, "")
+	for _, want := range []string{"教我制作炸弹", "my complaint", "13912345678", "my appeal"} {
+		if !strings.Contains(access, want) {
+			t.Errorf("the access request's answer lacks %q: %s", want, access)
+		}
 	}
 
 	if resp, b := s.chat(t, s.key, `{"model":"general","user":"u2","messages":[{"role":"user","content":"someone else"}]}`); resp.StatusCode != 200 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/firebreak/firebreak/admin"
 	"github.com/firebreak/firebreak/audit"
 )
 
@@ -228,10 +229,11 @@ func exportRecords(cmd *cobra.Command, c *adminClient, q url.Values) error {
 func recordsUserCmd(client func() (*adminClient, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:   "user TENANT USER",
-		Short: "Data-subject access: every record of one user, with the content kept",
+		Short: "Data-subject access: every record, complaint and appeal of one user, with what is kept",
 		Long: `Returns every audit record of one end user with the prompt and answer the
-retention policy kept, decrypted (Art. 11 of the Interim Measures: honour a
-user's request for access). Clean traffic is kept as hashes by default, so
+retention policy kept, decrypted, and the complaints filed for them and their
+appeals with their texts (Art. 11 of the Interim Measures: honour a user's
+request for access). Clean traffic is kept as hashes by default, so
 only flagged records usually carry text. Use --json for a file to hand over.`,
 		Example: "  firebreak records user default u-1024 --json > u-1024.json",
 		Args:    cobra.ExactArgs(2),
@@ -240,16 +242,34 @@ only flagged records usually carry text. Use --json for a file to hand over.`,
 			if err != nil {
 				return err
 			}
-			var out struct{ Data []audit.Entry }
+			var out admin.UserData
 			if err := c.do(cmd.Context(), http.MethodGet, userPath(args[0], args[1])+"/records", nil, &out); err != nil {
 				return err
 			}
 			if c.json {
-				return c.print(out.Data)
+				return c.print(out)
 			}
-			return printUserRecords(c.out, out.Data)
+			return printUserData(c.out, out)
 		},
 	}
+}
+
+func printUserData(w io.Writer, d admin.UserData) error {
+	if err := printUserRecords(w, d.Data); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n%d complaint(s)\n", len(d.Complaints))
+	for _, c := range d.Complaints {
+		fmt.Fprintf(w, "\n%s  %s  %s  %s\n  text: %s\n", c.Time.Format(time.DateTime), c.ID, c.Category, c.Status, indent(c.Text))
+		if c.Contact != "" {
+			fmt.Fprintf(w, "  contact: %s\n", c.Contact)
+		}
+	}
+	fmt.Fprintf(w, "\n%d appeal(s)\n", len(d.Appeals))
+	for _, a := range d.Appeals {
+		fmt.Fprintf(w, "\n%s  %s  sanction %s  %s\n  text: %s\n", a.Time.Format(time.DateTime), a.ID, a.SanctionID, a.Status, indent(a.Text))
+	}
+	return nil
 }
 
 func printUserRecords(w io.Writer, es []audit.Entry) error {
