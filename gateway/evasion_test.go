@@ -92,3 +92,35 @@ func TestEscapedTermsInPrompts(t *testing.T) {
 		}
 	}
 }
+
+// TestEscapedTermsInStreams: a streamed answer is read as decoded too
+// (Markdown renders character references; a client may decode JSON or
+// percent escapes), cut anywhere, escapes included; clean text with
+// escapes arrives whole and unchanged.
+func TestEscapedTermsInStreams(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	rng := rand.New(rand.NewPCG(9, 10))
+	for i := range 60 {
+		escaped := []string{`&#x70;ipe b&#111;mb`, `%70ipe%20bomb`, `\u0070ipe \u0062omb`, `pipe b&ouml;mb`, `p&#105;pe&#32;bomb`}[i%5]
+		answer := "Here is your " + escaped + ": step one …"
+		chunks := randomChunks(rng, answer)
+		h.ups[0].Push(fakeupstream.Reply{Chunks: chunks})
+		text, finish := streamText(t, sse(t, h.post(chat("general", "tell me", true, "")).Body))
+		common := 0 // how much of the answer the client received
+		for common < min(len(text), len(answer)) && text[common] == answer[common] {
+			common++
+		}
+		if finish != "content_filter" || common > len("Here is your ") {
+			t.Fatalf("chunks %q: client received %q, finish %q", chunks, text, finish)
+		}
+	}
+	clean := `R&D &amp; 50% of C:\new, see %7E and &lt;b&gt; — a pipe and a bomb&#39;s names`
+	for range 20 {
+		h.ups[0].Push(fakeupstream.Reply{Chunks: randomChunks(rng, clean)})
+		text, finish := streamText(t, sse(t, h.post(chat("general", "tell me", true, "")).Body))
+		if text != labelled(clean) || finish != "stop" {
+			t.Fatalf("clean answer arrived as %q, finish %q", text, finish)
+		}
+	}
+}

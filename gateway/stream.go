@@ -25,7 +25,7 @@ import (
 type streamReview struct {
 	engine   *safety.Engine
 	json     bool // the content is JSON for a program
-	choices  map[int]*safety.Stream
+	choices  map[int]*escapedStream
 	texts    map[int]*choiceTexts
 	finished map[int]bool
 	out      safety.Decision
@@ -52,12 +52,12 @@ type choiceTexts struct {
 }
 
 type textStream struct {
-	s    *safety.Stream
+	s    *escapedStream
 	text openai.AnswerText // where it was last seen, for releasing what is held back
 }
 
 func newStreamReview(e *safety.Engine, jsonContent, keepSent bool) *streamReview {
-	return &streamReview{engine: e, json: jsonContent, keepSent: keepSent, choices: map[int]*safety.Stream{}, texts: map[int]*choiceTexts{},
+	return &streamReview{engine: e, json: jsonContent, keepSent: keepSent, choices: map[int]*escapedStream{}, texts: map[int]*choiceTexts{},
 		finished: map[int]bool{}, out: safety.Decision{Action: safety.Allow, Version: e.Version()}}
 }
 
@@ -80,7 +80,7 @@ func (sr *streamReview) chunk(c *openai.ChatChunk) []openai.Patch {
 	for i, ch := range c.Choices {
 		s := sr.choices[ch.Index]
 		if s == nil {
-			s = sr.engine.NewStream(safety.Output)
+			s = newEscapedStream(sr.engine)
 			sr.choices[ch.Index] = s
 		}
 		var release string
@@ -145,7 +145,7 @@ func (sr *streamReview) keep(text string) {
 
 // closeContent ends a choice's content: the stream's close, or for JSON
 // content the review of all of it, released at once.
-func (sr *streamReview) closeContent(index int, s *safety.Stream) safety.StreamResult {
+func (sr *streamReview) closeContent(index int, s *escapedStream) safety.StreamResult {
 	if !sr.json {
 		return s.Close()
 	}
@@ -191,7 +191,7 @@ func (sr *streamReview) reviewTexts(ch openai.ChunkChoice, stopped bool) (openai
 		}
 		ts := ct.streams[t.Key]
 		if ts == nil {
-			ts = &textStream{s: sr.engine.NewStream(safety.Output)}
+			ts = &textStream{s: newEscapedStream(sr.engine)}
 			ct.streams[t.Key] = ts
 			ct.order = append(ct.order, t.Key)
 		}

@@ -73,6 +73,9 @@ func (s *Stream) Write(chunk string) StreamResult {
 	return res
 }
 
+// Released is how many bytes of the text written so far were released.
+func (s *Stream) Released() int { return s.released }
+
 // Close ends the stream: it decides on the whole text and flushes what
 // was held back, unless the decision stops the output.
 func (s *Stream) Close() StreamResult {

@@ -1,0 +1,152 @@
+package gateway
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/firebreak/firebreak/safety"
+)
+
+// maxEscape is the longest escape that is decoded whole: a named
+// character reference with its ampersand and semicolon.
+const maxEscape = 34
+
+// escapedStream reviews a streamed answer's text as written and, from
+// its first escape a reader undoes (checkDecoded), as decoded too: what
+// the review as written releases is held until the review of the decoded
+// reading has passed the place where it is written. Until an escape
+// appears the two readings are the same and only the last characters
+// that may begin one wait for the next chunk.
+type escapedStream struct {
+	e    *safety.Engine
+	raw  *safety.Stream
+	dec  *safety.Stream // nil until the first escape
+	text []byte         // the text as written
+	fed  int            // bytes of text the decoded reading has taken
+	at   []int          // for each byte of the decoded reading, where it is written
+	held []segment      // released as written, not yet as decoded
+}
+
+// segment is text the review as written released, which ends at byte
+// end of the text.
+type segment struct {
+	end  int
+	text string
+}
+
+func newEscapedStream(e *safety.Engine) *escapedStream {
+	return &escapedStream{e: e, raw: e.NewStream(safety.Output)}
+}
+
+// Write adds chunk and returns what may go to the client now.
+func (es *escapedStream) Write(chunk string) safety.StreamResult {
+	es.text = append(es.text, chunk...)
+	res := es.raw.Write(chunk)
+	if res.Stop {
+		return res
+	}
+	if dr := es.feed(false); dr.Stop {
+		return dr
+	}
+	res.Release = es.release(res.Release, false)
+	return res
+}
+
+// Close ends the text: both readings are decided and what was held goes.
+func (es *escapedStream) Close() safety.StreamResult {
+	res := es.raw.Close()
+	if res.Stop {
+		return res
+	}
+	if dr := es.feed(true); dr.Stop {
+		return dr
+	}
+	if es.dec != nil {
+		dr := es.dec.Close()
+		if dr.Stop {
+			return dr
+		}
+		if dr.Decision.Action > res.Decision.Action {
+			res.Decision = dr.Decision
+		}
+	}
+	res.Release = es.release(res.Release, true)
+	return res
+}
+
+// feed gives the decoded reading the text written since, all of it when
+// final, else up to the first place in its last maxEscape bytes where an
+// escape may begin.
+func (es *escapedStream) feed(final bool) safety.StreamResult {
+	end := len(es.text)
+	if !final {
+		from := max(es.fed, end-maxEscape)
+		if k := bytes.IndexAny(es.text[from:end], `\&%`); k >= 0 {
+			end = from + k
+		}
+	}
+	if end <= es.fed {
+		return safety.StreamResult{}
+	}
+	if es.dec == nil && bytes.IndexAny(es.text[es.fed:end], `\&%`) < 0 {
+		es.fed = end // no escape can begin here
+		return safety.StreamResult{}
+	}
+	part := string(es.text[es.fed:end])
+	decoded, at, ok := unescape(part)
+	if !ok && es.dec == nil {
+		es.fed = end
+		return safety.StreamResult{}
+	}
+	if es.dec == nil { // the first escape: read what came before, the same in both readings
+		es.dec = es.e.NewStream(safety.Output)
+		for i := range es.fed {
+			es.at = append(es.at, i)
+		}
+		if res := es.dec.Write(string(es.text[:es.fed])); res.Stop {
+			return res
+		}
+	}
+	if !ok {
+		decoded, at = part, nil
+	}
+	for i := range len(decoded) {
+		if at != nil {
+			es.at = append(es.at, es.fed+at[i])
+		} else {
+			es.at = append(es.at, es.fed+i)
+		}
+	}
+	es.fed = end
+	return es.dec.Write(decoded)
+}
+
+// release queues what the review as written released and returns what
+// both readings have passed.
+func (es *escapedStream) release(text string, final bool) string {
+	if text != "" {
+		es.held = append(es.held, segment{end: es.raw.Released(), text: text})
+	}
+	bound := es.fed
+	if es.dec != nil && es.dec.Released() < len(es.at) {
+		bound = es.at[es.dec.Released()]
+	}
+	n := 0
+	for n < len(es.held) && (final || es.held[n].end <= bound) {
+		n++
+	}
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		t := es.held[0].text
+		es.held = es.held[1:]
+		return t
+	}
+	var b strings.Builder
+	for _, s := range es.held[:n] {
+		b.WriteString(s.text)
+	}
+	es.held = es.held[n:]
+	return b.String()
+}
