@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 var streamPlants = []string{"毒品", "毒 品", "d.u.p.i.n", "炸炸弹", "炸弹面包", "ＢＯＭＢ", "b o m b", "bоmb", "bath bomb",
@@ -99,8 +100,14 @@ func checkStream(t *testing.T, e *Engine, dir Direction, text string, chunks []s
 	}
 }
 
+// nextToMask says a mask stands just before or after a hit, with at most
+// invisible characters (controls, format characters) between them.
 func nextToMask(s string, h Hit) bool {
-	return strings.Contains(s[max(0, h.Start-len("＊")):min(len(s), h.End+len("＊"))], "＊")
+	invisible := func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
+	before := strings.TrimRightFunc(s[:h.Start], invisible)
+	after := strings.TrimLeftFunc(s[h.End:], invisible)
+	return strings.HasSuffix(before, "＊") || strings.HasPrefix(after, "＊") ||
+		strings.Contains(s[h.Start:h.End], "＊")
 }
 
 func TestStreamProperties(t *testing.T) {
