@@ -172,6 +172,11 @@ type Identity struct {
 	Require map[string]string `yaml:"require"`
 	// VerifyURL is where a refused user can verify; refusals name it.
 	VerifyURL string `yaml:"verify_url"`
+	// AcceptFormatChecks lets an ID number or credit code whose format
+	// alone was checked meet Require (anyone can make one up). Default
+	// false: such a user meets it as phone-verified if they confirmed a
+	// phone, else as unverified.
+	AcceptFormatChecks bool `yaml:"accept_format_checks"`
 	// SMSWebhook, when set, receives phone verification codes to send
 	// (POST JSON, signed with the secret in SMSWebhookSecretEnv). Default
 	// "": codes are only logged, for development.

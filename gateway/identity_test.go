@@ -92,12 +92,34 @@ func TestRealNameRequirement(t *testing.T) {
 		t.Fatalf("verified user: status %d", resp.StatusCode)
 	}
 
+	// A number whose format alone was checked is no real name: an ID
+	// number anyone can make up with a valid check character, a credit
+	// code, do not meet the phone requirement (they ranked above it).
+	for user, path := range map[string]string{
+		"erin": `/v1/identity/id_document","{"user":"erin","name":"张三","id_number":"` + chineseID(time.Date(1980, 1, 2, 0, 0, 0, 0, time.UTC)) + `"}`,
+		"fay":  `/v1/identity/organisation","{"user":"fay","name":"某公司","uscc":"91350100M000100Y43"}`,
+	} {
+		p, body, _ := strings.Cut(path, `","`)
+		if resp := h.do("POST", p, body, h.key); resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d", p, resp.StatusCode)
+		}
+		if resp := h.post(chat("general", "hi", false, `"user":"`+user+`"`)); resp.StatusCode != 403 {
+			t.Errorf("%s, verified by format alone: status %d, want 403", user, resp.StatusCode)
+		}
+	}
+
 	// A minor, from the birth date of a verified ID number: a daily cap.
 	minorID := chineseID(time.Now().AddDate(-12, 0, 0))
 	resp = h.do("POST", "/v1/identity/id_document", `{"user":"dan","name":"张三","id_number":"`+minorID+`"}`, h.key)
 	decodeJSON(t, resp.Body, &st)
 	if resp.StatusCode != 200 || st.Level != "id_document" || !st.Minor {
 		t.Fatalf("id document: %d %+v", resp.StatusCode, st)
+	}
+	if resp := h.post(chat("general", "hi", false, `"user":"dan"`)); resp.StatusCode != 403 {
+		t.Fatalf("minor with an ID number checked by format alone: status %d, want 403", resp.StatusCode)
+	}
+	if got := h.verifyPhone(box, "dan", "13812345679"); got != 200 {
+		t.Fatalf("minor's phone: status %d", got)
 	}
 	for i, want := range []int{200, 200, 429} {
 		if resp := h.post(chat("general", "hi", false, `"user":"dan"`)); resp.StatusCode != want {

@@ -16,6 +16,9 @@ const (
 	LevelPhone
 	// LevelIDDocument: the user gave a resident ID number that passed the
 	// GB 11643 checks (and the operator's IDChecker, if one is plugged in).
+	// Reached by the format checks alone, it meets requirements only with
+	// Requirements.AcceptFormatChecks (State.realLevel); so does
+	// LevelOrganisation, whose credit code only ever has its format checked.
 	LevelIDDocument
 	// LevelOrganisation: the user acts for an organisation whose unified
 	// social credit code passed the GB 32100 checks.

@@ -23,6 +23,13 @@ type Requirements struct {
 	// VerifyURL is where a refused user can verify; the refusal message
 	// names it. Default "" (the message names no place).
 	VerifyURL string `json:"verify_url" yaml:"verify_url"`
+	// AcceptFormatChecks lets a level reached by checking a number's
+	// format alone (an ID number without an IDChecker, a credit code)
+	// meet requirements. Anyone can make up a number with a valid check
+	// character, so by default such a level meets them as the phone level
+	// when the user also confirmed a phone, else as unverified (it ranked
+	// above a confirmed phone). Default false.
+	AcceptFormatChecks bool `json:"accept_format_checks" yaml:"accept_format_checks"`
 }
 
 // compiledRequirements is Requirements checked and ready for the hot path.
@@ -30,10 +37,11 @@ type compiledRequirements struct {
 	byModel  map[string]Level
 	fallback Level
 	suffix   string // "; verify at <url>" or ""
+	format   bool   // Requirements.AcceptFormatChecks
 }
 
 func compileRequirements(r Requirements) (compiledRequirements, error) {
-	c := compiledRequirements{byModel: make(map[string]Level, len(r.MinLevel))}
+	c := compiledRequirements{byModel: make(map[string]Level, len(r.MinLevel)), format: r.AcceptFormatChecks}
 	for model, l := range r.MinLevel {
 		if !l.valid() {
 			return c, fmt.Errorf("requirements: model %q: invalid level %d", model, int(l))
@@ -80,7 +88,7 @@ func (s *Service) Check(ctx context.Context, u *account.EndUser, model string) e
 		if err != nil {
 			return clienterr.Wrap(clienterr.Unavailable, err, "identity verification is unavailable")
 		}
-		have = st.Level
+		have = st.realLevel(s.req.format)
 	}
 	if have >= need {
 		return nil

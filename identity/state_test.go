@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/store"
@@ -168,7 +170,7 @@ func TestRequirements(t *testing.T) {
 				"law":  identity.LevelIDDocument,
 			},
 			VerifyURL: "https://example.com/verify",
-		}})
+		}, IDChecker: checker{}})
 		anon, phone, id := e.user(t, "anon"), e.user(t, "phone"), e.user(t, "id")
 		e.verifyPhone(t, phone, "13812345678")
 		if err := e.svc.VerifyIDDocument(ctx, id, "李四", idFor("19800101")); err != nil {
@@ -216,6 +218,47 @@ func TestRequirements(t *testing.T) {
 					t.Fatalf("cause = %v", err)
 				}
 			})
+		}
+	})
+}
+
+// TestFormatChecksMeetNoRequirement verifies ID numbers and a credit code
+// whose format alone is checked: they meet no requirement above a phone
+// the user confirmed, unless the operator accepts format checks.
+func TestFormatChecksMeetNoRequirement(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for _, accept := range []bool{false, true} {
+			e := newEnv(t, db, identity.Options{Requirements: identity.Requirements{
+				MinLevel:           map[string]identity.Level{"*": identity.LevelPhone, "law": identity.LevelIDDocument},
+				AcceptFormatChecks: accept,
+			}})
+			id, both, org := e.user(t, fmt.Sprint("id", accept)), e.user(t, fmt.Sprint("both", accept)), e.user(t, fmt.Sprint("org", accept))
+			e.verifyPhone(t, both, map[bool]string{false: "13812345670", true: "13812345671"}[accept])
+			for _, u := range []*account.EndUser{id, both} {
+				if err := e.svc.VerifyIDDocument(ctx, u, "李四", idFor("19800101")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.svc.VerifyOrganisation(ctx, org, "91350100M000100Y43", "某公司"); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				u          *account.EndUser
+				model      string
+				want, with bool // allowed without and with AcceptFormatChecks
+			}{
+				{id, "general", false, true},
+				{id, "law", false, true},
+				{org, "general", false, true},
+				{both, "general", true, true},
+				{both, "law", false, true},
+			} {
+				err := e.svc.Check(ctx, c.u, c.model)
+				if want := map[bool]bool{false: c.want, true: c.with}[accept]; (err == nil) != want {
+					t.Errorf("accept %v, %s on %s: %v, want allowed %v", accept, c.u.ExternalID, c.model, err, want)
+				}
+			}
 		}
 	})
 }

@@ -36,6 +36,20 @@ type State struct {
 // numbers ("" when none), as blacklists match them (package idhash).
 func (st *State) Hashes() (phone, idNumber string) { return st.phoneHash, st.idHash }
 
+// realLevel is the level st meets requirements with: its Level, but one
+// reached by checking a number's format alone (MethodIDFormat,
+// MethodUSCCFormat) only when acceptFormat; otherwise the phone level if
+// the user confirmed a phone, else none.
+func (st *State) realLevel(acceptFormat bool) Level {
+	if acceptFormat || st.Method != MethodIDFormat && st.Method != MethodUSCCFormat {
+		return st.Level
+	}
+	if st.phoneHash != "" {
+		return LevelPhone
+	}
+	return LevelUnverified
+}
+
 // IsMinor reports whether the user is under 18 at now.
 func (st *State) IsMinor(now time.Time) bool {
 	return st.Minor && (st.MinorUntil.IsZero() || now.Before(st.MinorUntil))

@@ -14,10 +14,11 @@ import (
 func (r *Replica) openIdentity(context.Context) error {
 	cfg := r.Config.Identity
 	opts := identity.Options{DB: r.DB, Users: r.Accounts.Users, Secret: r.secret, Logger: r.log, Now: r.opts.Now,
-		Requirements: identity.Requirements{MinLevel: map[string]identity.Level{}, VerifyURL: cfg.VerifyURL},
-		Minors:       identity.MinorOptions{DailyRequests: cfg.MinorDailyRequests, QuietHours: cfg.MinorQuietHours},
-		Sender:       r.opts.SMS,
-		Bus:          r.Notifier,
+		Requirements: identity.Requirements{MinLevel: map[string]identity.Level{}, VerifyURL: cfg.VerifyURL,
+			AcceptFormatChecks: cfg.AcceptFormatChecks},
+		Minors: identity.MinorOptions{DailyRequests: cfg.MinorDailyRequests, QuietHours: cfg.MinorQuietHours},
+		Sender: r.opts.SMS,
+		Bus:    r.Notifier,
 	}
 	for model, name := range cfg.Require {
 		level, err := identity.ParseLevel(name)
