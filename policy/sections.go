@@ -219,7 +219,7 @@ func (l *Labels) apply(p *label.Policy) {
 type ReviewSpec struct {
 	// Context is how many of the latest messages are also read as one
 	// text, so that a phrase split over turns or content parts is found;
-	// default 16, -1 for none.
+	// default every message, -1 for none.
 	Context int                 `yaml:"context"`
 	Roles   map[string]RoleSpec `yaml:"roles"`
 	// Tools is the policy of tool definitions; Fields, of the other

@@ -46,7 +46,7 @@ type Config struct {
 	Share *Engine
 	// Scope says what of a request the input review reads and how; the
 	// engine carries it for the surface (see Scope). Zero value: every
-	// role of the OpenAI API, the latest DefaultContext messages joined.
+	// role of the OpenAI API, the whole conversation also read joined.
 	Scope Scope
 }
 

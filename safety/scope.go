@@ -2,6 +2,7 @@ package safety
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 )
@@ -26,8 +27,10 @@ type Scope struct {
 	Tools, Fields RoleScope
 }
 
-// DefaultContext is the number of latest messages read as one text.
-const DefaultContext = 16
+// DefaultContext is the number of latest messages read as one text: all
+// of them. A model reads the whole conversation; a window would let later
+// turns push a phrase split over earlier ones out of the reading.
+const DefaultContext = math.MaxInt32
 
 // RoleScope is how the texts of one role are reviewed.
 type RoleScope struct {
