@@ -127,6 +127,10 @@ func (a *API) routes() {
 	add := func(pattern string, ps []staff.Permission, h http.HandlerFunc) {
 		a.table = append(a.table, &route{Route: Route{Pattern: pattern, Permissions: ps}, h: h})
 	}
+	// viewContent adds a read of decrypted personal data: it is recorded like a change.
+	viewContent := func(pattern string, ps []staff.Permission, h http.HandlerFunc) {
+		a.table = append(a.table, &route{Route: Route{Pattern: pattern, Permissions: ps}, content: true, h: h})
+	}
 	tenants, manageTenants := perms(staff.ViewTenants), perms(staff.ManageTenants)
 	catalogView, catalogManage := perms(staff.ViewCatalog), perms(staff.ManageCatalog)
 	add("GET /admin/v1/tenants", tenants, a.listTenants)
@@ -159,8 +163,7 @@ func (a *API) routes() {
 	if a.trail != nil {
 		add("GET /admin/v1/audit", perms(staff.ViewAudit), a.searchAudit)
 		add("GET /admin/v1/audit/export", perms(staff.ViewAudit), a.exportAudit)
-		a.table = append(a.table, &route{Route: Route{Pattern: "GET /admin/v1/tenants/{tenant}/users/{user}/records",
-			Permissions: perms(staff.ViewContent)}, content: true, h: a.userRecords})
+		viewContent("GET /admin/v1/tenants/{tenant}/users/{user}/records", perms(staff.ViewContent), a.userRecords)
 		add("DELETE /admin/v1/tenants/{tenant}/users/{user}/records", perms(staff.EraseContent), a.forgetUser)
 	}
 	if a.policy != nil {
@@ -176,8 +179,8 @@ func (a *API) routes() {
 		add("POST /admin/v1/policy/rollback", manage, h.rollback)
 	}
 	if a.complaints != nil {
-		add("GET /admin/v1/complaints", perms(staff.ViewComplaints), a.listComplaints)
-		add("GET /admin/v1/complaints/{id}", perms(staff.ViewComplaints), a.getComplaint)
+		viewContent("GET /admin/v1/complaints", perms(staff.ViewComplaints), a.listComplaints)
+		viewContent("GET /admin/v1/complaints/{id}", perms(staff.ViewComplaints), a.getComplaint)
 		add("PATCH /admin/v1/complaints/{id}", perms(staff.AnswerComplaint), a.updateComplaint)
 	}
 	a.staffRoutes(add)

@@ -218,3 +218,24 @@ func TestEditCatalogAndTenant(t *testing.T) {
 		}
 	}
 }
+
+// TestComplaintViewIsRecorded: a complaint's page shows its decrypted
+// text; the view is a staff action on the trail, as a record's content is.
+func TestComplaintViewIsRecorded(t *testing.T) {
+	f := newFixture(t, staff.Options{})
+	f.member("rita", staff.RoleReviewer)
+	c, err := f.complaints.Create(context.Background(), audit.Complaint{Category: "other", Text: "the complaint's text"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser()
+	if st := b.login("rita", password); st != http.StatusSeeOther {
+		t.Fatalf("login: %d", st)
+	}
+	if st, _, body := b.do("GET", "/console/complaints/"+c.ID, nil); st != 200 || !strings.Contains(body, "the complaint&#39;s text") {
+		t.Fatalf("complaint page: %d %s", st, body)
+	}
+	if !f.staffActions(t)["rita console GET /console/complaints/{id} ok complaint="+c.ID] {
+		t.Errorf("the view is not on the trail: %v", f.staffActions(t))
+	}
+}

@@ -33,15 +33,16 @@ const password = "correct horse battery"
 // fixture is the console and the admin API over real services on a
 // SQLite store, with a settable clock for session expiry.
 type fixture struct {
-	t       testing.TB
-	url     string
-	clock   *testclock.Clock
-	staff   *staff.Service
-	trail   *audit.Trail
-	policy  *policy.Service
-	console *console.Console
-	admin   *admin.API
-	review  *review.Queue
+	t          testing.TB
+	url        string
+	clock      *testclock.Clock
+	staff      *staff.Service
+	trail      *audit.Trail
+	policy     *policy.Service
+	console    *console.Console
+	admin      *admin.API
+	review     *review.Queue
+	complaints *audit.Complaints
 }
 
 func newFixture(t testing.TB, opts staff.Options, with ...func(*console.Options)) *fixture {
@@ -124,7 +125,8 @@ func newFixture(t testing.TB, opts staff.Options, with ...func(*console.Options)
 	mux.Handle("/console/", con)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, url: srv.URL, clock: clock, staff: people, trail: trail, policy: pol, console: con, admin: api, review: desk}
+	return &fixture{t: t, url: srv.URL, clock: clock, staff: people, trail: trail, policy: pol, console: con, admin: api, review: desk,
+		complaints: complaints}
 }
 
 // browser is a cookie-keeping client that does not follow redirects.

@@ -241,6 +241,8 @@ func (c *Console) complaintPage(w http.ResponseWriter, r *http.Request, p *staff
 		c.fail(w, r, p, err)
 		return
 	}
+	// The text is decrypted personal data: its view is recorded.
+	c.record(r, p, "GET /console/complaints/{id}", http.StatusOK, []string{"complaint=" + cm.ID})
 	c.render(w, r, p, "complaints", "nav.complaints", complaintsView{One: cm, Now: c.opts.Now(), Flash: r.URL.Query().Get("flash")})
 }
 

@@ -295,3 +295,24 @@ func databaseRows(t *testing.T, dsn string, shown map[string]string) {
 		shown["table "+table] = text.String
 	}
 }
+
+// TestViewsOfPersonalDataAreRecorded reads complaints (text and contact,
+// decrypted) through the admin API as a staff member would, and looks for
+// the record of each view on the audit trail.
+func TestViewsOfPersonalDataAreRecorded(t *testing.T) {
+	s := startServer(t, "--data", t.TempDir())
+	var c struct{ ID string }
+	json.Unmarshal([]byte(s.apiCall(t, "POST", "/v1/complaints", s.key,
+		`{"category":"personal_data","text":"my complaint","contact":"13912345678"}`)), &c)
+	for _, path := range []string{"/admin/v1/complaints", "/admin/v1/complaints/" + c.ID} {
+		if got := s.apiCall(t, "GET", path, s.admin, ""); !strings.Contains(got, "13912345678") {
+			t.Fatalf("%s: %s", path, got)
+		}
+	}
+	trail := s.apiCall(t, "GET", "/admin/v1/audit?kind=staff&limit=1000", s.admin, "")
+	for _, view := range []string{`"model":"GET /admin/v1/complaints"`, `"model":"GET /admin/v1/complaints/{id}"`} {
+		if !strings.Contains(trail, view) {
+			t.Errorf("no record of %s on the trail:\n%s", view, trail)
+		}
+	}
+}
