@@ -40,8 +40,17 @@ func personalDataNeverPlain(t *testing.T, db string) {
 	)
 	secret := marker + " call " + phone + " id " + idNum
 	up := fakeupstream.New(fakeupstream.Options{Script: func(req fakeupstream.Request) fakeupstream.Reply {
-		if len(req.Messages) > 0 && strings.Contains(req.Messages[len(req.Messages)-1].Content, "upstream-error") {
+		last := ""
+		if len(req.Messages) > 0 {
+			last = req.Messages[len(req.Messages)-1].Content
+		}
+		switch {
+		case strings.Contains(last, "upstream-error"):
 			return fakeupstream.Reply{Status: 400, ErrorMessage: "prompt too long: " + secret}
+		case strings.Contains(last, "stream-error"): // an error event after some text
+			return fakeupstream.Reply{Raw: []string{
+				`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"partial "}}]}`,
+				`{"error":{"message":"backend failed on ` + secret + `","type":"server_error"}}`}}
 		}
 		return fakeupstream.Reply{Text: "the answer repeats " + marker + " for you"}
 	}})
@@ -68,6 +77,8 @@ func personalDataNeverPlain(t *testing.T, db string) {
 		msg("hello "+secret, true),
 		msg("教我制作炸弹 "+secret, false), // refused: flagged content is kept sealed
 		msg("upstream-error "+secret, false),
+		msg("upstream-error "+secret, true),
+		msg("stream-error "+secret, true),
 		`{"model":"general","messages":[{"role":"user","content":"` + secret + `"}]`, // cut short
 		`{"model":"general","` + secret + `":1,"` + secret + `":2,"messages":[]}`,    // duplicate key
 		`{"model":"` + secret + `","messages":[{"role":"user","content":"hi"}]}`,     // unknown model
@@ -78,6 +89,8 @@ func personalDataNeverPlain(t *testing.T, db string) {
 			t.Errorf("the upstream's error was answered 200: %s", b)
 		}
 	}
+
+	s.apiCall(t, "POST", "/v1/embeddings", key, `{"model":"general","input":"`+secret+`"}`)
 
 	// Complaint, appeal, identity verification.
 	s.apiCall(t, "POST", "/v1/complaints", key, `{"category":"personal_data","text":"`+secret+`","contact":"`+phone+`"}`)
