@@ -17,7 +17,7 @@ var disguises = []struct{ name, text string }{
 	{"diaeresis and capitals", "PÏPE BÖMB"},
 	{"negative squared letters", "🅿🅸🅿🅴 🅱🅾🅼🅱"},
 	{"negative circled letters", "🅟🅘🅟🅔 🅑🅞🅜🅑"},
-	{"regional indicators", "🇵🇮🇵🇪 🇧🇴🇲🇧"},
+	{"a flag between words", "pipe🇨🇳bomb"},
 	{"stroke letters", "pipe bømb"},
 	{"armenian and coptic look-alikes", "pipe bօmb and pipe bⲟmb"},
 	{"cherokee look-alikes", "ᏢIᏢᎬ ᏴOᎷᏴ"},

@@ -96,7 +96,7 @@ func TestFindEvasions(t *testing.T) {
 		{"pinyin tone numbers", "du2 pin3", "drugs@du2 pin3"},
 		{"negative squared letters", "🅱🅾🅼🅱", "bomb-en@🅱🅾🅼🅱"},
 		{"negative circled letters", "🅑🅞🅜🅑", "bomb-en@🅑🅞🅜🅑"},
-		{"regional indicators", "🇧🇴🇲🇧", "bomb-en@🇧🇴🇲🇧"},
+		{"flag between", "毒🇨🇳品", "drugs@毒🇨🇳品"},
 		{"stroke letter", "bømb", "bomb-en@bømb"},
 		{"armenian lookalike", "bօmb", "bomb-en@bօmb"},
 		{"coptic lookalike", "bⲟmb", "bomb-en@bⲟmb"},
@@ -132,6 +132,7 @@ func TestFindBenign(t *testing.T) {
 		{"lowercase cyrillic", "вомб"},
 		{"accents in other words", "café naïve bombé façade"},
 		{"flags beside words", "🇺🇸 bombastic 🇫🇷"},
+		{"flags are no letters", "🇧🇴🇲🇧"},
 		{"initials need three", "dp"},
 	}
 	// numerals: "六四" may match "64"; that is what the flag is for, so

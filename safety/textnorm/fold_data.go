@@ -90,11 +90,13 @@ func addDigitRun(m map[rune]string, lo, hi, stride rune) {
 
 // letterVariants maps letter symbols that compatibility folding leaves
 // alone to the letters they are read as: negative circled and negative
-// squared letters (🅑, 🅱) and regional indicators (🇧). The noise they
-// would otherwise be hides a term from review and from no reader.
+// squared letters (🅑, 🅱). The noise they would otherwise be hides a
+// term from review and from no reader. Regional indicators stay noise: a
+// pair of them is read as a flag (🇨🇳), and a flag between characters is
+// noise like any emoji.
 var letterVariants = func() map[rune]rune {
 	m := map[rune]rune{}
-	for _, lo := range []rune{0x1F150, 0x1F170, 0x1F1E6} {
+	for _, lo := range []rune{0x1F150, 0x1F170} {
 		for i := range rune(26) {
 			m[lo+i] = 'A' + i
 		}

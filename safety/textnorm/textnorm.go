@@ -13,7 +13,7 @@
 // What folds, in order: Unicode compatibility (NFKC: full-width, circled and
 // parenthesised forms, ligatures, mathematical letters), marks on Latin,
 // Greek, Cyrillic and Armenian letters, letter symbols NFKC leaves alone
-// (🅱, 🅑, regional indicators), look-alike letters (Cyrillic, Greek,
+// (🅱, 🅑), look-alike letters (Cyrillic, Greek,
 // Armenian, Coptic, Cherokee, small capitals, stroked letters → Latin), case, traditional → simplified
 // Chinese (OpenCC's character table), and digit variants (①, ⑸, ❶, ⓿,
 // digits of other scripts → ASCII digits). Chinese numerals (一, 二, 肆 …)
