@@ -182,6 +182,12 @@ type Identity struct {
 	// "": codes are only logged, for development.
 	SMSWebhook          string `yaml:"sms_webhook"`
 	SMSWebhookSecretEnv string `yaml:"sms_webhook_secret_env"`
+	// IDCheckWebhook, when set, matches each ID number and name given to
+	// /v1/identity/id_document against the operator's verification
+	// service (identity.WebhookIDChecker; POST JSON signed with the secret
+	// in IDCheckWebhookSecretEnv). Default "": only the format is checked.
+	IDCheckWebhook          string `yaml:"id_check_webhook"`
+	IDCheckWebhookSecretEnv string `yaml:"id_check_webhook_secret_env"`
 	// TokenKeys are JWKS, PEM or HS256-secret files that verify identity
 	// tokens signed by the operator's identity system, sent in the
 	// X-Firebreak-User-Token header. Default none: tokens are refused.
@@ -443,6 +449,7 @@ func (c Config) Redacted() Config {
 	r.Database = redact.String(c.Database)
 	r.Redis = redact.String(c.Redis)
 	r.Identity.SMSWebhook = redact.String(c.Identity.SMSWebhook)
+	r.Identity.IDCheckWebhook = redact.String(c.Identity.IDCheckWebhook)
 	r.Identity.VerifyURL = redact.String(c.Identity.VerifyURL)
 	r.Safety.Guard.BaseURL = redact.String(c.Safety.Guard.BaseURL)
 	r.Grounding.Judge.BaseURL = redact.String(c.Grounding.Judge.BaseURL)

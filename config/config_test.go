@@ -89,6 +89,7 @@ func TestRedactedEverywhere(t *testing.T) {
 	c.Database = "host=db user=app password=hunter2 dbname=fb"
 	c.Redis = "redis://:hunter2@127.0.0.1:6379/0"
 	c.Identity.SMSWebhook = "https://sms.example.com/send?token=hunter2"
+	c.Identity.IDCheckWebhook = "https://ids.example.com/check?token=hunter2"
 	c.Safety.Guard.BaseURL = "https://guard:hunter2@guard.example.com/v1"
 	c.Grounding.Judge = Judge{BaseURL: "https://judge:hunter2@judge.example.com/v1", Model: "m", APIKeyEnv: "JUDGE_KEY"}
 	c.Upstreams = []Upstream{{Name: "a", BaseURL: "https://u:hunter2@x.example.com/v1", APIKey: "hunter2",

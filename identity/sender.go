@@ -73,33 +73,16 @@ type WebhookOptions struct {
 
 // WebhookSender hands messages to the operator's own SMS service.
 type WebhookSender struct {
-	opts WebhookOptions
+	hook *webhook
 }
 
 // NewWebhookSender validates opts.
 func NewWebhookSender(opts WebhookOptions) (*WebhookSender, error) {
-	u, err := url.Parse(opts.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("webhook sender: URL must be an absolute http or https URL")
+	h, err := newWebhook(opts, "webhook sender")
+	if err != nil {
+		return nil, err
 	}
-	if len(opts.Secret) < 16 {
-		return nil, errors.New("webhook sender: Secret must be at least 16 bytes")
-	}
-	if opts.Timeout < 0 {
-		return nil, errors.New("webhook sender: negative Timeout")
-	}
-	if opts.Timeout == 0 {
-		opts.Timeout = 5 * time.Second
-	}
-	if opts.Client == nil {
-		opts.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse // a redirect would re-send the code elsewhere
-		}}
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	return &WebhookSender{opts: opts}, nil
+	return &WebhookSender{hook: h}, nil
 }
 
 type webhookBody struct {
@@ -110,29 +93,70 @@ type webhookBody struct {
 
 // Send posts the message and succeeds on any 2xx answer.
 func (w *WebhookSender) Send(ctx context.Context, phone, message string) error {
+	_, err := w.hook.post(ctx, func(ts int64) any { return webhookBody{Phone: phone, Message: message, SentAt: ts} })
+	return err
+}
+
+// webhook posts signed JSON to one of the operator's services.
+type webhook struct {
+	opts WebhookOptions
+	what string // names it in errors
+}
+
+func newWebhook(opts WebhookOptions, what string) (*webhook, error) {
+	u, err := url.Parse(opts.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New(what + ": URL must be an absolute http or https URL")
+	}
+	if len(opts.Secret) < 16 {
+		return nil, errors.New(what + ": Secret must be at least 16 bytes")
+	}
+	if opts.Timeout < 0 {
+		return nil, errors.New(what + ": negative Timeout")
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Client == nil {
+		opts.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // a redirect would re-send the body elsewhere
+		}}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &webhook{opts: opts, what: what}, nil
+}
+
+// post sends the JSON of body(now) signed, and returns the answer's
+// first 64 KiB; an answer other than 2xx is an error.
+func (w *webhook) post(ctx context.Context, body func(ts int64) any) ([]byte, error) {
 	ts := w.opts.Now().Unix()
-	body, err := json.Marshal(webhookBody{Phone: phone, Message: message, SentAt: ts})
+	b, err := json.Marshal(body(ts))
 	if err != nil {
-		return fmt.Errorf("webhook sender: %w", err)
+		return nil, fmt.Errorf("%s: %w", w.what, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, w.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.opts.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.opts.URL, bytes.NewReader(b))
 	if err != nil {
-		return fmt.Errorf("webhook sender: %w", err)
+		return nil, fmt.Errorf("%s: %w", w.what, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(SignatureHeader, Sign(w.opts.Secret, ts, body))
+	req.Header.Set(SignatureHeader, Sign(w.opts.Secret, ts, b))
 	resp, err := w.opts.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook sender: %w", redact.URLError(err))
+		return nil, fmt.Errorf("%s: %w", w.what, redact.URLError(err))
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook sender: status %d", resp.StatusCode)
+		return nil, fmt.Errorf("%s: status %d", w.what, resp.StatusCode)
 	}
-	return nil
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", w.what, err)
+	}
+	return answer, nil
 }
 
 // Sign returns the SignatureHeader value for body sent at unix second ts.

@@ -41,6 +41,13 @@ func (r *Replica) openIdentity(context.Context) error {
 		}
 		opts.Sender = sender
 	}
+	if cfg.IDCheckWebhook != "" {
+		checker, err := identity.NewWebhookIDChecker(identity.WebhookOptions{URL: cfg.IDCheckWebhook, Secret: []byte(os.Getenv(cfg.IDCheckWebhookSecretEnv))})
+		if err != nil {
+			return fmt.Errorf("identity.id_check_webhook: %w", err)
+		}
+		opts.IDChecker = checker
+	}
 	svc, err := identity.New(opts)
 	if err != nil {
 		return err
