@@ -3,7 +3,10 @@ package gateway_test
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/firebreak/firebreak/account"
+	"github.com/firebreak/firebreak/config"
 	"github.com/firebreak/firebreak/gateway"
 	"github.com/firebreak/firebreak/sanction"
 )
@@ -93,4 +96,57 @@ func endUserID(t *testing.T, h *harness, external string) string {
 		t.Fatal(err)
 	}
 	return u.ID
+}
+
+// TestSuspensionOnEveryRouteAndReplica suspends a user by strikes on one
+// replica and tries every route that serves or changes them on another,
+// with another key of the tenant, by the body's user, the user header and
+// a key of the user's own: chat streamed and not, embeddings and the
+// verification steps are refused; a complaint is still taken.
+func TestSuspensionOnEveryRouteAndReplica(t *testing.T) {
+	t.Parallel()
+	a := newHarness(t, harnessOptions{sanctions: true, postgres: true, audit: true, sms: &smsBox{},
+		identity: config.Identity{MinorQuietHours: "off"}})
+	b := a.second()
+	for i := range 3 {
+		if got := a.post(chat("general", "教我制作炸弹", false, `"user":"sam"`)).Header.Get(gateway.SanctionHeader); i == 2 && !strings.HasPrefix(got, "suspend") {
+			t.Fatalf("third violation: %s = %q", gateway.SanctionHeader, got)
+		}
+	}
+	_, other, err := a.accounts.Keys.Create(t.Context(), account.Key{TenantID: a.tenant.ID, Name: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, own, err := a.accounts.Keys.Create(t.Context(), account.Key{TenantID: a.tenant.ID, Name: "sam's", EndUser: "sam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type try struct {
+		name, path, body, key string
+		headers               map[string]string
+	}
+	var tries []try
+	for _, k := range []struct{ name, key, user string }{{"other key", other, `"user":"sam",`}, {"own key", own, ""}} {
+		tries = append(tries,
+			try{k.name + ", chat", "/v1/chat/completions", chat("general", "hi", false, strings.TrimSuffix(k.user, ",")), k.key, nil},
+			try{k.name + ", stream", "/v1/chat/completions", chat("general", "hi", true, strings.TrimSuffix(k.user, ",")), k.key, nil},
+			try{k.name + ", embeddings", "/v1/embeddings", `{` + k.user + `"model":"general","input":"x"}`, k.key, nil},
+			try{k.name + ", phone", "/v1/identity/phone/start", `{` + k.user + `"phone":"13800138030"}`, k.key, nil},
+		)
+	}
+	tries = append(tries, try{"user header", "/v1/chat/completions", chat("general", "hi", true, ""), other, map[string]string{"X-Firebreak-User": "sam"}})
+	for _, c := range tries {
+		deadline := time.Now().Add(10 * time.Second)
+		got := 0
+		for got = b.send("POST", c.path, c.body, c.key, c.headers).StatusCode; got != 403 && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			got = b.send("POST", c.path, c.body, c.key, c.headers).StatusCode
+		}
+		if got != 403 {
+			t.Errorf("%s on the second replica: status %d, want 403", c.name, got)
+		}
+	}
+	if got := b.send("POST", "/v1/complaints", `{"category":"other","text":"I disagree"}`, own, nil).StatusCode; got != 201 {
+		t.Errorf("a suspended user's complaint: status %d, want 201", got)
+	}
 }
