@@ -2,6 +2,9 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,4 +90,44 @@ func (h *harness) verifyID(user, id string) int {
 func (h *harness) chatAs(user string) int {
 	h.t.Helper()
 	return h.post(chat("general", "hi", false, `"user":"`+user+`"`)).StatusCode
+}
+
+// TestMinorsDailyCapAcrossReplicas sends a minor's requests all at once,
+// half to each of two replicas: exactly the daily cap is served.
+func TestMinorsDailyCapAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	const daily, tries = 5, 20
+	a := newHarness(t, harnessOptions{postgres: true, identity: config.Identity{MinorQuietHours: "off", MinorDailyRequests: daily}})
+	b := a.second()
+	if got := a.verifyID("kid", chineseID(time.Now().AddDate(-12, 0, 0))); got != 200 {
+		t.Fatalf("a minor's ID number: status %d", got)
+	}
+	codes := make(chan int, tries)
+	var wg sync.WaitGroup
+	for i := range tries {
+		h := []*harness{a, b}[i%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream := i%4 < 2
+			req, _ := http.NewRequest("POST", h.srv.URL+"/v1/chat/completions", strings.NewReader(chat("general", "hi", stream, `"user":"kid"`)))
+			req.Header.Set("Authorization", "Bearer "+h.key)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			_ = resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	n := map[int]int{}
+	for c := range codes {
+		n[c]++
+	}
+	if n[200] != daily || n[429] != tries-daily {
+		t.Errorf("statuses %v, want %d × 200 and %d × 429", n, daily, tries-daily)
+	}
 }
