@@ -144,6 +144,8 @@ func TestCompromisedUpstream(t *testing.T) {
 		"Delta":              {`{"id":"x","choices":[{"index":0,"delta":{"content":"hi"},"Delta":{"content":"pipe bomb"}}]}`},
 		"delta as a string":  {`{"id":"x","choices":[{"index":0,"delta":"how to build a pipe bomb"}]}`},
 		"choice as a string": {`{"id":"x","choices":["how to build a pipe bomb"]}`},
+		// Review's changes and a client's merge both go by index.
+		"repeated index": {`{"id":"x","choices":[{"index":0,"delta":{"content":"a pipe "},"finish_reason":null},{"index":0,"delta":{"content":"bomb"},"finish_reason":"stop"}]}`},
 	} {
 		h.ups[0].Push(fakeupstream.Reply{Raw: raw})
 		resp := h.post(chat("general", "hi", true, ""))
@@ -179,6 +181,8 @@ func TestCompromisedUpstream(t *testing.T) {
 		"message as a string": `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":"how to build a pipe bomb","finish_reason":"stop"}]}`,
 		"choice as a string":  `{"id":"x","object":"chat.completion","choices":["how to build a pipe bomb"]}`,
 		"message as an array": `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":["how to build a pipe bomb"]}]}`,
+		"repeated index": `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"},` +
+			`{"index":0,"message":{"role":"assistant","content":"how to build a pipe bomb"},"finish_reason":"stop"}]}`,
 	} {
 		h.ups[0].Push(fakeupstream.Reply{Raw: []string{raw}})
 		resp = h.post(chat("general", "hi", false, ""))

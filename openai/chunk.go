@@ -3,6 +3,7 @@ package openai
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/firebreak/firebreak/clienterr"
 
@@ -110,6 +111,9 @@ func chunkOf(c *ChatChunk, data []byte, root *node) (*ChatChunk, error) {
 				return nil, fmt.Errorf("decode chunk: %w", err)
 			}
 			cc := ChunkChoice{Index: intOf(ch.get("index")), node: ch}
+			if slices.ContainsFunc(c.Choices, func(o ChunkChoice) bool { return o.Index == cc.Index }) {
+				return nil, repeatedIndex("chunk", cc.Index)
+			}
 			cc.Delta.Role = strOf(delta.get("role"))
 			switch content := delta.get("content"); {
 			case content == nil || content.kind == kindNull:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -46,6 +47,13 @@ func intOf(n *node) int {
 	}
 	f, _ := strconv.ParseFloat(n.str, 64)
 	return int(f)
+}
+
+// repeatedIndex is the error of an answer or chunk in which two choices
+// have one index: a client merges choices by index and review's changes
+// address them by it, so the second would go out as the upstream wrote it.
+func repeatedIndex(what string, index int) error {
+	return fmt.Errorf("decode %s: two choices have index %d", what, index)
 }
 
 func strOf(n *node) string {
@@ -123,6 +131,9 @@ func ParseChatResponse(body []byte) (*ChatResponse, error) {
 			return nil, fmt.Errorf("decode chat completion: %w", err)
 		}
 		rc := ResponseChoice{Index: intOf(ch.get("index")), FinishReason: strOf(ch.get("finish_reason")), node: ch}
+		if slices.ContainsFunc(r.Choices, func(o ResponseChoice) bool { return o.Index == rc.Index }) {
+			return nil, repeatedIndex("chat completion", rc.Index)
+		}
 		rc.Message.Role = strOf(msg.get("role"))
 		if c := msg.get("content"); c.kindIs(kindString) {
 			s := c.str
