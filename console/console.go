@@ -26,6 +26,7 @@ import (
 	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/catalog"
+	"github.com/firebreak/firebreak/identity"
 	"github.com/firebreak/firebreak/kb"
 	"github.com/firebreak/firebreak/policy"
 	"github.com/firebreak/firebreak/review"
@@ -48,6 +49,9 @@ type Options struct {
 	Review *review.Queue
 	// KB holds the knowledge bases and grounded routes; nil hides them.
 	KB *kb.Service
+	// Identity tells an end user's real-name level on their page; nil
+	// shows none.
+	Identity IdentityReader
 	// Verify checks the audit chain (audit.Verify over the store with the
 	// signing keys); nil hides the verify button.
 	Verify func(ctx context.Context) (audit.Report, error)
@@ -60,6 +64,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+}
+
+// IdentityReader reads an end user's verification state
+// (identity.Service).
+type IdentityReader interface {
+	State(ctx context.Context, userID string) (*identity.State, error)
 }
 
 // Route is one console route and the permission that opens it; "" means

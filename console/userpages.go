@@ -34,6 +34,7 @@ func (c *Console) userRoutes() {
 type usersView struct {
 	Tenant, User string
 	Found        *account.EndUser
+	Level        string // the real-name level; "" when not known here
 	Standing     sanction.Standing
 	History      []sanction.Sanction
 	Flash, Error string
@@ -71,6 +72,13 @@ func (c *Console) usersView(r *http.Request, p *staff.Principal, tenantRef, ext 
 		return v, err
 	}
 	v.Found = u
+	if c.opts.Identity != nil {
+		st, err := c.opts.Identity.State(r.Context(), u.ID)
+		if err != nil {
+			return v, err
+		}
+		v.Level = st.Level.String()
+	}
 	if v.Standing, err = c.opts.Sanctions.Standing(r.Context(), u.TenantID, u.ID); err != nil {
 		return v, err
 	}

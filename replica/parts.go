@@ -358,7 +358,7 @@ func (r *Replica) openAdmin(context.Context) (err error) {
 // the signing key's public half, so checkpoint signatures are checked.
 func (r *Replica) openConsole(context.Context) (err error) {
 	opts := console.Options{Staff: r.Staff, Accounts: r.Accounts, Catalog: r.Catalog, Sanctions: r.Sanctions,
-		Policy: r.Policy, Trail: r.Trail, Complaints: r.Complaints, Review: r.Review, KB: r.KB, DB: r.DB, Logger: r.log,
+		Policy: r.Policy, Trail: r.Trail, Complaints: r.Complaints, Review: r.Review, KB: r.KB, Identity: r.Identity, DB: r.DB, Logger: r.log,
 		ClientIPHeader: r.Config.ClientIPHeader}
 	if r.Trail != nil {
 		signer, err := SigningKey(r.Config, r.log)
