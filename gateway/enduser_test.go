@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -100,4 +101,36 @@ func hs256Key(t *testing.T) (secret []byte, keyFile string) {
 		t.Fatal(err)
 	}
 	return secret, keyFile
+}
+
+// TestNumericTokenSubjects signs identity tokens whose subject is a
+// 64-bit number written as a JSON number, as identity systems with
+// snowflake ids write it: two users whose ids differ in the last digits
+// stay two users (read as a float they were one, so one user's
+// blacklisting, sanctions and verification were the other's).
+func TestNumericTokenSubjects(t *testing.T) {
+	t.Parallel()
+	secret, keyFile := hs256Key(t)
+	h := newHarness(t, harnessOptions{identity: config.Identity{TokenKeys: []string{keyFile}, MinorQuietHours: "off"}})
+	if _, err := h.sanction.AddEntry(t.Context(), sanction.Entry{Kind: sanction.KindUser, Value: "1234567890123456789",
+		TenantID: h.tenant.ID, Reason: "test", CreatedBy: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	status := func(sub json.Number) int {
+		t.Helper()
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": sub, "exp": time.Now().Add(time.Hour).Unix()}).SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.doWith("POST", "/v1/chat/completions", chat("general", "hi", false, ""), map[string]string{"X-Firebreak-User-Token": s}).StatusCode
+	}
+	if got := status("1234567890123456789"); got != 403 {
+		t.Errorf("the blacklisted user's token: status %d, want 403", got)
+	}
+	if got := status("1234567890123456788"); got != 200 {
+		t.Errorf("the next user's token: status %d, want 200", got)
+	}
+	if got := status("1.5"); got != 401 {
+		t.Errorf("a subject that is not a whole number: status %d, want 401", got)
+	}
 }

@@ -3,9 +3,10 @@ package identity
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -124,7 +125,7 @@ func (v *TokenVerifier) Reload() error {
 			}
 		}
 	}
-	popts := []jwt.ParserOption{jwt.WithValidMethods(algs), jwt.WithLeeway(v.opts.ClockSkew),
+	popts := []jwt.ParserOption{jwt.WithValidMethods(algs), jwt.WithLeeway(v.opts.ClockSkew), jwt.WithJSONNumber(),
 		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(v.opts.Now)}
 	if v.opts.Issuer != "" {
 		popts = append(popts, jwt.WithIssuer(v.opts.Issuer))
@@ -186,8 +187,10 @@ func (v *TokenVerifier) claims(mc jwt.MapClaims) (*Claims, error) {
 	switch sub := mc[names.Subject].(type) {
 	case string:
 		c.Subject = sub
-	case float64:
-		c.Subject = strconv.FormatFloat(sub, 'f', -1, 64)
+	case json.Number: // kept as written: a 64-bit id read as a float is another user's
+		if d := strings.TrimPrefix(string(sub), "-"); d != "" && strings.Trim(d, "0123456789") == "" {
+			c.Subject = string(sub)
+		}
 	}
 	if c.Subject == "" || len(c.Subject) > account.MaxExternalIDLen {
 		return nil, fmt.Errorf("claim %q must be a non-empty user id", names.Subject)
