@@ -24,7 +24,7 @@ type ChatRequest struct {
 	// property names. Chat templates render them into the prompt.
 	Tools []*Text
 	// Fields are the texts of every other top-level field that is not
-	// known to stay out of the prompt (chat_template, documents,
+	// known to stay out of the prompt (documents, chat_template_kwargs,
 	// response_format, fields this gateway does not know …).
 	Fields []*Text
 
@@ -173,6 +173,10 @@ func (r *ChatRequest) read() error {
 			return &clienterr.Error{Code: clienterr.InvalidRequest, Param: "n", Message: "'n' must be between 1 and 128"}
 		}
 		r.N = &v
+	}
+	if t := r.root.get("chat_template"); t != nil && t.kind != kindNull {
+		return &clienterr.Error{Code: clienterr.InvalidRequest, Param: "chat_template",
+			Message: "'chat_template' is not accepted: a template sent with the request writes a prompt that review cannot read; the model server's own template applies"}
 	}
 	if err := r.readMessages(); err != nil {
 		return err

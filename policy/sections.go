@@ -223,7 +223,7 @@ type ReviewSpec struct {
 	Context int                 `yaml:"context"`
 	Roles   map[string]RoleSpec `yaml:"roles"`
 	// Tools is the policy of tool definitions; Fields, of the other
-	// request fields a model server may render (chat_template, documents,
+	// request fields a model server may render (documents, chat_template_kwargs,
 	// fields Firebreak does not know). Default: input, with overlays.
 	Tools  *RoleSpec `yaml:"tools"`
 	Fields *RoleSpec `yaml:"fields"`
