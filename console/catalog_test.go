@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/firebreak/firebreak/audit"
+	"github.com/firebreak/firebreak/review"
 	"github.com/firebreak/firebreak/staff"
 )
 
@@ -237,5 +238,20 @@ func TestComplaintViewIsRecorded(t *testing.T) {
 	}
 	if !f.staffActions(t)["rita console GET /console/complaints/{id} ok complaint="+c.ID] {
 		t.Errorf("the view is not on the trail: %v", f.staffActions(t))
+	}
+	// On the review desk too: the complaint's item shows the text to a
+	// member who may read content, and records the view.
+	if err := f.review.EnqueueComplaint(context.Background(), *c); err != nil {
+		t.Fatal(err)
+	}
+	items, err := f.review.List(context.Background(), review.Filter{Source: review.SourceComplaint})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("queue: %v %v", items, err)
+	}
+	if st, _, body := b.do("GET", "/console/review/items/"+items[0].ID, nil); st != 200 || !strings.Contains(body, "the complaint&#39;s text") {
+		t.Fatalf("desk item: %d %s", st, body)
+	}
+	if !f.staffActions(t)["rita console view complaint text ok item="+items[0].ID] {
+		t.Errorf("the desk's view is not on the trail: %v", f.staffActions(t))
 	}
 }

@@ -284,21 +284,30 @@ func (c *Console) reviewItem(w http.ResponseWriter, r *http.Request, p *staff.Pr
 			v.Standing = st.Action.String()
 		}
 	}
-	switch it.Source {
-	case review.SourceAppeal:
-		v.Appeal, _ = c.opts.Review.Appeal(ctx, "", "", it.Ref)
-	case review.SourceComplaint:
-		if c.opts.Complaints != nil {
-			v.Complaint, _ = c.opts.Complaints.Get(ctx, it.Ref)
-		}
-	case review.SourceGrading:
-		if p.Can(staff.ViewContent) {
+	// An appeal's, a complaint's or a graded text is decrypted personal
+	// data: shown to a member who may read content, and the view recorded.
+	viewed := ""
+	if p.Can(staff.ViewContent) {
+		switch it.Source {
+		case review.SourceAppeal:
+			if v.Appeal, err = c.opts.Review.Appeal(ctx, "", "", it.Ref); err == nil {
+				viewed = "console view appeal text"
+			}
+		case review.SourceComplaint:
+			if c.opts.Complaints != nil {
+				if v.Complaint, err = c.opts.Complaints.Get(ctx, it.Ref); err == nil {
+					viewed = "console view complaint text"
+				}
+			}
+		case review.SourceGrading:
 			if v.Grading, err = c.opts.Review.Grading(ctx, it.Ref); err == nil {
-				c.appendAction(r, audit.Action{Time: now, Actor: p.Actor(), Via: p.Via + ":" + p.CredentialID,
-					Name: "console view grading text", Target: it.Ref, Status: http.StatusOK,
-					Outcome: audit.OutcomeOK, Details: []string{"item=" + it.ID}})
+				viewed = "console view grading text"
 			}
 		}
+	}
+	if viewed != "" {
+		c.appendAction(r, audit.Action{Time: now, Actor: p.Actor(), Via: p.Via + ":" + p.CredentialID,
+			Name: viewed, Target: it.Ref, Status: http.StatusOK, Outcome: audit.OutcomeOK, Details: []string{"item=" + it.ID}})
 	}
 	c.render(w, r, p, "reviewitem", "nav.review", v)
 }
