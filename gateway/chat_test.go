@@ -16,7 +16,7 @@ import (
 func TestChatPassThrough(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, harnessOptions{})
-	h.ups[0].Push(fakeupstream.Reply{Text: "Hello there."})
+	h.ups[0].Push(fakeupstream.Reply{Text: `{"greeting":"Hello there."}`}) // JSON, as asked: a program parses it, so no label is added
 	resp := h.post(chat("general", "hi", false, `"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"seed":7,"response_format":{"type":"json_object"},"logprobs":true`))
 	if resp.StatusCode != 200 {
 		b, _ := io.ReadAll(resp.Body)
@@ -32,7 +32,7 @@ func TestChatPassThrough(t *testing.T) {
 		}
 	}
 	decodeJSON(t, resp.Body, &out)
-	if out.Choices[0].Message.Content != "Hello there." || out.Choices[0].FinishReason != "stop" {
+	if out.Choices[0].Message.Content != `{"greeting":"Hello there."}` || out.Choices[0].FinishReason != "stop" {
 		t.Errorf("answer = %+v", out.Choices)
 	}
 	got := h.ups[0].Requests()[0]
