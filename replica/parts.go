@@ -62,7 +62,7 @@ func (r *Replica) openAccounts(context.Context) error {
 func (r *Replica) openLimiter(context.Context) error {
 	r.limitErrors = newLimitErrors()
 	opts := limit.Options{Quota: r.Accounts, Logger: r.log, FailClosed: r.Config.RedisOnError == "closed",
-		OnBackendError: func(error) { r.limitErrors.Inc() }}
+		OnBackendError: func(error) { r.limitErrors.Inc() }, SlotTTL: slotTTL(r.Config.HTTP)}
 	if r.Config.Redis != "" {
 		ropts, err := redis.ParseURL(r.Config.Redis)
 		if err != nil {
@@ -81,6 +81,15 @@ func (r *Replica) openLimiter(context.Context) error {
 		_ = limiter.Close(ctx) // flushes token usage
 	})
 	return nil
+}
+
+// slotTTL is how long a concurrency slot is held when its request never
+// ends: longer than the longest request the server lets run (a streamed
+// or whole answer, and the body read before it), so that a slot never
+// lapses under a request still running, which would admit one more than
+// the limit; at least the limiter's default of 15 minutes.
+func slotTTL(h config.HTTP) time.Duration {
+	return max(15*time.Minute, h.ReadTimeout+max(h.MaxStream, h.WriteTimeout)+time.Minute)
 }
 
 // openSecret loads the server secret that keys the hashes of phone and
