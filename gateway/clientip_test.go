@@ -97,3 +97,28 @@ func TestPhoneCodesPerNetwork(t *testing.T) {
 		t.Errorf("code from an IPv4 address: status %d, want 200", got)
 	}
 }
+
+// TestIPv6AddressBlocksItsNetwork blacklists an IPv6 client by the
+// address it was seen with. A host holds its whole /64 and moves within
+// it (temporary addresses change daily by themselves), so the entry
+// blocks the /64; an entry written as a /128 blocks that address only.
+func TestIPv6AddressBlocksItsNetwork(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{ipHeader: "X-Real-IP"})
+	for _, v := range []string{"2001:db8:9:1::7", "2001:db8:a:1::7/128"} {
+		if _, err := h.sanction.AddEntry(t.Context(), sanction.Entry{Kind: sanction.KindIP, Value: v, Reason: "test", CreatedBy: "admin"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for addr, want := range map[string]int{
+		"2001:db8:9:1::7":            403,
+		"2001:db8:9:1:abcd:1234::99": 403,
+		"2001:db8:9:2::7":            200,
+		"2001:db8:a:1::7":            403,
+		"2001:db8:a:1::8":            200,
+	} {
+		if got := h.doWith("POST", "/v1/chat/completions", chat("general", "hi", false, ""), map[string]string{"X-Real-IP": addr}).StatusCode; got != want {
+			t.Errorf("from %s: status %d, want %d", addr, got, want)
+		}
+	}
+}

@@ -37,7 +37,8 @@ type Entry struct {
 	TenantID string // "" applies to every tenant
 	Kind     Kind
 	// Value is the end-user or device id, the canonical IP prefix
-	// ("192.0.2.0/24", "2001:db8::/32", "192.0.2.7/32"), or the hex
+	// ("192.0.2.0/24", "2001:db8::/32", "192.0.2.7/32"; an IPv6 address
+	// given alone is stored as its /64), or the hex
 	// HMAC-SHA-256 of a phone or identity number.
 	Value     string
 	Reason    string
@@ -168,7 +169,10 @@ func (s *Service) normalise(ctx context.Context, e *Entry, now time.Time) error 
 }
 
 // parsePrefix accepts an address or a prefix; an IPv4-mapped IPv6 address
-// is taken as IPv4, and host bits are cleared.
+// is taken as IPv4, and host bits are cleared. An IPv6 address without a
+// prefix length stands for its /64: one host holds the whole /64 and
+// moves within it (temporary addresses change by themselves), as the
+// throttles by address count it; "/128" names one address.
 func parsePrefix(v string) (netip.Prefix, error) {
 	if !strings.Contains(v, "/") {
 		a, err := netip.ParseAddr(v)
@@ -176,6 +180,9 @@ func parsePrefix(v string) (netip.Prefix, error) {
 			return netip.Prefix{}, fmt.Errorf("ip: %w", err)
 		}
 		a = a.Unmap().WithZone("")
+		if a.Is6() {
+			return netip.PrefixFrom(a, 64).Masked(), nil
+		}
 		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
 	p, err := netip.ParsePrefix(v)
