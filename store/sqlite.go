@@ -26,6 +26,11 @@ var sqlitePragmas = []string{
 	"journal_mode(WAL)",
 	"foreign_keys(1)",
 	"synchronous(NORMAL)",
+	// Deleted and overwritten content is zeroed in the file, free pages
+	// included: content erased on a data subject's request (sealed, but
+	// the keyring still opens it) must not stay readable in the free
+	// space of the database.
+	"secure_delete(1)",
 }
 
 // sqliteBusyTimeout is how long a statement waits for a lock held by

@@ -215,6 +215,7 @@ func TestErasureLeavesNothing(t *testing.T) {
 	if resp, b := s.chat(t, s.key, `{"model":"general","user":"u2","messages":[{"role":"user","content":"someone else"}]}`); resp.StatusCode != 200 {
 		t.Fatalf("chat: %d %s", resp.StatusCode, b)
 	}
+	sealed := sealedTexts(t, data)
 	erased := s.apiCall(t, "DELETE", "/admin/v1/tenants/default/users/u1/records", s.admin, "")
 	if !strings.Contains(erased, `"erased"`) {
 		t.Fatalf("erase: %s", erased)
@@ -246,6 +247,16 @@ func TestErasureLeavesNothing(t *testing.T) {
 		var n int
 		if err := db.QueryRow(q).Scan(&n); err != nil || n != want {
 			t.Errorf("%s: %d (%v), want %d", q, n, err, want)
+		}
+	}
+	// Nor in the free space of the file: the keyring would still open it.
+	files := map[string]string{}
+	databaseFiles(t, data, files)
+	for name, text := range files {
+		for _, v := range sealed {
+			if strings.Contains(text, v) {
+				t.Errorf("%s still holds erased ciphertext %s", name, v)
+			}
 		}
 	}
 	// The erasure verifies; content emptied in the database by hand does not.
@@ -328,4 +339,39 @@ func TestViewsOfPersonalDataAreRecorded(t *testing.T) {
 			t.Errorf("no record of %s on the trail:\n%s", view, trail)
 		}
 	}
+}
+
+// sealedTexts reads, from the running server's SQLite database, a piece
+// of the ciphertext of every complaint text, appeal text and sealed
+// record content.
+func sealedTexts(t *testing.T, data string) []string {
+	t.Helper()
+	db, err := store.Open(context.Background(), store.Options{DataDir: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT text FROM audit_complaints UNION ALL SELECT text FROM review_appeals
+		UNION ALL SELECT content FROM audit_records WHERE content LIKE 'aesgcm:%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if i := strings.LastIndex(v, ":"); i >= 0 {
+			v = v[i+1:]
+		}
+		if len(v) >= 24 {
+			out = append(out, v[:24])
+		}
+	}
+	if len(out) < 3 {
+		t.Fatalf("sealed texts: %q", out)
+	}
+	return out
 }
