@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firebreak/firebreak/config"
+	"github.com/firebreak/firebreak/internal/fakeupstream"
 	"github.com/firebreak/firebreak/sanction"
 )
 
@@ -129,5 +131,32 @@ func TestMinorsDailyCapAcrossReplicas(t *testing.T) {
 	}
 	if n[200] != daily || n[429] != tries-daily {
 		t.Errorf("statuses %v, want %d × 200 and %d × 429", n, daily, tries-daily)
+	}
+}
+
+// TestMinorsOverlayOnEveryPath sends a term only the bundle's minors
+// overlay refuses, as a minor and as an adult, in a prompt and in the
+// model's answer, streamed and not: the minor's requests and answers are
+// held to the overlay on every path, the adult's are not.
+func TestMinorsOverlayOnEveryPath(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{identity: config.Identity{MinorQuietHours: "off"},
+		policy: "overlays:\n  minors:\n    lexicons: [{file: minors.txt, code: A1h, action: refuse}]\n",
+		files:  map[string]string{"minors.txt": "all night raid\n"}})
+	if got := h.verifyID("kid", chineseID(time.Now().AddDate(-12, 0, 0))); got != 200 {
+		t.Fatalf("a minor's ID number: status %d", got)
+	}
+	for _, stream := range []bool{false, true} {
+		for user, want := range map[string]string{"kid": "refused", "grown": "forwarded"} {
+			if got := outcome(t, h, chat("general", "join the all night raid", stream, `"user":"`+user+`"`)); got != want {
+				t.Errorf("%s's prompt, stream %v: %s, want %s", user, stream, got, want)
+			}
+			h.ups[0].Push(fakeupstream.Reply{Text: "tonight we start the all night raid"})
+			resp := h.post(chat("general", "what tonight?", stream, `"user":"`+user+`"`))
+			b, _ := io.ReadAll(resp.Body)
+			if leaked := strings.Contains(string(b), "all night") || strings.Contains(string(b), "raid"); leaked != (user == "grown") {
+				t.Errorf("%s's answer, stream %v: the overlay's term delivered %v: %s", user, stream, leaked, b)
+			}
+		}
 	}
 }
