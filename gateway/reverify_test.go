@@ -160,3 +160,31 @@ func TestMinorsOverlayOnEveryPath(t *testing.T) {
 		}
 	}
 }
+
+// TestQuietHoursOnEveryRoute sets quiet hours around the present moment
+// in the service's time zone: a minor is refused on chat, streamed or
+// not, and embeddings; an adult is served.
+func TestQuietHoursOnEveryRoute(t *testing.T) {
+	t.Parallel()
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Skip(err)
+	}
+	now := time.Now().In(shanghai)
+	quiet := now.Add(-time.Hour).Format("15:04") + "-" + now.Add(time.Hour).Format("15:04")
+	h := newHarness(t, harnessOptions{identity: config.Identity{MinorQuietHours: quiet}})
+	if got := h.verifyID("kid", chineseID(time.Now().AddDate(-12, 0, 0))); got != 200 {
+		t.Fatalf("a minor's ID number: status %d", got)
+	}
+	for user, want := range map[string]int{"kid": 403, "grown": 200} {
+		for _, body := range []struct{ path, body string }{
+			{"/v1/chat/completions", chat("general", "hi", false, `"user":"`+user+`"`)},
+			{"/v1/chat/completions", chat("general", "hi", true, `"user":"`+user+`"`)},
+			{"/v1/embeddings", `{"model":"general","input":"hi","user":"` + user + `"}`},
+		} {
+			if got := h.do("POST", body.path, body.body, h.key).StatusCode; got != want {
+				t.Errorf("%s, %s in quiet hours %s: status %d, want %d", user, body.body, quiet, got, want)
+			}
+		}
+	}
+}
