@@ -10,19 +10,20 @@ import (
 	"github.com/firebreak/firebreak/safety"
 )
 
-// checkDecoded reviews text as it is written and, when it holds escapes
-// a reader undoes, as decoded: JSON and backslash escapes ("\u0062omb",
-// "\x62omb"), HTML character references ("&#98;omb", "b&ouml;mb", which
-// Markdown renders) and percent-encoding ("%62omb"). A model reads them
-// as the letters they stand for, and so does a program that parses JSON
-// or a page that renders HTML. Hits are given where they are written, and
+// checkDecoded reviews text as it is written and, when a reader would
+// read it otherwise, as read (see reading): escapes undone — JSON and
+// backslash escapes ("\u0062omb", "\x62omb"), HTML character references
+// ("&#98;omb", "b&ouml;mb", which Markdown renders), percent-encoding
+// ("%62omb") — and digits written for letters ("b0mb"). A model reads
+// them as the letters they stand for, and so does a program that parses
+// JSON or a page that renders HTML. Hits are given where they are written, and
 // a masked term is masked there, escapes and all.
 func checkDecoded(e *safety.Engine, dir safety.Direction, text string) safety.Decision {
 	d := e.Check(dir, text)
 	if d.Action >= safety.Refuse {
 		return d
 	}
-	decoded, at, ok := unescape(text)
+	decoded, at, ok := reading(text)
 	if !ok {
 		return d
 	}
@@ -55,6 +56,68 @@ func hasHit(hits []safety.Hit, h safety.Hit) bool {
 		}
 	}
 	return false
+}
+
+// reading returns text as a reader reads it: its escapes decoded
+// (unescape) and, in a word of ASCII letters and digits, the digits that
+// stand for letters read as those letters ("b0mb", "k1ll y0ur5elf"; a
+// number without letters stays a number). at gives, for each byte of the
+// reading and its end, where in text it is written; ok is false when the
+// reading is the text.
+func reading(text string) (read string, at []int, ok bool) {
+	read, at, ok = unescape(text)
+	if !ok {
+		read = text
+	}
+	if plain, changed := unleet(read); changed {
+		read = plain
+		if !ok {
+			at = make([]int, len(text)+1)
+			for i := range at {
+				at[i] = i
+			}
+		}
+		ok = true
+	}
+	return read, at, ok
+}
+
+// leetLetters are the letters digits stand for in a word.
+var leetLetters = [10]byte{0: 'o', 1: 'i', 3: 'e', 4: 'a', 5: 's', 7: 't'}
+
+// unleet reads the digits of every word of ASCII letters and digits that
+// holds both as the letters they stand for. Bytes keep their places.
+func unleet(s string) (string, bool) {
+	var b []byte
+	for i := 0; i < len(s); {
+		j, letters, digits := i, false, false
+		for ; j < len(s) && isAlnum(s[j]); j++ {
+			if s[j] <= '9' {
+				digits = digits || leetLetters[s[j]-'0'] != 0
+			} else {
+				letters = true
+			}
+		}
+		if letters && digits {
+			if b == nil {
+				b = []byte(s)
+			}
+			for k := i; k < j; k++ {
+				if c := s[k]; c <= '9' && leetLetters[c-'0'] != 0 {
+					b[k] = leetLetters[c-'0']
+				}
+			}
+		}
+		i = j + 1
+	}
+	if b == nil {
+		return s, false
+	}
+	return string(b), true
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z'
 }
 
 // unescape returns text with its escapes decoded and, for each byte of the

@@ -10,7 +10,7 @@ import (
 // reading maps to an offset of the text, in order, so that a hit found in
 // it is given where it is written.
 func TestUnescapeOffsets(t *testing.T) {
-	pieces := []string{`\`, `u`, `0062`, `d83d`, `\ude00`, `x6`, `2`, `&`, `#`, `x`, `;`, `amp;`, `ouml;`,
+	pieces := []string{`\`, `u`, `0062`, `k1`, `7`, `b0mb`, `2001`, `d83d`, `\ude00`, `x6`, `2`, `&`, `#`, `x`, `;`, `amp;`, `ouml;`,
 		`%`, `e6`, `%97`, `%a5`, `b`, `o`, `炸`, "\xff", `"`, `n`, ` `}
 	rng := rand.New(rand.NewPCG(7, 8))
 	for range 20000 {
@@ -19,7 +19,7 @@ func TestUnescapeOffsets(t *testing.T) {
 			b.WriteString(pieces[rng.IntN(len(pieces))])
 		}
 		text := b.String()
-		decoded, at, ok := unescape(text)
+		decoded, at, ok := reading(text)
 		if !ok {
 			continue
 		}
@@ -38,6 +38,11 @@ func TestUnescapeOffsets(t *testing.T) {
 	} {
 		if got, _, ok := unescape(in); !ok || got != want {
 			t.Errorf("unescape(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for in, want := range map[string]string{"b0mb": "bomb", "k1ll y0ur5elf": "kill yourself", "GPT4 in 2001": "GPTa in 2001", `&#98;0mb`: "bomb"} {
+		if got, _, ok := reading(in); !ok || got != want {
+			t.Errorf("reading(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
 	for _, in := range []string{"R&D & 50% more", "100%", `C:\q`, "&;", "&#;", "%zz", "%ff"} {

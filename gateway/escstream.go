@@ -8,11 +8,16 @@ import (
 )
 
 // maxEscape is the longest escape that is decoded whole: a named
-// character reference with its ampersand and semicolon.
-const maxEscape = 34
+// character reference with its ampersand and semicolon. maxWord is the
+// longest word whose digits are read as letters across chunks.
+const (
+	maxEscape = 34
+	maxWord   = 64
+)
 
 // escapedStream reviews a streamed answer's text as written and, from
-// its first escape a reader undoes (checkDecoded), as decoded too: what
+// the first place a reader reads otherwise (reading: an escape, a digit
+// for a letter), as read too: what
 // the review as written releases is held until the review of the decoded
 // reading has passed the place where it is written. Until an escape
 // appears the two readings are the same and only the last characters
@@ -84,16 +89,38 @@ func (es *escapedStream) feed(final bool) safety.StreamResult {
 		if k := bytes.IndexAny(es.text[from:end], `\&%`); k >= 0 {
 			end = from + k
 		}
+		if end == len(es.text) { // a word with digits may go on in the next chunk
+			w := end
+			for w > es.fed && end-w < maxWord && isAlnum(es.text[w-1]) {
+				w--
+			}
+			if end-w < maxWord && bytes.ContainsAny(es.text[w:end], "0123456789") {
+				end = w
+			}
+		}
 	}
 	if end <= es.fed {
 		return safety.StreamResult{}
 	}
-	if es.dec == nil && bytes.IndexAny(es.text[es.fed:end], `\&%`) < 0 {
-		es.fed = end // no escape can begin here
+	if es.dec == nil && bytes.IndexAny(es.text[es.fed:end], `\&%013457`) < 0 {
+		es.fed = end // read the same as written
 		return safety.StreamResult{}
 	}
+	// The letters of a word begun before are read with it ("kil" + "1"),
+	// then left out: they were read already.
+	ctx := es.fed
+	for ctx > 0 && es.fed-ctx < maxWord && isAlnum(es.text[ctx-1]) {
+		ctx--
+	}
 	part := string(es.text[es.fed:end])
-	decoded, at, ok := unescape(part)
+	decoded, at, ok := reading(string(es.text[ctx:end]))
+	if ok {
+		k := es.fed - ctx // plain letters and digits: one byte each in the reading
+		decoded, at = decoded[k:], at[k:]
+		for i := range at {
+			at[i] -= k
+		}
+	}
 	if !ok && es.dec == nil {
 		es.fed = end
 		return safety.StreamResult{}
