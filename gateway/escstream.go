@@ -17,11 +17,11 @@ const (
 
 // escapedStream reviews a streamed answer's text as written and, from
 // the first place a reader reads otherwise (reading: an escape, a digit
-// for a letter), as read too: what
-// the review as written releases is held until the review of the decoded
-// reading has passed the place where it is written. Until an escape
-// appears the two readings are the same and only the last characters
-// that may begin one wait for the next chunk.
+// for a letter), as read too: what the review as written releases is held
+// until the review of the reading has passed the place where it is
+// written. Until then the two readings are the same, and only the last
+// characters that may begin an escape or a word with digits wait for the
+// next chunk.
 type escapedStream struct {
 	e    *safety.Engine
 	raw  *safety.Stream
@@ -29,6 +29,7 @@ type escapedStream struct {
 	text []byte         // the text as written
 	fed  int            // bytes of text the decoded reading has taken
 	at   []int          // for each byte of the decoded reading, where it is written
+	read []byte         // the decoded reading
 	held []segment      // released as written, not yet as decoded
 }
 
@@ -67,7 +68,7 @@ func (es *escapedStream) Close() safety.StreamResult {
 		return dr
 	}
 	if es.dec != nil {
-		dr := es.dec.Close()
+		dr := es.hidden(es.dec.Close())
 		if dr.Stop {
 			return dr
 		}
@@ -130,6 +131,7 @@ func (es *escapedStream) feed(final bool) safety.StreamResult {
 		for i := range es.fed {
 			es.at = append(es.at, i)
 		}
+		es.read = append(es.read, es.text[:es.fed]...)
 		if res := es.dec.Write(string(es.text[:es.fed])); res.Stop {
 			return res
 		}
@@ -145,7 +147,35 @@ func (es *escapedStream) feed(final bool) safety.StreamResult {
 		}
 	}
 	es.fed = end
-	return es.dec.Write(decoded)
+	es.read = append(es.read, decoded...)
+	return es.hidden(es.dec.Write(decoded))
+}
+
+// hidden turns a mask hit of the decoded reading into a refusal when the
+// masked term is written otherwise than read (escaped, digits for
+// letters): a mask cannot be applied where the client decodes it, and
+// the text as written passed the review as written.
+func (es *escapedStream) hidden(res safety.StreamResult) safety.StreamResult {
+	if res.Stop {
+		return res
+	}
+	for _, h := range res.Hits {
+		if h.Action != safety.Mask || h.End > len(es.read) {
+			continue
+		}
+		from, to := es.at[h.Start], es.fed
+		if h.End < len(es.at) {
+			to = es.at[h.End]
+		}
+		if string(es.text[from:to]) == string(es.read[h.Start:h.End]) {
+			continue // written as read: the review as written masks it
+		}
+		h.Action = safety.Refuse
+		if d := es.e.Decide(safety.Output, string(es.read), []safety.Hit{h}); d.Action >= safety.Refuse {
+			return safety.StreamResult{Stop: true, Decision: d, Hits: res.Hits}
+		}
+	}
+	return res
 }
 
 // release queues what the review as written released and returns what

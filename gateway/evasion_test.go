@@ -118,6 +118,24 @@ func TestEscapedTermsInStreams(t *testing.T) {
 			t.Fatalf("chunks %q: client received %q, finish %q", chunks, text, finish)
 		}
 	}
+	// A masked term written escaped cannot be masked where the client
+	// decodes it: the answer stops instead.
+	for i := range 20 {
+		escaped := []string{`&#115;ecret recipe`, `s3cr3t r3c1p3`}[i%2]
+		answer := "Our " + escaped + " is flour."
+		chunks := randomChunks(rng, answer)
+		h.ups[0].Push(fakeupstream.Reply{Chunks: chunks})
+		text, finish := streamText(t, sse(t, h.post(chat("general", "tell me", true, "")).Body))
+		if finish != "content_filter" || strings.Contains(text, escaped[:4]) {
+			t.Fatalf("chunks %q: client received %q, finish %q", chunks, text, finish)
+		}
+	}
+	for range 10 {
+		h.ups[0].Push(fakeupstream.Reply{Chunks: randomChunks(rng, "Our secret recipe is flour &amp; salt.")})
+		if text, _ := streamText(t, sse(t, h.post(chat("general", "tell me", true, "")).Body)); text != labelled("Our ＊＊＊＊＊＊＊＊＊＊＊＊＊ is flour &amp; salt.") {
+			t.Fatalf("a masked term written plainly arrived as %q", text)
+		}
+	}
 	clean := `R&D &amp; 50% of C:\new, see %7E and &lt;b&gt; — a pipe and a bomb&#39;s names; GPT4 b0mbastic 2001`
 	for range 20 {
 		h.ups[0].Push(fakeupstream.Reply{Chunks: randomChunks(rng, clean)})
