@@ -79,8 +79,9 @@
 // their hashes, because the chain itself holds no secret. Signed
 // checkpoints bound that window to Options.CheckpointEvery: to rewrite an
 // older record the checkpoints after it must go too, and Verify reports
-// records no checkpoint covers that were written over more than
-// MaxUnsignedSpan (ProblemUnsigned). A rewrite of the newest minute's
+// records written over more than MaxUnsignedSpan with no checkpoint
+// between them (ProblemUnsigned), after the last checkpoint or before one
+// signed later over the rewritten head. A rewrite of the newest minute's
 // records, or a truncation of the tail with its checkpoints, is not seen
 // that way; publishing
 // checkpoints outside the database (a log, a timestamping service) makes

@@ -22,17 +22,18 @@ const (
 	ProblemSignature  = "signature"  // a checkpoint or anchor signature does not verify
 	ProblemHead       = "head"       // the chain head row does not match the last record
 	ProblemSequence   = "sequence"   // links are intact but sequence numbers were changed
-	ProblemUnsigned   = "unsigned"   // records no checkpoint covers span longer than the writer lets pass
+	ProblemUnsigned   = "unsigned"   // records with no checkpoint between them span longer than the writer lets pass
 	ProblemErased     = "erased"     // content marked erased on request with no erasure recorded after it
 )
 
-// MaxUnsignedSpan bounds the time over which the records after the
-// newest checkpoint that matches were written. The writer
-// checkpoints the head every Options.CheckpointEvery (a minute by default)
-// and at start and stop, so a longer uncovered tail means checkpoints were
-// deleted — what an attacker without the signing key must do to rewrite
-// a record and recompute the hashes after it — or the writer could not
-// write them for that long. Either is for the operator to look into.
+// MaxUnsignedSpan bounds the time over which records with no checkpoint
+// between them were written (after the newest checkpoint that matches, or
+// between two). The writer checkpoints the head every
+// Options.CheckpointEvery (a minute by default) and at start and stop, so
+// a longer stretch means checkpoints were deleted — what an attacker
+// without the signing key must do to rewrite a record and recompute the
+// hashes after it — or the writer could not write them for that long.
+// Either is for the operator to look into.
 const MaxUnsignedSpan = 10 * time.Minute
 
 // maxProblems caps Report.Problems.
@@ -118,10 +119,15 @@ type walker struct {
 	afterPair string // after a reordered pair: what the record after the pair links to
 	last      *row
 	goodCkpt  int64 // seq of the last checkpoint that matched its record
-	tail      *row  // the first record after goodCkpt; nil when none
-	// tailFrom and tailTo bound when the tail's records were written (a
-	// record's time is its request's start; it is written TotalMs later).
-	tailFrom, tailTo int64
+	// seg is the first record after the last checkpoint that matched
+	// (prevGood; nil when none yet); segAfter that checkpoint's seq when
+	// seg began; segFrom and segTo bound when the segment's records were
+	// written (a record's time is its request's start; it is written
+	// TotalMs later).
+	seg            *row
+	prevGood       int64
+	segAfter       int64
+	segFrom, segTo int64
 	// erased are the records whose content was erased; erasures the seq
 	// of the last ActionErase per tenant and end user.
 	erased   []*row
@@ -153,7 +159,7 @@ func newWalker(ctx context.Context, tx *sql.Tx, pubs []ed25519.PublicKey, publis
 		}
 	}
 	if a := w.rep.Anchor; a != nil {
-		w.expPrev, w.expSeq, w.goodCkpt = a.Hash, a.Seq+1, a.Seq
+		w.expPrev, w.expSeq, w.goodCkpt, w.prevGood = a.Hash, a.Seq+1, a.Seq, a.Seq
 	}
 	for _, c := range published {
 		if w.rep.SignaturesChecked {
@@ -279,28 +285,44 @@ func (w *walker) matchCheckpoints(r *row) {
 		}
 	}
 	written := r.timeMs + max(r.totalMs, 0)
-	switch {
-	case w.goodCkpt >= r.seq:
-		w.tail = nil
-	case w.tail == nil:
-		w.tail, w.tailFrom, w.tailTo = r, written, written
-	default:
-		w.tailFrom, w.tailTo = min(w.tailFrom, written), max(w.tailTo, written)
+	if w.seg == nil {
+		w.seg, w.segAfter, w.segFrom, w.segTo = r, w.prevGood, written, written
+	} else {
+		w.segFrom, w.segTo = min(w.segFrom, written), max(w.segTo, written)
+	}
+	if w.goodCkpt >= r.seq { // a checkpoint covers r: its segment is closed
+		w.checkSegment(r, false)
+		w.seg, w.prevGood = nil, w.goodCkpt
 	}
 }
 
-// checkTail reports an uncovered tail longer than MaxUnsignedSpan.
-func (w *walker) checkTail() {
-	if w.tail == nil {
+// checkSegment reports records between two checkpoints, or after the last
+// one (tail), written over more than MaxUnsignedSpan: the writer
+// checkpoints every minute, so checkpoints between them were deleted.
+// Without that check a rewrite with the hashes recomputed, its later
+// checkpoints deleted, would be signed by the writer's next checkpoint
+// and verify as intact.
+func (w *walker) checkSegment(last *row, tail bool) {
+	from, to := time.UnixMilli(w.segFrom).UTC(), time.UnixMilli(w.segTo).UTC()
+	if to.Sub(from) <= MaxUnsignedSpan {
 		return
 	}
-	w.rep.Unsigned = w.last.seq - w.tail.seq + 1
-	from, to := time.UnixMilli(w.tailFrom).UTC(), time.UnixMilli(w.tailTo).UTC()
-	if to.Sub(from) > MaxUnsignedSpan {
-		w.problem(ProblemUnsigned, w.tail.seq, w.tail.id, fmt.Sprintf(
-			"records %d to %d, written from %s to %s, are covered by no checkpoint: checkpoints after seq %d were deleted (a rewrite with the hashes recomputed), or none could be written for longer than %s",
-			w.tail.seq, w.last.seq, from.Format(time.RFC3339), to.Format(time.RFC3339), w.goodCkpt, MaxUnsignedSpan))
+	where := fmt.Sprintf("lie between the checkpoints of seq %d and %d", w.segAfter, last.seq)
+	if tail {
+		where = fmt.Sprintf("are covered by no checkpoint after seq %d", w.segAfter)
 	}
+	w.problem(ProblemUnsigned, w.seg.seq, w.seg.id, fmt.Sprintf(
+		"records %d to %d, written from %s to %s, %s: checkpoints were deleted (a rewrite with the hashes recomputed), or none could be written for longer than %s",
+		w.seg.seq, last.seq, from.Format(time.RFC3339), to.Format(time.RFC3339), where, MaxUnsignedSpan))
+}
+
+// checkTail reports the records after the last checkpoint that matches.
+func (w *walker) checkTail() {
+	if w.seg == nil {
+		return
+	}
+	w.rep.Unsigned = w.last.seq - w.seg.seq + 1
+	w.checkSegment(w.last, true)
 }
 
 // checkContent checks stored content against the digest the hash covers,

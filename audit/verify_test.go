@@ -234,7 +234,8 @@ func TestCheckpointJob(t *testing.T) {
 // that would no longer match are deleted. The chain then links and the
 // remaining checkpoints hold, but the records after the last one span
 // more time than the writer lets pass without a checkpoint: Verify names
-// the first of them. A tail as short as the writer leaves is fine.
+// the first of them, also once the writer's next checkpoint has signed the
+// rewritten head. A tail as short as the writer leaves is fine.
 func TestRewriteAfterDeletedCheckpointsIsFound(t *testing.T) {
 	signer := testSigner(t)
 	pub := signer.Public().(ed25519.PublicKey)
@@ -261,6 +262,15 @@ func TestRewriteAfterDeletedCheckpointsIsFound(t *testing.T) {
 		rep = mustVerify(t, db, pub)
 		if rep.OK || len(rep.Problems) == 0 || rep.Problems[0].Kind != ProblemUnsigned || rep.Problems[0].Seq != 10 {
 			t.Fatalf("rewrite with the checkpoints deleted: %+v", rep)
+		}
+		// The live writer then signs the rewritten head: the records
+		// between the last true checkpoint and that one are still named.
+		if _, err := tr.Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rep = mustVerify(t, db, pub)
+		if rep.OK || len(rep.Problems) == 0 || rep.Problems[0].Kind != ProblemUnsigned || rep.Problems[0].Seq != 10 || rep.Unsigned != 0 {
+			t.Fatalf("rewrite signed by a later checkpoint: %+v", rep)
 		}
 	})
 }
