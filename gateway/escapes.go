@@ -4,6 +4,7 @@ import (
 	"html"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -124,12 +125,12 @@ func isAlnum(c byte) bool {
 // result and its end, the offset in text where what it was decoded from
 // begins; ok is false when text holds no escape.
 func unescape(text string) (decoded string, at []int, ok bool) {
-	first := strings.IndexAny(text, `\&%`)
+	first := strings.IndexAny(text, escapeStarts)
 	for first >= 0 && first < len(text) {
 		if _, n := escapeAt(text[first:]); n > 0 {
 			break
 		}
-		next := strings.IndexAny(text[first+1:], `\&%`)
+		next := strings.IndexAny(text[first+1:], escapeStarts)
 		if next < 0 {
 			return "", nil, false
 		}
@@ -161,10 +162,29 @@ func unescape(text string) (decoded string, at []int, ok bool) {
 	return b.String(), append(at, len(text)), true
 }
 
+// escapeStarts are the characters an escape begins with: a backslash, an
+// ampersand, a percent sign, and the zero-width joiner and skin tones that
+// make one emoji of several.
+const escapeStarts = "\\&%\u200d🏻🏼🏽🏾🏿"
+
 // escapeAt decodes the escape at the start of s and returns what it
-// stands for and the bytes it took; n is 0 when s starts with none.
+// stands for and the bytes it took; n is 0 when s starts with none. An
+// emoji joined to the one before (after a zero-width joiner) and a skin
+// tone read as part of that emoji: one symbol, however many runes.
 func escapeAt(s string) (string, int) {
 	if len(s) < 2 {
+		return "", 0
+	}
+	if s[0] == 0xF0 { // a skin tone, U+1F3FB–U+1F3FF
+		if r, n := utf8.DecodeRuneInString(s); r >= 0x1F3FB && r <= 0x1F3FF {
+			return "", n
+		}
+		return "", 0
+	}
+	if strings.HasPrefix(s, "\u200d") {
+		if r, n := utf8.DecodeRuneInString(s[3:]); n > 0 && (r >= 0x1F000 || unicode.IsSymbol(r)) {
+			return "", 3 + n
+		}
 		return "", 0
 	}
 	switch s[0] {

@@ -87,7 +87,7 @@ func (es *escapedStream) feed(final bool) safety.StreamResult {
 	end := len(es.text)
 	if !final {
 		from := max(es.fed, end-maxEscape)
-		if k := bytes.IndexAny(es.text[from:end], `\&%`); k >= 0 {
+		if k := bytes.IndexAny(es.text[from:end], escapeStarts); k >= 0 {
 			end = from + k
 		}
 		if end == len(es.text) { // a word with digits may go on in the next chunk
@@ -103,7 +103,7 @@ func (es *escapedStream) feed(final bool) safety.StreamResult {
 	if end <= es.fed {
 		return safety.StreamResult{}
 	}
-	if es.dec == nil && bytes.IndexAny(es.text[es.fed:end], `\&%013457`) < 0 {
+	if es.dec == nil && bytes.IndexAny(es.text[es.fed:end], escapeStarts+"013457") < 0 {
 		es.fed = end // read the same as written
 		return safety.StreamResult{}
 	}
