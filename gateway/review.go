@@ -169,7 +169,7 @@ func reviewJoined(e *safety.Engine, pieces []piece, out *inputReview) {
 	at := func(off int) int { return sort.SearchInts(starts, off+1) - 1 }
 	var across, strikes []safety.Hit
 	masked := map[int]bool{}
-	for _, h := range e.Check(safety.Input, joined).Hits {
+	for _, h := range checkDecoded(e, safety.Input, joined).Hits {
 		from, to := at(h.Start), at(h.End-1)
 		if h.Action < safety.Mask || from == to {
 			continue
