@@ -4,6 +4,9 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/firebreak/firebreak/safety"
+	"github.com/firebreak/firebreak/safety/lexicon"
 )
 
 // TestUnescapeOffsets: whatever the text, every byte of the decoded
@@ -48,6 +51,41 @@ func TestUnescapeOffsets(t *testing.T) {
 	for _, in := range []string{"R&D & 50% more", "100%", `C:\q`, "&;", "&#;", "%zz", "%ff"} {
 		if got, _, ok := unescape(in); ok {
 			t.Errorf("unescape(%q) = %q, want no escape", in, got)
+		}
+	}
+}
+
+// TestEscapedStreamReleasesEverything: whatever the text and however it
+// is cut, a stream with nothing to find releases the text exactly, once.
+func TestEscapedStreamReleasesEverything(t *testing.T) {
+	e, err := safety.Compile(safety.Config{Version: "t", Terms: []lexicon.Term{{Text: "zqxj", Code: "A1d", Action: "refuse"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pieces := []string{`\`, `u0062`, `&#98;`, `&amp;`, `&`, `%62`, `%`, `k1`, `ll`, `2001`, `b0mb`, " ", "\n", "炸",
+		"👨", "\u200d", "👩", "🏻", "a", "Z", "\xff", `"`}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 3000 {
+		var b strings.Builder
+		for range rng.IntN(16) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		text := b.String()
+		s := newEscapedStream(e)
+		var got strings.Builder
+		for rest := text; rest != ""; {
+			n := 1 + rng.IntN(min(len(rest), 8))
+			res := s.Write(rest[:n])
+			if res.Stop {
+				t.Fatalf("%q: stopped", text)
+			}
+			got.WriteString(res.Release)
+			rest = rest[n:]
+		}
+		res := s.Close()
+		got.WriteString(res.Release)
+		if res.Stop || got.String() != text {
+			t.Fatalf("%q released as %q (stop %v)", text, got.String(), res.Stop)
 		}
 	}
 }
