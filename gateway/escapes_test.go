@@ -17,11 +17,7 @@ func TestUnescapeOffsets(t *testing.T) {
 		`%`, `e6`, `%97`, `%a5`, `b`, `o`, `炸`, "\xff", `"`, `n`, ` `}
 	rng := rand.New(rand.NewPCG(7, 8))
 	for range 20000 {
-		var b strings.Builder
-		for range rng.IntN(12) {
-			b.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-		text := b.String()
+		text := randomText(rng, pieces, 12)
 		decoded, at, ok := reading(text)
 		if !ok {
 			continue
@@ -66,11 +62,7 @@ func TestEscapedStreamReleasesEverything(t *testing.T) {
 		"👨", "\u200d", "👩", "🏻", "a", "Z", "\xff", `"`}
 	rng := rand.New(rand.NewPCG(11, 12))
 	for range 3000 {
-		var b strings.Builder
-		for range rng.IntN(16) {
-			b.WriteString(pieces[rng.IntN(len(pieces))])
-		}
-		text := b.String()
+		text := randomText(rng, pieces, 16)
 		s := newEscapedStream(e)
 		var got strings.Builder
 		for rest := text; rest != ""; {
@@ -88,4 +80,13 @@ func TestEscapedStreamReleasesEverything(t *testing.T) {
 			t.Fatalf("%q released as %q (stop %v)", text, got.String(), res.Stop)
 		}
 	}
+}
+
+// randomText joins up to max pieces chosen at random.
+func randomText(rng *rand.Rand, pieces []string, max int) string {
+	var b strings.Builder
+	for range rng.IntN(max) {
+		b.WriteString(pieces[rng.IntN(len(pieces))])
+	}
+	return b.String()
 }
