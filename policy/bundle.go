@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -102,9 +103,13 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // LoadDir reads a bundle folder: every regular file under dir except
-// hidden files and folders (".git", ".DS_Store").
+// hidden files and folders (".git", ".DS_Store"); symbolic links are not
+// followed. It stops at the bundle's limits (MaxBundleFiles files,
+// MaxBundleBytes in all) before reading past them, so a folder with a
+// huge file or a great many files is refused, not read into memory.
 func LoadDir(dir string) (*Bundle, error) {
 	files := map[string][]byte{}
+	total := 0
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -122,10 +127,14 @@ func LoadDir(dir string) (*Bundle, error) {
 		if err != nil {
 			return err
 		}
-		b, err := os.ReadFile(p)
+		if len(files) == MaxBundleFiles {
+			return fmt.Errorf("more than %d files, at most %d", MaxBundleFiles, MaxBundleFiles)
+		}
+		b, err := readLimited(p, MaxBundleBytes-total)
 		if err != nil {
 			return err
 		}
+		total += len(b)
 		files[filepath.ToSlash(rel)] = b
 		return nil
 	})
@@ -135,6 +144,23 @@ func LoadDir(dir string) (*Bundle, error) {
 	b, err := NewBundle(files)
 	if err != nil {
 		return nil, fmt.Errorf("load bundle %s: %w", dir, err)
+	}
+	return b, nil
+}
+
+// readLimited reads a file of at most limit bytes.
+func readLimited(p string, limit int) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > limit {
+		return nil, fmt.Errorf("%s: the bundle's files come to more than %d bytes, at most %d (MaxBundleBytes)", p, MaxBundleBytes, MaxBundleBytes)
 	}
 	return b, nil
 }

@@ -170,7 +170,8 @@ func parseSpec(content []byte) (*parsedSpec, []Problem) {
 	}
 	p := &parsedSpec{lines: map[string]int{}}
 	var probs []Problem
-	checkKeys(&root, reflect.TypeFor[Spec](), "", p.lines, &probs)
+	ck := keyChecker{lines: p.lines, probs: &probs, seen: map[aliasVisit]bool{}}
+	ck.check(&root, reflect.TypeFor[Spec](), "")
 	if err := root.Decode(&p.Spec); err != nil {
 		probs = append(probs, yamlProblems(err)...)
 	}
@@ -199,15 +200,40 @@ func yamlProblems(err error) []Problem {
 	return probs
 }
 
-// checkKeys walks a YAML node against the Go type it decodes into,
+// keyChecker walks a YAML node against the Go type it decodes into,
 // recording every node's line and reporting mapping keys that name no
 // field.
-func checkKeys(n *yaml.Node, t reflect.Type, path string, lines map[string]int, probs *[]Problem) {
+type keyChecker struct {
+	lines map[string]int
+	probs *[]Problem
+	// seen holds the anchored nodes already walked through an alias, with
+	// the type each was read as. Each is walked once per type: an alias
+	// names the same node every time, so its keys are checked, and a file
+	// of aliases of aliases ("billion laughs") is read in time linear in
+	// its size, not in its expansion.
+	seen map[aliasVisit]bool
+}
+
+type aliasVisit struct {
+	n *yaml.Node
+	t reflect.Type
+}
+
+func (ck keyChecker) check(n *yaml.Node, t reflect.Type, path string) {
+	lines, probs := ck.lines, ck.probs
 	for n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
+		v := aliasVisit{n, t}
+		if ck.seen[v] {
+			if path != "" {
+				lines[path] = n.Line
+			}
+			return
+		}
+		ck.seen[v] = true
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -226,15 +252,15 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, lines map[string]int, 
 					Msg: fmt.Sprintf("unknown key %q%s (want one of %s)", k.Value, where(path), strings.Join(sortedKeys(fields), ", "))})
 				continue
 			}
-			checkKeys(v, ft, join(path, k.Value), lines, probs)
+			ck.check(v, ft, join(path, k.Value))
 		}
 	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			checkKeys(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), lines, probs)
+			ck.check(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value))
 		}
 	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		for i, c := range n.Content {
-			checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), lines, probs)
+			ck.check(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
 		}
 	}
 }

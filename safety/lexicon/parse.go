@@ -2,10 +2,16 @@ package lexicon
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 )
+
+// MaxLineBytes bounds one line of a lexicon file (a term is at most
+// MaxTermRunes characters; the rest of a line is its code, action and
+// flags).
+const MaxLineBytes = 1 << 20
 
 // ParseOptions configures ParseFile. The zero value accepts any code and
 // any action name.
@@ -25,8 +31,9 @@ type ParseOptions struct {
 func ParseFile(r io.Reader, name string, opts ParseOptions) ([]Term, error) {
 	var terms []Term
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for line := 1; sc.Scan(); line++ {
+	sc.Buffer(make([]byte, 0, 64*1024), MaxLineBytes)
+	line := 1
+	for ; sc.Scan(); line++ {
 		text := strings.TrimRight(sc.Text(), "\r")
 		if line == 1 {
 			text = strings.TrimPrefix(text, "\uFEFF")
@@ -40,7 +47,9 @@ func ParseFile(r io.Reader, name string, opts ParseOptions) ([]Term, error) {
 		}
 		terms = append(terms, t)
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, &LineError{File: name, Line: line, Err: fmt.Errorf("line longer than %d bytes, the limit on a lexicon line", MaxLineBytes)}
+	} else if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	return terms, nil
