@@ -26,6 +26,18 @@ const (
 // MaxDocumentBytes bounds one document as uploaded.
 const MaxDocumentBytes = 32 << 20
 
+// Bounds on what a PDF may unfold into, so that a small hostile file
+// cannot hold a core or fill memory: its page tree is walked to at most
+// MaxPDFPages pages, MaxPDFTreeDepth levels deep (a tree whose kids name
+// their parent is refused at that depth), and its pages' content streams
+// may decompress to at most MaxPDFContentBytes in all (a page's text is
+// drawn from its content, so this bounds the text too).
+const (
+	MaxPDFPages        = 10_000
+	MaxPDFTreeDepth    = 64
+	MaxPDFContentBytes = 64 << 20
+)
+
 // FormatOf names the format of a file by its extension: .md and
 // .markdown are Markdown, .html and .htm HTML, .pdf PDF, anything else
 // plain text.
@@ -171,7 +183,8 @@ var block = map[string]bool{"p": true, "div": true, "br": true, "li": true, "tr"
 
 // pdfText is the text of a PDF's pages, a line break between pages. The
 // PDF reader may panic on a damaged file; that is the client's file, not
-// a server failure.
+// a server failure. The pages are found and their content measured here,
+// within the bounds above, before the reader interprets any of them.
 func pdfText(data []byte) (text string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -182,18 +195,85 @@ func pdfText(data []byte) (text string, err error) {
 	if err != nil {
 		return "", clienterr.Wrap(clienterr.InvalidRequest, err, "could not read the PDF document: "+err.Error())
 	}
+	pages, err := pdfPages(r.Trailer().Key("Root").Key("Pages"))
+	if err != nil {
+		return "", err
+	}
+	if err := pdfContentWithin(pages, MaxPDFContentBytes); err != nil {
+		return "", err
+	}
 	var b strings.Builder
-	for i := 1; i <= r.NumPage(); i++ {
-		p := r.Page(i)
-		if p.V.IsNull() {
-			continue
-		}
+	for i, p := range pages {
 		t, err := p.GetPlainText(nil)
 		if err != nil {
-			return "", clienterr.Wrap(clienterr.InvalidRequest, err, fmt.Sprintf("could not read page %d of the PDF document", i))
+			return "", clienterr.Wrap(clienterr.InvalidRequest, err, fmt.Sprintf("could not read page %d of the PDF document", i+1))
 		}
 		b.WriteString(t)
 		b.WriteString("\n\n")
 	}
 	return b.String(), nil
+}
+
+// pdfPages lists the pages of a page tree in order, refusing a tree
+// deeper than MaxPDFTreeDepth, with more than MaxPDFPages pages or with
+// more than twice as many nodes (kids may name one node many times).
+func pdfPages(root pdf.Value) ([]pdf.Page, error) {
+	var pages []pdf.Page
+	nodes := 0
+	var walk func(v pdf.Value, depth int) error
+	walk = func(v pdf.Value, depth int) error {
+		if nodes++; nodes > 2*MaxPDFPages {
+			return clienterr.Errorf(clienterr.InvalidRequest, "the PDF's page tree has more than %d nodes (at most %d pages)", 2*MaxPDFPages, MaxPDFPages)
+		}
+		switch v.Key("Type").Name() {
+		case "Pages":
+			if depth >= MaxPDFTreeDepth {
+				return clienterr.Errorf(clienterr.InvalidRequest, "the PDF's page tree is more than %d levels deep (a tree that contains itself?)", MaxPDFTreeDepth)
+			}
+			kids := v.Key("Kids")
+			for i := range kids.Len() {
+				if err := walk(kids.Index(i), depth+1); err != nil {
+					return err
+				}
+			}
+		case "Page":
+			if len(pages) == MaxPDFPages {
+				return clienterr.Errorf(clienterr.InvalidRequest, "the PDF has more than %d pages, the most a document may have", MaxPDFPages)
+			}
+			pages = append(pages, pdf.Page{V: v})
+		}
+		return nil
+	}
+	if err := walk(root, 0); err != nil {
+		return nil, err
+	}
+	return pages, nil
+}
+
+// pdfContentWithin decompresses the pages' content streams, counting
+// and discarding, and refuses them when they come to more than max bytes.
+func pdfContentWithin(pages []pdf.Page, max int64) error {
+	var total int64
+	for _, p := range pages {
+		c := p.V.Key("Contents")
+		streams := []pdf.Value{c}
+		if c.Kind() == pdf.Array {
+			streams = streams[:0]
+			for i := range c.Len() {
+				streams = append(streams, c.Index(i))
+			}
+		}
+		for _, s := range streams {
+			if s.Kind() != pdf.Stream {
+				continue
+			}
+			rc := s.Reader()
+			n, _ := io.Copy(io.Discard, io.LimitReader(rc, max-total+1)) // a damaged stream is the reader's to report
+			rc.Close()
+			if total += n; total > max {
+				return clienterr.Errorf(clienterr.InvalidRequest, "the PDF's page content decompresses to more than %d MiB, the most a document may hold", max>>20)
+			}
+		}
+	}
+	return nil
 }
