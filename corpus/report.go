@@ -1,7 +1,6 @@
 package corpus
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/firebreak/firebreak/eval/grade"
 	"github.com/firebreak/firebreak/eval/stats"
+	"github.com/firebreak/firebreak/internal/linescan"
 )
 
 // AuditReport judges the samples against the standard's thresholds.
@@ -135,12 +135,15 @@ func manualIDs(name string) ([]string, error) {
 	}
 	defer f.Close()
 	var ids []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<30)
+	sc := linescan.New(f, name, grade.MaxGradingLine)
 	for sc.Scan() {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
 		var h grade.HumanGrade
-		if err := json.Unmarshal(sc.Bytes(), &h); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+		if err := json.Unmarshal(b, &h); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, sc.Line(), err)
 		}
 		ids = append(ids, h.ID)
 	}

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/firebreak/firebreak/internal/linescan"
 )
 
 // maxLine bounds one line of a bank file.
@@ -48,12 +50,12 @@ func Read(path string) (*File, error) {
 // Parse reads a bank from r; name is used in errors.
 func Parse(name string, r io.Reader) (*File, error) {
 	h := sha256.New()
-	sc := bufio.NewScanner(io.TeeReader(r, h))
-	sc.Buffer(make([]byte, 64<<10), maxLine)
+	sc := linescan.New(io.TeeReader(r, h), name, maxLine)
 	out := &File{Path: name}
 	seen := map[string]int{}
 	var errs []error
-	for line := 1; sc.Scan(); line++ {
+	for sc.Scan() {
+		line := sc.Line()
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
 			continue
@@ -80,7 +82,7 @@ func Parse(name string, r io.Reader) (*File, error) {
 		out.Items = append(out.Items, it)
 	}
 	if err := sc.Err(); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -1,7 +1,6 @@
 package bank
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/firebreak/firebreak/internal/linescan"
 )
 
 // Formats are the public datasets Import reads.
@@ -170,15 +171,14 @@ func importCValues(b []byte) ([]Item, error) {
 }
 
 func eachJSONLine(b []byte, f func(n int, line []byte) error) error {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), maxLine)
-	for n := 1; sc.Scan(); n++ {
+	sc := linescan.New(bytes.NewReader(b), "", maxLine)
+	for sc.Scan() {
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
 			continue
 		}
-		if err := f(n, line); err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
+		if err := f(sc.Line(), line); err != nil {
+			return fmt.Errorf("line %d: %w", sc.Line(), err)
 		}
 	}
 	return sc.Err()

@@ -1,7 +1,6 @@
 package grade
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,6 +10,8 @@ import (
 	"maps"
 	"os"
 	"slices"
+
+	"github.com/firebreak/firebreak/internal/linescan"
 )
 
 // HumanGrade is one person's grade of one item's answer: a line of a
@@ -56,6 +57,10 @@ func (m Merged) Grades(ctx context.Context) (map[string]HumanGrade, error) {
 	return out, nil
 }
 
+// MaxGradingLine bounds one line of a grading file; a longer line is
+// refused naming the file and the line.
+const MaxGradingLine = 16 << 20
+
 // GradingFile reads human grades from JSONL files. Lines with an empty
 // verdict (not yet graded) are skipped; a later line for the same id
 // replaces an earlier one.
@@ -89,16 +94,15 @@ func ReadGradingFile(name string) ([]HumanGrade, error) {
 	}
 	defer f.Close()
 	var out []HumanGrade
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for line := 1; sc.Scan(); line++ {
+	sc := linescan.New(f, name, MaxGradingLine)
+	for sc.Scan() {
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
 			continue
 		}
 		var h HumanGrade
 		if err := json.Unmarshal(b, &h); err != nil || h.ID == "" {
-			return nil, fmt.Errorf("%s:%d: want a JSON object with an id", name, line)
+			return nil, fmt.Errorf("%s:%d: want a JSON object with an id", name, sc.Line())
 		}
 		out = append(out, h)
 	}
@@ -106,10 +110,10 @@ func ReadGradingFile(name string) ([]HumanGrade, error) {
 }
 
 func readGrades(name string, r io.Reader, out map[string]HumanGrade) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	sc := linescan.New(r, name, MaxGradingLine)
 	var errs []error
-	for line := 1; sc.Scan(); line++ {
+	for sc.Scan() {
+		line := sc.Line()
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
 			continue
