@@ -75,24 +75,56 @@ func ListShards(root string, cfg Config) ([]Shard, error) {
 	return shards, nil
 }
 
+// MaxDecompressionRatio bounds how far a compressed shard may expand:
+// past its first 64 MiB, a shard that has given more than this many bytes
+// for every compressed byte read is refused as a decompression bomb. Text
+// compresses far less (gzip and zstd give 3 to 10 times on web text); a
+// file of zeros gives a thousand times and more.
+const MaxDecompressionRatio = 200
+
+// bombSlack is what a compressed shard may give before the ratio applies,
+// so that a small, very repetitive shard is read.
+const bombSlack = 64 << 20
+
 // Decompress wraps r by the file name's compression suffix (.gz, .zst),
-// checking the magic bytes so that a misnamed file fails clearly.
+// checking the magic bytes so that a misnamed file fails clearly, and
+// bounding the expansion by MaxDecompressionRatio.
 func Decompress(name string, r io.Reader) (io.ReadCloser, error) {
+	in := &countingReader{r: r}
 	switch {
 	case strings.HasSuffix(name, ".gz"):
-		zr, err := gzip.NewReader(r)
+		zr, err := gzip.NewReader(in)
 		if err != nil {
 			return nil, fmt.Errorf("%s: gzip: %w", name, err)
 		}
-		return zr, nil
+		return &ratioReader{Reader: zr, Closer: zr, in: in, name: name}, nil
 	case strings.HasSuffix(name, ".zst"):
-		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		zr, err := zstd.NewReader(in, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {
 			return nil, fmt.Errorf("%s: zstd: %w", name, err)
 		}
-		return zr.IOReadCloser(), nil
+		rc := zr.IOReadCloser()
+		return &ratioReader{Reader: rc, Closer: rc, in: in, name: name}, nil
 	}
 	return io.NopCloser(r), nil
+}
+
+// ratioReader fails a decompressed stream that outgrows its input.
+type ratioReader struct {
+	io.Reader
+	io.Closer
+	in   *countingReader
+	name string
+	out  int64
+}
+
+func (r *ratioReader) Read(p []byte) (int, error) {
+	n, err := r.Reader.Read(p)
+	r.out += int64(n)
+	if r.out > bombSlack && r.out > MaxDecompressionRatio*r.in.n {
+		return n, fmt.Errorf("%s: decompresses to more than %d times its compressed size, the limit (a decompression bomb?)", r.name, MaxDecompressionRatio)
+	}
+	return n, err
 }
 
 // LineReader reads a shard's lines, without their line ends.
