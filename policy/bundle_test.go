@@ -103,6 +103,8 @@ func TestInvalidBundles(t *testing.T) {
 		{"bad review direction", spec("pii: {enabled: true}", "review: {roles: {ipython: {directions: [sideways]}}}"), []string{"policy.yaml:23:", `roles.ipython: direction "sideways"`}},
 		{"unknown review key", spec("pii: {enabled: true}", "review: {window: 3}"), []string{"policy.yaml:23:", `unknown key "window" in review`}},
 		{"bad gap", spec("pii: {enabled: true}", "normalise: {max_gap: 99}"), []string{"normalise", "at most 64"}},
+		{"term of noise only", map[string]string{"lexicons/a2.txt": "women are inferior\n\n!!!\n"}, []string{"lexicons/a2.txt:3:", `term "!!!": nothing to match after normalisation`}},
+		{"term of invisible characters", map[string]string{"lexicons/medical.txt": "\u200b\u00ad\n"}, []string{"lexicons/medical.txt:1:", "nothing to match"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

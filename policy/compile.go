@@ -86,9 +86,29 @@ func CompileBundle(b *Bundle) (*Compiled, error) {
 		if errors.As(err, &pe) {
 			return nil, invalid(b, pe)
 		}
+		var te *lexicon.TermError
+		if errors.As(err, &te) {
+			if file, line, ok := termWhere(layers, te.ID); ok {
+				return nil, invalid(b, []Problem{{File: file, Line: line, Msg: fmt.Sprintf("term %q: %v", te.ID, te.Err)}})
+			}
+		}
 		return nil, invalid(b, []Problem{{File: SpecFile, Msg: err.Error()}})
 	}
 	return c, nil
+}
+
+// termWhere finds the file and line of the term with the given id.
+func termWhere(layers map[string]*layerData, id string) (string, int, bool) {
+	for _, key := range sortedKeys(layers) {
+		l := layers[key]
+		for i, t := range l.terms {
+			if t.ID == id || (t.ID == "" && t.Text == id) {
+				file, line := splitWhere(l.where[i])
+				return file, line, true
+			}
+		}
+	}
+	return "", 0, false
 }
 
 // problemsError carries problems found while building an engine's

@@ -104,6 +104,15 @@ func TestPolicyValidateHostileBundles(t *testing.T) {
 		os.WriteFile(lex, append(old, strings.Repeat("x", 2<<20)+"\n"...), 0o600)
 		refused(t, dir, fmt.Sprintf("a1d-terrorism.txt:%d", lines+1), "limit on a lexicon line")
 	})
+	t.Run("term of noise only", func(t *testing.T) {
+		// Folding leaves nothing of it to match: refused where it is written.
+		dir := newBundle(t)
+		lex := filepath.Join(dir, "lexicons", "a1d-terrorism.txt")
+		old, _ := os.ReadFile(lex)
+		lines := strings.Count(string(old), "\n")
+		os.WriteFile(lex, append(old, "\u200b...\n"...), 0o600)
+		refused(t, dir, fmt.Sprintf("a1d-terrorism.txt:%d", lines+1), "nothing to match after normalisation")
+	})
 	t.Run("symlink out of the bundle is not followed", func(t *testing.T) {
 		dir := newBundle(t)
 		secret := filepath.Join(t.TempDir(), "secret.txt")

@@ -66,7 +66,7 @@ func (b *builder) addTerms() error {
 		}
 		ids[t.ID] = i
 		if err := b.addTerm(i, t); err != nil {
-			return fmt.Errorf("lexicon: term %q: %w", t.ID, err)
+			return &TermError{ID: t.ID, Err: err}
 		}
 	}
 	return nil
@@ -282,3 +282,13 @@ func (l *Lexicon) symWord(f rune) uint32 {
 	}
 	return e
 }
+
+// TermError is a term the lexicon cannot hold (nothing left to match after
+// normalisation, too long); ID names it.
+type TermError struct {
+	ID  string
+	Err error
+}
+
+func (e *TermError) Error() string { return fmt.Sprintf("lexicon: term %q: %v", e.ID, e.Err) }
+func (e *TermError) Unwrap() error { return e.Err }
