@@ -186,8 +186,16 @@ func readPart(zr *zip.Reader, name string) ([]byte, error) {
 		return nil, fmt.Errorf("docx: %s: %w", name, err)
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 64<<20))
+	b, err := io.ReadAll(io.LimitReader(f, maxPart+1))
+	if err == nil && len(b) > maxPart {
+		err = fmt.Errorf("docx: %s: larger than %d MiB uncompressed, the most read", name, maxPart>>20)
+	}
+	return b, err
 }
+
+// maxPart bounds one part of a DOCX as decompressed; a larger part is an
+// error, not read in part (a text cut short would verify as altered).
+const maxPart = 64 << 20
 
 // documentText joins the text of the body's paragraphs by newlines,
 // skipping paragraphs in the added label's style.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -57,7 +56,7 @@ func kbAddCmd(client func() (*adminClient, error)) *cobra.Command {
 			}
 			var added []kb.Document
 			for _, f := range args[1:] {
-				data, err := os.ReadFile(f)
+				data, err := readInputFile(f, kb.MaxDocumentBytes, "kb add")
 				if err != nil {
 					return err
 				}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,6 +29,15 @@ func TestKBAddHostilePDFs(t *testing.T) {
 		if d := time.Since(start); d > 20*time.Second {
 			t.Errorf("%s: refused after %v", tt.file, d)
 		}
+	}
+	// A sparse terabyte file is refused before it is read.
+	huge := filepath.Join(t.TempDir(), "huge.md")
+	if f, err := os.Create(huge); err == nil {
+		f.Truncate(1 << 40)
+		f.Close()
+	}
+	if out, err := s.cli(t, "kb", "add", "docs", huge); err == nil || !strings.Contains(err.Error(), "huge.md: larger than 32 MiB") {
+		t.Errorf("a terabyte file: %v\n%s", err, out)
 	}
 	if out := s.mustCLI(t, "kb", "search", "docs", "salt"); !strings.Contains(out, "hypertension.html") {
 		t.Fatalf("kb search after the hostile files:\n%s", out)

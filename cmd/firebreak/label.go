@@ -73,7 +73,7 @@ func (f *textFlags) get() (string, bool, error) {
 	case f.text != "" && f.file != "":
 		return "", false, errors.New("give --text or --text-file, not both")
 	case f.file != "":
-		b, err := os.ReadFile(f.file)
+		b, err := readInputFile(f.file, maxLabelInput, "label verify")
 		return string(b), err == nil, err
 	}
 	return f.text, f.text != "", nil
@@ -175,7 +175,7 @@ func fromRecord(ctx context.Context, cfgOf func() (config.Config, error), id str
 // fromResponse reads a chat completion saved as JSON: its AIGC member and
 // the text of its choices.
 func fromResponse(path string) (label.AIGC, string, error) {
-	b, err := os.ReadFile(path)
+	b, err := readInputFile(path, maxLabelInput, "label verify")
 	if err != nil {
 		return label.AIGC{}, "", err
 	}
@@ -287,7 +287,7 @@ func readClaim(arg string, tf *textFlags) (label.Claim, error) {
 	if strings.HasPrefix(strings.TrimSpace(arg), "{") {
 		data = []byte(arg)
 	} else {
-		b, err := os.ReadFile(arg)
+		b, err := readInputFile(arg, maxLabelInput, "label verify")
 		if err != nil {
 			return label.Claim{}, err
 		}

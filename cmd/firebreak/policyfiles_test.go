@@ -131,3 +131,32 @@ func TestPolicyValidateHostileBundles(t *testing.T) {
 		}
 	})
 }
+
+// TestLabelVerifyHugeInput runs `label verify` on a sparse terabyte file,
+// as the export and as --text-file: refused naming the file and the limit
+// (the binary used to die out of memory reading it).
+func TestLabelVerifyHugeInput(t *testing.T) {
+	t.Parallel()
+	bin, err := buildBinary(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(t.TempDir(), "huge.md")
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 40); err != nil {
+		t.Skipf("no sparse files here: %v", err)
+	}
+	f.Close()
+	for _, args := range [][]string{
+		{"label", "verify", huge},
+		{"label", "verify", `{"Label":"1"}`, "--text-file", huge},
+	} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "huge.md: larger than 64 MiB") {
+			t.Errorf("%q: %v\n%.2000s", args, err, out)
+		}
+	}
+}
