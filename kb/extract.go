@@ -240,6 +240,9 @@ func pdfPages(root pdf.Value) ([]pdf.Page, error) {
 			if len(pages) == MaxPDFPages {
 				return clienterr.Errorf(clienterr.InvalidRequest, "the PDF has more than %d pages, the most a document may have", MaxPDFPages)
 			}
+			if !inheritsWithin(v, "Resources", MaxPDFTreeDepth) {
+				return clienterr.Errorf(clienterr.InvalidRequest, "page %d of the PDF has a chain of parents more than %d long (a page that is its own parent?)", len(pages)+1, MaxPDFTreeDepth)
+			}
 			pages = append(pages, pdf.Page{V: v})
 		}
 		return nil
@@ -250,8 +253,23 @@ func pdfPages(root pdf.Value) ([]pdf.Page, error) {
 	return pages, nil
 }
 
-// pdfContentWithin decompresses the pages' content streams, counting
-// and discarding, and refuses them when they come to more than max bytes.
+// inheritsWithin reports whether the reader's search for an inherited
+// key (the page, then its parents) ends within max steps: found, or no
+// parent left.
+func inheritsWithin(v pdf.Value, key string, max int) bool {
+	for range max {
+		if v.IsNull() || !v.Key(key).IsNull() {
+			return true
+		}
+		v = v.Key("Parent")
+	}
+	return v.IsNull() || !v.Key(key).IsNull()
+}
+
+// pdfContentWithin decompresses what the reader will for each page (its
+// content streams and its fonts' ToUnicode maps, read again for every
+// page), counting and discarding, and refuses them when they come to more
+// than max bytes.
 func pdfContentWithin(pages []pdf.Page, max int64) error {
 	var total int64
 	for _, p := range pages {
@@ -263,6 +281,9 @@ func pdfContentWithin(pages []pdf.Page, max int64) error {
 				streams = append(streams, c.Index(i))
 			}
 		}
+		for _, name := range p.Fonts() {
+			streams = append(streams, p.Font(name).V.Key("ToUnicode"))
+		}
 		for _, s := range streams {
 			if s.Kind() != pdf.Stream {
 				continue
@@ -271,7 +292,7 @@ func pdfContentWithin(pages []pdf.Page, max int64) error {
 			n, _ := io.Copy(io.Discard, io.LimitReader(rc, max-total+1)) // a damaged stream is the reader's to report
 			rc.Close()
 			if total += n; total > max {
-				return clienterr.Errorf(clienterr.InvalidRequest, "the PDF's page content decompresses to more than %d MiB, the most a document may hold", max>>20)
+				return clienterr.Errorf(clienterr.InvalidRequest, "the PDF's page content and font maps decompress to more than %d MiB, the most a document may hold", max>>20)
 			}
 		}
 	}

@@ -19,7 +19,8 @@ func TestKBAddHostilePDFs(t *testing.T) {
 	for _, tt := range []struct{ file, want string }{
 		{"pagecycle.pdf", "more than 64 levels deep"},
 		{"pagecount.pdf", "holds no text"},
-		{"flatebomb.pdf", "decompresses to more than 64 MiB"},
+		{"pageparent.pdf", "chain of parents more than 64 long"},
+		{"flatebomb.pdf", "decompress to more than 64 MiB"},
 	} {
 		start := time.Now()
 		out, err := s.cli(t, "kb", "add", "docs", filepath.Join("..", "..", "kb", "testdata", "hostile", tt.file))
