@@ -6,6 +6,7 @@ import (
 	"io"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -191,6 +192,9 @@ func pdfText(data []byte) (text string, err error) {
 			text, err = "", clienterr.Errorf(clienterr.InvalidRequest, "could not read the PDF document: %v", p)
 		}
 	}()
+	if xrefLoop(data) {
+		return "", clienterr.Errorf(clienterr.InvalidRequest, "the PDF's cross-reference sections name each other in a loop (/Prev), or more than %d of them", maxXrefSections)
+	}
 	r, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return "", clienterr.Wrap(clienterr.InvalidRequest, err, "could not read the PDF document: "+err.Error())
@@ -212,6 +216,58 @@ func pdfText(data []byte) (text string, err error) {
 		b.WriteString("\n\n")
 	}
 	return b.String(), nil
+}
+
+// maxXrefSections bounds a PDF's chain of cross-reference sections (one
+// per incremental update).
+const maxXrefSections = 1000
+
+var (
+	startXref = regexp.MustCompile(`startxref\s+(\d+)\s*(?:%%EOF\s*)?$`)
+	xrefPrev  = regexp.MustCompile(`/Prev\s+(\d+)`)
+)
+
+// xrefLoop follows the /Prev chain of a PDF's cross-reference sections
+// from the last startxref, as the reader will, and reports a chain that
+// comes back to a section or runs past maxXrefSections: the reader
+// follows such a chain forever. Where a section cannot be read here the
+// walk stops and the reader decides.
+func xrefLoop(data []byte) bool {
+	i := bytes.LastIndex(data, []byte("startxref"))
+	if i < 0 {
+		return false
+	}
+	m := startXref.FindSubmatch(bytes.TrimRight(data[i:], "\x00 \t\r\n"))
+	if m == nil {
+		return false
+	}
+	seen := map[int]bool{}
+	for off, err := strconv.Atoi(string(m[1])); err == nil; off, err = strconv.Atoi(string(m[1])) {
+		if off < 0 || off >= len(data) {
+			return false
+		}
+		if seen[off] || len(seen) == maxXrefSections {
+			return true
+		}
+		seen[off] = true
+		// The section's dictionary: a table's trailer up to its startxref,
+		// or a stream's dictionary up to "stream".
+		d, end := data[off:], []byte("stream")
+		if bytes.HasPrefix(bytes.TrimLeft(d, " \t\r\n"), []byte("xref")) {
+			t := bytes.Index(d, []byte("trailer"))
+			if t < 0 {
+				return false
+			}
+			d, end = d[t:], []byte("startxref")
+		}
+		if e := bytes.Index(d, end); e >= 0 {
+			d = d[:e]
+		}
+		if m = xrefPrev.FindSubmatch(d); m == nil {
+			return false
+		}
+	}
+	return false
 }
 
 // pdfPages lists the pages of a page tree in order, refusing a tree

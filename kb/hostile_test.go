@@ -14,7 +14,8 @@ import (
 // TestHostilePDFs hands Extract small PDFs built to unfold: a page tree
 // that contains itself, one that claims two billion pages, one whose kids
 // name the same node twice at every level (2^60 paths), a page that is its
-// own parent, a 126 KB file whose page content inflates to 84 MiB and a
+// own parent, one whose cross-reference section names itself as the one
+// before (/Prev), a 126 KB file whose page content inflates to 84 MiB and a
 // 175 KB one whose font's ToUnicode map inflates to 88 MiB. Each is refused as the client's
 // error, saying which bound it crossed, in well under a second of work.
 func TestHostilePDFs(t *testing.T) {
@@ -25,6 +26,7 @@ func TestHostilePDFs(t *testing.T) {
 		{"flatebomb.pdf", "decompress to more than 64 MiB"},
 		{"pageparent.pdf", "chain of parents more than 64 long"},
 		{"cmapbomb.pdf", "decompress to more than 64 MiB"},
+		{"xrefloop.pdf", "cross-reference sections name each other in a loop"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

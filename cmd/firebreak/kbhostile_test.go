@@ -20,6 +20,7 @@ func TestKBAddHostilePDFs(t *testing.T) {
 		{"pagecycle.pdf", "more than 64 levels deep"},
 		{"pagecount.pdf", "holds no text"},
 		{"pageparent.pdf", "chain of parents more than 64 long"},
+		{"xrefloop.pdf", "in a loop"},
 		{"flatebomb.pdf", "decompress to more than 64 MiB"},
 	} {
 		start := time.Now()
