@@ -195,6 +195,9 @@ func pdfText(data []byte) (text string, err error) {
 	if xrefLoop(data) {
 		return "", clienterr.Errorf(clienterr.InvalidRequest, "the PDF's cross-reference sections name each other in a loop (/Prev), or more than %d of them", maxXrefSections)
 	}
+	if objStmLoop(data) {
+		return "", clienterr.Errorf(clienterr.InvalidRequest, "the PDF's object streams extend each other in a loop (/Extends)")
+	}
 	r, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return "", clienterr.Wrap(clienterr.InvalidRequest, err, "could not read the PDF document: "+err.Error())
@@ -265,6 +268,57 @@ func xrefLoop(data []byte) bool {
 		}
 		if m = xrefPrev.FindSubmatch(d); m == nil {
 			return false
+		}
+	}
+	return false
+}
+
+var (
+	objHeader  = regexp.MustCompile(`(\d+)\s+\d+\s+obj\b`)
+	objStmType = regexp.MustCompile(`/Type\s*/ObjStm\b`)
+	objExtends = regexp.MustCompile(`/Extends\s+(\d+)\s+\d+\s+R`)
+)
+
+// objStmLoop reports object streams whose /Extends lead back to one of
+// them: the reader, looking for an object in such a stream, follows the
+// chain forever. Object streams are themselves never in object streams,
+// so their dictionaries are in the file as written.
+func objStmLoop(data []byte) bool {
+	hdrs := objHeader.FindAllSubmatchIndex(data, -1)
+	extends := map[string]string{}
+	for i, h := range hdrs {
+		end := len(data)
+		if i+1 < len(hdrs) {
+			end = hdrs[i+1][0]
+		}
+		d := data[h[1]:end]
+		if e := bytes.Index(d, []byte("stream")); e >= 0 {
+			d = d[:e]
+		}
+		if !objStmType.Match(d) {
+			continue
+		}
+		if m := objExtends.FindSubmatch(d); m != nil {
+			extends[string(data[h[2]:h[3]])] = string(m[1])
+		}
+	}
+	// Follow each chain once: a stream met again on the chain being
+	// followed closes a loop; one met on a chain already followed does not.
+	const onPath, done = 1, 2
+	state := map[string]int{}
+	for from := range extends {
+		var path []string
+		n, ok := from, true
+		for ok && state[n] == 0 {
+			state[n] = onPath
+			path = append(path, n)
+			n, ok = extends[n]
+		}
+		if ok && state[n] == onPath {
+			return true
+		}
+		for _, p := range path {
+			state[p] = done
 		}
 	}
 	return false

@@ -21,6 +21,7 @@ func TestKBAddHostilePDFs(t *testing.T) {
 		{"pagecount.pdf", "holds no text"},
 		{"pageparent.pdf", "chain of parents more than 64 long"},
 		{"xrefloop.pdf", "in a loop"},
+		{"objstmloop.pdf", "in a loop"},
 		{"flatebomb.pdf", "decompress to more than 64 MiB"},
 	} {
 		start := time.Now()
