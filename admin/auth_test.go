@@ -3,6 +3,7 @@ package admin_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -149,4 +150,79 @@ func failures(t *testing.T, reg *prometheus.Registry, reason string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestPasswordResetCutsOffEveryCredential: after an admin resets a
+// member's password (the usual answer to a stolen credential), none of
+// the member's sessions or personal API tokens opens anything, on this
+// replica or another; disabling a member and enabling it again brings no
+// old token back.
+func TestPasswordResetCutsOffEveryCredential(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		root := newAPI(t, db)
+		if st, _ := root.call("POST", "/admin/v1/staff", `{"name":"mallory","role":"policy","password":"an old password 1"}`); st != 201 {
+			t.Fatalf("create member: %d", st)
+		}
+		st, body := root.call("POST", "/admin/v1/staff/mallory/tokens", `{"name":"laptop"}`)
+		if st != 201 || body["secret"] == nil {
+			t.Fatalf("create token: %d %v", st, body)
+		}
+		issued := root.as(body["secret"].(string))
+		st, body = issued.call("POST", "/admin/v1/me/tokens", `{"name":"stolen"}`)
+		if st != 201 || body["secret"] == nil {
+			t.Fatalf("member creates its own token: %d %v", st, body)
+		}
+		own := root.as(body["secret"].(string))
+		ses, _, err := root.staff.Login(ctx, "mallory", "an old password 1", staff.Client{IP: "192.0.2.9"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		replica, err := staff.New(staff.Options{DB: db, Secret: []byte("a secret of sufficient length"),
+			Argon2: staff.Argon2{Memory: 64, Time: 1, Threads: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []client{issued, own} {
+			if st, _ := c.call("GET", "/admin/v1/me", ""); st != 200 {
+				t.Fatalf("token before the reset: %d", st)
+			}
+		}
+		if st, _ := root.call("POST", "/admin/v1/staff/mallory/password", `{"password":"a new password 22"}`); st != 204 {
+			t.Fatalf("reset password: %d", st)
+		}
+		for i, c := range []client{issued, own} {
+			if st, _ := c.call("GET", "/admin/v1/me", ""); st != 401 {
+				t.Errorf("token %d after the password reset: %d, want 401", i, st)
+			}
+			if _, err := replica.AuthenticateToken(ctx, c.token); !errors.Is(err, staff.ErrBadCredentials) {
+				t.Errorf("token %d on another replica after the reset: %v", i, err)
+			}
+		}
+		if _, err := replica.Authenticate(ctx, ses.Secret); !errors.Is(err, staff.ErrNoSession) {
+			t.Errorf("session on another replica after the reset: %v", err)
+		}
+		_, tokens := root.call("GET", "/admin/v1/staff/mallory/tokens", "")
+		for _, tk := range tokens["data"].([]any) {
+			if tk.(map[string]any)["revoked"] != true {
+				t.Errorf("token listed as live after the reset: %v", tk)
+			}
+		}
+
+		// A token issued after the reset dies with a disabling and stays
+		// dead when the member is enabled again.
+		_, body = root.call("POST", "/admin/v1/staff/mallory/tokens", `{"name":"new"}`)
+		fresh := root.as(body["secret"].(string))
+		if st, _ := fresh.call("GET", "/admin/v1/me", ""); st != 200 {
+			t.Fatalf("token issued after the reset: %d", st)
+		}
+		for _, state := range []string{"disabled", "active"} {
+			if st, _ := root.call("PATCH", "/admin/v1/staff/mallory", `{"state":"`+state+`"}`); st != 200 {
+				t.Fatalf("set state %s: %d", state, st)
+			}
+		}
+		if st, _ := fresh.call("GET", "/admin/v1/me", ""); st != 401 {
+			t.Errorf("token of a member disabled and enabled again: %d, want 401", st)
+		}
+	})
 }

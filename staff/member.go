@@ -202,7 +202,10 @@ type Patch struct {
 }
 
 // Update applies p. It refuses to leave the installation without an
-// active, unlimited admin. Disabling a member ends its sessions.
+// active, unlimited admin. Disabling a member ends its sessions and
+// revokes its personal API tokens, so enabling it again brings none of
+// them back. A role or tenant change needs no revocation: sessions and
+// tokens act with the member's role and tenants as they are when used.
 func (s *Service) Update(ctx context.Context, id string, p Patch) (*Member, error) {
 	if p.Role != nil && !p.Role.Valid() {
 		return nil, invalidf("role %q: want one of admin, policy, reviewer, auditor, viewer", *p.Role)
@@ -261,10 +264,9 @@ func (s *Service) Update(ctx context.Context, id string, p Patch) (*Member, erro
 			return err
 		}
 		if m.State == StateDisabled {
-			_, err = tx.ExecContext(ctx, `UPDATE staff_sessions SET revoked_at = $1 WHERE staff_id = $2
-				AND revoked_at IS NULL`, now, id)
+			return revokeAll(ctx, tx, id, now)
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		if errors.Is(err, ErrLastAdmin) || errors.Is(err, store.ErrNotFound) {
@@ -275,8 +277,11 @@ func (s *Service) Update(ctx context.Context, id string, p Patch) (*Member, erro
 	return s.Get(ctx, id)
 }
 
-// SetPassword replaces a member's password, clears a lockout and ends
-// every session of the member (the caller logs in again).
+// SetPassword replaces a member's password, clears a lockout, ends
+// every session of the member and revokes every personal API token of
+// it (the caller logs in again and issues new tokens): a reset after a
+// compromise cuts off whoever holds the old credentials, on every
+// replica, since each use reads the database.
 func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 	if err := checkPassword(password); err != nil {
 		return err
@@ -292,10 +297,19 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 		if err := changed(res, err, "set password", "staff member"); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE staff_sessions SET revoked_at = $1 WHERE staff_id = $2
-			AND revoked_at IS NULL`, now, id)
-		return err
+		return revokeAll(ctx, tx, id, now)
 	})
+}
+
+// revokeAll ends every open session and revokes every token of a member.
+func revokeAll(ctx context.Context, tx *sql.Tx, id string, now int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE staff_sessions SET revoked_at = $1 WHERE staff_id = $2
+		AND revoked_at IS NULL`, now, id); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE staff_tokens SET revoked_at = $1 WHERE staff_id = $2
+		AND revoked_at IS NULL`, now, id)
+	return err
 }
 
 // CheckPassword reports whether password is the member's current one,
