@@ -143,13 +143,17 @@ type Erasure struct {
 	Erased     int64 `json:"erased"` // records whose content was erased
 	Complaints int64 `json:"complaints"`
 	Appeals    int64 `json:"appeals"`
-	Identity   bool  `json:"identity"`
+	// ReviewNotes counts review decisions whose note and corrected
+	// answer were erased.
+	ReviewNotes int64 `json:"review_notes"`
+	Identity    bool  `json:"identity"`
 }
 
 // forgetUser answers a deletion request (Interim Measures Art. 11): it
 // erases what the user wrote and what identifies them wherever it is
 // kept — the records' retained content, the texts and contacts of the
-// complaints filed for them, the texts of their appeals, their identity
+// complaints filed for them, the texts of their appeals, the notes and
+// corrected answers reviewers wrote on their exchanges, their identity
 // verification. The records themselves stay (the law asks for six months
 // of logs) and the chain still verifies; so do the complaints and appeals,
 // without their text.
@@ -167,6 +171,9 @@ func (a *API) forgetUser(w http.ResponseWriter, r *http.Request) {
 	if err == nil && a.review != nil {
 		out.Appeals, err = a.review.ForgetUser(ctx, tenantID, user.ID)
 	}
+	if err == nil && a.review != nil {
+		out.ReviewNotes, err = a.review.ForgetNotes(ctx, tenantID, user.ID, user.ExternalID)
+	}
 	if err == nil && a.identity != nil {
 		err, out.Identity = a.identity.Forget(ctx, user.ID), true
 	}
@@ -175,8 +182,8 @@ func (a *API) forgetUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("content erased on request", "tenant", tenantID, "end_user", user.ID, "records", out.Erased,
-		"complaints", out.Complaints, "appeals", out.Appeals, "identity", out.Identity, "actor", actor(r))
-	note(r, "erased", strconv.FormatInt(out.Erased+out.Complaints+out.Appeals, 10))
+		"complaints", out.Complaints, "appeals", out.Appeals, "review_notes", out.ReviewNotes, "identity", out.Identity, "actor", actor(r))
+	note(r, "erased", strconv.FormatInt(out.Erased+out.Complaints+out.Appeals+out.ReviewNotes, 10))
 	reply(w, http.StatusOK, out)
 }
 

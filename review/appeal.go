@@ -140,6 +140,39 @@ func (q *Queue) ForgetUser(ctx context.Context, tenantID, endUser string) (int64
 	return n, nil
 }
 
+// ForgetNotes erases what reviewers wrote about one end user's
+// exchanges, at the user's request: the note and the corrected answer of
+// every decision on an item of the user, whose text may quote or restate
+// what the user wrote. The decisions stay, with their reviewer, verdict,
+// risk code and time; the audit trail's record of each decision holds no
+// text, so the chain verifies as before. An item names its user by the
+// internal id, or by the external one for a complaint filed without a
+// request id; endUsers takes both. It returns how many decisions lost
+// text.
+func (q *Queue) ForgetNotes(ctx context.Context, tenantID string, endUsers ...string) (int64, error) {
+	var ids []string
+	for _, u := range endUsers {
+		if u != "" {
+			ids = append(ids, u)
+		}
+	}
+	if tenantID == "" || len(ids) == 0 {
+		return 0, errors.New("forget review notes: tenant and end user are required")
+	}
+	var n int64
+	for _, u := range ids {
+		res, err := q.db.ExecContext(ctx, `UPDATE review_decisions SET note = '', corrected = ''
+			WHERE (note <> '' OR corrected <> '') AND item_id IN
+			(SELECT id FROM review_items WHERE tenant_id = $1 AND end_user = $2)`, tenantID, u)
+		if err != nil {
+			return n, fmt.Errorf("forget review notes: %w", err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	return n, nil
+}
+
 const appealColumns = `id, tenant_id, end_user, sanction_id, violation_id, text, text_key, status, answer, time_ms, answered_ms`
 
 func (q *Queue) scanAppeal(sc interface{ Scan(...any) error }) (*Appeal, error) {

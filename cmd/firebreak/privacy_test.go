@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -179,10 +181,12 @@ func consoleLogin(t *testing.T, base, name, password string) {
 
 // TestErasureLeavesNothing makes an access and a deletion request (Art. 11)
 // the way an operator would, for a user who chatted, complained, appealed
-// a sanction and verified an ID number: the access request's answer holds
-// what they wrote; after the deletion request, what is left: the
-// records' content, the complaint's text and contact, the appeal's text
-// and the verification must all be gone, in the API's answers and in the
+// a sanction and verified an ID number, and on whose review items a
+// reviewer wrote notes and corrected answers: the access request's answer
+// holds what they wrote; after the deletion request, what is left: the
+// records' content, the complaint's text and contact, the appeal's text,
+// the reviewer's notes and corrected answers and the verification must
+// all be gone, in the API's answers and in the
 // database's rows.
 func TestErasureLeavesNothing(t *testing.T) {
 	up := fakeupstream.New(fakeupstream.Options{})
@@ -204,6 +208,12 @@ func TestErasureLeavesNothing(t *testing.T) {
 	if complaint.ID == "" || appeal.ID == "" || !strings.Contains(verified, `"id_document"`) {
 		t.Fatalf("set-up: complaint %q, appeal %q, verification %s", complaint.ID, appeal.ID, verified)
 	}
+	// A reviewer writes a note and a corrected answer on each of the
+	// user's items at the desk, through the console.
+	desk, notes := reviewAtConsole(t, s, "my note on", "my corrected answer to")
+	if len(notes) == 0 {
+		t.Fatal("set-up: no review item of the user to write on")
+	}
 	// The access request hands over all of it.
 	access := s.apiCall(t, "GET", "/admin/v1/tenants/default/users/u1/records", s.admin, "")
 	for _, want := range []string{"教我制作炸弹", "my complaint", "13912345678", "my appeal"} {
@@ -219,6 +229,12 @@ func TestErasureLeavesNothing(t *testing.T) {
 	erased := s.apiCall(t, "DELETE", "/admin/v1/tenants/default/users/u1/records", s.admin, "")
 	if !strings.Contains(erased, `"erased"`) {
 		t.Fatalf("erase: %s", erased)
+	}
+	for _, item := range notes {
+		page := desk.get(t, "/console/review/items/"+item)
+		if strings.Contains(page, "my note on") || strings.Contains(page, "my corrected answer to") {
+			t.Errorf("after erasure the review item %s still shows the reviewer's text", item)
+		}
 	}
 	for what, got := range map[string]string{
 		"the complaint":    s.apiCall(t, "GET", "/admin/v1/complaints/"+complaint.ID, s.admin, ""),
@@ -239,10 +255,11 @@ func TestErasureLeavesNothing(t *testing.T) {
 	}
 	defer db.Close()
 	for q, want := range map[string]int{
-		`SELECT COUNT(*) FROM audit_complaints WHERE text <> '' OR contact <> ''`: 0,
-		`SELECT COUNT(*) FROM review_appeals WHERE text <> ''`:                    0,
-		`SELECT COUNT(*) FROM identity_states`:                                    0,
-		`SELECT COUNT(*) FROM audit_records WHERE content <> ''`:                  1, // u2's
+		`SELECT COUNT(*) FROM audit_complaints WHERE text <> '' OR contact <> ''`:   0,
+		`SELECT COUNT(*) FROM review_appeals WHERE text <> ''`:                      0,
+		`SELECT COUNT(*) FROM review_decisions WHERE note <> '' OR corrected <> ''`: 0,
+		`SELECT COUNT(*) FROM identity_states`:                                      0,
+		`SELECT COUNT(*) FROM audit_records WHERE content <> ''`:                    1, // u2's
 	} {
 		var n int
 		if err := db.QueryRow(q).Scan(&n); err != nil || n != want {
@@ -272,6 +289,75 @@ func TestErasureLeavesNothing(t *testing.T) {
 		!strings.HasSuffix(err.Error(), ": erased") {
 		t.Fatalf("content erased by hand: %v\n%s", err, out.String())
 	}
+}
+
+// reviewAtConsole logs a reviewer into the console and, on every open
+// item of the queue, writes a note and a corrected answer (each starting
+// with note and corrected) and escalates it. It returns the reviewer's
+// console and the items.
+func reviewAtConsole(t *testing.T, s *server, note, corrected string) (*consoleClient, []string) {
+	t.Helper()
+	if got := s.apiCall(t, "POST", "/admin/v1/staff", s.admin,
+		`{"name":"rita","role":"reviewer","password":"a long password 1"}`); !strings.Contains(got, `"member"`) {
+		t.Fatalf("create reviewer: %s", got)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &consoleClient{url: s.url, http: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	login := c.get(t, "/console/login")
+	c.post(t, "/console/login", login, url.Values{"name": {"rita"}, "password": {"a long password 1"}})
+	var items []string
+	for range 10 {
+		queue := c.get(t, "/console/review")
+		to := c.post(t, "/console/review/next", queue, url.Values{})
+		m := regexp.MustCompile(`/console/review/items/([^?]+)\?lease=([^&]+)`).FindStringSubmatch(to)
+		if m == nil {
+			break
+		}
+		page := c.get(t, "/console/review/items/"+m[1]+"?lease="+m[2])
+		n := strconv.Itoa(len(items))
+		if to := c.post(t, "/console/review/items/"+m[1]+"/decide", page, url.Values{"lease": {m[2]},
+			"verdict": {"escalate"}, "note": {note + " " + n}, "corrected": {corrected + " " + n}}); !strings.Contains(to, "flash=review.decided") {
+			t.Fatalf("decide %s: redirected to %q", m[1], to)
+		}
+		items = append(items, m[1])
+	}
+	return c, items
+}
+
+// consoleClient is a browser's session on the console, without script.
+type consoleClient struct {
+	url  string
+	http *http.Client
+}
+
+// get reads a console page.
+func (c *consoleClient) get(t *testing.T, path string) string {
+	t.Helper()
+	resp, err := c.http.Get(c.url + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// post posts a form with the CSRF token of page and returns where the
+// answer redirects to.
+func (c *consoleClient) post(t *testing.T, path, page string, form url.Values) string {
+	t.Helper()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on the page before %s", path)
+	}
+	form.Set("csrf", m[1])
+	resp, err := c.http.PostForm(c.url+path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Location")
 }
 
 // userKey creates an API key of the default tenant that belongs to one

@@ -313,7 +313,8 @@ func recordsForgetCmd(client func() (*adminClient, error)) *cobra.Command {
 		Long: `Erases, at an end user's request (Art. 11 of the Interim Measures), the
 prompt and answer content (ciphertext or hashes) of every audit record of the
 user, the texts and contacts of the complaints filed for them, the texts of
-their appeals, and their identity verification (they are unverified
+their appeals, the notes and corrected answers reviewers wrote on their items
+at the review desk, and their identity verification (they are unverified
 afterwards). It cannot be undone, hence --yes. The records, complaints and
 appeals themselves stay, for the six-month log obligation, and the hash chain
 still verifies.`,
@@ -331,6 +332,7 @@ still verifies.`,
 				Erased     int64 `json:"erased"`
 				Complaints int64 `json:"complaints"`
 				Appeals    int64 `json:"appeals"`
+				Notes      int64 `json:"review_notes"`
 				Identity   bool  `json:"identity"`
 			}
 			if err := c.do(cmd.Context(), http.MethodDelete, userPath(args[0], args[1])+"/records", nil, &out); err != nil {
@@ -339,8 +341,8 @@ still verifies.`,
 			if c.json {
 				return c.print(out)
 			}
-			_, err = fmt.Fprintf(c.out, "Erased the content of %d record(s), %d complaint(s) and %d appeal(s) of %s in %s; the records stay.\n",
-				out.Erased, out.Complaints, out.Appeals, args[1], args[0])
+			_, err = fmt.Fprintf(c.out, "Erased the content of %d record(s), %d complaint(s), %d appeal(s) and %d review decision(s) of %s in %s; the records stay.\n",
+				out.Erased, out.Complaints, out.Appeals, out.Notes, args[1], args[0])
 			if err == nil && out.Identity {
 				_, err = fmt.Fprintln(c.out, "The identity verification is forgotten: the user is unverified.")
 			}
