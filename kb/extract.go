@@ -2,12 +2,14 @@ package kb
 
 import (
 	"bytes"
+	"compress/zlib"
 	"fmt"
 	"io"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ledongthuc/pdf"
@@ -38,6 +40,22 @@ const (
 	MaxPDFTreeDepth    = 64
 	MaxPDFContentBytes = 64 << 20
 )
+
+// Bounds on the work of reading a PDF's objects. The reader decompresses
+// an object stream again, from its start, for every object it looks up
+// in it, so the work is lookups × stream size: each object stream may
+// decompress to at most MaxPDFObjectStreamBytes (measured before the
+// reader looks anything up; only FlateDecode or no filter, and not in an
+// encrypted file, where it cannot be measured), and reading one document
+// (page tree, content, text) may take at most MaxPDFReadTime, checked
+// between pages and page-tree nodes.
+const (
+	MaxPDFObjectStreamBytes = 2 << 20
+	MaxPDFReadTime          = 20 * time.Second
+)
+
+// pdfReadTime is MaxPDFReadTime; tests shorten it.
+var pdfReadTime = MaxPDFReadTime
 
 // FormatOf names the format of a file by its extension: .md and
 // .markdown are Markdown, .html and .htm HTML, .pdf PDF, anything else
@@ -195,22 +213,33 @@ func pdfText(data []byte) (text string, err error) {
 	if xrefLoop(data) {
 		return "", clienterr.Errorf(clienterr.InvalidRequest, "the PDF's cross-reference sections name each other in a loop (/Prev), or more than %d of them", maxXrefSections)
 	}
-	if objStmLoop(data) {
+	streams := objStreams(data)
+	if objStmLoop(streams) {
 		return "", clienterr.Errorf(clienterr.InvalidRequest, "the PDF's object streams extend each other in a loop (/Extends)")
+	}
+	if err := objStreamsWithin(streams, data, MaxPDFObjectStreamBytes); err != nil {
+		return "", err
 	}
 	r, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return "", clienterr.Wrap(clienterr.InvalidRequest, err, "could not read the PDF document: "+err.Error())
 	}
-	pages, err := pdfPages(r.Trailer().Key("Root").Key("Pages"))
+	if len(streams) > 0 && !r.Trailer().Key("Encrypt").IsNull() {
+		return "", clienterr.Errorf(clienterr.InvalidRequest, "the PDF is encrypted and has object streams, whose size cannot be checked: save it without encryption")
+	}
+	d := readDeadline(time.Now().Add(pdfReadTime))
+	pages, err := pdfPages(r.Trailer().Key("Root").Key("Pages"), d)
 	if err != nil {
 		return "", err
 	}
-	if err := pdfContentWithin(pages, MaxPDFContentBytes); err != nil {
+	if err := pdfContentWithin(pages, MaxPDFContentBytes, d); err != nil {
 		return "", err
 	}
 	var b strings.Builder
 	for i, p := range pages {
+		if err := d.check(); err != nil {
+			return "", err
+		}
 		t, err := p.GetPlainText(nil)
 		if err != nil {
 			return "", clienterr.Wrap(clienterr.InvalidRequest, err, fmt.Sprintf("could not read page %d of the PDF document", i+1))
@@ -279,27 +308,49 @@ var (
 	objExtends = regexp.MustCompile(`/Extends\s+(\d+)\s+\d+\s+R`)
 )
 
-// objStmLoop reports object streams whose /Extends lead back to one of
-// them: the reader, looking for an object in such a stream, follows the
-// chain forever. Object streams are themselves never in object streams,
-// so their dictionaries are in the file as written.
-func objStmLoop(data []byte) bool {
+// objStream is an object stream as written in the file: its object
+// number, its dictionary and where its data starts.
+type objStream struct {
+	id    string
+	dict  []byte
+	start int
+}
+
+// objStreams finds a PDF's object streams. Object streams are never in
+// object streams themselves, so their dictionaries are in the file as
+// written.
+func objStreams(data []byte) []objStream {
 	hdrs := objHeader.FindAllSubmatchIndex(data, -1)
-	extends := map[string]string{}
+	var out []objStream
 	for i, h := range hdrs {
 		end := len(data)
 		if i+1 < len(hdrs) {
 			end = hdrs[i+1][0]
 		}
-		d := data[h[1]:end]
+		d, start := data[h[1]:end], -1
 		if e := bytes.Index(d, []byte("stream")); e >= 0 {
-			d = d[:e]
+			d, start = d[:e], h[1]+e+len("stream")
+			if rest := data[start:]; bytes.HasPrefix(rest, []byte("\r\n")) {
+				start += 2
+			} else if len(rest) > 0 && (rest[0] == '\n' || rest[0] == '\r') {
+				start++
+			}
 		}
-		if !objStmType.Match(d) {
-			continue
+		if objStmType.Match(d) {
+			out = append(out, objStream{id: string(data[h[2]:h[3]]), dict: d, start: start})
 		}
-		if m := objExtends.FindSubmatch(d); m != nil {
-			extends[string(data[h[2]:h[3]])] = string(m[1])
+	}
+	return out
+}
+
+// objStmLoop reports object streams whose /Extends lead back to one of
+// them: the reader, looking for an object in such a stream, follows the
+// chain forever.
+func objStmLoop(streams []objStream) bool {
+	extends := map[string]string{}
+	for _, st := range streams {
+		if m := objExtends.FindSubmatch(st.dict); m != nil {
+			extends[st.id] = string(m[1])
 		}
 	}
 	// Follow each chain once: a stream met again on the chain being
@@ -324,14 +375,63 @@ func objStmLoop(data []byte) bool {
 	return false
 }
 
+var objFilter = regexp.MustCompile(`/Filter\s*(\[?)\s*/(\w+)\s*(\]?)`)
+
+// objStreamsWithin decompresses each object stream as the reader will
+// and refuses one that comes to more than max bytes, or whose filter is
+// not FlateDecode (or none), which is not measured here. A stream that
+// does not inflate is counted to where it stops: the reader reports the
+// damage.
+func objStreamsWithin(streams []objStream, data []byte, max int64) error {
+	for _, st := range streams {
+		if st.start < 0 {
+			continue
+		}
+		var n int64
+		m := objFilter.FindSubmatch(st.dict)
+		switch {
+		case m == nil && !bytes.Contains(st.dict, []byte("/Filter")):
+			end := bytes.Index(data[st.start:], []byte("endstream"))
+			if n = int64(end); end < 0 {
+				n = int64(len(data) - st.start)
+			}
+		case m != nil && string(m[2]) == "FlateDecode" && len(m[1]) == len(m[3]):
+			zr, err := zlib.NewReader(bytes.NewReader(data[st.start:]))
+			if err != nil {
+				continue
+			}
+			n, _ = io.Copy(io.Discard, io.LimitReader(zr, max+1))
+		default:
+			return clienterr.Errorf(clienterr.InvalidRequest, "object stream %s of the PDF has a filter other than FlateDecode, whose size cannot be checked", st.id)
+		}
+		if n > max {
+			return clienterr.Errorf(clienterr.InvalidRequest, "object stream %s of the PDF decompresses to more than %d MiB, the most one may hold (the reader reads it again for every object in it)", st.id, max>>20)
+		}
+	}
+	return nil
+}
+
+// readDeadline is when reading one PDF must be done.
+type readDeadline time.Time
+
+func (d readDeadline) check() error {
+	if time.Now().After(time.Time(d)) {
+		return clienterr.Errorf(clienterr.InvalidRequest, "reading the PDF took more than %v, the most one document may take", pdfReadTime)
+	}
+	return nil
+}
+
 // pdfPages lists the pages of a page tree in order, refusing a tree
 // deeper than MaxPDFTreeDepth, with more than MaxPDFPages pages or with
 // more than twice as many nodes (kids may name one node many times).
-func pdfPages(root pdf.Value) ([]pdf.Page, error) {
+func pdfPages(root pdf.Value, d readDeadline) ([]pdf.Page, error) {
 	var pages []pdf.Page
 	nodes := 0
 	var walk func(v pdf.Value, depth int) error
 	walk = func(v pdf.Value, depth int) error {
+		if err := d.check(); err != nil {
+			return err
+		}
 		if nodes++; nodes > 2*MaxPDFPages {
 			return clienterr.Errorf(clienterr.InvalidRequest, "the PDF's page tree has more than %d nodes (at most %d pages)", 2*MaxPDFPages, MaxPDFPages)
 		}
@@ -380,9 +480,12 @@ func inheritsWithin(v pdf.Value, key string, max int) bool {
 // content streams and its fonts' ToUnicode maps, read again for every
 // page), counting and discarding, and refuses them when they come to more
 // than max bytes.
-func pdfContentWithin(pages []pdf.Page, max int64) error {
+func pdfContentWithin(pages []pdf.Page, max int64, d readDeadline) error {
 	var total int64
 	for _, p := range pages {
+		if err := d.check(); err != nil {
+			return err
+		}
 		c := p.V.Key("Contents")
 		streams := []pdf.Value{c}
 		if c.Kind() == pdf.Array {
