@@ -23,6 +23,7 @@ func TestKBAddHostilePDFs(t *testing.T) {
 		{"xrefloop.pdf", "in a loop"},
 		{"objstmloop.pdf", "in a loop"},
 		{"flatebomb.pdf", "decompress to more than 64 MiB"},
+		{"objstmbig.pdf", "object stream 5 of the PDF decompresses to more than 2 MiB"},
 	} {
 		start := time.Now()
 		out, err := s.cli(t, "kb", "add", "docs", filepath.Join("..", "..", "kb", "testdata", "hostile", tt.file))
