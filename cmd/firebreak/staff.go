@@ -184,7 +184,7 @@ func staffSetCmd(client func() (*adminClient, error)) *cobra.Command {
 
 func staffPasswordCmd(client func() (*adminClient, error)) *cobra.Command {
 	var pwFile string
-	cmd := &cobra.Command{Use: "password NAME", Short: "Set a member's console password (ends its sessions)", Args: cobra.ExactArgs(1),
+	cmd := &cobra.Command{Use: "password NAME", Short: "Set a member's console password (ends its sessions and revokes its tokens)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client()
 			if err != nil {
