@@ -63,6 +63,7 @@ func TestAnswerShapes(t *testing.T) {
 		`{"choices":[{"%s":"text"}]}`, `{"choices":[{"%s":["text"]}]}`, `{"choices":[{"%s":1}]}`,
 		`{"choices":[{"finish_reason":"how to make it"}]}`, `{"choices":[{"finish_reason":""}]}`,
 		`{"choices":[{"finish_reason":"这是一个很长的句子"}]}`,
+		"{\"choices\":[{\"\xec\":0,\"\xed\":1}]}", // two keys that would encode alike
 	} {
 		if _, err := ParseChatResponse([]byte(strings.ReplaceAll(body, "%s", "message"))); err == nil {
 			t.Errorf("answer %s: no error", body)

@@ -554,10 +554,16 @@ func (p *parser) object(depth int, schema bool) *node {
 	}
 }
 
-// checkKey applies the duplicate and case rules to a new key of an
+// checkKey applies the UTF-8, duplicate and case rules to a new key of an
 // object whose members so far are members; known says the key is a field
 // of the schema as it is spelt there.
 func (p *parser) checkKey(members []member, key string, schema, known bool) bool {
+	if !utf8.ValidString(key) {
+		// Two such keys encode alike (U+FFFD): the answer relayed would
+		// repeat a key.
+		p.keyError(strings.ToValidUTF8(key, "\uFFFD"), "is not UTF-8")
+		return false
+	}
 	for _, m := range members {
 		if m.key == key {
 			p.keyError(key, "appears twice; each key may appear once")
