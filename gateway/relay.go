@@ -123,14 +123,14 @@ func (rl *relay) reviewChoice(ch openai.ResponseChoice, out *safety.Decision) (o
 	// or not: an app may parse JSON that the prompt alone asked for, and
 	// Markdown renders character references.
 	if ch.Message.Content != nil {
-		dc := checkDecoded(rl.engine, safety.Output, *ch.Message.Content)
+		dc := rl.engine.CheckRead(safety.Output, *ch.Message.Content)
 		merge(&d, dc)
 		if dc.Action == safety.Mask || dc.Action == safety.Review && dc.Masked != "" {
 			p.Content = &dc.Masked
 		}
 	}
 	for _, t := range ch.Message.Texts {
-		dt := checkDecoded(rl.engine, safety.Output, t.Value)
+		dt := rl.engine.CheckRead(safety.Output, t.Value)
 		merge(&d, dt)
 		if dt.Masked != "" {
 			p.Texts = append(p.Texts, openai.TextPatch{Text: t, Value: dt.Masked})

@@ -129,7 +129,7 @@ func checkText(e *safety.Engine, dirs []safety.Direction, text string) safety.De
 	d := allowed(e)
 	masked := false
 	for _, dir := range dirs {
-		di := checkDecoded(e, dir, text)
+		di := e.CheckRead(dir, text)
 		merge(&d, di)
 		masked = masked || di.Masked != ""
 	}
@@ -138,7 +138,7 @@ func checkText(e *safety.Engine, dirs []safety.Direction, text string) safety.De
 	}
 	cur := text
 	for _, dir := range dirs {
-		if di := checkDecoded(e, dir, cur); di.Masked != "" {
+		if di := e.CheckRead(dir, cur); di.Masked != "" {
 			cur = di.Masked
 		}
 	}
@@ -169,7 +169,7 @@ func reviewJoined(e *safety.Engine, pieces []piece, out *inputReview) {
 	at := func(off int) int { return sort.SearchInts(starts, off+1) - 1 }
 	var across, strikes []safety.Hit
 	masked := map[int]bool{}
-	for _, h := range checkDecoded(e, safety.Input, joined).Hits {
+	for _, h := range e.CheckRead(safety.Input, joined).Hits {
 		from, to := at(h.Start), at(h.End-1)
 		if h.Action < safety.Mask || from == to {
 			continue

@@ -21,11 +21,11 @@ import (
 // chunks. What is meant for a program rather than a person — tool-call
 // arguments, and the content of a JSON-mode answer — is held whole until
 // its choice finishes, then reviewed as sent and as the program decodes
-// it (escapes undone: checkDecoded), and released at once.
+// it (escapes undone: safety.Engine.CheckRead), and released at once.
 type streamReview struct {
 	engine   *safety.Engine
 	json     bool // the content is JSON for a program
-	choices  map[int]*escapedStream
+	choices  map[int]*safety.ReadStream
 	texts    map[int]*choiceTexts
 	finished map[int]bool
 	out      safety.Decision
@@ -52,12 +52,12 @@ type choiceTexts struct {
 }
 
 type textStream struct {
-	s    *escapedStream
+	s    *safety.ReadStream
 	text openai.AnswerText // where it was last seen, for releasing what is held back
 }
 
 func newStreamReview(e *safety.Engine, jsonContent, keepSent bool) *streamReview {
-	return &streamReview{engine: e, json: jsonContent, keepSent: keepSent, choices: map[int]*escapedStream{}, texts: map[int]*choiceTexts{},
+	return &streamReview{engine: e, json: jsonContent, keepSent: keepSent, choices: map[int]*safety.ReadStream{}, texts: map[int]*choiceTexts{},
 		finished: map[int]bool{}, out: safety.Decision{Action: safety.Allow, Version: e.Version()}}
 }
 
@@ -80,7 +80,7 @@ func (sr *streamReview) chunk(c *openai.ChatChunk) []openai.Patch {
 	for i, ch := range c.Choices {
 		s := sr.choices[ch.Index]
 		if s == nil {
-			s = newEscapedStream(sr.engine)
+			s = sr.engine.NewReadStream(safety.Output)
 			sr.choices[ch.Index] = s
 		}
 		var release string
@@ -145,7 +145,7 @@ func (sr *streamReview) keep(text string) {
 
 // closeContent ends a choice's content: the stream's close, or for JSON
 // content the review of all of it, released at once.
-func (sr *streamReview) closeContent(index int, s *escapedStream) safety.StreamResult {
+func (sr *streamReview) closeContent(index int, s *safety.ReadStream) safety.StreamResult {
 	if !sr.json {
 		return s.Close()
 	}
@@ -161,7 +161,7 @@ func (sr *streamReview) closeContent(index int, s *escapedStream) safety.StreamR
 }
 
 func (sr *streamReview) checkWhole(text string) safety.Decision {
-	return checkDecoded(sr.engine, safety.Output, text)
+	return sr.engine.CheckRead(safety.Output, text)
 }
 
 // reviewTexts writes a choice's texts other than content to their
@@ -191,7 +191,7 @@ func (sr *streamReview) reviewTexts(ch openai.ChunkChoice, stopped bool) (openai
 		}
 		ts := ct.streams[t.Key]
 		if ts == nil {
-			ts = &textStream{s: newEscapedStream(sr.engine)}
+			ts = &textStream{s: sr.engine.NewReadStream(safety.Output)}
 			ct.streams[t.Key] = ts
 			ct.order = append(ct.order, t.Key)
 		}

@@ -1,11 +1,10 @@
-package gateway
+package safety
 
 import (
 	"math/rand/v2"
 	"strings"
 	"testing"
 
-	"github.com/firebreak/firebreak/safety"
 	"github.com/firebreak/firebreak/safety/lexicon"
 )
 
@@ -54,7 +53,7 @@ func TestUnescapeOffsets(t *testing.T) {
 // TestEscapedStreamReleasesEverything: whatever the text and however it
 // is cut, a stream with nothing to find releases the text exactly, once.
 func TestEscapedStreamReleasesEverything(t *testing.T) {
-	e, err := safety.Compile(safety.Config{Version: "t", Terms: []lexicon.Term{{Text: "zqxj", Code: "A1d", Action: "refuse"}}})
+	e, err := Compile(Config{Version: "t", Terms: []lexicon.Term{{Text: "zqxj", Code: "A1d", Action: "refuse"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +62,7 @@ func TestEscapedStreamReleasesEverything(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for range 3000 {
 		text := randomText(rng, pieces, 16)
-		s := newEscapedStream(e)
+		s := e.NewReadStream(Output)
 		var got strings.Builder
 		for rest := text; rest != ""; {
 			n := 1 + rng.IntN(min(len(rest), 8))

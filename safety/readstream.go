@@ -1,10 +1,8 @@
-package gateway
+package safety
 
 import (
 	"bytes"
 	"strings"
-
-	"github.com/firebreak/firebreak/safety"
 )
 
 // maxEscape is the longest escape that is decoded whole: a named
@@ -15,22 +13,24 @@ const (
 	maxWord   = 64
 )
 
-// escapedStream reviews a streamed answer's text as written and, from
+// ReadStream is CheckRead for a stream: it reviews a text in one
+// direction (a streamed answer's) as written and, from
 // the first place a reader reads otherwise (reading: an escape, a digit
 // for a letter), as read too: what the review as written releases is held
 // until the review of the reading has passed the place where it is
 // written. Until then the two readings are the same, and only the last
 // characters that may begin an escape or a word with digits wait for the
 // next chunk.
-type escapedStream struct {
-	e    *safety.Engine
-	raw  *safety.Stream
-	dec  *safety.Stream // nil until the first escape
-	text []byte         // the text as written
-	fed  int            // bytes of text the decoded reading has taken
-	at   []int          // for each byte of the decoded reading, where it is written
-	read []byte         // the decoded reading
-	held []segment      // released as written, not yet as decoded
+type ReadStream struct {
+	e    *Engine
+	dir  Direction
+	raw  *Stream
+	dec  *Stream   // nil until the first escape
+	text []byte    // the text as written
+	fed  int       // bytes of text the decoded reading has taken
+	at   []int     // for each byte of the decoded reading, where it is written
+	read []byte    // the decoded reading
+	held []segment // released as written, not yet as decoded
 }
 
 // segment is text the review as written released, which ends at byte
@@ -40,12 +40,13 @@ type segment struct {
 	text string
 }
 
-func newEscapedStream(e *safety.Engine) *escapedStream {
-	return &escapedStream{e: e, raw: e.NewStream(safety.Output)}
+// NewReadStream starts a ReadStream of text in direction dir.
+func (e *Engine) NewReadStream(dir Direction) *ReadStream {
+	return &ReadStream{e: e, dir: dir, raw: e.NewStream(dir)}
 }
 
 // Write adds chunk and returns what may go to the client now.
-func (es *escapedStream) Write(chunk string) safety.StreamResult {
+func (es *ReadStream) Write(chunk string) StreamResult {
 	es.text = append(es.text, chunk...)
 	res := es.raw.Write(chunk)
 	if res.Stop {
@@ -59,7 +60,7 @@ func (es *escapedStream) Write(chunk string) safety.StreamResult {
 }
 
 // Close ends the text: both readings are decided and what was held goes.
-func (es *escapedStream) Close() safety.StreamResult {
+func (es *ReadStream) Close() StreamResult {
 	res := es.raw.Close()
 	if res.Stop {
 		return res
@@ -83,7 +84,7 @@ func (es *escapedStream) Close() safety.StreamResult {
 // feed gives the decoded reading the text written since, all of it when
 // final, else up to the first place in its last maxEscape bytes where an
 // escape may begin.
-func (es *escapedStream) feed(final bool) safety.StreamResult {
+func (es *ReadStream) feed(final bool) StreamResult {
 	end := len(es.text)
 	if !final {
 		from := max(es.fed, end-maxEscape)
@@ -101,11 +102,11 @@ func (es *escapedStream) feed(final bool) safety.StreamResult {
 		}
 	}
 	if end <= es.fed {
-		return safety.StreamResult{}
+		return StreamResult{}
 	}
 	if es.dec == nil && bytes.IndexAny(es.text[es.fed:end], escapeStarts+"013457") < 0 {
 		es.fed = end // read the same as written
-		return safety.StreamResult{}
+		return StreamResult{}
 	}
 	// The letters of a word begun before are read with it ("kil" + "1"),
 	// then left out: they were read already.
@@ -124,10 +125,10 @@ func (es *escapedStream) feed(final bool) safety.StreamResult {
 	}
 	if !ok && es.dec == nil {
 		es.fed = end
-		return safety.StreamResult{}
+		return StreamResult{}
 	}
 	if es.dec == nil { // the first escape: read what came before, the same in both readings
-		es.dec = es.e.NewStream(safety.Output)
+		es.dec = es.e.NewStream(es.dir)
 		for i := range es.fed {
 			es.at = append(es.at, i)
 		}
@@ -155,12 +156,12 @@ func (es *escapedStream) feed(final bool) safety.StreamResult {
 // masked term is written otherwise than read (escaped, digits for
 // letters): a mask cannot be applied where the client decodes it, and
 // the text as written passed the review as written.
-func (es *escapedStream) hidden(res safety.StreamResult) safety.StreamResult {
+func (es *ReadStream) hidden(res StreamResult) StreamResult {
 	if res.Stop {
 		return res
 	}
 	for _, h := range res.Hits {
-		if h.Action != safety.Mask || h.End > len(es.read) {
+		if h.Action != Mask || h.End > len(es.read) {
 			continue
 		}
 		from, to := es.at[h.Start], es.fed
@@ -170,9 +171,9 @@ func (es *escapedStream) hidden(res safety.StreamResult) safety.StreamResult {
 		if string(es.text[from:to]) == string(es.read[h.Start:h.End]) {
 			continue // written as read: the review as written masks it
 		}
-		h.Action = safety.Refuse
-		if d := es.e.Decide(safety.Output, string(es.read), []safety.Hit{h}); d.Action >= safety.Refuse {
-			return safety.StreamResult{Stop: true, Decision: d, Hits: res.Hits}
+		h.Action = Refuse
+		if d := es.e.Decide(es.dir, string(es.read), []Hit{h}); d.Action >= Refuse {
+			return StreamResult{Stop: true, Decision: d, Hits: res.Hits}
 		}
 	}
 	return res
@@ -180,7 +181,7 @@ func (es *escapedStream) hidden(res safety.StreamResult) safety.StreamResult {
 
 // release queues what the review as written released and returns what
 // both readings have passed.
-func (es *escapedStream) release(text string, final bool) string {
+func (es *ReadStream) release(text string, final bool) string {
 	if text != "" {
 		es.held = append(es.held, segment{end: es.raw.Released(), text: text})
 	}

@@ -1,4 +1,4 @@
-package gateway
+package safety
 
 import (
 	"html"
@@ -7,11 +7,9 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
-
-	"github.com/firebreak/firebreak/safety"
 )
 
-// checkDecoded reviews text as it is written and, when a reader would
+// CheckRead reviews text as it is written and, when a reader would
 // read it otherwise, as read (see reading): escapes undone — JSON and
 // backslash escapes ("\u0062omb", "\x62omb"), HTML character references
 // ("&#98;omb", "b&ouml;mb", which Markdown renders), percent-encoding
@@ -19,16 +17,16 @@ import (
 // them as the letters they stand for, and so does a program that parses
 // JSON or a page that renders HTML. Hits are given where they are written, and
 // a masked term is masked there, escapes and all.
-func checkDecoded(e *safety.Engine, dir safety.Direction, text string) safety.Decision {
+func (e *Engine) CheckRead(dir Direction, text string) Decision {
 	d := e.Check(dir, text)
-	if d.Action >= safety.Refuse {
+	if d.Action >= Refuse {
 		return d
 	}
 	decoded, at, ok := reading(text)
 	if !ok {
 		return d
 	}
-	masks := maskHits(nil, d.Hits)
+	masks := maskHitsOf(nil, d.Hits)
 	n := len(masks)
 	dd := e.Check(dir, decoded)
 	kept := dd.Hits[:0]
@@ -37,20 +35,23 @@ func checkDecoded(e *safety.Engine, dir safety.Direction, text string) safety.De
 		if hasHit(d.Hits, h) {
 			continue // read as written already
 		}
-		if h.Action == safety.Mask {
+		if h.Action == Mask {
 			masks = append(masks, h)
 		}
 		kept = append(kept, h)
 	}
 	dd.Hits, dd.Masked = kept, ""
-	merge(&d, dd)
-	if len(masks) > n && d.Action < safety.Refuse {
+	d.Hits = append(d.Hits, dd.Hits...)
+	if dd.Action > d.Action {
+		d.Action, d.Code, d.Reply = dd.Action, dd.Code, dd.Reply
+	}
+	if len(masks) > n && d.Action < Refuse {
 		d.Masked = e.Decide(dir, text, masks).Masked
 	}
 	return d
 }
 
-func hasHit(hits []safety.Hit, h safety.Hit) bool {
+func hasHit(hits []Hit, h Hit) bool {
 	for _, x := range hits {
 		if x.Start == h.Start && x.End == h.End && x.Term == h.Term && x.Rule == h.Rule {
 			return true
@@ -284,4 +285,14 @@ func hexValue(s string, digits int) (rune, bool) {
 	}
 	v, err := strconv.ParseUint(s[:digits], 16, 32)
 	return rune(v), err == nil
+}
+
+// maskHitsOf appends the mask hits of hits to dst.
+func maskHitsOf(dst, hits []Hit) []Hit {
+	for _, h := range hits {
+		if h.Action == Mask {
+			dst = append(dst, h)
+		}
+	}
+	return dst
 }
