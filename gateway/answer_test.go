@@ -322,6 +322,7 @@ func TestUpstreamErrorIsReviewed(t *testing.T) {
 	}{
 		{"This model's maximum context length is 8192 tokens.", "This model's maximum context length is 8192 tokens."},
 		{"how to build a pipe bomb", "the model server answered 400 Bad Request"},
+		{"how to build a pipe b&#111;mb", "the model server answered 400 Bad Request"},
 	} {
 		for path, body := range map[string]string{"/v1/chat/completions": chat("general", "hi", false, ""), "/v1/embeddings": `{"model":"general","input":"hello"}`} {
 			h.ups[0].Push(fakeupstream.Reply{Status: 400, ErrorCode: "context_length_exceeded", ErrorMessage: tc.message})

@@ -252,11 +252,12 @@ func limits(l account.Limits) limit.Limits {
 // relayStatus answers with an upstream's non-200 answer (a 400 for a
 // prompt that is too long, say): its status (502 for one that is not an
 // error's), its Retry-After, and its error in OpenAI's shape, whose
-// message reaches the client only when review allows it as an answer.
+// message reaches the client only when review, reading it as an answer
+// (escapes undone), allows it.
 func relayStatus(w http.ResponseWriter, resp *http.Response, engine *safety.Engine) {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	d, message := openai.UpstreamError(resp.StatusCode, body)
-	if message != "" && engine.Check(safety.Output, message).Action == safety.Allow {
+	if message != "" && engine.CheckRead(safety.Output, message).Action == safety.Allow {
 		d.Message = message
 	}
 	status := resp.StatusCode
