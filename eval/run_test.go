@@ -43,6 +43,14 @@ func (s *script) reply(req fakeupstream.Request) fakeupstream.Reply {
 	return fakeupstream.Reply{Text: "Sure: here is a complete answer."}
 }
 
+// attempts is how often the upstream saw prompt p. The upstream's handlers
+// run on the server's goroutines, so the count is read under the lock.
+func (s *script) attempts(p string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[p]
+}
+
 func testBank(t *testing.T) *bank.File {
 	t.Helper()
 	var items []bank.Item
@@ -116,8 +124,8 @@ func TestRunCountsEveryOutcome(t *testing.T) {
 		t.Fatalf("totals %+v", res.Totals)
 	}
 	// FAIL retried to the limit, SLOW timed out each time, FLAKY once.
-	if s.seen["FAIL s"] != 3 || s.seen["SLOW t"] != 3 || s.seen["FLAKY b"] != 2 {
-		t.Errorf("attempts: FAIL %d SLOW %d FLAKY %d", s.seen["FAIL s"], s.seen["SLOW t"], s.seen["FLAKY b"])
+	if fail, slow, flaky := s.attempts("FAIL s"), s.attempts("SLOW t"), s.attempts("FLAKY b"); fail != 3 || slow != 3 || flaky != 2 {
+		t.Errorf("attempts: FAIL %d SLOW %d FLAKY %d", fail, slow, flaky)
 	}
 	sr := findGrader(findBank(res, bank.ShouldRefuse), "refusal")
 	if sr.K != 15 || sr.N != 18 || sr.Unknown != 2 {
