@@ -36,7 +36,7 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.stream = req.Stream
-	if err := checkRoles(g.policies.Engine("", "", false).Scope(), req); err != nil {
+	if err := checkScope(g.policies.Engine("", "", false).Scope(), req); err != nil {
 		openai.WriteError(w, err)
 		return
 	}

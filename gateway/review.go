@@ -38,15 +38,25 @@ type piece struct {
 	masks   []safety.Hit
 }
 
-// checkRoles refuses a message whose role the policy does not accept
-// (by default, the roles of the OpenAI API), before anything else runs.
-func checkRoles(scope safety.Scope, req *openai.ChatRequest) error {
+// checkScope refuses, before anything else runs, a message whose role the
+// policy does not accept (by default, the roles of the OpenAI API) and
+// media review cannot read unless the policy allows them.
+func checkScope(scope safety.Scope, req *openai.ChatRequest) error {
 	for i, m := range req.Messages {
 		if _, ok := scope.Role(m.Role); !ok {
 			at := "messages[" + strconv.Itoa(i) + "].role"
 			return &clienterr.Error{Code: clienterr.InvalidRequest, Param: at,
 				Message: at + ": role " + strconv.Quote(m.Role) + " is not accepted (accepted: " + strings.Join(scope.RoleNames(), ", ") + ")"}
 		}
+	}
+	if len(req.Media) > 0 && !scope.AllowMedia {
+		at := req.Media[0]
+		what := "images, audio, video and files are"
+		if at == "modalities" {
+			what = "answers in other modalities than text are"
+		}
+		return &clienterr.Error{Code: clienterr.InvalidRequest, Param: at,
+			Message: at + ": " + what + " not accepted: this service reviews text only"}
 	}
 	return nil
 }
@@ -101,7 +111,7 @@ func (g *Gateway) reviewInput(e *safety.Engine, req *openai.ChatRequest, c *call
 	var convo []piece
 	for i, m := range req.Messages {
 		rs, ok := scope.Role(m.Role)
-		if !ok { // the policy changed since checkRoles: the strictest reading
+		if !ok { // the policy changed since checkScope: the strictest reading
 			rs = safety.RoleScope{Directions: []safety.Direction{safety.Input, safety.Output}, Strikes: true}
 		}
 		if p := review(m.Texts, rs); i >= first && scope.Context > 0 {

@@ -80,7 +80,8 @@ func TestRequestSmuggling(t *testing.T) {
 		{"unpaired surrogate inside the term", `{"messages":[{"role":"user","content":"pipe\ud800bomb"}]}`, badParam, ""},
 		{"byte order mark", "\ufeff" + `{"messages":[{"role":"user","content":"pipe bomb"}]}`, badParam, ""},
 		{"comment", `{"messages":[{"role":"user","content":"hi"}] /* "pipe bomb" */}`, badParam, ""},
-		{"term in an image URL only", `{"messages":[{"role":"user","content":[{"type":"text","text":"what is this"},{"type":"image_url","image_url":{"url":"https://x.test/pipe-bomb.png"}}]}]}`, forwarded, ""},
+		// Review reads no image: by default a request with one is refused.
+		{"image", `{"messages":[{"role":"user","content":[{"type":"text","text":"what is this"},{"type":"image_url","image_url":{"url":"https://x.test/pipe-bomb.png"}}]}]}`, badParam, "messages[0].content[1].image_url.url"},
 		{"term in metadata only", `{"messages":[{"role":"user","content":"hello"}],"metadata":{"Note":"pipe bomb","note":"x"}}`, forwarded, ""},
 		{"clean conversation with tools", `{"messages":[{"role":"system","content":"be brief"},{"role":"user","name":"ann","content":[{"type":"text","text":"weather in"},{"type":"text","text":"Paris"}]},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Paris\"}"}}]},{"role":"tool","tool_call_id":"c1","content":"sunny"}],"tools":[{"type":"function","function":{"name":"weather","description":"the weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]}`, forwarded, ""},
 	}

@@ -27,6 +27,11 @@ type ChatRequest struct {
 	// known to stay out of the prompt (documents, chat_template_kwargs,
 	// response_format, fields this gateway does not know …).
 	Fields []*Text
+	// Media are the places of the request that hold media no review
+	// reads: an image, a recording, a video or a file, by reference or
+	// inline, e.g. "messages[0].content[1].image_url.url", and
+	// "modalities" when the answer is asked for as audio too.
+	Media []string
 
 	root *node
 }
@@ -39,7 +44,7 @@ type StreamOptions struct {
 // Message is one chat message: its role and every text of it a model may
 // read, in the order of the body (content parts, name, tool-call names
 // and arguments, reasoning, fields this gateway does not know). Role,
-// ids, part types, URLs and inline media are not texts.
+// ids, part types and the media of a media part are not texts.
 type Message struct {
 	Role  string
 	Texts []*Text
@@ -97,9 +102,18 @@ var identifiers = map[string]bool{
 	"id": true, "tool_call_id": true, "type": true, "index": true, "detail": true, "format": true,
 }
 
-// media are the keys of a message whose values no model reads as text:
-// media by reference or inline.
-var media = map[string]bool{"url": true, "data": true, "file_data": true, "file_id": true}
+// mediaParts are the content part types that carry media: the part of
+// type T holds an object under the key T whose media members (mediaKeys)
+// no model reads as text. The same keys anywhere else are text like any
+// other: a tool call's arguments {"url": "…"} reach the prompt.
+var mediaParts = map[string]bool{
+	"image_url": true, "input_audio": true, "file": true, // OpenAI
+	"video_url": true, "audio_url": true, // vLLM
+}
+
+// mediaKeys are the members of a media part's object that hold the
+// media, by reference or inline.
+var mediaKeys = map[string]bool{"url": true, "data": true, "file_data": true, "file_id": true}
 
 // notPrompt are the top-level fields that no server renders into the
 // prompt. Every other top-level string is reviewed.
@@ -181,6 +195,14 @@ func (r *ChatRequest) read() error {
 	if err := r.readMessages(); err != nil {
 		return err
 	}
+	if mod := r.root.get("modalities"); mod != nil && mod.kind == kindArray {
+		for _, e := range mod.elems {
+			if e.kind != kindString || e.str != "text" {
+				r.Media = append(r.Media, "modalities") // an answer spoken, not written
+				break
+			}
+		}
+	}
 	for _, m := range r.root.members {
 		switch {
 		case notPrompt[m.key]:
@@ -221,8 +243,14 @@ func (r *ChatRequest) readMessages() error {
 		}
 		m := Message{Role: role.str}
 		for j := range mn.members {
-			if mn.members[j].key != "role" { // one of the roles the policy accepts
-				m.collectMember(&mn.members[j], at)
+			switch mm := &mn.members[j]; {
+			case mm.key == "role": // one of the roles the policy accepts
+			case mm.key == "content" && mm.val.kind == kindArray:
+				for k, part := range mm.val.elems {
+					r.Media = m.collectPart(part, at+".content["+strconv.Itoa(k)+"]", r.Media)
+				}
+			default:
+				m.collectMember(mm, at)
 			}
 		}
 		r.Messages[i] = m
@@ -257,8 +285,6 @@ func validateContent(at string, c *node) error {
 func (m *Message) collectMember(mm *member, field string) {
 	at := field + "." + mm.key
 	switch {
-	case media[mm.key]:
-		return
 	case identifiers[mm.key]:
 		collect(mm.val, at, &m.Apart)
 		return
@@ -267,6 +293,32 @@ func (m *Message) collectMember(mm *member, field string) {
 		m.Apart = append(m.Apart, &Text{Field: at + "(key)", p: &mm.key})
 	}
 	m.collect(mm.val, at)
+}
+
+// collectPart appends the strings of one content part (an object with a
+// type, see validateContent) to the message and returns media with the
+// places of the part's media added: in a part of a media type T, the
+// media members of its object T.
+func (m *Message) collectPart(part *node, field string, media []string) []string {
+	typ := part.get("type").str
+	for i := range part.members {
+		mm := &part.members[i]
+		if mm.key != typ || !mediaParts[typ] || mm.val.kind != kindObject {
+			m.collectMember(mm, field)
+			continue
+		}
+		at := field + "." + mm.key
+		for j := range mm.val.members {
+			if mv := &mm.val.members[j]; mediaKeys[mv.key] && mv.val.kind == kindString {
+				if mv.val.str != "" {
+					media = append(media, at+"."+mv.key)
+				}
+			} else {
+				m.collectMember(mv, at)
+			}
+		}
+	}
+	return media
 }
 
 func (m *Message) collect(n *node, field string) {

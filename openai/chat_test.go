@@ -3,6 +3,7 @@ package openai
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -206,5 +207,35 @@ func TestPrependSystem(t *testing.T) {
 				t.Errorf("messages: %+v", r.Messages[0])
 			}
 		})
+	}
+}
+
+// TestMediaPlaces: the media of a media part are named by place and are
+// not texts; the same keys anywhere else are texts.
+func TestMediaPlaces(t *testing.T) {
+	body := `{"model":"m","messages":[{"role":"user","content":[` +
+		`{"type":"text","text":"a","url":"b"},` +
+		`{"type":"image_url","image_url":{"url":"u","detail":"low","caption":"c"}},` +
+		`{"type":"input_audio","input_audio":{"data":"d","format":"wav"}},` +
+		`{"type":"file","file":{"file_id":"f","filename":"g","file_data":""}},` +
+		`{"type":"note","note":{"url":"h"}}],"extra":{"data":"i"}}],"modalities":["text","audio"]}`
+	r, err := ParseChatRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"messages[0].content[1].image_url.url", "messages[0].content[2].input_audio.data",
+		"messages[0].content[3].file.file_id", "modalities"}
+	if !slices.Equal(r.Media, want) {
+		t.Errorf("media %q, want %q", r.Media, want)
+	}
+	var texts []string
+	for _, x := range r.Messages[0].Texts {
+		texts = append(texts, x.Value())
+	}
+	if want := []string{"a", "b", "c", "g", "h", "i"}; !slices.Equal(texts, want) {
+		t.Errorf("texts %q, want %q", texts, want)
+	}
+	if r, _ := ParseChatRequest([]byte(`{"messages":[{"role":"user","content":"hi"}],"modalities":["text"]}`)); len(r.Media) != 0 {
+		t.Errorf("text only: media %q", r.Media)
 	}
 }

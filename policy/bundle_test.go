@@ -101,6 +101,7 @@ func TestInvalidBundles(t *testing.T) {
 		{"bad ladder", spec("action: suspend", "action: jail"), []string{"strikes.ladder", `unknown sanction "jail"`}},
 		{"unknown detector type", spec("pii: {enabled: true}", "detectors: [{id: g, type: nosuch}]"), []string{"policy.yaml:23:", `unknown detector type "nosuch"`}},
 		{"bad review direction", spec("pii: {enabled: true}", "review: {roles: {ipython: {directions: [sideways]}}}"), []string{"policy.yaml:23:", `roles.ipython: direction "sideways"`}},
+		{"bad media choice", spec("pii: {enabled: true}", "review: {media: read}"), []string{"policy.yaml:23:", `media "read": want refuse or allow`}},
 		{"unknown review key", spec("pii: {enabled: true}", "review: {window: 3}"), []string{"policy.yaml:23:", `unknown key "window" in review`}},
 		{"bad gap", spec("pii: {enabled: true}", "normalise: {max_gap: 99}"), []string{"normalise", "at most 64"}},
 		{"term of noise only", map[string]string{"lexicons/a2.txt": "women are inferior\n\n!!!\n"}, []string{"lexicons/a2.txt:3:", `term "!!!": nothing to match after normalisation`}},
@@ -188,9 +189,9 @@ func TestOverlaysPickLabels(t *testing.T) {
 func TestReviewAndNormaliseSections(t *testing.T) {
 	files := testFiles(t)
 	c := compile(t, bundle(t, files, map[string]string{policy.SpecFile: replaceIn(t, files, policy.SpecFile, "pii: {enabled: true}",
-		"pii: {enabled: true}\nreview:\n  context: 4\n  roles:\n    ipython: {directions: [input, output]}\n    system: {base_only: true}\n  tools: {strikes: true}\n")})).Engine("medical", "", true)
+		"pii: {enabled: true}\nreview:\n  context: 4\n  media: allow\n  roles:\n    ipython: {directions: [input, output]}\n    system: {base_only: true}\n  tools: {strikes: true}\n")})).Engine("medical", "", true)
 	sc := c.Scope()
-	if sc.Context != 4 || !sc.Tools.Strikes || !sc.Roles["system"].BaseOnly || len(sc.Roles["ipython"].Directions) != 2 {
+	if sc.Context != 4 || !sc.AllowMedia || !sc.Tools.Strikes || !sc.Roles["system"].BaseOnly || len(sc.Roles["ipython"].Directions) != 2 {
 		t.Errorf("scope %+v", sc)
 	}
 	if _, ok := sc.Role("user"); !ok {

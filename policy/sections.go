@@ -227,6 +227,11 @@ type ReviewSpec struct {
 	// fields Firebreak does not know). Default: input, with overlays.
 	Tools  *RoleSpec `yaml:"tools"`
 	Fields *RoleSpec `yaml:"fields"`
+	// Media is what becomes of a request that holds an image, a
+	// recording, a video or a file, or asks for a spoken answer: refuse
+	// (the default: review reads text only) or allow (relayed to the
+	// model unread, on the operator's responsibility).
+	Media string `yaml:"media"`
 }
 
 // RoleSpec is how the texts of one role are reviewed.
@@ -251,6 +256,13 @@ func (r *ReviewSpec) scope() (safety.Scope, error) {
 		return s, fmt.Errorf("context %d: want a number of messages, or -1 for none", r.Context)
 	}
 	s.Context = r.Context
+	switch r.Media {
+	case "", "refuse":
+	case "allow":
+		s.AllowMedia = true
+	default:
+		return s, fmt.Errorf("media %q: want refuse or allow", r.Media)
+	}
 	for _, name := range sortedKeys(r.Roles) {
 		if strings.TrimSpace(name) == "" || strings.TrimSpace(name) != name {
 			return s, fmt.Errorf("roles: role name %q", name)

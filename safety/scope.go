@@ -25,6 +25,11 @@ type Scope struct {
 	// parameter schemas); Fields, of the request's other fields that a
 	// server may render into the prompt. Zero values: input, all overlays.
 	Tools, Fields RoleScope
+	// AllowMedia lets requests with media through to the model unread:
+	// images, recordings, videos and files in content parts, and answers
+	// asked for as audio. Review reads text only, so by default such a
+	// request is refused with a 400.
+	AllowMedia bool
 }
 
 // DefaultContext is the number of latest messages read as one text: all
