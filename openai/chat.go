@@ -289,7 +289,7 @@ func (m *Message) collectMember(mm *member, field string) {
 		collect(mm.val, at, &m.Apart)
 		return
 	}
-	if knownFields[foldKey(mm.key)] != mm.key {
+	if !isField(mm.key) {
 		m.Apart = append(m.Apart, &Text{Field: at + "(key)", p: &mm.key})
 	}
 	m.collect(mm.val, at)
@@ -350,7 +350,7 @@ func collect(n *node, field string, out *[]*Text) {
 	case kindObject:
 		for i := range n.members {
 			m := &n.members[i]
-			if knownFields[foldKey(m.key)] != m.key {
+			if !isField(m.key) {
 				*out = append(*out, &Text{Field: field + "." + m.key + "(key)", p: &m.key})
 			}
 			collect(m.val, field+"."+m.key, out)

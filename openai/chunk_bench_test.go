@@ -1,6 +1,10 @@
 package openai
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/firebreak/firebreak/internal/cputime"
+)
 
 var benchChunk = []byte(`{"id":"chatcmpl-123","object":"chat.completion.chunk","created":1700000000,"model":"qwen3-32b","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":"Hello, this is one token"},"logprobs":null,"finish_reason":null}],"usage":null}`)
 
@@ -10,6 +14,7 @@ func BenchmarkChunkPatch(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchChunk)))
 	release := "Hello, this is one"
+	start := cputime.Process()
 	for b.Loop() {
 		c, err := ParseChatChunk(benchChunk)
 		if err != nil {
@@ -19,4 +24,22 @@ func BenchmarkChunkPatch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	cputime.Report(b, start, len(benchChunk))
+}
+
+// BenchmarkChunkParser is the per-chunk parse of a stream as the relay
+// does it: one ChunkParser for the stream, the model renamed.
+func BenchmarkChunkParser(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchChunk)))
+	var p ChunkParser
+	start := cputime.Process()
+	for b.Loop() {
+		c, err := p.Parse(benchChunk)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.SetModel("general")
+	}
+	cputime.Report(b, start, len(benchChunk))
 }

@@ -129,11 +129,65 @@ var knownFields = foldSet(
 	"prompt_tokens", "completion_tokens", "total_tokens", "error", "code", "param", "annotations", "transcript",
 )
 
-// freeForm fields hold objects whose keys are the client's own (a JSON
-// schema's property names, metadata): the schema's case rules stop there.
-var freeForm = map[string]bool{
-	"parameters": true, "schema": true, "metadata": true, "logit_bias": true, "chat_template_kwargs": true,
-	"documents": true, "guided_json": true, "options": true,
+// fieldIndex holds knownFields' names by length and first letter: isField
+// finds one among the one to three of its bucket without folding or
+// hashing the key, which the parser does for every key of every request,
+// answer and stream chunk.
+var fieldIndex = func() (idx [32][26][]string) {
+	for _, f := range knownFields {
+		// isField relies on every name folding to itself.
+		if !lowerASCII(f) || len(f) >= len(idx) || f[0] < 'a' || f[0] > 'z' {
+			panic("openai: field name " + f + " is not short lower-case ASCII")
+		}
+		idx[len(f)][f[0]-'a'] = append(idx[len(f)][f[0]-'a'], f)
+	}
+	return idx
+}()
+
+// isField says key is one of knownFields' names as spelt there: what
+// knownFields[foldKey(key)] == key says.
+func isField(key string) bool {
+	if len(key) == 0 || len(key) >= len(fieldIndex) || key[0] < 'a' || key[0] > 'z' {
+		return false
+	}
+	for _, f := range fieldIndex[len(key)][key[0]-'a'] {
+		if f == key {
+			return true
+		}
+	}
+	return false
+}
+
+// foldsToField says key matches one of knownFields' names under case
+// folding: what knownFields[foldKey(key)] finds. A key in lower-case ASCII
+// folds to itself, so it matches only as spelt.
+func foldsToField(key string) (string, bool) {
+	if lowerASCII(key) {
+		return key, isField(key)
+	}
+	f, ok := knownFields[foldKey(key)]
+	return f, ok
+}
+
+// lowerASCII says s is ASCII without capitals: foldKey(s) is s.
+func lowerASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// isFreeForm says a field holds an object whose keys are the client's own
+// (a JSON schema's property names, metadata): the schema's case rules stop
+// there.
+func isFreeForm(key string) bool {
+	switch key {
+	case "parameters", "schema", "metadata", "logit_bias", "chat_template_kwargs", "documents", "guided_json", "options":
+		return true
+	}
+	return false
 }
 
 func foldSet(names ...string) map[string]string {
@@ -520,6 +574,7 @@ func (p *parser) object(depth int, schema bool) *node {
 	}
 	base := len(p.mstack)
 	defer func() { p.mstack = p.mstack[:base] }()
+	lower := true // every key so far is lower-case ASCII
 	for {
 		p.space()
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
@@ -530,10 +585,12 @@ func (p *parser) object(depth int, schema bool) *node {
 		if !ok {
 			return nil
 		}
-		known := schema && knownFields[foldKey(key)] == key
-		if !p.checkKey(p.mstack[base:], key, schema, known) {
+		known := schema && isField(key)
+		keyLower := known || lowerASCII(key)
+		if !p.checkKey(p.mstack[base:], key, schema, known, lower && keyLower) {
 			return nil
 		}
+		lower = lower && keyLower
 		p.space()
 		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
 			p.syntax("expected ':'")
@@ -541,7 +598,7 @@ func (p *parser) object(depth int, schema bool) *node {
 		}
 		p.pos++
 		p.path = append(p.path, pathSeg{key: key, idx: -1})
-		v := p.value(depth+1, known && !freeForm[key])
+		v := p.value(depth+1, known && !isFreeForm(key))
 		p.path = p.path[:len(p.path)-1]
 		if p.err != nil {
 			return nil
@@ -556,8 +613,9 @@ func (p *parser) object(depth int, schema bool) *node {
 
 // checkKey applies the UTF-8, duplicate and case rules to a new key of an
 // object whose members so far are members; known says the key is a field
-// of the schema as it is spelt there.
-func (p *parser) checkKey(members []member, key string, schema, known bool) bool {
+// of the schema as it is spelt there, lower that it and all the members'
+// keys are lower-case ASCII (two such keys differ in case only if equal).
+func (p *parser) checkKey(members []member, key string, schema, known, lower bool) bool {
 	if !utf8.ValidString(key) {
 		// Two such keys encode alike (U+FFFD): the answer relayed would
 		// repeat a key.
@@ -574,10 +632,13 @@ func (p *parser) checkKey(members []member, key string, schema, known bool) bool
 		return true
 	}
 	if !known {
-		if field, ok := knownFields[foldKey(key)]; ok {
+		if field, ok := foldsToField(key); ok {
 			p.keyError(key, "differs from the field %q only in case; write %q", field, field)
 			return false
 		}
+	}
+	if lower {
+		return true
 	}
 	for _, m := range members {
 		if strings.EqualFold(m.key, key) {

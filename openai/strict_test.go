@@ -109,3 +109,43 @@ func FuzzStrictParser(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFieldLookup holds the parser's lookups of field names, which skip
+// folding and hashing, to the folded map they stand for: isField to
+// knownFields[foldKey(k)] == k, foldsToField to knownFields[foldKey(k)].
+func FuzzFieldLookup(f *testing.F) {
+	for _, k := range []string{"model", "Model", "MODEL", "content", "ſtream", "\u212aey", "finish_reason", "", "a", "zz", "choices\x00"} {
+		f.Add(k)
+	}
+	f.Fuzz(func(t *testing.T, k string) {
+		want, wantOK := knownFields[foldKey(k)]
+		if got := isField(k); got != (wantOK && want == k) {
+			t.Errorf("isField(%q) = %v, knownFields[foldKey] = %q, %v", k, got, want, wantOK)
+		}
+		if got, ok := foldsToField(k); got != want && wantOK || ok != wantOK {
+			t.Errorf("foldsToField(%q) = %q, %v; knownFields[foldKey] = %q, %v", k, got, ok, want, wantOK)
+		}
+	})
+}
+
+func TestFieldLookup(t *testing.T) {
+	for fold, name := range knownFields {
+		if !isField(name) || fold != name {
+			t.Errorf("isField(%q) = false (folded %q)", name, fold)
+		}
+		if f, ok := foldsToField(strings.ToUpper(name)); !ok || f != name {
+			t.Errorf("foldsToField(%q) = %q, %v", strings.ToUpper(name), f, ok)
+		}
+		if isField(strings.ToUpper(name[:1]) + name[1:]) {
+			t.Errorf("isField takes %q", strings.ToUpper(name[:1])+name[1:])
+		}
+	}
+	for _, k := range []string{"", "mode", "models", "ſtream", "user\x00"} {
+		if isField(k) {
+			t.Errorf("isField(%q) = true", k)
+		}
+	}
+	if f, ok := foldsToField("ſtream"); !ok || f != "stream" {
+		t.Errorf(`foldsToField("ſtream") = %q, %v, want "stream"`, f, ok)
+	}
+}

@@ -1,6 +1,8 @@
 package bench_test
 
 import (
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,6 +82,31 @@ func BenchmarkChat(b *testing.B) {
 				}
 				i++
 			}
+			cputime.Report(b, start, 0)
+		})
+	}
+}
+
+// BenchmarkChatConcurrent is non-streamed chat completions from 64
+// clients at once, as the throughput report's c=64 rounds send them: the
+// CPU per request (cpu-ns/op, whole process) and a CPU profile of the
+// gateway at that load (-cpuprofile, -tagfocus side=…) come from here.
+func BenchmarkChatConcurrent(b *testing.B) {
+	const clients = 64
+	sd := setup(b, clients)
+	for _, tg := range sd.all() {
+		b.Run(tg.name, func(b *testing.B) {
+			var next atomic.Int64
+			b.SetParallelism((clients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			start := cputime.Process()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := chat(b.Context(), tg, chatBody(int(next.Add(1)))); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 			cputime.Report(b, start, 0)
 		})
 	}
