@@ -1,7 +1,9 @@
 package safety
 
 import (
+	"encoding/base64"
 	"html"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -13,16 +15,17 @@ import (
 // read it otherwise, as read (see reading): escapes undone — JSON and
 // backslash escapes ("\u0062omb", "\x62omb"), HTML character references
 // ("&#98;omb", "b&ouml;mb", which Markdown renders), percent-encoding
-// ("%62omb") — and digits written for letters ("b0mb"). A model reads
-// them as the letters they stand for, and so does a program that parses
-// JSON or a page that renders HTML. Hits are given where they are written, and
+// ("%62omb") —, Base64 that decodes to text ("cGlwZSBib21i"), and digits
+// written for letters ("b0mb"). A model reads them as the letters they
+// stand for, and so does a program that parses JSON or a page that
+// renders HTML. Hits are given where they are written, and
 // a masked term is masked there, escapes and all.
 func (e *Engine) CheckRead(dir Direction, text string) Decision {
 	d := e.Check(dir, text)
 	if d.Action >= Refuse {
 		return d
 	}
-	decoded, at, ok := reading(text)
+	decoded, at, ok := reading(text, true)
 	if !ok {
 		return d
 	}
@@ -31,7 +34,7 @@ func (e *Engine) CheckRead(dir Direction, text string) Decision {
 	dd := e.Check(dir, decoded)
 	kept := dd.Hits[:0]
 	for _, h := range dd.Hits {
-		h.Start, h.End = at[h.Start], at[h.End]
+		h.Start, h.End = written(at, h.Start, h.End)
 		if hasHit(d.Hits, h) {
 			continue // read as written already
 		}
@@ -51,6 +54,20 @@ func (e *Engine) CheckRead(dir Direction, text string) Decision {
 	return d
 }
 
+// written returns where the bytes [start, end) of a reading are written,
+// given the reading's offsets at: from where its first byte is written to
+// where the byte after its last is, or, when that is the same place (a
+// hit inside what one escape or one run of Base64 decodes to), to where
+// the next thing written begins: the whole of what it was read from.
+func written(at []int, start, end int) (int, int) {
+	from, to := at[start], at[end]
+	if to <= from { // at rises: the first place past from, found by halving
+		k, _ := slices.BinarySearch(at[end:], from+1)
+		to = at[min(end+k, len(at)-1)]
+	}
+	return from, to
+}
+
 func hasHit(hits []Hit, h Hit) bool {
 	for _, x := range hits {
 		if x.Start == h.Start && x.End == h.End && x.Term == h.Term && x.Rule == h.Rule {
@@ -61,15 +78,26 @@ func hasHit(hits []Hit, h Hit) bool {
 }
 
 // reading returns text as a reader reads it: its escapes decoded
-// (unescape) and, in a word of ASCII letters and digits, the digits that
+// (unescape), with decode64 its runs of Base64 that decode to text
+// decoded (unbase64), and, in a word of ASCII letters and digits, the digits that
 // stand for letters read as those letters ("b0mb", "k1ll y0ur5elf"; a
 // number without letters stays a number). at gives, for each byte of the
 // reading and its end, where in text it is written; ok is false when the
 // reading is the text.
-func reading(text string) (read string, at []int, ok bool) {
+func reading(text string, decode64 bool) (read string, at []int, ok bool) {
 	read, at, ok = unescape(text)
 	if !ok {
 		read = text
+	}
+	if decode64 {
+		if plain, at64, changed := unbase64(read); changed {
+			if ok { // where the escaped reading is written
+				for i, j := range at64 {
+					at64[i] = at[j]
+				}
+			}
+			read, at, ok = plain, at64, true
+		}
 	}
 	if plain, changed := unleet(read); changed {
 		read = plain
@@ -120,6 +148,93 @@ func unleet(s string) (string, bool) {
 
 func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'z'
+}
+
+// minBase64 is the shortest run of Base64 that is read decoded: 8
+// characters, 6 bytes, two Chinese characters or a short English word.
+const minBase64 = 8
+
+// unbase64 returns text with every run of at least minBase64 Base64
+// characters (standard or URL alphabet, padded or not) that decodes to
+// printable UTF-8 text replaced by that text and, for each byte of the
+// result and its end, where in text it is written; changed is false when
+// no run decodes. A run is a maximal stretch of the alphabet, so a word
+// of letters seldom decodes to text, and the rare one that does is read
+// both ways (the text as written is reviewed too).
+func unbase64(text string) (decoded string, at []int, changed bool) {
+	var b []byte
+	last := 0 // text[:last] is in b
+	for i := 0; i < len(text); {
+		if !isBase64(text[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && isBase64(text[j]) {
+			j++
+		}
+		end := j
+		for pad := 0; end < len(text) && text[end] == '=' && pad < 2; pad++ {
+			end++
+		}
+		if j-i >= minBase64 {
+			if plain, ok := decodeBase64(text[i:j]); ok {
+				if b == nil {
+					b = make([]byte, 0, len(text))
+					at = make([]int, 0, len(text)+1)
+				}
+				for k := last; k < i; k++ {
+					at = append(at, k)
+				}
+				b = append(b, text[last:i]...)
+				for range len(plain) {
+					at = append(at, i)
+				}
+				b = append(b, plain...)
+				last = end
+			}
+		}
+		i = end
+	}
+	if b == nil {
+		return text, nil, false
+	}
+	for k := last; k < len(text); k++ {
+		at = append(at, k)
+	}
+	b = append(b, text[last:]...)
+	return string(b), append(at, len(text)), true
+}
+
+func isBase64(c byte) bool {
+	return isAlnum(c) || c == '+' || c == '/' || c == '-' || c == '_'
+}
+
+// decodeBase64 decodes run, unpadded, in the one alphabet it is written
+// in, when what it holds is printable text with a letter in it.
+func decodeBase64(run string) (string, bool) {
+	enc := base64.RawStdEncoding
+	switch std, url := strings.ContainsAny(run, "+/"), strings.ContainsAny(run, "-_"); {
+	case std && url:
+		return "", false
+	case url:
+		enc = base64.RawURLEncoding
+	}
+	buf, err := enc.DecodeString(run)
+	if err != nil || !utf8.Valid(buf) {
+		return "", false
+	}
+	letter := false
+	for _, r := range string(buf) {
+		switch {
+		case unicode.IsLetter(r):
+			letter = true
+		case r == '\n' || r == '\t' || r == '\r' || unicode.IsPrint(r):
+		default:
+			return "", false
+		}
+	}
+	return string(buf), letter
 }
 
 // unescape returns text with its escapes decoded and, for each byte of the

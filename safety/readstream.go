@@ -115,7 +115,7 @@ func (es *ReadStream) feed(final bool) StreamResult {
 		ctx--
 	}
 	part := string(es.text[es.fed:end])
-	decoded, at, ok := reading(string(es.text[ctx:end]))
+	decoded, at, ok := reading(string(es.text[ctx:end]), false) // Base64: whole texts only
 	if ok {
 		k := es.fed - ctx // plain letters and digits: one byte each in the reading
 		decoded, at = decoded[k:], at[k:]
