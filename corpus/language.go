@@ -65,16 +65,10 @@ func identify(s *ngramScratch) (string, float64) {
 	return "und", float64(best) / float64(total)
 }
 
-// enStopword reports English function words (given in lower case) that other Latin-script
-// languages rarely use.
-func enStopword(w string) bool {
-	switch w {
-	case "the", "and", "of", "to", "is", "that", "with", "for", "this", "are", "was", "be", "have", "it", "not",
-		"on", "as", "by", "from", "at", "or", "which", "you", "he", "she", "we", "they", "his", "her", "has", "were":
-		return true
-	}
-	return false
-}
+// enStopwordList holds English function words that other Latin-script
+// languages rarely use; the tokeniser counts them (stopwords).
+var enStopwordList = []string{"the", "and", "of", "to", "is", "that", "with", "for", "this", "are", "was", "be", "have", "it", "not",
+	"on", "as", "by", "from", "at", "or", "which", "you", "he", "she", "we", "they", "his", "her", "has", "were"}
 
 // languageStage drops items in languages not kept.
 type languageStage struct {

@@ -41,9 +41,18 @@ func (s *ngramScratch) load(text string, counts bool) {
 	s.runes, s.phrases = runeStats{}, [maxPhraseGroups]int{}
 	start, script := -1, scriptOther
 	for i := 0; i < len(text); {
-		r, size := rune(text[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(text[i:])
+		c0 := text[i]
+		r, size := rune(c0), 1
+		if c0 >= utf8.RuneSelf {
+			// Three-byte sequences (Chinese, CJK punctuation) decoded
+			// inline; E0 and ED, whose second byte is further bounded,
+			// and the others take the call.
+			if c0 >= 0xe1 && c0 <= 0xef && c0 != 0xed && i+2 < len(text) &&
+				text[i+1]&0xc0 == 0x80 && text[i+2]&0xc0 == 0x80 {
+				r, size = rune(c0&0x0f)<<12|rune(text[i+1]&0x3f)<<6|rune(text[i+2]&0x3f), 3
+			} else {
+				r, size = utf8.DecodeRuneInString(text[i:])
+			}
 		}
 		var sc int
 		var word bool
@@ -123,7 +132,11 @@ func (c *runeStats) add(r rune, word bool) {
 // han adds a Han character r (tok) as a token: token's case for Han,
 // with r at hand.
 func (s *ngramScratch) han(tok string, r rune) {
-	s.hash = append(s.hash, tokenHash(tok))
+	if len(tok) == 3 { // tokenHash of three bytes
+		s.hash = append(s.hash, mix64(3<<56|uint64(tok[0])|uint64(tok[1])<<8|uint64(tok[2])<<16))
+	} else {
+		s.hash = append(s.hash, tokenHash(tok))
+	}
 	s.counts[scriptHan]++
 	s.chars = append(s.chars, 1)
 	if zhStopRune(r) {
@@ -133,13 +146,16 @@ func (s *ngramScratch) han(tok string, r rune) {
 
 // zhStopRune reports Chinese function characters, counted by the
 // quality stage's stop-word rule (QualityConfig.MinStopwords).
-func zhStopRune(r rune) bool {
-	switch r {
-	case '的', '了', '是', '在', '和', '有', '不', '这', '也', '就', '都', '与', '及', '而', '或':
-		return true
+func zhStopRune(r rune) bool { return zhStopSet.has(r) }
+
+// zhStopSet holds the runes of zhStopChars.
+var zhStopSet = func() *runeSet {
+	var s runeSet
+	for _, r := range zhStopChars {
+		s[r/64] |= 1 << (r % 64)
 	}
-	return false
-}
+	return &s
+}()
 
 // runeClass is runeScript's answer for one rune.
 type runeClass struct {
@@ -192,24 +208,67 @@ func (s *ngramScratch) token(tok string, script int) {
 	}
 }
 
+// stopword counts tok (at most 5 bytes) if it is an English function
+// word, in any case.
 func (s *ngramScratch) stopword(tok string) {
-	var buf [5]byte
+	x := uint64(len(tok)) << 56
 	for i := 0; i < len(tok); i++ {
-		c := tok[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
+		// OR 0x20 lower-cases A-Z and maps no other byte to a lower-case
+		// letter, so a token matches exactly when it is the word in any case.
+		x |= uint64(tok[i]|0x20) << (8 * i)
+	}
+	if v := stopwords.get(x); v != 0 {
+		if v&stopEnglish != 0 {
+			s.enStop++
 		}
-		buf[i] = c
-	}
-	w := string(buf[:len(tok)])
-	if enStopword(w) {
-		s.enStop++
-	}
-	for i, g := range gopherStop {
-		if w == g {
-			s.gopher |= 1 << i
+		if g := v &^ stopEnglish; g != 0 {
+			s.gopher |= 1 << (g - 1)
 		}
 	}
+}
+
+// stopTable maps a word of at most 5 lower-case letters, packed as
+// stopword packs it, to stopEnglish (enStopword) and 1 + its index in
+// gopherStop: a look-up with no string built or compared.
+type stopTable struct {
+	key [64]uint64
+	val [64]uint8
+}
+
+const stopEnglish = 0x80
+
+var stopwords = func() *stopTable {
+	t := new(stopTable)
+	words := map[string]uint8{}
+	for _, w := range enStopwordList {
+		words[w] |= stopEnglish
+	}
+	for i, w := range gopherStop {
+		words[w] |= uint8(i + 1)
+	}
+	for w, v := range words {
+		x := uint64(len(w)) << 56
+		for i := 0; i < len(w); i++ {
+			x |= uint64(w[i]) << (8 * i)
+		}
+		i := stopSlot(x)
+		for t.key[i] != 0 {
+			i = (i + 1) % 64
+		}
+		t.key[i], t.val[i] = x, v
+	}
+	return t
+}()
+
+func stopSlot(x uint64) int { return int(x * 0x9e3779b97f4a7c15 >> 58) }
+
+func (t *stopTable) get(x uint64) uint8 {
+	for i := stopSlot(x); t.key[i] != 0; i = (i + 1) % 64 {
+		if t.key[i] == x {
+			return t.val[i]
+		}
+	}
+	return 0
 }
 
 func isASCII(s string) bool {
