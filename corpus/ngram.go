@@ -42,6 +42,25 @@ func (s *ngramScratch) load(text string, counts bool) {
 	start, script := -1, scriptOther
 	for i := 0; i < len(text); {
 		c0 := text[i]
+		if asciiWord[c0] != 0 {
+			// A run of ASCII letters and digits, the bulk of English
+			// text, in a loop of its own: what the loop below does for
+			// each of them, without its tests of other classes.
+			if start < 0 {
+				start, script = i, scriptOther
+			}
+			for ; i < len(text) && asciiWord[text[i]] != 0; i++ {
+				c := text[i]
+				if script == scriptOther && asciiWord[c] == wordLatin {
+					script = scriptLatin
+				}
+				if counts {
+					s.runes.add(rune(c), true)
+					qualityPhrases.countAt(text[i:], rune(c), &s.phrases)
+				}
+			}
+			continue
+		}
 		r, size := rune(c0), 1
 		if c0 >= utf8.RuneSelf {
 			// Three-byte sequences (Chinese, CJK punctuation) decoded
@@ -75,7 +94,7 @@ func (s *ngramScratch) load(text string, counts bool) {
 		switch {
 		case sc == scriptHan || sc == scriptKana || sc == scriptHangul:
 			if start >= 0 {
-				s.token(text[start:i], script)
+				s.word(text, start, i, script)
 				start = -1
 			}
 			if sc == scriptHan {
@@ -90,13 +109,13 @@ func (s *ngramScratch) load(text string, counts bool) {
 				script = sc // a word's script is that of its first letter
 			}
 		case start >= 0:
-			s.token(text[start:i], script)
+			s.word(text, start, i, script)
 			start = -1
 		}
 		i += size
 	}
 	if start >= 0 {
-		s.token(text[start:], script)
+		s.word(text, start, len(text), script)
 	}
 }
 
@@ -179,8 +198,26 @@ func classes(lo rune, n int) []runeClass {
 // letters, looked up instead of classified.
 var (
 	asciiClass = classes(0, utf8.RuneSelf)
+	asciiWord  = func() (t [256]uint8) {
+		for c, k := range asciiClass {
+			switch {
+			case k.word && k.script == scriptLatin:
+				t[c] = wordLatin
+			case k.word:
+				t[c] = wordOther
+			}
+		}
+		return t
+	}()
 	punctClass = classes(punctLo, punctHi-punctLo)
 	wideClass  = classes(wideLo, wideHi-wideLo)
+)
+
+// asciiWord's marks: the ASCII bytes of words, digits and ' and _
+// (wordOther) or letters (wordLatin); 0 for the others and from 0x80.
+const (
+	wordOther = 1 + iota
+	wordLatin
 )
 
 const (
@@ -200,24 +237,48 @@ func (s *ngramScratch) token(tok string, script int) {
 		}
 		s.chars = append(s.chars, int32(n))
 		s.latinLen += n
-		if len(tok) <= 5 {
-			s.stopword(tok)
-		}
 	default:
 		s.chars = append(s.chars, int32(utf8.RuneCountInString(tok)))
 	}
 }
 
-// stopword counts tok (at most 5 bytes) if it is an English function
-// word, in any case.
-func (s *ngramScratch) stopword(tok string) {
-	x := uint64(len(tok)) << 56
-	for i := 0; i < len(tok); i++ {
-		// OR 0x20 lower-cases A-Z and maps no other byte to a lower-case
-		// letter, so a token matches exactly when it is the word in any case.
-		x |= uint64(tok[i]|0x20) << (8 * i)
+// word adds the word text[start:end] of the script as a token.
+func (s *ngramScratch) word(text string, start, end, script int) {
+	if script == scriptLatin && end-start <= 8 {
+		s.shortLatin(text, start, end)
+		return
 	}
-	if v := stopwords.get(x); v != 0 {
+	s.token(text[start:end], script)
+}
+
+// shortLatin is token's case for a Latin word of at most 8 bytes, most
+// of them: its hash, its length in runes and its stop-word key from one
+// read of its bytes (one 8-byte load where the text goes on that far).
+func (s *ngramScratch) shortLatin(text string, start, end int) {
+	tok := text[start:end]
+	var x uint64
+	if start+8 <= len(text) {
+		x = le64(text[start:]) & (1<<(8*len(tok)) - 1)
+	} else {
+		for i := 0; i < len(tok); i++ {
+			x |= uint64(tok[i]) << (8 * i)
+		}
+	}
+	s.hash = append(s.hash, mix64(x^uint64(len(tok))<<56)) // tokenHash
+	s.counts[scriptLatin]++
+	n := len(tok)
+	if x&0x8080808080808080 != 0 {
+		n = utf8.RuneCountInString(tok)
+	}
+	s.chars = append(s.chars, int32(n))
+	s.latinLen += n
+	if len(tok) > 5 {
+		return
+	}
+	// Stop words are at most 5 letters. OR 0x20 lower-cases A-Z and maps
+	// no other byte to a lower-case letter, so a token matches exactly
+	// when it is the word in any case.
+	if v := stopwords.get(uint64(len(tok))<<56 | x | lower20[len(tok)]); v != 0 {
 		if v&stopEnglish != 0 {
 			s.enStop++
 		}
@@ -227,8 +288,27 @@ func (s *ngramScratch) stopword(tok string) {
 	}
 }
 
+// le64 reads the first 8 bytes of s, little-endian (one load).
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// lower20 sets bit 5 of each of the first n bytes.
+var lower20 = [6]uint64{0, 0x20, 0x2020, 0x202020, 0x20202020, 0x2020202020}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // stopTable maps a word of at most 5 lower-case letters, packed as
-// stopword packs it, to stopEnglish (enStopword) and 1 + its index in
+// shortLatin packs it, to stopEnglish (enStopword) and 1 + its index in
 // gopherStop: a look-up with no string built or compared.
 type stopTable struct {
 	key [64]uint64
@@ -269,15 +349,6 @@ func (t *stopTable) get(x uint64) uint8 {
 		}
 	}
 	return 0
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }
 
 // tokenHash hashes a token: short ones (a Chinese character, most words)
