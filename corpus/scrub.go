@@ -199,9 +199,10 @@ func newUnsafeStage(c UnsafeConfig) (*unsafeStage, error) {
 }
 
 // Judge reviews a text: the hits at or above the drop action, as
-// findings. The PII detector's hits are left to the PII stage.
+// findings. The PII detector's hits are left to the PII stage, so the
+// engine does not run it.
 func (s *unsafeStage) Judge(ctx context.Context, text string) ([]Finding, error) {
-	d := s.engine.Check(s.dir, text)
+	d := s.engine.CheckWith(s.dir, text, safety.CheckOptions{SkipDetectors: []string{"pii"}})
 	found := findings(d.Hits, s.dropAt)
 	if len(found) > 0 || s.guard == nil {
 		return found, nil

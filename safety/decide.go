@@ -44,8 +44,8 @@ func (e *Engine) lexHits(dir Direction, ms []lexicon.Match, hits []Hit) []Hit {
 }
 
 // detectorHits runs rules and detectors over text, which starts at offset
-// base of the whole text.
-func (e *Engine) detectorHits(dir Direction, text string, base int, hits []Hit) []Hit {
+// base of the whole text, all but the detectors whose ids skip names.
+func (e *Engine) detectorHits(dir Direction, text string, base int, skip []string, hits []Hit) []Hit {
 	for i := range e.rules {
 		r := &e.rules[i]
 		for _, loc := range r.re.FindAllStringIndex(text, -1) {
@@ -57,6 +57,9 @@ func (e *Engine) detectorHits(dir Direction, text string, base int, hits []Hit) 
 		}
 	}
 	for _, d := range e.dets {
+		if d.id != "" && slices.Contains(skip, d.id) {
+			continue
+		}
 		for _, h := range d.d.Detect(text) {
 			if h.Start < 0 || h.End > len(text) || h.Start >= h.End {
 				continue // a detector's bad offsets are ignored, not trusted

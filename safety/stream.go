@@ -86,7 +86,7 @@ func (s *Stream) Close() StreamResult {
 	last := s.e.lexHits(s.dir, s.lex.Close(), nil)
 	s.addLexHits(last)
 	text := string(s.text)
-	det := s.e.detectorHits(s.dir, text, 0, nil)
+	det := s.e.detectorHits(s.dir, text, 0, nil, nil)
 	near := s.e.nearHits(s.dir, text, 0, Allow, nil)
 	hits := append(append(append([]Hit(nil), s.lexHits...), near...), det...)
 	d := s.e.decide(s.dir, text, hits)
@@ -136,7 +136,7 @@ func (s *Stream) windowHits() []Hit {
 	if i := lastRuneStart(s.text, start); !utf8.FullRune(s.text[i:]) {
 		end = i // the last rune is still incomplete
 	}
-	got := s.e.detectorHits(s.dir, string(s.text[start:end]), start, nil)
+	got := s.e.detectorHits(s.dir, string(s.text[start:end]), start, nil, nil)
 	fresh := newHits(got, s.winHits)
 	// The window's hits replace the provisional ones: a hit found while the
 	// text ended in the middle of something longer ("a@b.com" before
