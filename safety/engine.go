@@ -114,6 +114,11 @@ type Engine struct {
 	ruleSpan     int  // longest hold-back any rule needs
 	hasAllow     bool // some term has an allow-list
 
+	// both holds the lexicon's terms, then the near rules' phrases, in one
+	// automaton: a whole-text check reads the text once for both (see
+	// findBoth). nil without near rules. Streams keep the two apart.
+	both *lexicon.Lexicon
+
 	near           *nearCore   // nil without near rules
 	nearAction     []Action    // each near rule's own action
 	nearDirAction  [2][]Action // … with the overrides of each direction
@@ -158,7 +163,7 @@ func Compile(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile policy: default action: %w", err)
 	}
-	steps := []func(Config, Action) error{e.compileTerms, e.compileNear, e.compileRules, e.compileDetectors, e.compileOverrides, e.prepareTermHits, e.prepareNear, e.checkReplies}
+	steps := []func(Config, Action) error{e.compileTerms, e.compileNear, e.compileRules, e.compileDetectors, e.compileOverrides, e.prepareTermHits, e.prepareNear, e.compileBoth, e.checkReplies}
 	for _, step := range steps {
 		if err := step(cfg, def); err != nil {
 			return nil, fmt.Errorf("compile policy %s: %w", cfg.Version, err)
@@ -365,8 +370,9 @@ type CheckOptions struct {
 // out: the decision is Check's with the skipped detectors' hits removed
 // (and the action, code, reply and mask those hits gave with them).
 func (e *Engine) CheckWith(dir Direction, text string, o CheckOptions) Decision {
-	hits := e.lexHits(dir, e.lex.Find(text), nil)
-	hits = e.nearHits(dir, text, 0, Allow, hits)
+	ms, near := e.findBoth(text)
+	hits := e.lexHits(dir, ms, nil)
+	hits = e.nearHitsOf(dir, text, 0, Allow, near, hits)
 	hits = e.detectorHits(dir, text, 0, o.SkipDetectors, hits)
 	return e.decide(dir, text, hits)
 }

@@ -218,11 +218,13 @@ type units struct {
 
 // advance moves u to offset to of text, which it must not pass.
 func (u *units) advance(norm *textnorm.Normaliser, text []byte, to int) {
-	var buf [8]rune
 	for u.off < to {
-		r, size := utf8.DecodeRune(text[u.off:])
+		r, size := rune(text[u.off]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(text[u.off:])
+		}
 		u.off += size
-		switch cls, _ := norm.AppendFold(buf[:0], r); cls {
+		switch norm.Class(r) {
 		case textnorm.Letter:
 			u.n++
 			u.inNoise = false
@@ -409,7 +411,11 @@ func (e *Engine) nearHits(dir Direction, text string, base int, minAction Action
 	if e.near == nil {
 		return hits
 	}
-	ms := e.near.lex.Find(text)
+	return e.nearHitsOf(dir, text, base, minAction, e.near.lex.Find(text), hits)
+}
+
+// nearHitsOf is nearHits from the near automaton's matches ms in text.
+func (e *Engine) nearHitsOf(dir Direction, text string, base int, minAction Action, ms []lexicon.Match, hits []Hit) []Hit {
 	if len(ms) == 0 {
 		return hits
 	}

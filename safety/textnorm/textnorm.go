@@ -118,13 +118,31 @@ func (n *Normaliser) Collapse() bool { return !n.opts.NoCollapse }
 // number. It does not allocate when dst has room.
 func (n *Normaliser) AppendFold(dst []rune, r rune) (Class, []rune) {
 	cls, out := n.tab.appendFold(dst, r)
-	if cls == Break && !n.opts.BreaksEndTerms {
-		cls = Noise
-		if r == '\r' {
-			cls = Ignore
-		}
+	if cls == Break {
+		cls = n.breakClass(r)
 	}
 	return cls, out
+}
+
+// breakClass is the class of a line-breaking rune r under the options.
+func (n *Normaliser) breakClass(r rune) Class {
+	switch {
+	case n.opts.BreaksEndTerms:
+		return Break
+	case r == '\r':
+		return Ignore
+	}
+	return Noise
+}
+
+// Class returns the class of r, the one AppendFold returns, without
+// folding it: for a counter of letters and noise runs, one table look-up.
+func (n *Normaliser) Class(r rune) Class {
+	cls := Class(n.tab.entry(r) >> classShift)
+	if cls == Break {
+		cls = n.breakClass(r)
+	}
+	return cls
 }
 
 // Normalise folds s as the matcher sees it: letters folded, noise kept

@@ -165,3 +165,18 @@ func BenchmarkFold(b *testing.B) {
 		}
 	}
 }
+
+// TestClassAllRunes checks Class against AppendFold for every rune (and
+// past the last) under each option that changes a class.
+func TestClassAllRunes(t *testing.T) {
+	for _, o := range []Options{{}, {BreaksEndTerms: true}, {KeepTraditional: true, KeepLookalikes: true}} {
+		n := mustNew(t, o)
+		var buf [16]rune
+		for r := rune(-1); r <= utf8.MaxRune+1; r++ {
+			want, _ := n.AppendFold(buf[:0], r)
+			if got := n.Class(r); got != want {
+				t.Fatalf("%+v: Class(%U) = %v, AppendFold says %v", o, r, got, want)
+			}
+		}
+	}
+}
