@@ -61,7 +61,8 @@ type nearCore struct {
 	rules []NearRule // with defaults applied
 	lex   *lexicon.Lexicon
 	norm  *textnorm.Normaliser
-	roles [][]nearRole // per lexicon term
+	roles [][]nearRole                  // per lexicon term
+	ascii [utf8.RuneSelf]textnorm.Class // norm's class of each ASCII rune
 }
 
 type nearRole struct {
@@ -164,6 +165,9 @@ func buildNear(rules []NearRule, opts textnorm.Options) (*nearCore, error) {
 		return nil, err
 	}
 	c := &nearCore{rules: rules, norm: norm}
+	for r := range rune(utf8.RuneSelf) {
+		c.ascii[r] = norm.Class(r)
+	}
 	index := map[string]int{}
 	var terms []lexicon.Term
 	for ri, r := range rules {
@@ -217,14 +221,18 @@ type units struct {
 }
 
 // advance moves u to offset to of text, which it must not pass.
-func (u *units) advance(norm *textnorm.Normaliser, text []byte, to int) {
+func (u *units) advance(c *nearCore, text []byte, to int) {
 	for u.off < to {
-		r, size := rune(text[u.off]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRune(text[u.off:])
+		var cls textnorm.Class
+		if b := text[u.off]; b < utf8.RuneSelf {
+			cls = c.ascii[b]
+			u.off++
+		} else {
+			r, size := utf8.DecodeRune(text[u.off:])
+			cls = c.norm.Class(r)
+			u.off += size
 		}
-		u.off += size
-		switch norm.Class(r) {
+		switch cls {
 		case textnorm.Letter:
 			u.n++
 			u.inNoise = false
@@ -259,7 +267,7 @@ func (c *nearCore) occurrences(text []byte, ms []lexicon.Match, u units, keep []
 	offs = slices.Compact(offs)
 	at := make([]int, len(offs))
 	for i, o := range offs {
-		u.advance(c.norm, text, o)
+		u.advance(c, text, o)
 		at[i] = u.n
 	}
 	unitAt := func(o int) int { i, _ := slices.BinarySearch(offs, o); return at[i] }

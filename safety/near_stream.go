@@ -43,7 +43,7 @@ func (s *Stream) nearWrite(chunk string) []Hit {
 		sortOccs(n.occs) // pairs needs them by rule and start; prune keeps the order
 	}
 	n.safe = n.ls.Safe()
-	n.cur.advance(c.norm, s.text, n.safe)
+	n.cur.advance(c, s.text, n.safe)
 	used := make([]bool, len(n.occs))
 	hold := n.safe
 	var fresh []Hit

@@ -208,6 +208,9 @@ func (b *builder) build() {
 	b.seqBuf, b.seqEnd = nil, nil
 	b.composeTables()
 	b.l.ends.markRunes(b.l.bmp)
+	if b.opts.NoSkim {
+		b.l.ends.window = 0
+	}
 }
 
 // alphabet numbers the runes of all patterns from 1, most frequent first,

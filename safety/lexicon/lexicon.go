@@ -74,6 +74,11 @@ type Options struct {
 	// MaxForms bounds the forms (pinyin, numerals) derived from one term;
 	// default 32.
 	MaxForms int
+	// NoSkim turns the prefilter (skim.go) off: the automaton runs over
+	// every rune. For terms that are common words ("how to", "怎么"),
+	// which end on most words of a text, the prefilter costs more than it
+	// skips. Matches are the same either way. Default: on.
+	NoSkim bool
 }
 
 // Lexicon is a compiled set of terms. It is immutable and safe for

@@ -244,3 +244,21 @@ func TestRuneCut(t *testing.T) {
 		})
 	}
 }
+
+// TestNoSkimOption checks that Options.NoSkim turns the prefilter off and
+// changes no match.
+func TestNoSkimOption(t *testing.T) {
+	terms := goldenTerms()[:500]
+	skimmed := mustLexicon(t, terms, Options{})
+	l := mustLexicon(t, terms, Options{NoSkim: true})
+	if l.ends.window != 0 || skimmed.ends.window == 0 {
+		t.Fatalf("window %d with NoSkim, %d without", l.ends.window, skimmed.ends.window)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 200 {
+		text := skimText(rng, skimmed)
+		if got, want := l.Find(text), skimmed.Find(text); !slices.Equal(got, want) {
+			t.Fatalf("%q: NoSkim %v, skim %v", text, got, want)
+		}
+	}
+}
