@@ -255,12 +255,19 @@ func (c *nearCore) occurrences(text []byte, ms []lexicon.Match, u units, keep []
 	offs := make([]int, 0, 2*len(ms))
 	n := 0
 	for _, m := range ms {
-		offs = append(offs, m.Start, m.End)
+		k := n
 		for _, r := range c.roles[m.Term] {
 			if keep[r.rule] {
 				n++
 			}
 		}
+		if n > k {
+			// units are counted only as far as a kept occurrence needs
+			offs = append(offs, m.Start, m.End)
+		}
+	}
+	if n == 0 {
+		return out
 	}
 	out = slices.Grow(out, n)
 	slices.Sort(offs)
@@ -272,11 +279,15 @@ func (c *nearCore) occurrences(text []byte, ms []lexicon.Match, u units, keep []
 	}
 	unitAt := func(o int) int { i, _ := slices.BinarySearch(offs, o); return at[i] }
 	for _, m := range ms {
-		us, ue := unitAt(m.Start), unitAt(m.End)
+		us, ue := -1, -1 // looked up at the first kept role
 		for _, r := range c.roles[m.Term] {
-			if keep[r.rule] {
-				out = append(out, nearOcc{rule: r.rule, role: r.role, start: m.Start, end: m.End, ustart: us, uend: ue})
+			if !keep[r.rule] {
+				continue
 			}
+			if us < 0 {
+				us, ue = unitAt(m.Start), unitAt(m.End)
+			}
+			out = append(out, nearOcc{rule: r.rule, role: r.role, start: m.Start, end: m.End, ustart: us, uend: ue})
 		}
 	}
 	return out
@@ -427,21 +438,31 @@ func (e *Engine) nearHitsOf(dir Direction, text string, base int, minAction Acti
 	if len(ms) == 0 {
 		return hits
 	}
-	// Only rules with an object in the text can hit; intents ("怎么",
-	// "how to") are common, objects are not.
-	withObject := make([]bool, len(e.near.rules))
-	any := false
+	// Only rules with both an intent and an object in the text can hit;
+	// the units of the text are counted for their phrases only.
+	const hasIntent, hasObject = 1, 2
+	seen := make([]uint8, len(e.near.rules))
 	for _, m := range ms {
 		for _, r := range e.near.roles[m.Term] {
-			if r.role == roleObject && e.nearDirAction[dir][r.rule] >= minAction {
-				withObject[r.rule], any = true, true
+			switch {
+			case e.nearDirAction[dir][r.rule] < minAction:
+			case r.role == roleIntent:
+				seen[r.rule] |= hasIntent
+			case r.role == roleObject:
+				seen[r.rule] |= hasObject
 			}
 		}
+	}
+	keep := make([]bool, len(seen))
+	any := false
+	for i, f := range seen {
+		keep[i] = f == hasIntent|hasObject
+		any = any || keep[i]
 	}
 	if !any {
 		return hits
 	}
-	occs := groupByRule(e.near.occurrences([]byte(text), ms, units{}, withObject, nil), len(e.near.rules))
+	occs := groupByRule(e.near.occurrences([]byte(text), ms, units{}, keep, nil), len(e.near.rules))
 	for _, p := range e.near.pairs(occs, false, nil) {
 		hits = append(hits, e.nearHit(dir, p, base))
 	}
