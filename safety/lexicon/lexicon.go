@@ -158,7 +158,7 @@ func (l *Lexicon) Normaliser() *textnorm.Normaliser { return l.norm }
 func (l *Lexicon) Find(text string) []Match {
 	var sc scanner
 	sc.init(l)
-	sc.out = make([]Match, 0, min(len(text)/16+4, 1024))
+	sc.out = make([]Match, 0, min(len(text)/128+4, 1024))
 	sc.scan(text, false)
 	sc.settle(true)
 	sortMatches(sc.out)
