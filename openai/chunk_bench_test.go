@@ -43,3 +43,18 @@ func BenchmarkChunkParser(b *testing.B) {
 	}
 	cputime.Report(b, start, len(benchChunk))
 }
+
+// BenchmarkParseChatRequest is the parse of a short chat request, as the
+// gateway reads every request body.
+func BenchmarkParseChatRequest(b *testing.B) {
+	body := []byte(`{"model":"general","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"请用中文和English解释一下 what a large language model is, in two sentences."}],"user":"user-7","temperature":0.2}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	start := cputime.Process()
+	for b.Loop() {
+		if _, err := ParseChatRequest(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cputime.Report(b, start, len(body))
+}
