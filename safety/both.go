@@ -61,6 +61,15 @@ func (e *Engine) findBoth(text string) (lex, near []lexicon.Match) {
 	n := e.lex.Len()
 	k := 0
 	for _, m := range all {
+		if m.Term >= n {
+			k++
+		}
+	}
+	if k > 0 {
+		near = make([]lexicon.Match, 0, k)
+	}
+	k = 0
+	for _, m := range all {
 		if m.Term < n {
 			all[k] = m
 			k++
