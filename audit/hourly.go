@@ -6,12 +6,14 @@ import (
 	"fmt"
 )
 
-// Hourly counters (tables audit_hourly and audit_hourly_latency): the
-// dashboard's figures per hour, kept beside the chain. The writer adds each
-// batch's records to them in the batch's transaction and Purge takes the
-// purged records off in the purge's transaction, so at every commit they
-// equal a count over the records (a test compares the two on both
-// databases, before and after a purge). Staff actions are not counted.
+// Hourly counters (table audit_hourly): the dashboard's figures per hour,
+// kept beside the chain. The writer adds each batch's records to them in
+// the batch's transaction and Purge takes the purged records off in the
+// purge's transaction, so at every commit they equal a count over the
+// records (a test compares the two on both databases, before and after a
+// purge). Staff actions are not counted. One table holds both the counts
+// and the latency histogram (the bin is part of the key), so that a batch
+// upserts one table: each table a commit changes is a page written.
 
 const hourMs = 3_600_000
 
@@ -29,62 +31,46 @@ func latencyBound(ms int64) int64 {
 	return latencyBins[len(latencyBins)-1]
 }
 
-// hourKey is one row of audit_hourly.
+// hourKey is one row of audit_hourly: le is the latency bin's upper bound,
+// 0 for a request rejected before review (left out of the histogram).
 type hourKey struct {
 	hour                        int64
 	tenant, model, upstream     string
 	inAction, inCode            string
 	outAction, outCode, outcome string
+	le                          int64
 }
 
-// latencyKey is one row of audit_hourly_latency.
-type latencyKey struct {
-	hour   int64
-	tenant string
-	le     int64
-}
-
-const (
-	upsertHourlySQL = `INSERT INTO audit_hourly (hour_ms, tenant_id, model, upstream, input_action, input_code,
-		output_action, output_code, outcome, requests) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (hour_ms, tenant_id, model, upstream, input_action, input_code, output_action, output_code, outcome)
-		DO UPDATE SET requests = audit_hourly.requests + excluded.requests`
-	upsertLatencySQL = `INSERT INTO audit_hourly_latency (hour_ms, tenant_id, le_ms, requests) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (hour_ms, tenant_id, le_ms) DO UPDATE SET requests = audit_hourly_latency.requests + excluded.requests`
-)
+const upsertHourlySQL = `INSERT INTO audit_hourly (hour_ms, tenant_id, model, upstream, input_action, input_code,
+	output_action, output_code, outcome, le_ms, requests) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+	ON CONFLICT (hour_ms, tenant_id, model, upstream, input_action, input_code, output_action, output_code, outcome, le_ms)
+	DO UPDATE SET requests = audit_hourly.requests + excluded.requests`
 
 // counted reports whether a row is counted: staff actions are not.
 func (r *row) counted() bool { return r.route != RouteStaff }
 
 func (r *row) hourKey() hourKey {
-	return hourKey{hour: hourOf(r.timeMs), tenant: r.tenantID, model: r.model, upstream: r.upstream,
+	k := hourKey{hour: hourOf(r.timeMs), tenant: r.tenantID, model: r.model, upstream: r.upstream,
 		inAction: r.inAction, inCode: r.inCode, outAction: r.outAction, outCode: r.outCode, outcome: r.outcome}
+	if r.outcome != OutcomeRejected {
+		k.le = latencyBound(r.totalMs)
+	}
+	return k
 }
 
 // count adds the records of batch to the hourly counters, one upsert per
 // distinct counter (a batch of one hour's traffic touches few).
 func (t *Trail) count(ctx context.Context, tx *sql.Tx, batch []*pending) error {
 	hours := map[hourKey]int64{}
-	lat := map[latencyKey]int64{}
 	for _, p := range batch {
-		r := p.row
-		if !r.counted() {
-			continue
-		}
-		hours[r.hourKey()]++
-		if r.outcome != OutcomeRejected {
-			lat[latencyKey{hourOf(r.timeMs), r.tenantID, latencyBound(r.totalMs)}]++
+		if p.row.counted() {
+			hours[p.row.hourKey()]++
 		}
 	}
 	for k, n := range hours {
 		if _, err := t.stmts.exec(ctx, tx, upsertHourlySQL, k.hour, k.tenant, k.model, k.upstream,
-			k.inAction, k.inCode, k.outAction, k.outCode, k.outcome, n); err != nil {
+			k.inAction, k.inCode, k.outAction, k.outCode, k.outcome, k.le, n); err != nil {
 			return fmt.Errorf("count records: %w", err)
-		}
-	}
-	for k, n := range lat {
-		if _, err := t.stmts.exec(ctx, tx, upsertLatencySQL, k.hour, k.tenant, k.le, n); err != nil {
-			return fmt.Errorf("count latency: %w", err)
 		}
 	}
 	return nil
@@ -101,7 +87,6 @@ func uncount(ctx context.Context, tx *sql.Tx, from, last int64) error {
 		return fmt.Errorf("uncount records: %w", err)
 	}
 	hours := map[hourKey]int64{}
-	lat := map[latencyKey]int64{}
 	for rows.Next() {
 		var r row
 		if err := rows.Scan(&r.timeMs, &r.tenantID, &r.model, &r.upstream, &r.inAction, &r.inCode,
@@ -110,9 +95,6 @@ func uncount(ctx context.Context, tx *sql.Tx, from, last int64) error {
 			return fmt.Errorf("uncount records: %w", err)
 		}
 		hours[r.hourKey()]++
-		if r.outcome != OutcomeRejected {
-			lat[latencyKey{hourOf(r.timeMs), r.tenantID, latencyBound(r.totalMs)}]++
-		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -121,21 +103,13 @@ func uncount(ctx context.Context, tx *sql.Tx, from, last int64) error {
 	for k, n := range hours {
 		if _, err := tx.ExecContext(ctx, `UPDATE audit_hourly SET requests = requests - $1
 			WHERE hour_ms = $2 AND tenant_id = $3 AND model = $4 AND upstream = $5 AND input_action = $6
-			AND input_code = $7 AND output_action = $8 AND output_code = $9 AND outcome = $10`,
-			n, k.hour, k.tenant, k.model, k.upstream, k.inAction, k.inCode, k.outAction, k.outCode, k.outcome); err != nil {
+			AND input_code = $7 AND output_action = $8 AND output_code = $9 AND outcome = $10 AND le_ms = $11`,
+			n, k.hour, k.tenant, k.model, k.upstream, k.inAction, k.inCode, k.outAction, k.outCode, k.outcome, k.le); err != nil {
 			return fmt.Errorf("uncount records: %w", err)
 		}
 	}
-	for k, n := range lat {
-		if _, err := tx.ExecContext(ctx, `UPDATE audit_hourly_latency SET requests = requests - $1
-			WHERE hour_ms = $2 AND tenant_id = $3 AND le_ms = $4`, n, k.hour, k.tenant, k.le); err != nil {
-			return fmt.Errorf("uncount latency: %w", err)
-		}
-	}
-	for _, table := range []string{"audit_hourly", "audit_hourly_latency"} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE requests <= 0`); err != nil {
-			return fmt.Errorf("uncount: %w", err)
-		}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM audit_hourly WHERE requests <= 0`); err != nil {
+		return fmt.Errorf("uncount: %w", err)
 	}
 	return nil
 }

@@ -89,7 +89,7 @@ func compareCounters(t *testing.T, tr *Trail, start time.Time, label string) {
 	}{
 		{&counted, `SELECT COALESCE(CAST(SUM(requests) AS BIGINT), 0) FROM audit_hourly`},
 		{&records, `SELECT COUNT(*) FROM audit_records WHERE route <> 'staff'`},
-		{&latency, `SELECT COALESCE(CAST(SUM(requests) AS BIGINT), 0) FROM audit_hourly_latency`},
+		{&latency, `SELECT COALESCE(CAST(SUM(requests) AS BIGINT), 0) FROM audit_hourly WHERE le_ms > 0`},
 		{&timed, `SELECT COUNT(*) FROM audit_records WHERE route <> 'staff' AND outcome <> 'rejected'`},
 	} {
 		if err := db.QueryRowContext(ctx, q.sql).Scan(q.dst); err != nil {
@@ -99,9 +99,14 @@ func compareCounters(t *testing.T, tr *Trail, start time.Time, label string) {
 	if counted != records || latency != timed {
 		t.Fatalf("%s: counters hold %d requests and %d latencies, records %d and %d", label, counted, latency, records, timed)
 	}
-	var zero int64
+	var zero, unbinned int64
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_hourly WHERE requests <= 0`).Scan(&zero); err != nil || zero != 0 {
 		t.Fatalf("%s: %d empty counters kept (%v)", label, zero, err)
+	}
+	// A latency bin (le_ms > 0) exactly for the requests not rejected.
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_hourly
+		WHERE (le_ms = 0) <> (outcome = 'rejected')`).Scan(&unbinned); err != nil || unbinned != 0 {
+		t.Fatalf("%s: %d counters with a latency bin that does not fit their outcome (%v)", label, unbinned, err)
 	}
 }
 
@@ -109,7 +114,8 @@ func compareCounters(t *testing.T, tr *Trail, start time.Time, label string) {
 // hold several records and several counters), compares the counters with
 // counts over the records, purges at an instant inside an hour and
 // compares again, then recomputes the counters with the migration that
-// fills them on upgrade and compares that too.
+// makes them again from the records on upgrade (0605, which replaced the
+// two tables of 0601 with one) and compares that too.
 func TestHourlyCountersEqualRecords(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -146,13 +152,17 @@ func TestHourlyCountersEqualRecords(t *testing.T) {
 		compareCounters(t, tr, start, "after purge")
 
 		// The upgrade migration computes the same counters from the records.
-		fill, err := os.ReadFile("../store/migrations/0602_audit_hourly_fill.sql")
+		fill, err := os.ReadFile("../store/migrations/0605_audit_hourly_one.sql")
 		if err != nil {
 			t.Fatal(err)
 		}
-		var before []hourRow
-		before = hourRows(t, db)
-		if _, err := db.ExecContext(ctx, `DELETE FROM audit_hourly; DELETE FROM audit_hourly_latency;`); err != nil {
+		before := hourRows(t, db)
+		if len(before) == 0 {
+			t.Fatal("no counters after the purge")
+		}
+		// The migration drops the counter tables of 0601: give it them.
+		if _, err := db.ExecContext(ctx, `DROP TABLE audit_hourly;
+			CREATE TABLE audit_hourly (hour_ms BIGINT); CREATE TABLE audit_hourly_latency (hour_ms BIGINT)`); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.ExecContext(ctx, string(fill)); err != nil {
@@ -166,32 +176,30 @@ func TestHourlyCountersEqualRecords(t *testing.T) {
 }
 
 type hourRow struct {
-	table string
-	key   string
-	n     int64
+	key string
+	n   int64
 }
 
-// hourRows lists both counter tables in a fixed order.
+// hourRows lists the counters in a fixed order.
 func hourRows(t *testing.T, db *store.DB) []hourRow {
 	t.Helper()
+	rows, err := db.Read().Query(`SELECT hour_ms || ' ' || tenant_id || ' ' || model || ' ' || upstream || ' ' ||
+		input_action || ' ' || input_code || ' ' || output_action || ' ' || output_code || ' ' || outcome || ' ' ||
+		le_ms, requests FROM audit_hourly ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
 	var out []hourRow
-	for _, q := range []struct{ table, sql string }{
-		{"hourly", `SELECT hour_ms || ' ' || tenant_id || ' ' || model || ' ' || upstream || ' ' || input_action || ' ' ||
-			input_code || ' ' || output_action || ' ' || output_code || ' ' || outcome, requests FROM audit_hourly ORDER BY 1`},
-		{"latency", `SELECT hour_ms || ' ' || tenant_id || ' ' || le_ms, requests FROM audit_hourly_latency ORDER BY 1`},
-	} {
-		rows, err := db.Read().Query(q.sql)
-		if err != nil {
+	for rows.Next() {
+		var r hourRow
+		if err := rows.Scan(&r.key, &r.n); err != nil {
 			t.Fatal(err)
 		}
-		for rows.Next() {
-			r := hourRow{table: q.table}
-			if err := rows.Scan(&r.key, &r.n); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, r)
-		}
-		rows.Close()
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

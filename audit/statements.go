@@ -49,7 +49,7 @@ func newStatements(db *store.DB) (*statements, error) {
 	s.sqlite, s.prepared = true, map[string]*sql.Stmt{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	texts := []string{selectHeadSQL, moveHeadSQL, upsertHourlySQL, upsertLatencySQL}
+	texts := []string{selectHeadSQL, moveHeadSQL, upsertHourlySQL}
 	for n := 1; n <= rowsPerInsert; n *= 2 {
 		texts = append(texts, s.insertText(n))
 	}

@@ -57,7 +57,7 @@ type Summary struct {
 }
 
 // latencyBins are the histogram's upper bounds in milliseconds
-// (0602_audit_hourly_fill.sql repeats them).
+// (0605_audit_hourly_one.sql repeats them).
 var latencyBins = []int64{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 1 << 40}
 
 // summarySource is where a Summary counts: the hourly counters, or the
@@ -69,9 +69,11 @@ type summarySource struct {
 	latTable, le, latCond  string
 }
 
-// fromCounters reads the hourly counters.
+// fromCounters reads the hourly counters. Requests rejected before review
+// have le_ms 0 there and are left out of the histogram, as over the
+// records.
 var fromCounters = summarySource{table: "audit_hourly", timeCol: "hour_ms", weight: "requests",
-	latTable: "audit_hourly_latency", le: "le_ms"}
+	latTable: "audit_hourly", le: "le_ms", latCond: ` AND outcome <> '` + OutcomeRejected + `'`}
 
 // fromRecords reads the records: for ranges that do not fall on hours.
 func fromRecords(q SummaryQuery) summarySource {

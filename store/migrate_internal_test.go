@@ -114,19 +114,7 @@ func TestFailedMigrationRollsBack(t *testing.T) {
 // the index on time is gone.
 func TestAuditLeanMigration(t *testing.T) {
 	ctx := context.Background()
-	db, err := openSQLite(ctx, Options{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	ms, err := loadMigrations(migrationFS, SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
-	split := slices.IndexFunc(ms, func(m migration) bool { return m.num >= 102 })
-	if err := db.applyMigrations(ctx, migrationFS, ms[:split]); err != nil {
-		t.Fatal(err)
-	}
+	db, rest := migratedBefore(t, 102)
 	const cols = `seq, id, request_id, time_ms, tenant_id, key_id, end_user, model, route, upstream, stream,
 		input_action, input_code, input_hits, output_action, output_code, output_hits, codes, policy_version,
 		sanctions, total_ms, first_byte_ms, prompt_tokens, completion_tokens, total_tokens, status, outcome,
@@ -139,7 +127,7 @@ func TestAuditLeanMigration(t *testing.T) {
 		row...); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.applyMigrations(ctx, migrationFS, ms[split:]); err != nil {
+	if err := db.applyMigrations(ctx, migrationFS, rest); err != nil {
 		t.Fatal(err)
 	}
 	got := make([]any, len(row))
@@ -178,7 +166,85 @@ func TestAuditLeanMigration(t *testing.T) {
 	if err := db.QueryRowContext(ctx, `SELECT hour_ms, requests FROM audit_hourly WHERE tenant_id = 't1' AND output_code = 'A4f'`).Scan(&hour, &n); err != nil || hour != 1730419200000 || n != 1 {
 		t.Errorf("hourly counter: hour %d requests %d (%v), want 1730419200000 and 1", hour, n, err)
 	}
-	if err := db.QueryRowContext(ctx, `SELECT le_ms FROM audit_hourly_latency WHERE tenant_id = 't1'`).Scan(&le); err != nil || le != 25 {
+	if err := db.QueryRowContext(ctx, `SELECT le_ms FROM audit_hourly WHERE tenant_id = 't1'`).Scan(&le); err != nil || le != 25 {
 		t.Errorf("latency bin %d (%v), want 25 (12 ms)", le, err)
 	}
+}
+
+// TestAuditHourlyOneTableMigration applies the migrations before 0605 to a
+// SQLite file, stores records and their counters in the two tables of 0601
+// as the writer kept them, applies the rest and checks that the one table
+// that replaces them counts the same: each request under its latency bin,
+// a rejected request under bin 0, staff actions not at all.
+func TestAuditHourlyOneTableMigration(t *testing.T) {
+	ctx := context.Background()
+	db, rest := migratedBefore(t, 605)
+	const hour = int64(1730419200000)
+	for i, r := range []struct {
+		route, outcome string
+		totalMs        int64
+	}{{"direct", "ok", 12}, {"direct", "ok", 7}, {"direct", "ok", 25}, {"direct", "rejected", 0}, {"staff", "ok", 3}} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO audit_records (seq, id, request_id, time_ms, tenant_id, key_id,
+			end_user, model, route, upstream, stream, input_action, input_code, input_hits, output_action, output_code,
+			output_hits, codes, policy_version, sanctions, total_ms, first_byte_ms, prompt_tokens, completion_tokens,
+			total_tokens, status, outcome, content_digest, content, prev_hash, hash)
+			VALUES ($1, $2, 'r', $3, 't1', 'k', '', 'm', $4, 'up', FALSE, 'allow', '', '[]', 'allow', '', '[]', '', 'v1',
+			'[]', $5, 0, 0, 0, 0, 200, $6, '', '', 'p', 'h')`,
+			i+1, fmt.Sprintf("01JC%022d", i), hour+int64(i), r.route, r.totalMs, r.outcome); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The counters as the writer kept them in the two tables.
+	if _, err := db.ExecContext(ctx, `INSERT INTO audit_hourly VALUES
+			($1, 't1', 'm', 'up', 'allow', '', 'allow', '', 'ok', 3), ($1, 't1', 'm', 'up', 'allow', '', 'allow', '', 'rejected', 1);
+		INSERT INTO audit_hourly_latency VALUES ($1, 't1', 10, 1), ($1, 't1', 25, 2)`, hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.applyMigrations(ctx, migrationFS, rest); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT hour_ms || ' ' || outcome || ' ' || le_ms || ' ' || requests FROM audit_hourly ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"1730419200000 ok 10 1", "1730419200000 ok 25 2", "1730419200000 rejected 0 1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("counters %q, want %q", got, want)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'audit_hourly_latency'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("audit_hourly_latency still there (%d, %v)", n, err)
+	}
+}
+
+// migratedBefore opens a SQLite file with the embedded migrations numbered
+// below num applied, and returns the rest.
+func migratedBefore(t *testing.T, num int) (*DB, []migration) {
+	t.Helper()
+	db, err := openSQLite(context.Background(), Options{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	ms, err := loadMigrations(migrationFS, SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := slices.IndexFunc(ms, func(m migration) bool { return m.num >= num })
+	if err := db.applyMigrations(context.Background(), migrationFS, ms[:split]); err != nil {
+		t.Fatal(err)
+	}
+	return db, ms[split:]
 }
