@@ -24,20 +24,25 @@ const (
 	moveHeadSQL = `UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3 AND hash = $4`
 )
 
-// rowsPerInsert caps the rows of one INSERT statement (one parameter per column each,
-// well under both databases' parameter limits).
+// rowsPerInsert caps the rows of one INSERT statement on PostgreSQL (one
+// parameter per column each, well under its parameter limit).
 const rowsPerInsert = 64
 
 // statements runs the writer's SQL in a batch transaction. On SQLite every
 // statement is prepared once, before any transaction (the one write
 // connection is held by a transaction while it runs), because preparing is
-// a large share of a small batch's cost; the INSERTs come in power-of-two
-// row counts so that a few prepared statements cover every batch. On
-// PostgreSQL the driver caches prepared statements per connection by text.
+// a large share of a small batch's cost, and a batch inserts its records
+// one prepared single-row INSERT each: SQLite runs an INSERT of several
+// rows (its VALUES list is a subquery to SQLite) with a statement journal,
+// a copy of every page the statement changes, spilled to a temporary file
+// past 64 KiB, even as INSERT OR ROLLBACK; a single-row INSERT needs none.
+// On PostgreSQL a batch sends one multi-row INSERT per 64 records (one
+// round trip), and the driver caches prepared statements per connection
+// by text.
 type statements struct {
 	prepared map[string]*sql.Stmt // by SQL text; SQLite only
 	inserts  map[int]string       // INSERT text by row count
-	sqlite   bool                 // chunks are powers of two, parameters anonymous
+	sqlite   bool                 // one row per INSERT, parameters anonymous
 }
 
 // newStatements prepares the writer's statements on SQLite.
@@ -49,10 +54,7 @@ func newStatements(db *store.DB) (*statements, error) {
 	s.sqlite, s.prepared = true, map[string]*sql.Stmt{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	texts := []string{selectHeadSQL, moveHeadSQL, upsertHourlySQL}
-	for n := 1; n <= rowsPerInsert; n *= 2 {
-		texts = append(texts, s.insertText(n))
-	}
+	texts := []string{selectHeadSQL, moveHeadSQL, upsertHourlySQL, s.insertText(1)}
 	for _, q := range texts {
 		stmt, err := db.PrepareContext(ctx, q)
 		if err != nil {
@@ -65,15 +67,10 @@ func newStatements(db *store.DB) (*statements, error) {
 
 // chunk is the number of rows of the next INSERT for n remaining rows.
 func (s *statements) chunk(n int) int {
-	n = min(n, rowsPerInsert)
-	if !s.sqlite {
-		return n
+	if s.sqlite {
+		return 1
 	}
-	c := 1
-	for c*2 <= n {
-		c *= 2
-	}
-	return c
+	return min(n, rowsPerInsert)
 }
 
 func (s *statements) insertText(n int) string {
@@ -111,12 +108,10 @@ func (s *statements) close() error {
 // as everywhere in Firebreak, except on SQLite (sqlite true), which gets
 // two changes. Its parameters are anonymous (?), bound by position,
 // because SQLite finds the number of a "$N" parameter by a linear search
-// of the statement's names, which makes binding a wide multi-row
-// statement quadratic. And a conflict rolls the whole transaction back
-// (OR ROLLBACK) instead of the statement only, so SQLite keeps no
-// statement journal of the pages the INSERT changes (a temporary file
-// written page by page); the writer retries a failed batch record by
-// record anyway.
+// of the statement's names. And a conflict rolls the whole transaction
+// back (OR ROLLBACK) instead of the statement only, which SQLite needs
+// no undo record for; the writer retries a failed batch record by record
+// anyway.
 func insertSQL(n int, sqlite bool) string {
 	var b strings.Builder
 	b.WriteString("INSERT ")
