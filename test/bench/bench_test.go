@@ -1,7 +1,10 @@
 package bench_test
 
 import (
+	"context"
+	"fmt"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -92,7 +95,27 @@ func BenchmarkChat(b *testing.B) {
 // CPU per request (cpu-ns/op, whole process) and a CPU profile of the
 // gateway at that load (-cpuprofile, -tagfocus side=…) come from here.
 func BenchmarkChatConcurrent(b *testing.B) {
-	const clients = 64
+	concurrently(b, 64, func(ctx context.Context, tg target, i int) error {
+		return chat(ctx, tg, chatBody(i))
+	})
+}
+
+// BenchmarkStreamConcurrent is 50-delta streams from 16 clients at once,
+// as the throughput report's c=16 stream rounds send them (CPU per stream,
+// whole process; a CPU profile of the gateway at that load).
+func BenchmarkStreamConcurrent(b *testing.B) {
+	concurrently(b, 16, func(ctx context.Context, tg target, i int) error {
+		st, err := stream(ctx, tg, streamBody(i, false))
+		if err == nil && !strings.HasPrefix(st.text, streamText) {
+			err = fmt.Errorf("stream %d: answer %q", i, st.text)
+		}
+		return err
+	})
+}
+
+// concurrently runs send on every side from clients goroutines at once
+// and reports the process's CPU per operation.
+func concurrently(b *testing.B, clients int, send func(ctx context.Context, tg target, i int) error) {
 	sd := setup(b, clients)
 	for _, tg := range sd.all() {
 		b.Run(tg.name, func(b *testing.B) {
@@ -101,7 +124,7 @@ func BenchmarkChatConcurrent(b *testing.B) {
 			start := cputime.Process()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if err := chat(b.Context(), tg, chatBody(int(next.Add(1)))); err != nil {
+					if err := send(b.Context(), tg, int(next.Add(1))); err != nil {
 						b.Error(err)
 						return
 					}
