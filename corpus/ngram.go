@@ -61,6 +61,15 @@ func (s *ngramScratch) load(text string, counts bool) {
 			}
 			continue
 		}
+		if c0 >= 0xe4 && c0 <= 0xe9 && hanAt(text, i) != 0 {
+			// A run of common Han characters, each a token, likewise.
+			if start >= 0 {
+				s.word(text, start, i, script)
+				start = -1
+			}
+			i = s.hanRun(text, i, counts)
+			continue
+		}
 		r, size := rune(c0), 1
 		if c0 >= utf8.RuneSelf {
 			// Three-byte sequences (Chinese, CJK punctuation) decoded
@@ -117,6 +126,37 @@ func (s *ngramScratch) load(text string, counts bool) {
 	if start >= 0 {
 		s.word(text, start, len(text), script)
 	}
+}
+
+// hanAt returns the rune at text[i] if it is a Han character of
+// U+4E00 to U+9FFF (three bytes), else 0.
+func hanAt(text string, i int) rune {
+	if i+2 >= len(text) {
+		return 0
+	}
+	c0, c1, c2 := text[i], text[i+1], text[i+2]
+	if c0 < 0xe4 || c0 > 0xe9 || c1&0xc0 != 0x80 || c2&0xc0 != 0x80 {
+		return 0
+	}
+	r := rune(c0&0x0f)<<12 | rune(c1&0x3f)<<6 | rune(c2&0x3f)
+	if r < 0x4e00 {
+		return 0
+	}
+	return r
+}
+
+// hanRun adds the run of Han characters (hanAt) at text[i] as tokens,
+// as load does one by one, and returns where it ends.
+func (s *ngramScratch) hanRun(text string, i int, counts bool) int {
+	for r := hanAt(text, i); r != 0; r = hanAt(text, i) {
+		if counts {
+			s.runes.add(r, true)
+			qualityPhrases.countAt(text[i:], r, &s.phrases)
+		}
+		s.han(text[i:i+3], r)
+		i += 3
+	}
+	return i
 }
 
 // runeStats are the character counts of the quality rules.
