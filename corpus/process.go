@@ -17,6 +17,7 @@ type Processor struct {
 	lang    *languageStage
 	exact   bool
 	near    *NearConfig
+	keys    int       // keys per kept item
 	scratch sync.Pool // *ngramScratch
 }
 
@@ -51,6 +52,10 @@ func NewProcessor(cfg Config) (*Processor, error) {
 	}
 	if st.Near.On() {
 		p.near = &st.Near
+		p.keys += st.Near.Bands
+	}
+	if p.exact {
+		p.keys++
 	}
 	return p, nil
 }
@@ -126,6 +131,9 @@ func (p *Processor) Process(ctx context.Context, l Line) Result {
 		}
 	}
 	r.Item.Text = text
+	if p.keys > 0 {
+		r.Keys = make([]Key, 0, p.keys) // one allocation, not one per doubling
+	}
 	if p.exact {
 		r.Keys = append(r.Keys, exactKey(text))
 	}
