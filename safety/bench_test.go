@@ -97,19 +97,30 @@ func BenchmarkStreamWrite20(b *testing.B) {
 }
 
 func benchStream(b *testing.B, e *Engine) {
-	text := benchText(64<<10, 2)
+	benchWrites(b, benchText(64<<10, 2), func() streamWriter { return e.NewStream(Output) })
+}
+
+// streamWriter is a Stream or a ReadStream.
+type streamWriter interface {
+	Write(chunk string) StreamResult
+	Close() StreamResult
+}
+
+// benchWrites measures one Write of a 20-byte chunk of text, a new stream
+// begun whenever the text is through.
+func benchWrites(b *testing.B, text string, start func() streamWriter) {
 	var chunks []string
 	for i := 0; i < len(text); i += 20 {
 		chunks = append(chunks, text[i:min(i+20, len(text))])
 	}
 	b.ReportAllocs()
-	st := e.NewStream(Output)
+	st := start()
 	i := 0
 	cpu := cputime.Process()
 	for b.Loop() {
 		if i == len(chunks) {
 			st.Close()
-			st, i = e.NewStream(Output), 0
+			st, i = start(), 0
 		}
 		st.Write(chunks[i])
 		i++

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // CheckRead reviews text as it is written and, when a reader would
@@ -143,7 +144,7 @@ func unleet(s string) (string, bool) {
 	if b == nil {
 		return s, false
 	}
-	return string(b), true
+	return unsafe.String(unsafe.SliceData(b), len(b)), true // b is not written again
 }
 
 func isAlnum(c byte) bool {

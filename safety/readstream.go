@@ -114,7 +114,6 @@ func (es *ReadStream) feed(final bool) StreamResult {
 	for ctx > 0 && es.fed-ctx < maxWord && isAlnum(es.text[ctx-1]) {
 		ctx--
 	}
-	part := string(es.text[es.fed:end])
 	decoded, at, ok := reading(string(es.text[ctx:end]), false) // Base64: whole texts only
 	if ok {
 		k := es.fed - ctx // plain letters and digits: one byte each in the reading
@@ -129,6 +128,7 @@ func (es *ReadStream) feed(final bool) StreamResult {
 	}
 	if es.dec == nil { // the first escape: read what came before, the same in both readings
 		es.dec = es.e.NewStream(es.dir)
+		es.dec.unread = true // only its offset is read (release)
 		for i := range es.fed {
 			es.at = append(es.at, i)
 		}
@@ -138,7 +138,7 @@ func (es *ReadStream) feed(final bool) StreamResult {
 		}
 	}
 	if !ok {
-		decoded, at = part, nil
+		decoded, at = string(es.text[es.fed:end]), nil
 	}
 	for i := range len(decoded) {
 		if at != nil {

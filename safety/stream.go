@@ -38,6 +38,7 @@ type Stream struct {
 	stopped  bool
 	stopDec  Decision
 	closed   bool
+	unread   bool // nobody reads what is released (a ReadStream's reading): only the offset moves
 }
 
 // NewStream starts checking a streamed text in direction dir.
@@ -232,6 +233,11 @@ func (s *Stream) knownLexHit(term, start, end int) bool {
 // the release point.
 func (s *Stream) release(upto int) string {
 	if upto <= s.released {
+		return ""
+	}
+	if s.unread {
+		s.released = upto
+		s.lexMasks = slices.DeleteFunc(s.lexMasks, func(h Hit) bool { return h.End <= upto })
 		return ""
 	}
 	seg := string(s.text[s.released:upto])
