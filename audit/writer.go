@@ -117,7 +117,8 @@ func (t *Trail) lockHead(ctx context.Context, tx *sql.Tx) (chainHead, error) {
 	return h, nil
 }
 
-// insertRows inserts ps, one multi-row INSERT per chunk.
+// insertRows inserts ps, one INSERT per chunk (statements.chunk: one row
+// on SQLite, up to rowsPerInsert on PostgreSQL).
 func (t *Trail) insertRows(ctx context.Context, tx *sql.Tx, ps []*pending) error {
 	args := make([]any, 0, min(len(ps), rowsPerInsert)*rowColumnCount)
 	for len(ps) > 0 {
