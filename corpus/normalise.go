@@ -176,6 +176,13 @@ func cleanIn(s string, stable *runeSet) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if plainASCII[c] { // printable ASCII but the space: nothing to check
+			continue
+		}
+		if c >= 0xe4 && c <= 0xe9 && hanAt(s, i) != 0 { // an ideograph, as below, without the call
+			i += 2
+			continue
+		}
 		switch {
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRuneInString(s[i:])
@@ -200,6 +207,14 @@ func cleanIn(s string, stable *runeSet) bool {
 	}
 	return true
 }
+
+// plainASCII marks the printable ASCII characters but the space.
+var plainASCII = func() (t [256]bool) {
+	for c := '!'; c <= '~'; c++ {
+		t[c] = true
+	}
+	return t
+}()
 
 // invisible reports control and format characters that carry no text:
 // C0/C1 controls, zero-width characters, bidi controls, the BOM, soft

@@ -3,13 +3,14 @@ package corpus
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
 
 // FuzzNormaliseQuickChecks holds the normaliser's quick checks to the
-// slow paths they skip: isNormal must agree with x/text's check for both
+// slow paths they skip: cleanIn must answer as refCleanIn for any bytes, isNormal must agree with x/text's check for both
 // forms, a text that clean accepts must come out of whitespace unchanged,
 // and one that settled accepts must be normal and clean.
 func FuzzNormaliseQuickChecks(f *testing.F) {
@@ -19,6 +20,11 @@ func FuzzNormaliseQuickChecks(f *testing.F) {
 	}
 	nfc, nfkc := newNormaliser(NormaliseConfig{}), newNormaliser(NormaliseConfig{Form: "nfkc"})
 	f.Fuzz(func(t *testing.T, s string) {
+		for _, set := range []*runeSet{nil, nfc.stable, nfkc.stable} { // any bytes, as a text line can hold
+			if got, want := cleanIn(s, set), refCleanIn(s, set); got != want {
+				t.Errorf("cleanIn(%+q) = %v, the plain loop says %v", s, got, want)
+			}
+		}
 		if !utf8.ValidString(s) {
 			s = strings.ToValidUTF8(s, "")
 		}
@@ -61,4 +67,40 @@ func TestStableRunes(t *testing.T) {
 	if got := norm.NFC.String("e\u0301"); got != "é" {
 		t.Fatalf("x/text NFC: %q", got)
 	}
+}
+
+// refCleanIn is cleanIn with every non-ASCII rune decoded by the
+// library: cleanIn, with its inline skips, is held to it.
+func refCleanIn(s string, stable *runeSet) bool {
+	if s == "" {
+		return true
+	}
+	if s[0] == ' ' || s[0] == '\n' || s[len(s)-1] == ' ' || s[len(s)-1] == '\n' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r >= 0x4e00 && r <= 0x9fff { // ideographs: stable in NFC and NFKC, not spaces
+				i += size - 1
+				continue
+			}
+			if stable != nil && (size == 1 || !stable.has(r)) {
+				return false
+			}
+			if r == '\u3000' || r == '\u00a0' || unicode.IsSpace(r) || invisible(r) {
+				return false
+			}
+			i += size - 1
+		case c < ' ' && c != '\n', c == 0x7f:
+			return false
+		case c == ' ' && (s[i+1] == ' ' || s[i+1] == '\n'), c == '\n' && s[i+1] == ' ':
+			return false
+		case c == '\n' && i+2 < len(s) && s[i+1] == '\n' && s[i+2] == '\n':
+			return false
+		}
+	}
+	return true
 }
