@@ -78,7 +78,9 @@ func TestWALStaysBounded(t *testing.T) {
 			if size > limit {
 				t.Errorf("the -wal file reached %d bytes, over its limit of %d", size, limit)
 			}
-			if st.Limit != limit || st.MaxFileBytes <= 0 || st.MaxFileBytes > size {
+			// The keeper and the test's watcher each sample the file, so
+			// either may see a peak the other missed; both stay under the limit.
+			if st.Limit != limit || st.MaxFileBytes <= 0 || st.MaxFileBytes > limit {
 				t.Errorf("keeper saw the file at most %d bytes under limit %d; the test saw %d", st.MaxFileBytes, st.Limit, size)
 			}
 			if st.Restarts <= st.Backstops {
