@@ -49,16 +49,26 @@ func (s *ngramScratch) load(text string, counts bool) {
 			if start < 0 {
 				start, script = i, scriptOther
 			}
-			for ; i < len(text) && asciiWord[text[i]] != 0; i++ {
-				c := text[i]
-				if script == scriptOther && asciiWord[c] == wordLatin {
-					script = scriptLatin
-				}
-				if counts {
-					s.runes.add(rune(c), true)
-					qualityPhrases.countAt(text[i:], rune(c), &s.phrases)
+			j, letters := i, 0
+			for ; j < len(text) && asciiWord[text[j]] != 0; j++ {
+				if asciiWord[text[j]] == wordLatin {
+					letters++
 				}
 			}
+			if script == scriptOther && letters > 0 {
+				script = scriptLatin // a word's script is that of its first letter
+			}
+			if counts { // runes.add of each: none is a space or '#'
+				s.runes.chars += j - i
+				s.runes.nonSpace += j - i
+				s.runes.letters += letters
+				for ; i < j; i++ {
+					if asciiPhrase[text[i]] {
+						qualityPhrases.countAt(text[i:], rune(text[i]), &s.phrases)
+					}
+				}
+			}
+			i = j
 			continue
 		}
 		if c0 >= 0xe4 && c0 <= 0xe9 && hanAt(text, i) != 0 {
@@ -148,13 +158,19 @@ func hanAt(text string, i int) rune {
 // hanRun adds the run of Han characters (hanAt) at text[i] as tokens,
 // as load does one by one, and returns where it ends.
 func (s *ngramScratch) hanRun(text string, i int, counts bool) int {
+	n := 0
 	for r := hanAt(text, i); r != 0; r = hanAt(text, i) {
 		if counts {
-			s.runes.add(r, true)
 			qualityPhrases.countAt(text[i:], r, &s.phrases)
 		}
 		s.han(text[i:i+3], r)
 		i += 3
+		n++
+	}
+	if counts { // runes.add of each: a letter, not a space
+		s.runes.chars += n
+		s.runes.nonSpace += n
+		s.runes.letters += n
 	}
 	return i
 }
@@ -252,6 +268,15 @@ var (
 	punctClass = classes(punctLo, punctHi-punctLo)
 	wideClass  = classes(wideLo, wideHi-wideLo)
 )
+
+// asciiPhrase marks the ASCII bytes that start a phrase of
+// qualityPhrases.
+var asciiPhrase = func() (t [256]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = qualityPhrases.first[c/64]&(1<<(c%64)) != 0
+	}
+	return t
+}()
 
 // asciiWord's marks: the ASCII bytes of words, digits and ' and _
 // (wordOther) or letters (wordLatin); 0 for the others and from 0x80.
