@@ -384,3 +384,132 @@ func TestLabelsFollowPolicy(t *testing.T) {
 		t.Errorf("after rollback: %q", got)
 	}
 }
+
+// TestLabelBindsEachChoice: the label of an answer with several choices
+// covers each choice's text, not only their concatenation: it covered
+// "The dose is 1" + "0 mg daily", so the two answers shown as one, or
+// text moved across the boundary (under an agreement without explicit
+// labels, "The dose is 10 mg daily" and ""), verified as genuine. Read
+// as label verify reads a saved completion, whole and streamed; a genuine
+// answer whose choices came out of order verifies too.
+func TestLabelBindsEachChoice(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{audit: true})
+	h.publishLabels(t, "start", "")
+	whole := `{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[` +
+		`{"index":1,"message":{"role":"assistant","content":"0 mg daily"},"finish_reason":"stop"},` +
+		`{"index":0,"message":{"role":"assistant","content":"The dose is 1"},"finish_reason":"stop"}]}`
+	head := `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[`
+	stream := []string{
+		head + `{"index":0,"delta":{"role":"assistant","content":"The dose is 1"},"finish_reason":null},{"index":1,"delta":{"role":"assistant","content":"0 mg daily"},"finish_reason":null}]}`,
+		head + `{"index":0,"delta":{},"finish_reason":"stop"},{"index":1,"delta":{},"finish_reason":"stop"}]}`,
+	}
+	keys := label.NewKeys(h.labelKey)
+	for _, streamed := range []bool{false, true} {
+		raw := []string{whole}
+		if streamed {
+			raw = stream
+		}
+		h.ups[0].Push(fakeupstream.Reply{Raw: raw})
+		resp := h.post(chat("general", "dose?", streamed, `"n":2`))
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		texts, aigc := choiceTexts(t, resp, streamed)
+		if len(texts) != 2 || !strings.HasSuffix(texts[0], "The dose is 1") || !strings.HasSuffix(texts[1], "0 mg daily") {
+			t.Fatalf("streamed %v: choices %q", streamed, texts)
+		}
+		completion := func(texts []string) []byte {
+			var c struct {
+				Choices []map[string]any `json:"choices"`
+			}
+			for i, s := range texts {
+				c.Choices = append(c.Choices, map[string]any{"index": i, "message": map[string]any{"role": "assistant", "content": s}})
+			}
+			b, _ := json.Marshal(c)
+			return b
+		}
+		verify := func(texts []string) label.Result {
+			text, ok, err := label.CompletionText(completion(texts))
+			if err != nil || !ok {
+				t.Fatalf("completion text: %v %v", ok, err)
+			}
+			return label.Verify(label.Claim{AIGC: aigc, Text: text}, keys, nil, false)
+		}
+		if r := verify(texts); r.Verdict != label.Genuine {
+			t.Errorf("streamed %v: the answer as delivered: %+v", streamed, r)
+		}
+		moved := []string{texts[0] + texts[1], ""} // one answer that reads both
+
+		if r := verify(moved); r.Verdict != label.Altered {
+			t.Errorf("streamed %v: text moved between choices %q verifies %+v", streamed, moved, r)
+		}
+		es := h.records(audit.Query{ID: aigc.ProduceID})
+		if len(es) != 1 {
+			t.Fatalf("records %d", len(es))
+		}
+		rec, err := label.ParseRecord(es[0].Label)
+		if err != nil || rec.TextSHA256 != label.TextHash(mustText(t, completion(texts))) {
+			t.Errorf("streamed %v: the record's text hash is not the answer's (%v)", streamed, err)
+		}
+	}
+}
+
+func mustText(t *testing.T, completion []byte) string {
+	t.Helper()
+	text, _, err := label.CompletionText(completion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// choiceTexts reads each choice's text, by index, and the signed label of
+// an answer, whole or streamed.
+func choiceTexts(t *testing.T, resp *http.Response, streamed bool) ([]string, label.AIGC) {
+	t.Helper()
+	var texts []string
+	add := func(i int, s string) {
+		for len(texts) <= i {
+			texts = append(texts, "")
+		}
+		texts[i] += s
+	}
+	if !streamed {
+		var out struct {
+			Choices []struct {
+				Index   int
+				Message struct{ Content string }
+			}
+			AIGC json.RawMessage
+		}
+		decodeJSON(t, resp.Body, &out)
+		for _, ch := range out.Choices {
+			add(ch.Index, ch.Message.Content)
+		}
+		return texts, parseAIGC(t, string(out.AIGC))
+	}
+	var aigc label.AIGC
+	for _, e := range sse(t, resp.Body) {
+		if e == "[DONE]" {
+			continue
+		}
+		var c struct {
+			Choices []struct {
+				Index int
+				Delta struct{ Content string }
+			}
+			AIGC json.RawMessage
+		}
+		if err := json.Unmarshal([]byte(e), &c); err != nil {
+			t.Fatalf("chunk %q: %v", e, err)
+		}
+		for _, ch := range c.Choices {
+			add(ch.Index, ch.Delta.Content)
+		}
+		if len(c.AIGC) > 0 {
+			aigc = parseAIGC(t, string(c.AIGC))
+		}
+	}
+	return texts, aigc
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 
 	"github.com/firebreak/firebreak/clienterr"
 	"github.com/firebreak/firebreak/label"
@@ -65,9 +66,7 @@ func (rl *relay) complete(ctx context.Context, w http.ResponseWriter, body io.Re
 	if lab != nil {
 		patches = lab.placeResponse(resp, patches)
 	}
-	for _, ch := range resp.Choices {
-		rl.c.answer.WriteString(deliveredContent(ch, patches))
-	}
+	rl.c.answer.WriteString(deliveredText(resp, patches))
 	if resp.Usage != nil {
 		rl.c.usage = *resp.Usage
 	}
@@ -97,6 +96,22 @@ func (rl *relay) complete(ctx context.Context, w http.ResponseWriter, body io.Re
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(send)
 	return rl.c.tokens
+}
+
+// deliveredText is the text of a whole answer as the client receives it
+// and its label's signature covers it: its choices' in index order, each
+// bound as its own (label.ChoicesText).
+func deliveredText(resp *openai.ChatResponse, patches []openai.Patch) string {
+	if len(resp.Choices) == 1 {
+		return deliveredContent(resp.Choices[0], patches)
+	}
+	chs := slices.Clone(resp.Choices)
+	slices.SortStableFunc(chs, func(a, b openai.ResponseChoice) int { return a.Index - b.Index })
+	texts := make([]string, len(chs))
+	for i, ch := range chs {
+		texts[i] = deliveredContent(ch, patches)
+	}
+	return label.ChoicesText(texts)
 }
 
 // deliveredContent is the text of a choice as the client receives it.

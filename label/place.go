@@ -201,16 +201,16 @@ func (s *Stream) Close() []Piece {
 }
 
 // Text is the delivered text of every choice in index order, labels
-// included: what the signature of the answer's label covers.
+// included (ChoicesText): what the signature of the answer's label covers.
 func (s *Stream) Text() string {
 	if len(s.choices) == 1 {
 		return s.choices[0].text.String() // no copy: an answer may be megabytes
 	}
 	cs := slices.Clone(s.choices)
 	slices.SortFunc(cs, func(a, b *streamChoice) int { return a.index - b.index })
-	var b strings.Builder
-	for _, c := range cs {
-		b.WriteString(c.text.String())
+	texts := make([]string, len(cs))
+	for i, c := range cs {
+		texts[i] = c.text.String()
 	}
-	return b.String()
+	return ChoicesText(texts)
 }

@@ -170,7 +170,9 @@ func TestStreamToolsAndReplies(t *testing.T) {
 		if len(closing) != 2 {
 			t.Fatalf("Close = %+v", closing)
 		}
-		if got := s.Text(); got != "A\n\n[AI-generated]B\n\n[AI-generated]" {
+		// Each choice's text bound as its own (ChoicesText): glued, text
+		// moved across choices kept the signature.
+		if got := s.Text(); got != "17:A\n\n[AI-generated],17:B\n\n[AI-generated]," {
 			t.Errorf("Text = %q", got)
 		}
 	})

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -183,41 +182,11 @@ func fromResponse(path string) (label.AIGC, string, error) {
 	if err != nil {
 		return label.AIGC{}, "", fmt.Errorf("%s: %w", path, err)
 	}
-	text, ok, err := completionText(b)
+	text, ok, err := label.CompletionText(b)
 	if err == nil && !ok {
 		err = fmt.Errorf("%s: not a chat completion (no choices)", path)
 	}
 	return a, text, err
-}
-
-// completionText is the delivered text of a chat completion: the content
-// of its choices in index order. ok is false for JSON without choices.
-func completionText(b []byte) (string, bool, error) {
-	var c struct {
-		Choices []struct {
-			Index   int
-			Message struct{ Content *string }
-		}
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return "", false, err
-	}
-	if c.Choices == nil {
-		return "", false, nil
-	}
-	slices.SortStableFunc(c.Choices, func(x, y struct {
-		Index   int
-		Message struct{ Content *string }
-	}) int {
-		return x.Index - y.Index
-	})
-	var sb strings.Builder
-	for _, ch := range c.Choices {
-		if ch.Message.Content != nil {
-			sb.WriteString(*ch.Message.Content)
-		}
-	}
-	return sb.String(), true, nil
 }
 
 // labelVerdict is what "label verify" prints.
@@ -314,7 +283,7 @@ func readClaim(arg string, tf *textFlags) (label.Claim, error) {
 		c.Text = text
 		return c, nil
 	}
-	if text, ok, err := completionText(data); err == nil && ok {
+	if text, ok, err := label.CompletionText(data); err == nil && ok {
 		c.Text = text
 		return c, nil
 	}
