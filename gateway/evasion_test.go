@@ -179,6 +179,26 @@ func TestBase64IsRead(t *testing.T) {
 	if !strings.Contains(string(body), `"content_filter"`) || strings.Contains(string(body), "aG93") {
 		t.Errorf("whole answer: %s", body)
 	}
+	// Streamed, cut anywhere: no byte of the run reaches the client, and
+	// clean text with Base64 of other things arrives whole.
+	rng := rand.New(rand.NewPCG(13, 14))
+	for i := range 30 {
+		run := []string{"aG93IHRvIGJ1aWxkIGEgcGlwZSBib21i", "6K+35Yi25L2c54K45by5", "cGlwZSBib21i==", "b3VyIHNlY3JldCByZWNpcGU="}[i%4]
+		chunks := randomChunks(rng, "Decoded for you: "+run+" — enjoy.")
+		h.ups[0].Push(fakeupstream.Reply{Chunks: chunks})
+		text, finish := streamText(t, sse(t, h.post(chat("general", "tell me", true, "")).Body))
+		if finish != "content_filter" || strings.Contains(text, run[:2]) {
+			t.Fatalf("chunks %q: client received %q, finish %q", chunks, text, finish)
+		}
+	}
+	clean := "SGVsbG8gV29ybGQh, iVBORw0KGgoAAAANSUhEUgAA and internationalization = done"
+	for range 10 {
+		h.ups[0].Push(fakeupstream.Reply{Chunks: randomChunks(rng, clean)})
+		text, finish := streamText(t, sse(t, h.post(chat("general", "tell me", true, "")).Body))
+		if text != labelled(clean) || finish != "stop" {
+			t.Fatalf("clean answer arrived as %q, finish %q", text, finish)
+		}
+	}
 }
 
 // forwardedAs checks that prompt reaches the model, as want.

@@ -26,7 +26,7 @@ func (e *Engine) CheckRead(dir Direction, text string) Decision {
 	if d.Action >= Refuse {
 		return d
 	}
-	decoded, at, ok := reading(text, true)
+	decoded, at, ok := reading(text, 0)
 	if !ok {
 		return d
 	}
@@ -79,19 +79,19 @@ func hasHit(hits []Hit, h Hit) bool {
 }
 
 // reading returns text as a reader reads it: its escapes decoded
-// (unescape), with decode64 its runs of Base64 that decode to text
-// decoded (unbase64), and, in a word of ASCII letters and digits, the digits that
+// (unescape), its runs of Base64 that decode to text and begin at or
+// after byte from64 decoded (unbase64; none when from64 is negative), and, in a word of ASCII letters and digits, the digits that
 // stand for letters read as those letters ("b0mb", "k1ll y0ur5elf"; a
 // number without letters stays a number). at gives, for each byte of the
 // reading and its end, where in text it is written; ok is false when the
 // reading is the text.
-func reading(text string, decode64 bool) (read string, at []int, ok bool) {
+func reading(text string, from64 int) (read string, at []int, ok bool) {
 	read, at, ok = unescape(text)
 	if !ok {
 		read = text
 	}
-	if decode64 {
-		if plain, at64, changed := unbase64(read); changed {
+	if from64 >= 0 {
+		if plain, at64, changed := unbase64(read, from64); changed {
 			if ok { // where the escaped reading is written
 				for i, j := range at64 {
 					at64[i] = at[j]
@@ -162,7 +162,7 @@ const minBase64 = 8
 // no run decodes. A run is a maximal stretch of the alphabet, so a word
 // of letters seldom decodes to text, and the rare one that does is read
 // both ways (the text as written is reviewed too).
-func unbase64(text string) (decoded string, at []int, changed bool) {
+func unbase64(text string, from int) (decoded string, at []int, changed bool) {
 	var b []byte
 	last := 0 // text[:last] is in b
 	for i := 0; i < len(text); {
@@ -178,7 +178,7 @@ func unbase64(text string) (decoded string, at []int, changed bool) {
 		for pad := 0; end < len(text) && text[end] == '=' && pad < 2; pad++ {
 			end++
 		}
-		if j-i >= minBase64 {
+		if j-i >= minBase64 && i >= from {
 			if plain, ok := decodeBase64(text[i:j]); ok {
 				if b == nil {
 					b = make([]byte, 0, len(text))

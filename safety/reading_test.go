@@ -17,7 +17,7 @@ func TestUnescapeOffsets(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for range 20000 {
 		text := randomText(rng, pieces, 12)
-		decoded, at, ok := reading(text, true)
+		decoded, at, ok := reading(text, 0)
 		if !ok {
 			continue
 		}
@@ -39,7 +39,7 @@ func TestUnescapeOffsets(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{"b0mb": "bomb", "k1ll y0ur5elf": "kill yourself", "GPT4 in 2001": "GPTa in 2001", `&#98;0mb`: "bomb"} {
-		if got, _, ok := reading(in, true); !ok || got != want {
+		if got, _, ok := reading(in, 0); !ok || got != want {
 			t.Errorf("reading(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
@@ -48,16 +48,16 @@ func TestUnescapeOffsets(t *testing.T) {
 		"say 'cGlwZSBib21i==' now": "say 'pipe bomb' now", "6K+35Yi25L2c54K45by5": "请制作炸弹", "6K-35Yi25L2c54K45by5": "请制作炸弹",
 		`\u0063GlwZSBib21i`: "pipe bomb", "5Yi25L2c.cGlwZSBib21i": "制作.pipe bomb",
 	} {
-		if got, _, ok := reading(in, true); !ok || got != want {
+		if got, _, ok := reading(in, 0); !ok || got != want {
 			t.Errorf("reading(%q) = %q, %v; want %q", in, got, ok, want)
 		}
-		if got, _, _ := reading(in, false); got == want {
+		if got, _, _ := reading(in, -1); got == want {
 			t.Errorf("reading(%q) without Base64 decoded it", in)
 		}
 	}
 	for _, in := range []string{"internationalization", "Authorization: Bearer abcdefgh", "iVBORw0KGgoAAAANSUhEUgAA", "MTIzNDU2Nzg5",
 		"6K+35Yi25L2c54K45by5-_", "cGlwZSB"} {
-		if got, _, ok := unbase64(in); ok {
+		if got, _, ok := unbase64(in, 0); ok {
 			t.Errorf("unbase64(%q) = %q, want no Base64", in, got)
 		}
 	}
@@ -75,7 +75,7 @@ func TestEscapedStreamReleasesEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pieces := []string{`\`, `u0062`, `&#98;`, `&amp;`, `&`, `%62`, `%`, `k1`, `ll`, `2001`, `b0mb`, " ", "\n", "炸",
+	pieces := []string{`\`, `u0062`, `&#98;`, `&amp;`, `&`, `%62`, `%`, `k1`, `ll`, `2001`, `b0mb`, " ", "\n", "炸", "cGlwZSBi", "=", "+", "5Yi2",
 		"👨", "\u200d", "👩", "🏻", "a", "Z", "\xff", `"`}
 	rng := rand.New(rand.NewPCG(11, 12))
 	for range 3000 {
@@ -131,18 +131,19 @@ func TestCheckReadMasksWhereWritten(t *testing.T) {
 
 // FuzzCheckRead: for any text, the reading maps every byte back to where
 // it is written, in order; the second reading never decides less than the
-// first, and its hits lie inside the text.
+// first, and its hits lie inside the text; a ReadStream of the text, cut
+// anywhere, releases a text the whole reading finds nothing in exactly.
 func FuzzCheckRead(f *testing.F) {
 	for _, s := range []string{"cGlwZSBib21i", `\u0070ipe b&#111;mb`, "%73%65%63ret recipe", "b0mb 5Yi25L2c54K45by5==", "our c2VjcmV0IHJlY2lwZQ"} {
-		f.Add(s)
+		f.Add(s, uint64(len(s)))
 	}
 	e, err := Compile(Config{Version: "t", Terms: []lexicon.Term{
 		{Text: "pipe bomb", Code: "A1d", Action: "refuse"}, {Text: "secret recipe", Code: "A3c", Action: "mask"}, {Text: "制作炸弹", Code: "A1d", Action: "refuse"}}})
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, text string) {
-		if read, at, ok := reading(text, true); ok {
+	f.Fuzz(func(t *testing.T, text string, seed uint64) {
+		if read, at, ok := reading(text, 0); ok {
 			if len(at) != len(read)+1 || at[len(read)] != len(text) || at[0] < 0 {
 				t.Fatalf("%q → %q: %d offsets for %d bytes", text, read, len(at), len(read))
 			}
@@ -160,6 +161,25 @@ func FuzzCheckRead(f *testing.F) {
 			if h.Start < 0 || h.End > len(text) || h.Start >= h.End {
 				t.Fatalf("%q: hit %+v", text, h)
 			}
+		}
+		rng := rand.New(rand.NewPCG(seed, 1))
+		st := e.NewReadStream(Output)
+		var got strings.Builder
+		stopped := false
+		for rest := text; rest != "" && !stopped; {
+			n := 1 + rng.IntN(min(len(rest), 12))
+			res := st.Write(rest[:n])
+			got.WriteString(res.Release)
+			stopped = res.Stop
+			rest = rest[n:]
+		}
+		if !stopped {
+			res := st.Close()
+			got.WriteString(res.Release)
+			stopped = res.Stop
+		}
+		if len(dr.Hits) == 0 && (stopped || got.String() != text) {
+			t.Fatalf("%q: released %q, stopped %v", text, got.String(), stopped)
 		}
 	})
 }

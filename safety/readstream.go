@@ -7,20 +7,23 @@ import (
 
 // maxEscape is the longest escape that is decoded whole: a named
 // character reference with its ampersand and semicolon. maxWord is the
-// longest word whose digits are read as letters across chunks.
+// longest word whose digits are read as letters across chunks. maxRun is
+// the longest run of Base64 read decoded across chunks: a longer one is
+// read as written from where it passes maxRun.
 const (
 	maxEscape = 34
 	maxWord   = 64
+	maxRun    = 4096
 )
 
 // ReadStream is CheckRead for a stream: it reviews a text in one
 // direction (a streamed answer's) as written and, from
-// the first place a reader reads otherwise (reading: an escape, a digit
-// for a letter), as read too: what the review as written releases is held
+// the first place a reader reads otherwise (reading: an escape, Base64, a
+// digit for a letter), as read too: what the review as written releases is held
 // until the review of the reading has passed the place where it is
 // written. Until then the two readings are the same, and only the last
-// characters that may begin an escape or a word with digits wait for the
-// next chunk.
+// characters that may begin an escape, and the last word or run of Base64
+// (up to maxRun bytes), wait for the next chunk.
 type ReadStream struct {
 	e    *Engine
 	dir  Direction
@@ -91,12 +94,12 @@ func (es *ReadStream) feed(final bool) StreamResult {
 		if k := bytes.IndexAny(es.text[from:end], escapeStarts); k >= 0 {
 			end = from + k
 		}
-		if end == len(es.text) { // a word with digits may go on in the next chunk
+		if end == len(es.text) { // a word with digits or a run of Base64 may go on in the next chunk
 			w := end
-			for w > es.fed && end-w < maxWord && isAlnum(es.text[w-1]) {
+			for w > es.fed && end-w < maxRun && isBase64OrPad(es.text[w-1]) {
 				w--
 			}
-			if end-w < maxWord && bytes.ContainsAny(es.text[w:end], "0123456789") {
+			if end-w < maxRun && (w == 0 || !isBase64OrPad(es.text[w-1])) {
 				end = w
 			}
 		}
@@ -104,7 +107,12 @@ func (es *ReadStream) feed(final bool) StreamResult {
 	if end <= es.fed {
 		return StreamResult{}
 	}
-	if es.dec == nil && bytes.IndexAny(es.text[es.fed:end], escapeStarts+"013457") < 0 {
+	// Base64 is read decoded in runs that begin in this part. A run that
+	// goes on from before was longer than maxRun: it and the rest of this
+	// part are read as written.
+	goesOn := es.fed > 0 && isBase64OrPad(es.text[es.fed-1]) && isBase64OrPad(es.text[es.fed])
+	if es.dec == nil && bytes.IndexAny(es.text[es.fed:end], escapeStarts+"013457") < 0 &&
+		(goesOn || !hasRun(es.text[es.fed:end], minBase64)) {
 		es.fed = end // read the same as written
 		return StreamResult{}
 	}
@@ -114,7 +122,11 @@ func (es *ReadStream) feed(final bool) StreamResult {
 	for ctx > 0 && es.fed-ctx < maxWord && isAlnum(es.text[ctx-1]) {
 		ctx--
 	}
-	decoded, at, ok := reading(string(es.text[ctx:end]), false) // Base64: whole texts only
+	from64 := es.fed - ctx // the word begun before is read as written
+	if goesOn {
+		from64 = -1
+	}
+	decoded, at, ok := reading(string(es.text[ctx:end]), from64)
 	if ok {
 		k := es.fed - ctx // plain letters and digits: one byte each in the reading
 		decoded, at = decoded[k:], at[k:]
@@ -208,3 +220,20 @@ func (es *ReadStream) release(text string, final bool) string {
 	es.held = es.held[n:]
 	return b.String()
 }
+
+// hasRun reports whether b holds a run of at least n Base64 characters.
+func hasRun(b []byte, n int) bool {
+	run := 0
+	for _, c := range b {
+		if isBase64(c) {
+			if run++; run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+func isBase64OrPad(c byte) bool { return isBase64(c) || c == '=' }
