@@ -4,8 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/firebreak/firebreak/account"
 	"github.com/firebreak/firebreak/audit"
 	"github.com/firebreak/firebreak/internal/fakeupstream"
+	"github.com/firebreak/firebreak/review"
 )
 
 func (h *harness) records(q audit.Query) []audit.Entry {
@@ -171,5 +173,62 @@ func TestRecordsDoNotNameTheTerm(t *testing.T) {
 		if row := in + out + codes + content; strings.Contains(row, "pipe") || strings.Contains(row, "bomb") {
 			t.Errorf("a record holds the term: %s", row)
 		}
+	}
+}
+
+// TestComplaintLinksOnlyItsTenantsRecord: a complaint names the request
+// it is about, and the review desk item it opens carries that exchange's
+// record (whose content the desk shows) and end user (whom a confirmed
+// violation strikes). The record was looked up by request id in every
+// tenant: an app that learnt another tenant's request id (its users see
+// X-Request-Id) filed a complaint naming it, and its own reviewers got the
+// other tenant's exchange and could strike that tenant's end user.
+func TestComplaintLinksOnlyItsTenantsRecord(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{audit: true, retainAll: true})
+	other, err := h.accounts.Tenants.Create(t.Context(), account.Tenant{Name: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherKey, err := h.accounts.Keys.Create(t.Context(), account.Key{TenantID: other.ID, Name: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := func(key, user string) string {
+		resp := h.do("POST", "/v1/chat/completions", chat("general", "hello", false, `"user":"`+user+`"`), key)
+		if resp.StatusCode != 200 {
+			t.Fatalf("chat: status %d", resp.StatusCode)
+		}
+		return resp.Header.Get("X-Request-Id")
+	}
+	complain := func(requestID string) review.Item {
+		resp := h.do("POST", "/v1/complaints", `{"request_id":"`+requestID+`","category":"harmful_content","text":"rude"}`, h.key)
+		if resp.StatusCode != 201 {
+			t.Fatalf("complaint: status %d", resp.StatusCode)
+		}
+		var c struct{ ID string }
+		decodeJSON(t, resp.Body, &c)
+		items, err := h.review.List(t.Context(), review.Filter{Source: review.SourceComplaint, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if it.Ref == c.ID {
+				return it
+			}
+		}
+		t.Fatalf("no desk item for complaint %s", c.ID)
+		return review.Item{}
+	}
+	own := complain(ask(h.key, "alice"))
+	ownRec := h.records(audit.Query{ID: own.RecordID})
+	if own.RecordID == "" || len(ownRec) != 1 || ownRec[0].TenantID != h.tenant.ID || own.EndUser != ownRec[0].EndUser {
+		t.Fatalf("a complaint about the tenant's own answer: item %+v", own)
+	}
+	foreign := ask(otherKey, "bob")
+	it := complain(foreign)
+	if it.TenantID != h.tenant.ID || it.RecordID != "" || it.EndUser != "" {
+		t.Errorf("a complaint naming another tenant's request %s: item of tenant %s links record %q of end user %q",
+			foreign, it.TenantID, it.RecordID, it.EndUser)
 	}
 }

@@ -201,7 +201,7 @@ func (q *Queue) EnqueueComplaint(ctx context.Context, c audit.Complaint) error {
 	e := entry{source: SourceComplaint, ref: c.ID, tenant: c.TenantID, user: c.EndUser, reason: "complaint category=" + c.Category,
 		exchange: c.Time, due: c.Deadline}
 	if c.RequestID != "" {
-		if rec, ok := q.recordOf(ctx, c.RequestID); ok {
+		if rec, ok := q.recordOf(ctx, c.TenantID, c.RequestID); ok {
 			e.record, e.route, e.codes, e.policy = rec.ID, rec.Model, recordCodes(&rec.Record), rec.PolicyVersion
 			if e.user == "" {
 				e.user = rec.EndUser
@@ -216,16 +216,18 @@ func (q *Queue) EnqueueComplaint(ctx context.Context, c audit.Complaint) error {
 var _ audit.Enqueuer = (*Queue)(nil)
 
 // recordOf finds the audit record of a request id (the id the client saw)
-// or of an audit record id.
-func (q *Queue) recordOf(ctx context.Context, id string) (audit.Entry, bool) {
-	if q.opts.Trail == nil {
+// or of an audit record id, in one tenant: a complaint names an id its
+// app chose, and the item shows that record's content to the tenant's
+// reviewers and strikes its end user.
+func (q *Queue) recordOf(ctx context.Context, tenantID, id string) (audit.Entry, bool) {
+	if q.opts.Trail == nil || tenantID == "" {
 		return audit.Entry{}, false
 	}
-	es, err := q.opts.Trail.Search(ctx, audit.Query{RequestID: id, Limit: 1})
+	es, err := q.opts.Trail.Search(ctx, audit.Query{TenantID: tenantID, RequestID: id, Limit: 1})
 	if err == nil && len(es) == 1 && es[0].Route != audit.RouteStaff {
 		return es[0], true
 	}
-	if e, err := q.opts.Trail.Content(ctx, id); err == nil && e.Route != audit.RouteStaff {
+	if e, err := q.opts.Trail.Content(ctx, id); err == nil && e.Route != audit.RouteStaff && e.TenantID == tenantID {
 		e.Content = audit.Content{}
 		return e, true
 	}
