@@ -12,7 +12,8 @@ import (
 type ngramScratch struct {
 	hash                     []uint64 // token hashes
 	chars                    []int32  // token lengths in characters
-	table                    []slot   // open-addressing n-gram counts
+	ngramKeys                []uint64 // open-addressing n-gram table: keys (0: empty)
+	ngramCounts              []int32  // and their counts
 	text                     string   // what load tokenised
 	runes                    runeStats
 	phrases                  [maxPhraseGroups]int // qualityPhrases' counts
@@ -429,37 +430,32 @@ func tokenHash(tok string) uint64 {
 	return mix64(x)
 }
 
-// slot is one entry of the n-gram count table.
-type slot struct {
-	key uint64 // 0: empty
-	n   int32
-}
-
 // reset clears the table, sized for n keys.
 func (s *ngramScratch) reset(n int) {
 	size := 16
 	for size < 2*n {
 		size <<= 1
 	}
-	if cap(s.table) < size {
-		s.table = make([]slot, size)
+	if cap(s.ngramKeys) < size {
+		s.ngramKeys, s.ngramCounts = make([]uint64, size), make([]int32, size)
 	}
-	s.table = s.table[:size]
-	clear(s.table)
+	s.ngramKeys, s.ngramCounts = s.ngramKeys[:size], s.ngramCounts[:size]
+	clear(s.ngramKeys)
 }
 
-// add counts key and returns its new count.
+// add counts key and returns its new count. The keys are probed apart
+// from the counts: eight to a cache line.
 func (s *ngramScratch) add(key uint64) int32 {
 	key |= 1 // 0 marks an empty slot
-	t := s.table
-	mask := uint64(len(t) - 1)
+	keys, counts := s.ngramKeys, s.ngramCounts[:len(s.ngramKeys)]
+	mask := uint64(len(keys) - 1)
 	for i := (key * 0x9e3779b97f4a7c15) >> 7 & mask; ; i = (i + 1) & mask {
-		switch t[i].key {
+		switch keys[i] {
 		case key:
-			t[i].n++
-			return t[i].n
+			counts[i]++
+			return counts[i]
 		case 0:
-			t[i] = slot{key, 1}
+			keys[i], counts[i] = key, 1
 			return 1
 		}
 	}
