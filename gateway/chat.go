@@ -134,34 +134,41 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 // field or the user header; when both name one, it must be the same. A
 // key that belongs to one end user always speaks for that user.
 func (g *Gateway) endUser(ctx context.Context, p *account.Principal, bodyUser string, r *http.Request) (*account.EndUser, error) {
-	id := strings.TrimSpace(bodyUser)
-	header, err := oneHeader(r, g.userHeader)
-	switch {
-	case err != nil:
+	id, err := g.endUserID(p, bodyUser, r)
+	if id == "" || err != nil {
 		return nil, err
-	case id == "":
-		id = header
-	case header != "" && header != id:
-		return nil, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "user",
-			Message: "'user' differs from the " + g.userHeader + " header: a request speaks for one end user"}
-	}
-	if own := p.Key.EndUser; own != "" {
-		if id != "" && id != own {
-			return nil, errOtherUser("user")
-		}
-		id = own
-	}
-	if id == "" {
-		return nil, nil
-	}
-	if len(id) > 256 {
-		return nil, &clienterr.Error{Code: clienterr.InvalidRequest, Param: "user", Message: "'user' must be at most 256 characters"}
 	}
 	u, err := g.accounts.Users.Resolve(ctx, p.Tenant.ID, id)
 	if err != nil {
 		return nil, clienterr.Wrap(clienterr.Unavailable, err, "could not record the end user; try again")
 	}
 	return u, nil
+}
+
+// endUserID is the operator's id of the end user a request names, as
+// endUser reads it, without recording the user; "" when none is named.
+func (g *Gateway) endUserID(p *account.Principal, bodyUser string, r *http.Request) (string, error) {
+	id := strings.TrimSpace(bodyUser)
+	header, err := oneHeader(r, g.userHeader)
+	switch {
+	case err != nil:
+		return "", err
+	case id == "":
+		id = header
+	case header != "" && header != id:
+		return "", &clienterr.Error{Code: clienterr.InvalidRequest, Param: "user",
+			Message: "'user' differs from the " + g.userHeader + " header: a request speaks for one end user"}
+	}
+	if own := p.Key.EndUser; own != "" {
+		if id != "" && id != own {
+			return "", errOtherUser("user")
+		}
+		id = own
+	}
+	if len(id) > 256 {
+		return "", &clienterr.Error{Code: clienterr.InvalidRequest, Param: "user", Message: "'user' must be at most 256 characters"}
+	}
+	return id, nil
 }
 
 // admission is what admit needs of a request.

@@ -13,12 +13,16 @@ import (
 
 // complaintInput is the body of POST /v1/complaints: an operator's app
 // files what its user reports, about one response (by its request id) or
-// about the service in general.
+// about the service in general. The complaint is the end user's the
+// request speaks for, as on a chat completion (the key's own user, an
+// identity token, the user header or "user"), so that access and
+// deletion requests find it; none names a complaint of nobody.
 type complaintInput struct {
 	RequestID string `json:"request_id"`
 	Category  string `json:"category"`
 	Text      string `json:"text"`
 	Contact   string `json:"contact"`
+	User      string `json:"user"`
 }
 
 // complaintView is what the complainant's app may see of a complaint.
@@ -73,7 +77,12 @@ func (g *Gateway) fileComplaint(w http.ResponseWriter, r *http.Request) {
 			Message: "request_id must be the X-Request-Id of the answer complained about (req_ and 24 hex digits)"})
 		return
 	}
-	filed, err := g.complaints.Create(r.Context(), audit.Complaint{TenantID: c.principal.Tenant.ID, EndUser: c.principal.Key.EndUser,
+	endUser, err := g.complainant(r, c, in.User)
+	if err != nil {
+		openai.WriteError(w, err)
+		return
+	}
+	filed, err := g.complaints.Create(r.Context(), audit.Complaint{TenantID: c.principal.Tenant.ID, EndUser: endUser,
 		RequestID: in.RequestID, Category: in.Category, Text: in.Text, Contact: in.Contact})
 	if err != nil {
 		openai.WriteError(w, clienterr.Wrap(clienterr.Unavailable, err, "the complaint could not be stored; try again"))
@@ -82,6 +91,20 @@ func (g *Gateway) fileComplaint(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
 	writeJSON(w, viewOf(filed))
+}
+
+// complainant is the operator's id of the end user a complaint is filed
+// for: as a chat completion names its user, without recording a user
+// that only a complaint names.
+func (g *Gateway) complainant(r *http.Request, c *call, bodyUser string) (string, error) {
+	u, err := g.tokenUser(r.Context(), c, r, bodyUser)
+	switch {
+	case err != nil:
+		return "", err
+	case u != nil:
+		return u.ExternalID, nil
+	}
+	return g.endUserID(c.principal, bodyUser, r)
 }
 
 func (g *Gateway) getComplaint(w http.ResponseWriter, r *http.Request) {

@@ -232,3 +232,50 @@ func TestComplaintLinksOnlyItsTenantsRecord(t *testing.T) {
 			foreign, it.TenantID, it.RecordID, it.EndUser)
 	}
 }
+
+// TestComplaintsFiledForTheirUser: a complaint an app files for a named
+// end user (the body's "user" or the user header, as on a chat
+// completion) is that user's, so an access request finds it and a
+// deletion request erases its text and contact. Only a key of one end
+// user named the user: an app's key, the usual case, filed every
+// complaint for nobody, and the contact of a user who asked to be
+// forgotten stayed readable.
+func TestComplaintsFiledForTheirUser(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{audit: true})
+	file := func(body string, headers map[string]string) int {
+		resp := h.send("POST", "/v1/complaints", body, h.key, headers)
+		return resp.StatusCode
+	}
+	if st := file(`{"category":"personal_data","text":"my number leaked","contact":"carol@example.com","user":"carol"}`, nil); st != 201 {
+		t.Fatalf("with user: status %d", st)
+	}
+	if st := file(`{"category":"other","text":"rude answer","contact":"13912345678"}`, map[string]string{"X-Firebreak-User": "carol"}); st != 201 {
+		t.Fatalf("with the user header: status %d", st)
+	}
+	if st := file(`{"category":"other","text":"the service","contact":"x@example.com"}`, nil); st != 201 {
+		t.Fatalf("for nobody: status %d", st)
+	}
+	if st := file(`{"category":"other","text":"x","user":"carol"}`, map[string]string{"X-Firebreak-User": "dave"}); st != 400 {
+		t.Errorf("'user' and the header naming two users: status %d", st)
+	}
+	mine, err := h.complaints.List(t.Context(), audit.ComplaintFilter{TenantID: h.tenant.ID, EndUser: "carol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mine) != 2 {
+		t.Fatalf("an access request for carol finds %d complaints, want 2", len(mine))
+	}
+	if n, err := h.complaints.ForgetUser(t.Context(), h.tenant.ID, "carol"); err != nil || n != 2 {
+		t.Errorf("erasure for carol: %d complaints, %v", n, err)
+	}
+	all, err := h.complaints.List(t.Context(), audit.ComplaintFilter{TenantID: h.tenant.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range all {
+		if (c.EndUser == "carol") != (c.Text == "" && c.Contact == "") {
+			t.Errorf("complaint %s of %q after carol's erasure: text %q contact %q", c.ID, c.EndUser, c.Text, c.Contact)
+		}
+	}
+}
