@@ -54,12 +54,14 @@ func skipSpace(data []byte, i int) int {
 func jsonString(data []byte, i int) (string, int, bool) {
 	var b strings.Builder
 	for start := i; i < len(data); {
-		c := data[i]
-		switch {
-		case c >= 0x20 && c != '"' && c != '\\':
+		for i < len(data) && jsonPlain[data[i]] {
 			i++
-			continue
-		case c < 0x20:
+		}
+		if i >= len(data) {
+			break
+		}
+		c := data[i]
+		if c < 0x20 {
 			return "", 0, false // invalid JSON: bad_json, decided by the general path
 		}
 		if b.Cap() == 0 {
@@ -93,6 +95,15 @@ func jsonString(data []byte, i int) (string, int, bool) {
 	}
 	return "", 0, false
 }
+
+// jsonPlain marks the bytes a JSON string holds as they are: all but
+// the controls, the quote and the backslash.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // jsonEscapes maps the letter after a backslash to the byte it stands
 // for (0: not an escape).
