@@ -2,6 +2,7 @@ package corpus_test
 
 import (
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -74,6 +75,36 @@ func BenchmarkProcess(b *testing.B) {
 			cputime.Report(b, start, int(size))
 		})
 	}
+}
+
+// BenchmarkParseLine reads the benchmark's documents as JSONL lines
+// holding only the text field, the common line of a corpus (the fast
+// read, no map).
+func BenchmarkParseLine(b *testing.B) {
+	docs := benchLines(200)
+	sh := &corpus.Shard{Rel: "x.jsonl", Format: "jsonl", Source: "x"}
+	lines := make([]corpus.Line, len(docs))
+	size := 0
+	for i, l := range docs {
+		data, err := json.Marshal(map[string]string{"text": string(l.Data)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines[i] = corpus.Line{Shard: sh, N: l.N, Data: data}
+		size += len(data)
+	}
+	var cfg corpus.Config
+	cfg.Input.TextField = "text" // the default, which Processor.Config fills in
+	b.SetBytes(int64(size))
+	start := cputime.Process()
+	for b.Loop() {
+		for _, l := range lines {
+			if _, drop := cfg.ParseLine(l); drop != nil {
+				b.Fatal(drop)
+			}
+		}
+	}
+	cputime.Report(b, start, size)
 }
 
 // TestWriteBenchCorpus writes the generated mixed zh/en corpus of the
