@@ -146,7 +146,8 @@ func (l *Lexicon) Stats() Stats {
 	st := Stats{Terms: len(l.terms), Patterns: len(l.pats), States: l.da.states, Symbols: l.maxSym}
 	st.Bytes = len(l.da.cells)*int(unsafe.Sizeof(cell{})) + len(l.da.info)*int(unsafe.Sizeof(stateInfo{})) +
 		len(l.da.outs)*int(unsafe.Sizeof(output{})) + len(l.bmp)*4 + len(l.pats)*int(unsafe.Sizeof(pattern{})) +
-		len(l.shallow.root)*4 + len(l.shallow.pairs.bits)*8 + len(l.ends.flags) + len(l.ends.pairs.bits)*8 + len(l.ends.cands)*8
+		len(l.shallow.root)*4 + len(l.shallow.pairs.bits)*8 + len(l.ends.flags) + len(l.ends.pairs.bits)*8 +
+		len(l.ends.twos.bits)*8 + len(l.ends.triples.bits)*8 + len(l.ends.cands)*8
 	return st
 }
 

@@ -17,8 +17,9 @@ import (
 // way the scan does), and a pattern can end there only if
 //
 //   - the rune's symbol is a one-symbol pattern, or
-//   - the symbol before and it are the last two of a pattern (a pair set,
-//     like the shallow path's), or
+//   - the symbol before and it are a whole two-symbol pattern, or the
+//     two symbols before and it are the last three of a longer one (sets
+//     of pairs and of triples, like the shallow path's pair set), or
 //   - it repeats the symbol before, which ends a pattern needing a
 //     repeat, or
 //   - it folds to several symbols, or is a letter outside the BMP (rare).
@@ -44,9 +45,15 @@ const (
 )
 
 type ends struct {
-	flags []uint8  // by symbol
-	pairs pairSet  // the last two symbols of every pattern of two or more
-	cands []uint64 // bit set by BMP rune: a letter with the end flag, or several
+	flags []uint8 // by symbol
+	pairs pairSet // the last two symbols of every pattern of two or more
+	twos  pairSet // the patterns of exactly two symbols
+	// triples holds the last three symbols of every pattern of three or
+	// more: in text where the last two symbols of some pattern are
+	// common (English letter pairs) but its last three are not, the
+	// third symbol spares the automaton's window.
+	triples pairSet
+	cands   []uint64 // bit set by BMP rune: a letter with the end flag, or several
 	// window is the symbols of the longest pattern; 0 turns the skim off.
 	window int
 }
@@ -54,7 +61,8 @@ type ends struct {
 // buildEnds fills the tables from the patterns' symbol sequences (pattern
 // i is syms[end[i-1]:end[i]]).
 func buildEnds(syms []uint32, end []int32, pats []pattern, alphabet int) ends {
-	e := ends{flags: make([]uint8, alphabet+1), pairs: newPairSet(len(end))}
+	e := ends{flags: make([]uint8, alphabet+1), pairs: newPairSet(len(end)), twos: newPairSet(len(end)),
+		triples: newPairSet(len(end))}
 	start := int32(0)
 	for i, x := range end {
 		seq := syms[start:x]
@@ -64,6 +72,11 @@ func buildEnds(syms []uint32, end []int32, pats []pattern, alphabet int) ends {
 			e.flags[c] |= endOne
 		} else {
 			e.pairs.add(seq[len(seq)-2], c)
+		}
+		if len(seq) == 2 {
+			e.twos.add(seq[0], c)
+		} else if len(seq) > 2 {
+			e.triples.add(tripleKey(seq[len(seq)-3], seq[len(seq)-2]), c)
 		}
 		if pats[i].lastRun > 1 {
 			e.flags[c] |= endRepeat
@@ -196,8 +209,8 @@ func (sc *scanner) skim(text string, i int, more bool) (from, to int, found bool
 }
 
 // endsAt reports whether a pattern may end in the rune r at text[p:] (the
-// exact test behind the bit set, with the symbol before it), the text from
-// lo on not yet seen by the scanner.
+// exact test behind the bit set, with the symbols before it), the text
+// from lo on not yet seen by the scanner.
 func (sc *scanner) endsAt(text string, lo, p int, r rune) bool {
 	l := sc.l
 	var e uint32
@@ -213,7 +226,7 @@ func (sc *scanner) endsAt(text string, lo, p int, r rune) bool {
 		return true
 	}
 	c := e & symMask
-	last, ok := sc.lastBefore(text, lo, p)
+	last, at, ok := sc.symbolBefore(text, lo, p, 0)
 	if !ok {
 		return true
 	}
@@ -221,19 +234,36 @@ func (sc *scanner) endsAt(text string, lo, p int, r rune) bool {
 	if c == last && l.collect {
 		return f&endRepeat != 0
 	}
-	return f&endOne != 0 || last != 0 && l.ends.pairs.has(last, c)
+	if f&endOne != 0 {
+		return true
+	}
+	if last == 0 || !l.ends.pairs.has(last, c) {
+		return false
+	}
+	if l.ends.twos.has(last, c) || at < 0 {
+		return true // a two-symbol pattern, or the symbol before last is not at hand
+	}
+	run := uint32(0)
+	if l.collect {
+		run = last // the rest of last's run comes before it
+	}
+	x, _, ok := sc.symbolBefore(text, lo, at, run)
+	return !ok || x != 0 && l.ends.triples.has(tripleKey(x, last), c)
 }
 
-// lastBefore returns what the scan's last symbol is before text[p:]: 0
-// after a reset; not ok after a rune the skim does not follow (which it
-// never passes).
-func (sc *scanner) lastBefore(text string, lo, p int) (last uint32, ok bool) {
+// symbolBefore returns what the scan's last symbol is before text[p:],
+// skipping the letters of symbol run just before it (a run collapsed with
+// the symbol after it; 0: none): 0 after a reset; not ok when that is not
+// known here, after a rune the skim does not follow (which it never
+// passes) or a run that goes on before lo. at is where the symbol's
+// letter starts in text, or -1 when it is the scanner's last symbol.
+func (sc *scanner) symbolBefore(text string, lo, p int, run uint32) (sym uint32, at int, ok bool) {
 	l := sc.l
 	gap := 0
 	for j := p; j > lo; {
 		e, q := l.entryBefore(text, j)
 		if q < lo {
-			return 0, false
+			return 0, -1, false
 		}
 		j = q
 		switch textnorm.Class(e >> classShift) {
@@ -241,21 +271,27 @@ func (sc *scanner) lastBefore(text string, lo, p int) (last uint32, ok bool) {
 			continue
 		case textnorm.Noise:
 			if gap++; gap > l.maxGap {
-				return 0, true
+				return 0, q, true
 			}
 			continue
 		case textnorm.Break:
-			return 0, true
+			return 0, q, true
 		}
 		if e&multiBit != 0 {
-			return 0, false
+			return 0, -1, false
 		}
-		return e & symMask, true
+		if s := e & symMask; s != run || s == 0 {
+			return s, q, true
+		}
+		gap = 0 // a repeat of the run: the gap counts from it
+	}
+	if run != 0 && sc.last == run {
+		return 0, -1, false
 	}
 	if sc.last != 0 && sc.gap+gap > l.maxGap {
-		return 0, true
+		return 0, -1, true
 	}
-	return sc.last, true
+	return sc.last, -1, true
 }
 
 // windowStart returns where a scan from a reset state reaches text[p:] in
@@ -311,6 +347,10 @@ func (sc *scanner) windowStart(text string, lo, p int) (w, back int) {
 	}
 	return lo, 0
 }
+
+// tripleKey folds the first two symbols of a triple into one for the
+// pair set.
+func tripleKey(a, b uint32) uint32 { return a*0x27D4EB2F ^ b }
 
 // entryBefore returns the table entry of the rune that ends at text[j]
 // and where it starts. The scan decodes the same rune there: a valid

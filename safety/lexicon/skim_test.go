@@ -121,11 +121,13 @@ func TestSkimAgreesWithFullScan(t *testing.T) {
 }
 
 // TestSkimEdges pins the places where the skim's test for an end needs
-// the symbol before: a gap just over or at the maximum (also across
+// the symbols before: a gap just over or at the maximum (also across
 // writes, where the scanner's own gap counts), a repeat, a break, a reset
-// by a letter in no pattern.
+// by a letter in no pattern; and for the third symbol from the end, a run
+// of the second to skip, with noise inside or before it.
 func TestSkimEdges(t *testing.T) {
-	terms := append(testTerms(), Term{ID: "knife", Text: "刀"}, Term{ID: "dd", Text: "d"}, Term{ID: "poison", Text: "毒药"})
+	terms := append(testTerms(), Term{ID: "knife", Text: "刀"}, Term{ID: "dd", Text: "d"}, Term{ID: "poison", Text: "毒药"},
+		Term{ID: "dose", Text: "投毒药"}, Term{ID: "blast", Text: "爆破破门"}, Term{ID: "sphinx", Text: "sphinx"})
 	tests := []struct {
 		name, text string
 		opts       Options
@@ -145,6 +147,20 @@ func TestSkimEdges(t *testing.T) {
 		{"word edge", "d, ad, ax, d", Options{}, []string{"dd", "dd"}},
 		{"repeat needed", "你哈你哈哈", Options{}, []string{"haha"}},
 		{"no collapse", "刀刀", Options{Norm: textnorm.Options{NoCollapse: true}}, []string{"knife", "knife"}},
+		{"last two only", "下毒药", Options{}, []string{"poison"}},
+		{"last three", "投毒药", Options{}, []string{"dose", "poison"}},
+		{"last three over a gap", "投 * 毒药", Options{}, []string{"dose", "poison"}},
+		{"last three over too long a gap", "投 * * 毒药", Options{}, []string{"poison"}},
+		{"last three over a break", "投\n毒药", Options{Norm: textnorm.Options{BreaksEndTerms: true}}, []string{"poison"}},
+		{"last three over a run", "爆破破门", Options{}, []string{"blast"}},
+		{"last three over a run with noise inside", "爆破 * 破门", Options{}, []string{"blast"}},
+		{"last three over noise before and inside a run", "爆 * 破 * 破门", Options{}, []string{"blast"}},
+		{"last three over a long run", "爆 破破破破破破破门", Options{}, []string{"blast"}},
+		{"run too short", "爆破门", Options{}, nil},
+		{"run cut by too long a gap", "爆破 * * 破门", Options{}, nil},
+		{"run after a letter in no pattern", "爆x破破门", Options{}, nil},
+		{"last three uncollapsed", "爆破破门", Options{Norm: textnorm.Options{NoCollapse: true}}, []string{"blast"}},
+		{"last three of a word", "jinx lynx sphinx", Options{}, []string{"sphinx"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
