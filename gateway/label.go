@@ -81,18 +81,25 @@ func (g *Gateway) newLabelling(r *http.Request, c *call, req *openai.ChatRequest
 // setHeaders sets the label headers; before the answer is complete (a
 // stream's headers) the AIGC header carries the label unsigned, and the
 // label header what the request asked for (a JSON-mode stream whose text
-// turns out not to be JSON is still labelled at its end).
+// turns out not to be JSON is still labelled at its end); after, what
+// was placed.
 func (l *labelling) setHeaders(w http.ResponseWriter) {
 	if l.record != nil {
 		w.Header().Set(label.HeaderName, l.sealedJSON)
 	} else {
 		w.Header().Set(label.HeaderName, l.aigc.String())
 	}
-	switch where, _ := l.answer.Placed(); {
-	case l.answer.Omit == "" || where != "none":
+	// Once the answer is complete the header says what was placed: a
+	// tool call or an answer of no text carries no explicit label.
+	where, omitted := l.answer.Placed()
+	if l.record == nil || omitted == "" {
+		omitted = l.answer.Omit
+	}
+	switch {
+	case where != "none" || omitted == "":
 		w.Header().Set(LabelHeader, "explicit")
 	default:
-		w.Header().Set(LabelHeader, "implicit; "+l.answer.Omit)
+		w.Header().Set(LabelHeader, "implicit; "+omitted)
 	}
 }
 

@@ -513,3 +513,24 @@ func choiceTexts(t *testing.T, resp *http.Response, streamed bool) ([]string, la
 	}
 	return texts, aigc
 }
+
+// TestLabelHeaderSaysWhatWasPlaced: on a whole answer, X-Firebreak-Label
+// says "explicit" only when an explicit label is in the text. A tool-call
+// answer, or one whose only text is the model's refusal field, carries
+// none, and the header said "explicit".
+func TestLabelHeaderSaysWhatWasPlaced(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOptions{})
+	h.publishLabels(t, "end", "")
+	for _, tt := range []struct{ name, raw, want string }{
+		{"prose", `{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hello"},"finish_reason":"stop"}]}`, "explicit"},
+		{"tool call", `{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`, "implicit; tools"},
+		{"refusal only", `{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"I can't help with that"},"finish_reason":"stop"}]}`, "implicit; empty"},
+	} {
+		h.ups[0].Push(fakeupstream.Reply{Raw: []string{tt.raw}})
+		a := h.ask(t, chat("general", "hi", false, ""), nil)
+		if a.labelHeader != tt.want {
+			t.Errorf("%s: %s = %q, want %q (text %q)", tt.name, gateway.LabelHeader, a.labelHeader, tt.want, a.text)
+		}
+	}
+}
