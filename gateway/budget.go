@@ -72,19 +72,18 @@ func (b *answerBudget) admit(ctx context.Context) (*answerGrant, error) {
 	if b.limit <= 0 {
 		return g, nil
 	}
-	timer := time.NewTimer(b.wait)
-	defer timer.Stop()
+	// The timer is made only when there is no room at once: most requests
+	// find room, and a timer is three allocations each.
+	var timer *time.Timer
 	for {
-		b.mu.Lock()
-		if b.used+budgetStep <= b.limit {
-			b.used += budgetStep
-			g.held = budgetStep
-			b.mu.Unlock()
-			b.m.budgetUsed.Add(budgetStep)
+		freed, ok := b.take(g)
+		if ok {
 			return g, nil
 		}
-		freed := b.freed
-		b.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(b.wait)
+			defer timer.Stop() // once: timer is made once
+		}
 		select {
 		case <-freed:
 		case <-timer.C:
@@ -94,6 +93,22 @@ func (b *answerBudget) admit(ctx context.Context) (*answerGrant, error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// take reserves a first step for g when there is room; otherwise it
+// returns the channel closed when memory is next released.
+func (b *answerBudget) take(g *answerGrant) (<-chan struct{}, bool) {
+	b.mu.Lock()
+	if b.used+budgetStep <= b.limit {
+		b.used += budgetStep
+		g.held = budgetStep
+		b.mu.Unlock()
+		b.m.budgetUsed.Add(budgetStep)
+		return nil, true
+	}
+	freed := b.freed
+	b.mu.Unlock()
+	return freed, false
 }
 
 // grow makes the grant cover an answer of n content bytes. It never

@@ -233,7 +233,10 @@ func newRequestID() string {
 	var b [12]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
 	_, _ = rand.Read(b[6:])
-	return "req_" + hex.EncodeToString(b[:])
+	var id [4 + 2*len(b)]byte // one allocation: the string
+	copy(id[:], "req_")
+	hex.Encode(id[4:], b[:])
+	return string(id[:])
 }
 
 // isRequestID reports whether s has the form newRequestID gives.

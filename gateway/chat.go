@@ -120,14 +120,20 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 // client labelled it (curl -d sends a form type).
 func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return nil, clienterr.Errorf(clienterr.BodyTooLarge, "request body is larger than the limit of %d bytes", g.maxBody)
-	case err != nil:
-		return nil, clienterr.Wrap(clienterr.InvalidRequest, err, "could not read the request body")
+	if err != nil {
+		return nil, bodyError(err, g.maxBody)
 	}
 	return body, nil
+}
+
+// bodyError says why a request body could not be read. It is apart from
+// readBody so that the target errors.As needs is made only on failure.
+func bodyError(err error, limit int64) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return clienterr.Errorf(clienterr.BodyTooLarge, "request body is larger than the limit of %d bytes", limit)
+	}
+	return clienterr.Wrap(clienterr.InvalidRequest, err, "could not read the request body")
 }
 
 // endUser resolves the end user a service key names in the body's "user"

@@ -141,7 +141,8 @@ func (rl *relay) reviewChoice(ch openai.ResponseChoice, out *safety.Decision) (o
 		dc := rl.engine.CheckRead(safety.Output, *ch.Message.Content)
 		merge(&d, dc)
 		if dc.Action == safety.Mask || dc.Action == safety.Review && dc.Masked != "" {
-			p.Content = &dc.Masked
+			masked := dc.Masked // a copy: a pointer into dc would move dc to the heap on every answer
+			p.Content = &masked
 		}
 	}
 	for _, t := range ch.Message.Texts {
@@ -153,8 +154,8 @@ func (rl *relay) reviewChoice(ch openai.ResponseChoice, out *safety.Decision) (o
 	}
 	merge(out, d)
 	if d.Action >= safety.Refuse {
-		filtered := "content_filter"
-		return openai.Patch{Index: ch.Index, Content: &d.Reply, FinishReason: &filtered, DropTexts: true}, true
+		filtered, reply := "content_filter", d.Reply // copies, so that d stays on the stack
+		return openai.Patch{Index: ch.Index, Content: &reply, FinishReason: &filtered, DropTexts: true}, true
 	}
 	return p, !p.Empty()
 }

@@ -56,7 +56,8 @@ func (r *Record) AppendJSON(b, aigc []byte) ([]byte, error) {
 		aigc = r.AIGC.AppendJSON(nil)
 	}
 	if bytes.ContainsAny(aigc, "<>&") { // json.Marshal escapes these in a Marshaler's output too
-		m, err := json.Marshal(r)
+		cp := *r // marshalled as a copy, so that r itself stays where the caller has it (on its stack)
+		m, err := json.Marshal(&cp)
 		return append(b, m...), err
 	}
 	b = append(append(b, `{"aigc":`...), aigc...)

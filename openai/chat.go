@@ -34,6 +34,7 @@ type ChatRequest struct {
 	Media []string
 
 	root *node
+	size int // of the body parsed: Encode's first guess at its own length
 }
 
 // StreamOptions is the request's stream_options object.
@@ -136,7 +137,7 @@ func ParseChatRequest(body []byte) (*ChatRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &ChatRequest{root: root}
+	r := &ChatRequest{root: root, size: len(body)}
 	if err := r.read(); err != nil {
 		return nil, err
 	}
@@ -444,7 +445,9 @@ func (r *ChatRequest) Encode(model string) ([]byte, error) {
 		usage.set("include_usage", &node{kind: kindBool, str: "true"})
 		root = withMember(root, "stream_options", usage)
 	}
-	return root.encode(make([]byte, 0, 512)), nil
+	// Room for the body as parsed, the model's name and stream_options:
+	// one allocation where growing from a fixed guess took two or three.
+	return root.encode(make([]byte, 0, max(512, r.size+len(model)+64))), nil
 }
 
 // withMember returns a copy of object n (its member list copied, the

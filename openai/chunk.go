@@ -295,7 +295,7 @@ func keep(buf *[]byte, out []byte) []byte {
 
 // encodeTree is Encode by encoding the patched tree.
 func (c *ChatChunk) encodeTree(patches []Patch, extra map[string]any) ([]byte, error) {
-	return encodePatched(c.root, "delta", func(index int) *node {
+	return encodePatched(c.root, len(c.data), "delta", func(index int) *node {
 		for _, ch := range c.Choices {
 			if ch.Index == index {
 				return ch.node

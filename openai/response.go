@@ -184,7 +184,7 @@ type TextPatch struct {
 // fields added (for example the gateway's review report). It changes the
 // parsed response: call it once.
 func (r *ChatResponse) Encode(patches []Patch, extra map[string]any) ([]byte, error) {
-	return encodePatched(r.root, "message", func(index int) *node {
+	return encodePatched(r.root, len(r.data), "message", func(index int) *node {
 		for _, ch := range r.Choices {
 			if ch.Index == index {
 				return ch.node
@@ -196,7 +196,11 @@ func (r *ChatResponse) Encode(patches []Patch, extra map[string]any) ([]byte, er
 
 // encodePatched applies patches to the choices of root (in their field,
 // "message" or "delta") and extra top-level members, and encodes it.
-func encodePatched(root *node, field string, choice func(index int) *node, patches []Patch, extra map[string]any) ([]byte, error) {
+//
+// size is the length of the encoding root was parsed from: with the extra
+// members' lengths and room for a patch or two, it sizes the encoding's
+// buffer, so that a whole answer is one allocation, not several.
+func encodePatched(root *node, size int, field string, choice func(index int) *node, patches []Patch, extra map[string]any) ([]byte, error) {
 	for _, p := range patches {
 		ch := choice(p.Index)
 		if ch == nil {
@@ -245,8 +249,9 @@ func encodePatched(root *node, field string, choice func(index int) *node, patch
 			}
 		}
 		root.set(k, &node{kind: kindRaw, str: string(b)})
+		size += len(k) + len(b) + 4
 	}
-	return root.encode(make([]byte, 0, 256)), nil
+	return root.encode(make([]byte, 0, max(256, size+256))), nil
 }
 
 // appendText adds a held-back text to a message or delta.

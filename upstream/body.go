@@ -12,6 +12,10 @@ import (
 // body wraps an upstream response body: each read may wait at most the
 // upstream's IdleTimeout, a read error counts against the target, and Close
 // releases the concurrency slot and the attempt's context.
+//
+// It is made before the request is sent: its one timer first bounds the wait
+// for the response headers (FirstByteTimeout), then each Read, so an attempt
+// needs one timer and one closure, not two of each.
 type body struct {
 	rc     io.ReadCloser
 	r      *Router
@@ -20,18 +24,36 @@ type body struct {
 	ctx    context.Context // the attempt's
 	cancel context.CancelCauseFunc
 	idle   time.Duration
-	timer  *time.Timer // cancels ctx with ErrIdleTimeout; runs only inside Read
+	timer  *time.Timer // cancels ctx: errFirstByte, then ErrIdleTimeout and only inside Read
 	start  time.Time
+	read   atomic.Bool // the headers came: the timer now bounds reads
 
 	failed atomic.Bool
 	closed atomic.Bool
 }
 
-func newBody(r *Router, t *target, parent, ctx context.Context, cancel context.CancelCauseFunc, rc io.ReadCloser) *body {
-	b := &body{rc: rc, r: r, t: t, parent: parent, ctx: ctx, cancel: cancel,
-		idle: t.backend.cfg.IdleTimeout, start: time.Now()}
-	b.timer = time.AfterFunc(time.Hour, func() { cancel(ErrIdleTimeout) })
-	b.timer.Stop()
+// newBody starts the attempt's timer at first, the time allowed for the
+// response headers; the caller stops it when they come, and hands the body
+// out with opened once they did.
+func newBody(r *Router, t *target, parent, ctx context.Context, cancel context.CancelCauseFunc, first time.Duration) *body {
+	b := &body{r: r, t: t, parent: parent, ctx: ctx, cancel: cancel, idle: t.backend.cfg.IdleTimeout}
+	b.timer = time.AfterFunc(first, b.expire)
+	return b
+}
+
+// expire cancels the attempt with the cause of the phase it is in.
+func (b *body) expire() {
+	if b.read.Load() {
+		b.cancel(ErrIdleTimeout)
+	} else {
+		b.cancel(errFirstByte)
+	}
+}
+
+// opened makes b read rc, the response body; the timer must be stopped.
+func (b *body) opened(rc io.ReadCloser) *body {
+	b.rc, b.start = rc, time.Now()
+	b.read.Store(true)
 	return b
 }
 

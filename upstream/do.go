@@ -222,9 +222,9 @@ func (r *Router) attempt(ctx context.Context, t *target, probe bool, req Request
 		return nil, &failure{kind: OutcomeConnect, err: fmt.Errorf("upstream %s: %w", b.cfg.Name, err)}
 	}
 	start := time.Now()
-	timer := time.AfterFunc(b.cfg.FirstByteTimeout, func() { cancel(errFirstByte) })
+	rb := newBody(r, t, ctx, actx, cancel, b.cfg.FirstByteTimeout)
 	resp, err := b.rt.RoundTrip(hreq)
-	if !timer.Stop() && err == nil {
+	if !rb.timer.Stop() && err == nil {
 		resp.Body.Close() // the timer won the race: this body is already cancelled
 		err = errFirstByte
 	}
@@ -256,7 +256,7 @@ func (r *Router) attempt(ctx context.Context, t *target, probe bool, req Request
 		r.record(t, resultOK, probe)
 		r.observe(t, OutcomeOK, resp, start)
 	}
-	resp.Body = newBody(r, t, ctx, actx, cancel, resp.Body)
+	resp.Body = rb.opened(resp.Body)
 	return &Response{Response: resp, Upstream: b.cfg.Name, UpstreamModel: t.model}, nil
 }
 
