@@ -25,6 +25,7 @@ import (
 // the pipeline. It feeds the request's log line and metrics; it never holds
 // prompt or answer text.
 type call struct {
+	out       statusWriter // the handler's writer: part of the call, one allocation less
 	id        string
 	clientID  string // the client's own X-Request-Id, if well formed
 	endpoint  string
@@ -101,7 +102,8 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (g *Gateway) api(endpoint string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{id: newRequestID(), clientID: clientRequestID(r), endpoint: endpoint, start: time.Now()}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &c.out
+		sw.ResponseWriter = w
 		sw.Header().Set("X-Request-Id", c.id)
 		g.startTrace(r.Context(), c)
 		g.metrics.inflight.Inc()

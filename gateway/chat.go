@@ -46,13 +46,14 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, err)
 		return
 	}
-	w.Header().Set("X-Firebreak-Model", route.Model.Name)
-	w.Header().Set("X-Firebreak-Route", route.Reason)
 	var tokens int64
 	defer func() { ticket.Done(tokens); c.tokens = tokens }()
 
 	engine := g.policies.Engine(route.Model.Name, c.principal.Tenant.Name, c.minor)
-	w.Header().Set("X-Firebreak-Policy", engine.Version())
+	// The three values share one array (h.Set makes one each); each slice
+	// is capped, so that an Add to one copies rather than overwrites the next.
+	h, vals := w.Header(), []string{route.Model.Name, route.Reason, engine.Version()}
+	h["X-Firebreak-Model"], h["X-Firebreak-Route"], h["X-Firebreak-Policy"] = vals[0:1:1], vals[1:2:2], vals[2:3:3]
 	if c.label, err = g.newLabelling(r, c, req); err != nil {
 		openai.WriteError(w, err)
 		return
@@ -239,7 +240,8 @@ func allowedIn(list []string, model string) bool {
 // acquire takes the request's limits: the key's, and the end user's when
 // the request names one.
 func (g *Gateway) acquire(ctx context.Context, c *call) (*limit.Ticket, error) {
-	subjects := []limit.Subject{{Name: "key:" + c.principal.Key.ID, Limits: limits(c.principal.Key.Limits), Label: "key"}}
+	var room [2]limit.Subject // the key's and the user's, on the stack: AcquireAll keeps no reference
+	subjects := append(room[:0], limit.Subject{Name: "key:" + c.principal.Key.ID, Limits: limits(c.principal.Key.Limits), Label: "key"})
 	if c.user != nil {
 		l := limits(c.principal.Tenant.Limits)
 		if rpm := c.standing.Restrict.RPM; c.standing.Action == sanction.Restrict && rpm > 0 && (l.RPM == 0 || rpm < l.RPM) {

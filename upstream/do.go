@@ -273,14 +273,16 @@ func (b *backend) newRequest(ctx context.Context, req Request, body []byte) (*ht
 	for k, v := range b.cfg.Headers {
 		h.Set(k, v)
 	}
-	h.Set("Content-Type", "application/json")
+	accept := "application/json"
 	if req.Stream {
-		h.Set("Accept", "text/event-stream")
-	} else {
-		h.Set("Accept", "application/json")
+		accept = "text/event-stream"
 	}
+	// The values share one array (h.Set makes one each); each slice is
+	// capped, so that an Add to one copies rather than overwrites the next.
+	vals := []string{"application/json", accept, b.bearer}
+	h["Content-Type"], h["Accept"] = vals[0:1:1], vals[1:2:2]
 	if b.bearer != "" {
-		h.Set("Authorization", b.bearer)
+		h["Authorization"] = vals[2:3:3]
 	}
 	return hreq, nil
 }
