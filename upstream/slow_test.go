@@ -33,6 +33,9 @@ func TestFrozenReplicaIsHedgedAndEjected(t *testing.T) {
 				t.Fatalf("request %d answered by %s", i, resp.Upstream)
 			}
 			readAll(t, resp)
+			// A cancelled attempt reports after Do returned: let it count
+			// before the next request, or the replica may be picked once more.
+			waitFor(t, func() bool { return count(rec.outcomes(), "u0:hedged") >= len(fs[0].Requests()) })
 		}
 	}
 	if n := len(fs[0].Requests()); n != 3 {
