@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -102,6 +103,20 @@ func TestReviewDeskInBrowser(t *testing.T) {
 		{"publish", chromedp.Click("#publish")},
 		{"published", chromedp.WaitVisible("#history")},
 	})
+	// The draft's page has the history too: wait for the new version's row,
+	// or the publish form's redirect may still be under way when the next
+	// page is opened, and abort it (net::ERR_ABORTED).
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		history, err := chromedp.Run(tctx, chromedp.Text("#history"))
+		cancel()
+		if err == nil && strings.Contains(history, "review finding: delta-term kit") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the published version is not in the history: %q %v", history, err)
+		}
+	}
 	var enforced time.Time
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if body := b.streamChat(t, a.key); strings.Contains(body, "content_filter") && !strings.Contains(body, "delta-term kit") {
