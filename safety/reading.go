@@ -221,7 +221,15 @@ func decodeBase64(run string) (string, bool) {
 	case url:
 		enc = base64.RawURLEncoding
 	}
-	buf, err := enc.DecodeString(run)
+	// Most runs are words that decode to no text: decode on the stack,
+	// from the run's own bytes, and allocate only for text.
+	var small [192]byte
+	buf := small[:]
+	if n := enc.DecodedLen(len(run)); n > len(buf) {
+		buf = make([]byte, n)
+	}
+	n, err := enc.Decode(buf, unsafe.Slice(unsafe.StringData(run), len(run))) // read only
+	buf = buf[:n]
 	if err != nil || !utf8.Valid(buf) {
 		return "", false
 	}
